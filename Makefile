@@ -1,0 +1,67 @@
+# qipc: build, test and measure. `make test` is what CI runs (.ci/run).
+GO      ?= go
+BUILD   := build
+CFLAGS  := -O2 -Wall -Wextra -Werror -std=c11 -pthread
+MINGWCC ?= x86_64-w64-mingw32-gcc
+FUZZTIME ?= 15s
+export QIPC_BUILD := $(abspath $(BUILD))
+
+.PHONY: all build peers cpeer qtpeers test check unit fuzz interop bench stress test-windows clean
+
+all: build
+
+build: peers
+	$(GO) build ./...
+
+peers: cpeer qtpeers
+
+cpeer: $(BUILD)/cpeer
+
+$(BUILD)/cpeer: peers/c/peer.c
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $< -lrt
+
+$(BUILD)/cpeer.exe: peers/c/peer.c
+	@mkdir -p $(BUILD)
+	$(MINGWCC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+qtpeers:
+	@mkdir -p $(BUILD)
+	bash peers/qt/build.sh $(BUILD)
+
+# The whole suite, as CI runs it: static checks, the race-enabled tests with
+# every peer, bounded fuzzing, and the Windows backend under Wine.
+test: check peers
+	$(GO) test -race -count=1 ./...
+	$(MAKE) fuzz
+	$(MAKE) test-windows
+	@bash tools/leftovers.sh
+
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; \
+	 elif [ "$$CI" = true ]; then echo "staticcheck missing: go install honnef.co/go/tools/cmd/staticcheck@latest"; exit 1; \
+	 else echo "skip: staticcheck not installed (go install honnef.co/go/tools/cmd/staticcheck@latest)"; fi
+
+unit:
+	$(GO) test -race -count=1 -short ./...
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzParseKey$$' -fuzztime=$(FUZZTIME) .
+	$(GO) test -run='^$$' -fuzz='^FuzzKeyDerivation$$' -fuzztime=$(FUZZTIME) .
+
+interop: peers
+	$(GO) test -count=1 -run 'Compat|Interop|Counter' -v .
+
+bench: peers
+	$(GO) test -run='^$$' -bench=. -benchtime=1s .
+
+stress: peers
+	QIPC_STRESS=1 $(GO) test -race -count=1 -run 'Stress|Crash' -timeout 60m -v .
+
+test-windows: $(BUILD)/cpeer.exe
+	bash tools/wine/test-windows.sh
+
+clean:
+	rm -rf $(BUILD)

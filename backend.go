@@ -1,0 +1,90 @@
+package qipc
+
+import (
+	"errors"
+	"time"
+)
+
+// A backend is one operating-system facility that can hold Qt's IPC objects:
+// POSIX realtime, System V, or Windows. Each lives in one file pair
+// (cgo_<backend>.go + csrc/<backend>.c) and registers itself for the key
+// types it serves. Backends make the system calls and translate their
+// failures into *Error with Qt's function labels; every rule about who owns
+// and removes what lives in shm.go and sem.go, once.
+type backend interface {
+	// openSemaphore opens the named semaphore, creating it with the
+	// initial count if it does not exist. In create mode an existing
+	// semaphore gets its count reset to initial, as Qt's Create mode
+	// does. created reports that this call made the object (so the caller
+	// may own it).
+	openSemaphore(k Key, initial int, create bool, perm uint32) (h semHandle, created bool, err error)
+	// removeSemaphore deletes the named semaphore (and its key file, where
+	// the backend has one). Already gone is not an error.
+	removeSemaphore(k Key) error
+
+	// createSegment creates a segment of size bytes and maps it with the
+	// given access. It fails with AlreadyExists when one exists.
+	createSegment(k Key, size int, mode AccessMode, perm uint32) (segment, error)
+	// attachSegment maps an existing segment.
+	attachSegment(k Key, mode AccessMode) (segment, error)
+	// removeSegment deletes the named segment (and its key file) so that
+	// no one can attach it again; mappings that exist stay valid. Unless
+	// force is set it removes it only when it can tell that no process is
+	// attached (System V's shm_nattch == 0), and it reports whether it
+	// removed it.
+	removeSegment(k Key, force bool) (removed bool, err error)
+	// countsAttachments reports whether the OS tells when the last process
+	// detaches (System V, Windows). Where it cannot (POSIX), the creator's
+	// Close removes the segment instead, as Qt 6.6+ documents.
+	countsAttachments() bool
+	// supported runs the probe Qt's isKeyTypeSupported() runs.
+	supported() bool
+}
+
+// semHandle is one open handle to a named semaphore.
+type semHandle interface {
+	// wait takes one count. A negative timeout waits until it can; zero
+	// only tries; a positive one waits at most that long. It reports
+	// whether it took the count; EINTR is retried below it.
+	wait(timeout time.Duration) (bool, error)
+	// post adds n (n > 0) to the count as one operation where the OS
+	// allows, else as n posts undone on failure.
+	post(n int) error
+	// value reads the current count, for inspection only.
+	value() (int, error)
+	// remove deletes the named object this handle refers to (and its key
+	// file, where the backend has one); holders keep a working handle.
+	remove() error
+	// close gives up the handle; the named object stays.
+	close() error
+}
+
+// segment is one mapping of a shared-memory segment.
+type segment interface {
+	bytes() []byte
+	// unmap removes the mapping and closes what backs it.
+	unmap() error
+}
+
+// errSemaphoreGone is wrapped by semHandle errors that mean the semaphore
+// was removed while this handle was using it (System V EIDRM/EINVAL, POSIX
+// EINVAL); Qt reopens the name and retries, and so does sem.go.
+var errSemaphoreGone = errors.New("semaphore removed")
+
+var backends = map[KeyType]backend{}
+
+// registerBackend is called from the init function of each backend file.
+func registerBackend(t KeyType, b backend) { backends[t] = b }
+
+// backendFor returns the backend that serves t, or a KeyError saying the
+// type is not available in this build, in Qt's words.
+func backendFor(op string, k Key) (backend, error) {
+	t := k.Type
+	if t.IsSystemV() {
+		t = SystemV
+	}
+	if b, ok := backends[t]; ok {
+		return b, nil
+	}
+	return nil, &Error{Op: op, Key: k, Kind: KeyError, Err: errors.ErrUnsupported, text: "unsupported key type"}
+}

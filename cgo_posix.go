@@ -1,0 +1,201 @@
+//go:build cgo && (linux || darwin || freebsd || netbsd || openbsd)
+
+package qipc
+
+/*
+#cgo CFLAGS: -Wall -Wextra -Werror
+#cgo linux LDFLAGS: -lrt -pthread
+#include "csrc/posix.c"
+*/
+import "C"
+
+import (
+	"errors"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+func init() {
+	registerBackend(PosixRealtime, posixBackend{})
+}
+
+// posixBackend serves PosixRealtime keys with shm_open/mmap and sem_open,
+// as Qt's qsharedmemory_posix.cpp and qsystemsemaphore_posix.cpp do.
+type posixBackend struct{}
+
+// createAttempts is how often Qt's Create mode unlinks an existing
+// semaphore and tries again to create it exclusively.
+const createAttempts = 3
+
+func (posixBackend) countsAttachments() bool { return false }
+
+func (posixBackend) supported() bool { return C.qipc_posix_probe() != 0 }
+
+func (posixBackend) createSegment(k Key, size int, mode AccessMode, perm uint32) (segment, error) {
+	name := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(name))
+	var step C.int
+	setMode := C.int(0)
+	if perm != 0o600 {
+		setMode = 1 // shm_open applies the umask; Qt's 0600 survives any usual one
+	}
+	if rc := C.qipc_posix_shm_create(name, C.int64_t(size), C.uint(perm), setMode, &step); rc != 0 {
+		op := "QSharedMemory::attach (shm_open)" // sic: Qt labels its create's shm_open "attach"
+		if step != C.QIPC_STEP_OPEN {
+			op = "QSharedMemory::create (ftruncate)"
+		}
+		return nil, posixShmError(op, k, syscall.Errno(rc), step)
+	}
+	return posixBackend{}.attachSegment(k, mode)
+}
+
+func (posixBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
+	name := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(name))
+	var (
+		fd   C.int
+		addr unsafe.Pointer
+		size C.int64_t
+		step C.int
+	)
+	ro := C.int(0)
+	if mode == ReadOnly {
+		ro = 1
+	}
+	if rc := C.qipc_posix_shm_attach(name, ro, &fd, &addr, &size, &step); rc != 0 {
+		op := map[C.int]string{
+			C.QIPC_STEP_OPEN: "QSharedMemory::attach (shm_open)",
+			C.QIPC_STEP_STAT: "QSharedMemory::attach (fstat)",
+			C.QIPC_STEP_MAP:  "QSharedMemory::attach (mmap)",
+		}[step]
+		return nil, posixShmError(op, k, syscall.Errno(rc), step)
+	}
+	return &posixSegment{addr: addr, size: int(size), fd: fd}, nil
+}
+
+// posixShmError applies Qt's one special case: shm_open's EINVAL means a
+// bad name.
+func posixShmError(op string, k Key, errno syscall.Errno, step C.int) *Error {
+	if step == C.QIPC_STEP_OPEN && errno == syscall.EINVAL {
+		return &Error{Op: op, Key: k, Kind: KeyError, Err: errno, text: "bad name"}
+	}
+	return osError(op, k, errno)
+}
+
+func (posixBackend) removeSegment(k Key, force bool) (bool, error) {
+	if !force {
+		return false, nil
+	}
+	name := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(name))
+	switch rc := syscall.Errno(C.qipc_posix_shm_unlink(name)); rc {
+	case 0:
+		return true, nil
+	case syscall.ENOENT:
+		return false, nil
+	default:
+		return false, osError("QSharedMemory::remove (shm_unlink)", k, rc)
+	}
+}
+
+type posixSegment struct {
+	addr unsafe.Pointer
+	size int
+	fd   C.int
+}
+
+func (s *posixSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.size) }
+
+func (s *posixSegment) unmap() error {
+	if rc := C.qipc_posix_shm_detach(s.addr, C.int64_t(s.size), s.fd); rc != 0 {
+		return osError("QSharedMemory::detach (munmap)", Key{}, syscall.Errno(rc))
+	}
+	return nil
+}
+
+// openSemaphore follows Qt's handle(): always try to create exclusively
+// first; Create mode unlinks an existing semaphore and retries so the
+// count starts fresh; Open mode opens the existing one.
+func (posixBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (semHandle, bool, error) {
+	const op = "QSystemSemaphore::handle"
+	name := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(name))
+	var s *C.sem_t
+	var rc syscall.Errno
+	for attempt := 0; attempt < createAttempts; attempt++ {
+		rc = syscall.Errno(C.qipc_posix_sem_open(name, 1, C.uint(perm), C.uint(initial), &s))
+		if rc != syscall.EEXIST {
+			break
+		}
+		if !create {
+			rc = syscall.Errno(C.qipc_posix_sem_open(name, 0, C.uint(perm), C.uint(initial), &s))
+			if rc != 0 {
+				return nil, false, osError(op, k, rc)
+			}
+			return &posixSem{s: s, key: k}, false, nil
+		}
+		if urc := syscall.Errno(C.qipc_posix_sem_unlink(name)); urc != 0 && urc != syscall.ENOENT {
+			return nil, false, osError("QSystemSemaphore::handle (sem_unlink)", k, urc)
+		}
+	}
+	if rc != 0 {
+		return nil, false, osError(op, k, rc)
+	}
+	return &posixSem{s: s, key: k}, true, nil
+}
+
+func (posixBackend) removeSemaphore(k Key) error {
+	name := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(name))
+	if rc := syscall.Errno(C.qipc_posix_sem_unlink(name)); rc != 0 && rc != syscall.ENOENT {
+		return osError("QSystemSemaphore::cleanHandle (sem_unlink)", k, rc)
+	}
+	return nil
+}
+
+type posixSem struct {
+	s   *C.sem_t
+	key Key
+}
+
+func (p *posixSem) wait(timeout time.Duration) (bool, error) {
+	ns := int64(timeout)
+	if timeout < 0 {
+		ns = -1
+	}
+	switch rc := syscall.Errno(C.qipc_posix_sem_wait(p.s, C.int64_t(ns))); rc {
+	case 0:
+		return true, nil
+	case syscall.EAGAIN, syscall.ETIMEDOUT:
+		return false, nil
+	case syscall.EINVAL:
+		return false, errors.Join(errSemaphoreGone, osError("QSystemSemaphore::modifySemaphore (sem_wait)", p.key, rc))
+	default:
+		return false, osError("QSystemSemaphore::modifySemaphore (sem_wait)", p.key, rc)
+	}
+}
+
+func (p *posixSem) post(n int) error {
+	if rc := syscall.Errno(C.qipc_posix_sem_post(p.s, C.int(n))); rc != 0 {
+		return osError("QSystemSemaphore::modifySemaphore (sem_post)", p.key, rc)
+	}
+	return nil
+}
+
+func (p *posixSem) value() (int, error) {
+	var v C.int
+	if rc := syscall.Errno(C.qipc_posix_sem_value(p.s, &v)); rc != 0 {
+		return 0, osError("QSystemSemaphore::value (sem_getvalue)", p.key, rc)
+	}
+	return int(v), nil
+}
+
+func (p *posixSem) remove() error { return posixBackend{}.removeSemaphore(p.key) }
+
+func (p *posixSem) close() error {
+	if rc := syscall.Errno(C.qipc_posix_sem_close(p.s)); rc != 0 {
+		return osError("QSystemSemaphore::cleanHandle (sem_close)", p.key, rc)
+	}
+	return nil
+}

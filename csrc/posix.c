@@ -1,0 +1,172 @@
+// Thin shims over the POSIX realtime calls Qt makes for QSharedMemory and
+// QSystemSemaphore (Qt 6.6+ qsharedmemory_posix.cpp / qsystemsemaphore_posix.cpp):
+// one function per system-call sequence, returning 0 or an errno, with the
+// same flags and modes. Policy (ownership, Create/Open rules, key names)
+// lives in Go. Included from cgo_posix.go.
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE // sem_clockwait
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <semaphore.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+static int posix_shm_open(const char *name, int oflag, mode_t mode) {
+	int fd;
+	do {
+		fd = shm_open(name, oflag, mode);
+	} while (fd < 0 && errno == EINTR);
+	return fd;
+}
+
+int qipc_posix_shm_create(const char *name, int64_t size, unsigned perm, int set_mode, int *step) {
+	*step = QIPC_STEP_OPEN;
+	int fd = posix_shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)perm);
+	if (fd < 0)
+		return errno;
+	int rc;
+	if (set_mode && fchmod(fd, (mode_t)perm) != 0) {
+		*step = QIPC_STEP_CHMOD;
+		goto fail;
+	}
+	*step = QIPC_STEP_TRUNCATE;
+	do {
+		rc = ftruncate(fd, (off_t)size);
+	} while (rc != 0 && errno == EINTR);
+	if (rc != 0)
+		goto fail;
+	close(fd);
+	return 0;
+fail:
+	rc = errno;
+	close(fd);
+	return rc;
+}
+
+int qipc_posix_shm_attach(const char *name, int readonly, int *fd_out, void **addr_out, int64_t *size_out, int *step) {
+	*step = QIPC_STEP_OPEN;
+	int fd = posix_shm_open(name, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, readonly ? 0400 : 0600);
+	if (fd < 0)
+		return errno;
+	struct stat st;
+	*step = QIPC_STEP_STAT;
+	if (fstat(fd, &st) != 0)
+		goto fail;
+	*step = QIPC_STEP_MAP;
+	void *addr = mmap(NULL, (size_t)st.st_size, readonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (addr == MAP_FAILED)
+		goto fail;
+	*fd_out = fd;
+	*addr_out = addr;
+	*size_out = (int64_t)st.st_size;
+	return 0;
+fail:;
+	int rc = errno;
+	close(fd);
+	return rc;
+}
+
+int qipc_posix_shm_detach(void *addr, int64_t size, int fd) {
+	int rc = munmap(addr, (size_t)size) == 0 ? 0 : errno;
+	close(fd);
+	return rc;
+}
+
+int qipc_posix_shm_unlink(const char *name) { return shm_unlink(name) == 0 ? 0 : errno; }
+
+int qipc_posix_sem_open(const char *name, int excl, unsigned perm, unsigned value, sem_t **out) {
+	sem_t *s;
+	do {
+		s = sem_open(name, O_CREAT | (excl ? O_EXCL : 0), (mode_t)perm, value);
+	} while (s == SEM_FAILED && errno == EINTR);
+	if (s == SEM_FAILED)
+		return errno;
+	*out = s;
+	return 0;
+}
+
+// timeout_ns < 0 waits without limit, 0 only tries, > 0 waits at most that
+// long on CLOCK_MONOTONIC so that wall-clock changes do not stretch it.
+// Returns 0 when a count was taken, EAGAIN or ETIMEDOUT when not.
+int qipc_posix_sem_wait(sem_t *s, int64_t timeout_ns) {
+	int rc;
+	if (timeout_ns == 0) {
+		do {
+			rc = sem_trywait(s);
+		} while (rc != 0 && errno == EINTR);
+		return rc == 0 ? 0 : errno;
+	}
+	if (timeout_ns < 0) {
+		do {
+			rc = sem_wait(s);
+		} while (rc != 0 && errno == EINTR);
+		return rc == 0 ? 0 : errno;
+	}
+	struct timespec deadline;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
+	clockid_t clock = CLOCK_MONOTONIC;
+#else
+	clockid_t clock = CLOCK_REALTIME;
+#endif
+	clock_gettime(clock, &deadline);
+	deadline.tv_sec += timeout_ns / 1000000000;
+	deadline.tv_nsec += timeout_ns % 1000000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	do {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
+		rc = sem_clockwait(s, clock, &deadline);
+#else
+		rc = sem_timedwait(s, &deadline);
+#endif
+	} while (rc != 0 && errno == EINTR);
+	return rc == 0 ? 0 : errno;
+}
+
+// Qt posts n times and, if one post fails, takes back the ones that
+// succeeded so the count is unchanged on failure.
+int qipc_posix_sem_post(sem_t *s, int n) {
+	for (int i = 0; i < n; i++) {
+		if (sem_post(s) != 0) {
+			int rc = errno;
+			while (i-- > 0) {
+				while (sem_wait(s) != 0 && errno == EINTR) {
+				}
+			}
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int qipc_posix_sem_value(sem_t *s, int *value) { return sem_getvalue(s, value) == 0 ? 0 : errno; }
+
+int qipc_posix_sem_close(sem_t *s) { return sem_close(s) == 0 ? 0 : errno; }
+
+int qipc_posix_sem_unlink(const char *name) { return sem_unlink(name) == 0 ? 0 : errno; }
+
+// The probes Qt's isKeyTypeSupported() runs: calls that always fail, and
+// fail with ENOSYS only where the facility is missing.
+int qipc_posix_probe(void) {
+	int fd = shm_open("", 0, 0);
+	if (fd >= 0)
+		close(fd);
+	else if (errno == ENOSYS)
+		return 0;
+	sem_t *s = sem_open("/", 0, 0, 0);
+	if (s != SEM_FAILED)
+		sem_close(s);
+	else if (errno == ENOSYS)
+		return 0;
+	return 1;
+}

@@ -1,0 +1,199 @@
+package qipc
+
+import (
+	"errors"
+	"io/fs"
+	"strconv"
+)
+
+// ErrorKind classifies a failure the way Qt does. Its values match both
+// QSharedMemory::SharedMemoryError and, for the kinds that enum has,
+// QSystemSemaphore::SystemSemaphoreError (whose numbering differs; see
+// [ErrorKind.SemaphoreCode]).
+type ErrorKind int
+
+// The kinds, numbered as QSharedMemory::SharedMemoryError numbers them.
+const (
+	NoError ErrorKind = iota
+	PermissionDenied
+	InvalidSize
+	KeyError
+	AlreadyExists
+	NotFound
+	LockError
+	OutOfResources
+	UnknownError
+)
+
+var kindNames = [...]string{
+	NoError:          "NoError",
+	PermissionDenied: "PermissionDenied",
+	InvalidSize:      "InvalidSize",
+	KeyError:         "KeyError",
+	AlreadyExists:    "AlreadyExists",
+	NotFound:         "NotFound",
+	LockError:        "LockError",
+	OutOfResources:   "OutOfResources",
+	UnknownError:     "UnknownError",
+}
+
+// String returns Qt's enumerator name, e.g. "AlreadyExists".
+func (k ErrorKind) String() string {
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "ErrorKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// SemaphoreCode returns the value QSystemSemaphore::SystemSemaphoreError
+// uses for this kind (that enum has no InvalidSize and no LockError, so its
+// numbers differ from QSharedMemory's). Kinds it lacks map to UnknownError (6).
+func (k ErrorKind) SemaphoreCode() int {
+	switch k {
+	case NoError:
+		return 0
+	case PermissionDenied:
+		return 1
+	case KeyError:
+		return 2
+	case AlreadyExists:
+		return 3
+	case NotFound:
+		return 4
+	case OutOfResources:
+		return 5
+	}
+	return 6
+}
+
+// Sentinels matched by errors.Is against any *Error of the corresponding kind.
+var (
+	ErrPermissionDenied = errors.New("qipc: permission denied")
+	ErrInvalidSize      = errors.New("qipc: invalid size")
+	ErrKey              = errors.New("qipc: key error")
+	ErrAlreadyExists    = errors.New("qipc: already exists")
+	ErrNotFound         = errors.New("qipc: not found")
+	ErrLock             = errors.New("qipc: lock error")
+	ErrOutOfResources   = errors.New("qipc: out of resources")
+	ErrUnknown          = errors.New("qipc: unknown error")
+	// ErrClosed is returned by every operation on a closed object.
+	ErrClosed = errors.New("qipc: use of closed object")
+	// ErrNotAttached is returned by operations that need an attached segment.
+	ErrNotAttached = errors.New("qipc: not attached")
+)
+
+var kindSentinels = [...]error{
+	PermissionDenied: ErrPermissionDenied,
+	InvalidSize:      ErrInvalidSize,
+	KeyError:         ErrKey,
+	AlreadyExists:    ErrAlreadyExists,
+	NotFound:         ErrNotFound,
+	LockError:        ErrLock,
+	OutOfResources:   ErrOutOfResources,
+	UnknownError:     ErrUnknown,
+}
+
+// Error records a failed operation, its key and the cause, in the manner of
+// *fs.PathError. Op names the step in Qt's own terms (for example
+// "QSharedMemory::attach (shm_open)") so that QtErrorString can rebuild the
+// exact text a Qt peer would report.
+type Error struct {
+	Op   string // Qt's function label for the failing step
+	Key  Key    // the key the operation was using
+	Kind ErrorKind
+	Err  error // the underlying errno / Win32 error, or a sentinel such as ErrClosed; may be nil
+
+	// text, when set, replaces the kind's standard wording (Qt has a few
+	// fixed messages, e.g. "create size is less then 0").
+	text string
+}
+
+func (e *Error) Error() string {
+	s := "qipc: " + e.Op
+	if !e.Key.IsEmpty() {
+		s += " " + e.Key.String()
+	}
+	s += ": " + e.qtText()
+	if e.Err != nil && e.Kind != UnknownError && e.text == "" {
+		s += " (" + e.Err.Error() + ")"
+	}
+	return s
+}
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is the sentinel of e's kind or the io/fs error
+// with the same meaning.
+func (e *Error) Is(target error) bool {
+	if e.Kind > 0 && int(e.Kind) < len(kindSentinels) && target == kindSentinels[e.Kind] {
+		return true
+	}
+	switch target {
+	case fs.ErrExist:
+		return e.Kind == AlreadyExists
+	case fs.ErrNotExist:
+		return e.Kind == NotFound
+	case fs.ErrPermission:
+		return e.Kind == PermissionDenied
+	}
+	return false
+}
+
+// qtText is the part of Qt's errorString() after "<function>: ".
+func (e *Error) qtText() string {
+	if e.text != "" {
+		return e.text
+	}
+	semaphore := len(e.Op) >= len("QSystemSemaphore") && e.Op[:len("QSystemSemaphore")] == "QSystemSemaphore"
+	switch e.Kind {
+	case PermissionDenied:
+		return "permission denied"
+	case AlreadyExists:
+		return "already exists"
+	case NotFound:
+		if semaphore {
+			return "does not exist"
+		}
+		return "doesn't exist"
+	case OutOfResources:
+		return "out of resources"
+	case InvalidSize:
+		return "invalid size"
+	case KeyError:
+		if semaphore {
+			return "key too long"
+		}
+		return "key error"
+	case LockError:
+		return "unable to lock"
+	}
+	if e.Err != nil {
+		return "unknown error: " + unknownErrorText(e.Err)
+	}
+	return "unknown error"
+}
+
+// QtErrorString returns the English text Qt 6.6+'s errorString() gives for
+// the same failure ("QSharedMemory::create: already exists"), or "" when err
+// holds no *Error.
+func QtErrorString(err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return ""
+	}
+	return e.Op + ": " + e.qtText()
+}
+
+// KindOf returns the Qt error kind of err: NoError for nil, the kind of an
+// *Error inside it, UnknownError otherwise.
+func KindOf(err error) ErrorKind {
+	if err == nil {
+		return NoError
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return UnknownError
+}

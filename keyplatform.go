@@ -1,0 +1,335 @@
+package qipc
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// This file holds Qt's OS-dependent key rules as pure functions of a
+// target description, so that the rules of every OS can be tested on any
+// OS. Only hostTarget and the directory look-ups below it touch the
+// running system.
+
+// ipcKind is the kind of object a key is derived for; Qt derives different
+// names for the two kinds on Windows and for legacy keys.
+type ipcKind int
+
+const (
+	kindSharedMemory ipcKind = iota
+	kindSemaphore
+)
+
+// target describes the system a key is derived for.
+type target struct {
+	goos      string // runtime.GOOS spelling
+	sandboxed bool   // Apple App Sandbox: changes the legacy POSIX name
+	// tempDir is QDir::tempPath() as Qt 5.15/6.4 compute it (canonical;
+	// "" when the directory is missing); legacy System V keys live there.
+	tempDir string
+	// runtimeDir is QStandardPaths::RuntimeLocation on XDG systems ("" when
+	// no usable one exists); Qt 6.6+ System V keys live there.
+	runtimeDir string
+	// homeDir replaces runtimeDir on Apple systems, where Qt's runtime
+	// location is ~/Library/Application Support.
+	homeDir string
+}
+
+// Windows names are limited to MAX_PATH UTF-16 code units; Apple POSIX
+// names to SHM_NAME_MAX (30) bytes, which Qt approximates with code units.
+const (
+	maxPath     = 260
+	shmNameMax  = 30
+	lockSuffix  = "_sem"
+	shmPrefix   = "qipc_sharedmemory_"
+	semPrefix   = "qipc_systemsem_"
+	appleRunDir = "/Library/Application Support"
+)
+
+func isApple(goos string) bool { return goos == "darwin" || goos == "ios" }
+
+// ipcSupported is Qt's compile-time isIpcSupported(): which mechanisms a Qt
+// for that OS has at all. A Qt built for Windows has no POSIX or System V
+// (MinGW POSIX builds are rare and not modelled) and a Unix Qt no Windows.
+func ipcSupported(goos string, t KeyType) bool {
+	if goos == "windows" {
+		return t == Windows
+	}
+	return t != Windows
+}
+
+// systemVPath reports whether Qt's key derivations treat t as System V. Qt
+// sends every type that is neither POSIX nor Windows down that path,
+// including invalid ones, so this is wider than IsSystemV.
+func systemVPath(t KeyType) bool { return t != PosixRealtime && t != Windows }
+
+// platformSafeKey is Qt 6.6+'s QtIpcCommon::platformSafeKey.
+func platformSafeKey(tg target, kind ipcKind, name string, t KeyType) Key {
+	k := Key{Type: t}
+	if name == "" {
+		return k
+	}
+	switch {
+	case t == PosixRealtime:
+		if !ipcSupported(tg.goos, PosixRealtime) {
+			return k
+		}
+		if isApple(tg.goos) {
+			k.Native = "/" + leftUTF16(name, shmNameMax-1)
+		} else {
+			k.Native = "/" + name
+		}
+	case t == Windows:
+		if !ipcSupported(tg.goos, Windows) {
+			return k
+		}
+		prefix, payload := "", name
+		for _, p := range [...]string{`Local\`, `Global\`} {
+			if rest, ok := strings.CutPrefix(name, p); ok {
+				prefix, payload = p, rest
+				break
+			}
+		}
+		mid := "shm_"
+		if kind == kindSemaphore {
+			mid = "sem_"
+		}
+		k.Native = leftUTF16(prefix+mid+payload, maxPath)
+	default:
+		if !ipcSupported(tg.goos, SystemV) {
+			return k
+		}
+		if strings.HasPrefix(name, "/") {
+			k.Native = name
+		} else {
+			k.Native = tg.runtimeLocation() + "/" + name
+		}
+	}
+	return k
+}
+
+func (tg target) runtimeLocation() string {
+	if isApple(tg.goos) {
+		return tg.homeDir + appleRunDir
+	}
+	return tg.runtimeDir
+}
+
+// legacyKey is QtIpcCommon::legacyPlatformSafeKey, the Qt 4.4 to 6.5 name
+// derivation, recording name as the legacy key whenever a native key
+// results.
+func legacyKey(tg target, kind ipcKind, name string, t KeyType) Key {
+	k := Key{Type: t}
+	if name == "" {
+		return k
+	}
+	sum := sha1.Sum([]byte(name))
+	h := hex.EncodeToString(sum[:])
+
+	if t == PosixRealtime && isApple(tg.goos) {
+		// Apple's 30-byte limit leaves no room for prefix and letters;
+		// sandboxed applications must use "<group id>/<name>" verbatim.
+		if tg.sandboxed {
+			return Key{Type: t, Native: name, LegacyKey: name}
+		}
+		return Key{Type: t, Native: "/" + h[:shmNameMax-1], LegacyKey: name}
+	}
+
+	prefix := shmPrefix
+	if kind == kindSemaphore {
+		prefix = semPrefix
+	}
+	base := prefix + legacyLetters(name) + h
+
+	switch {
+	case t == Windows:
+		if !ipcSupported(tg.goos, Windows) {
+			return k
+		}
+		k.Native = base
+	case t == PosixRealtime:
+		if !ipcSupported(tg.goos, PosixRealtime) {
+			return k
+		}
+		k.Native = "/" + base
+	default:
+		if !ipcSupported(tg.goos, SystemV) {
+			return k
+		}
+		k.Native = tg.tempDir + "/" + base
+	}
+	k.LegacyKey = name
+	return k
+}
+
+// legacyLetters keeps the ASCII letters of name, the readable part of a
+// legacy key. Qt filters UTF-16 code units, but ASCII letters are single
+// units and bytes alike, so filtering bytes gives the same result.
+func legacyLetters(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// lockKeyForTarget is the key of a QSharedMemory's internal lock semaphore
+// in Qt 6.6+ (QSharedMemoryPrivate::initKey and semaphoreNativeKey): the
+// Qt 5 lock name when the key carries a legacy key, so that Qt 5 and Qt 6
+// peers exclude each other; on Windows the segment name (cut to leave room)
+// plus "_sem", because mappings and semaphores share one namespace there;
+// elsewhere the segment's own key, because Unix keeps semaphores and
+// segments apart. Like Qt, the Windows rule applies only on Windows.
+func lockKeyForTarget(tg target, shm Key) Key {
+	if shm.LegacyKey != "" {
+		return legacyKey(tg, kindSemaphore, shm.LegacyKey, shm.Type)
+	}
+	if shm.Type == Windows && ipcSupported(tg.goos, Windows) {
+		return Key{Type: Windows, Native: leftUTF16(shm.Native, maxPath-len(lockSuffix)-1) + lockSuffix}
+	}
+	return shm
+}
+
+// leftUTF16 is QString::left(n): the first n UTF-16 code units of s. Qt
+// may cut a surrogate pair in half; a Go string cannot hold the lone high
+// surrogate that leaves, so it becomes '?', the byte Qt's UTF-8 encoder
+// writes for it when the name reaches the OS (Apple POSIX names). Windows
+// would see the lone surrogate itself, which no Go string can reproduce.
+// Each byte of invalid UTF-8 counts as one unit and is kept as it is.
+func leftUTF16(s string, n int) string {
+	units := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		w := 1
+		if r >= 0x10000 {
+			w = 2
+		}
+		if units+w > n {
+			if units < n {
+				return s[:i] + "?"
+			}
+			return s[:i]
+		}
+		units += w
+		i += size
+	}
+	return s
+}
+
+// hostTarget describes the running system, looking up only the directories
+// the derivation for type t will read (the runtime-directory look-up may
+// create directories, as Qt's does).
+func hostTarget(t KeyType, legacy bool) target {
+	tg := target{goos: runtime.GOOS, sandboxed: appleSandboxed()}
+	if !systemVPath(t) || !ipcSupported(tg.goos, SystemV) {
+		return tg
+	}
+	switch {
+	case legacy:
+		tg.tempDir = legacyTempDir(os.Getenv("TMPDIR"))
+	case isApple(tg.goos):
+		tg.homeDir, _ = os.UserHomeDir()
+	default:
+		tg.tempDir = legacyTempDir(os.Getenv("TMPDIR"))
+		tg.runtimeDir = runtimeDir(os.Getenv("XDG_RUNTIME_DIR"), tg.tempDir, geteuid(), userName(geteuid()))
+	}
+	return tg
+}
+
+// appleSandboxed approximates qt_apple_isSandboxed(): Qt reads the code
+// signature's entitlements; the sandbox also sets APP_SANDBOX_CONTAINER_ID
+// in every sandboxed process, which is what Go can see. Apple's other
+// systems sandbox every application.
+func appleSandboxed() bool {
+	switch runtime.GOOS {
+	case "ios":
+		return true
+	case "darwin":
+		return os.Getenv("APP_SANDBOX_CONTAINER_ID") != ""
+	}
+	return false
+}
+
+// legacyTempDir is QDir::tempPath() as Qt 5.15 and 6.4 compute it (observed
+// on Debian): $TMPDIR if non-empty else /tmp, cleaned, made absolute and
+// canonical (symlinks resolved), and "" when it does not exist. Newer Qt
+// versions skip the canonicalisation; the file named is the same, only the
+// spelling differs. On macOS Qt falls back to NSTemporaryDirectory() where
+// this uses /tmp.
+func legacyTempDir(tmpdir string) string {
+	if tmpdir == "" {
+		tmpdir = "/tmp"
+	}
+	abs, err := filepath.Abs(filepath.Clean(tmpdir))
+	if err != nil {
+		return ""
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return ""
+	}
+	return real
+}
+
+// runtimeDir is Qt 6.6+'s QStandardPaths::writableLocation(RuntimeLocation)
+// on XDG systems: $XDG_RUNTIME_DIR if absolute and usable, else
+// <tempDir>/runtime-<user> if usable, else "". With no temp directory it
+// gives "" rather than trying "/runtime-<user>" in the root directory, as
+// Qt 6.6+ (whose temp path is not canonicalised) then fails to create the
+// fallback too.
+func runtimeDir(xdg, tempDir string, euid int, user string) string {
+	if strings.HasPrefix(xdg, "/") && usableRuntimeDir(xdg, euid) {
+		return xdg
+	}
+	if tempDir == "" {
+		return ""
+	}
+	fallback := tempDir + "/runtime-" + user
+	if usableRuntimeDir(fallback, euid) {
+		return fallback
+	}
+	return ""
+}
+
+// usableRuntimeDir applies the XDG base directory rules the way Qt checks
+// them: create the directory 0700 if missing (a new directory is accepted
+// as is); otherwise it must be a real directory, not a symlink, owned by the
+// effective user, with permissions exactly 0700.
+func usableRuntimeDir(dir string, euid int) bool {
+	err := os.Mkdir(dir, 0o700)
+	if err == nil {
+		return true
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return false
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil || fi.Mode()&fs.ModeSymlink != 0 || !fi.IsDir() {
+		return false
+	}
+	if uid, ok := fileOwner(fi); !ok || uid != euid {
+		return false
+	}
+	return fi.Mode().Perm() == 0o700
+}
+
+// userName is the login name of uid, or "" when it has none, as Qt's
+// QFileSystemEngine::resolveUserName gives it.
+func userName(uid int) string {
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return ""
+	}
+	return u.Username
+}

@@ -1,0 +1,228 @@
+package qipc
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"testing"
+)
+
+// The Go peer: the test binary re-executed with QIPC_PEER=go speaks
+// peers/PROTOCOL.md through the public API, so every interop scenario can
+// put a separate Go process on either side.
+
+func TestMain(m *testing.M) {
+	if os.Getenv("QIPC_PEER") == "go" {
+		os.Exit(goPeerMain(os.Args[1:], os.Stdin, os.Stdout))
+	}
+	code := m.Run()
+	printMatrix()
+	os.Exit(code)
+}
+
+type peerArgs struct {
+	cmd, key string
+	rest     []string
+	ro, hold bool
+	nolock   bool
+	lockKey  string
+}
+
+func parsePeerArgs(args []string) (peerArgs, error) {
+	var a peerArgs
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "--ro":
+			a.ro = true
+		case "--hold":
+			a.hold = true
+		case "--nolock":
+			a.nolock = true
+		case "--lock":
+			if i+1 == len(args) {
+				return a, errors.New("--lock needs a key")
+			}
+			i++
+			a.lockKey = args[i]
+		default:
+			pos = append(pos, args[i])
+		}
+	}
+	if len(pos) < 2 {
+		return a, errors.New("usage: COMMAND KEY [ARGS...]")
+	}
+	a.cmd, a.key, a.rest = pos[0], pos[1], pos[2:]
+	return a, nil
+}
+
+func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
+	a, err := parsePeerArgs(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gopeer:", err)
+		return 2
+	}
+	key, err := ParseKey(a.key)
+	if err != nil {
+		fmt.Fprintf(stdout, "err %v %s\n", KindOf(err), QtErrorString(err))
+		return 1
+	}
+	wait := func() { _, _ = io.Copy(io.Discard, stdin) }
+	fail := func(err error) int {
+		fmt.Fprintf(stdout, "err %v %s\n", KindOf(err), QtErrorString(err))
+		return 1
+	}
+	num := func(i int) int {
+		if i >= len(a.rest) {
+			return -1
+		}
+		n, err := strconv.Atoi(a.rest[i])
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	mode := ReadWrite
+	if a.ro {
+		mode = ReadOnly
+	}
+	switch a.cmd {
+	case "poke-ro":
+		// Not in the protocol: proves a read-only mapping faults on write.
+		m := NewSharedMemory(key)
+		if err := m.Attach(ReadOnly); err != nil {
+			return fail(err)
+		}
+		m.Data()[0] = 1
+		fmt.Fprintln(stdout, "ok wrote through a read-only mapping")
+		return 0
+	case "create", "attach", "read", "write", "hold-lock", "counter":
+		m := NewSharedMemory(key)
+		defer m.Close()
+		switch a.cmd {
+		case "create":
+			err = m.Create(num(0), mode)
+		case "read":
+			err = m.Attach(ReadOnly)
+		default:
+			err = m.Attach(mode)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		switch a.cmd {
+		case "create", "attach":
+			fmt.Fprintf(stdout, "ok size=%d\n", m.Size())
+		case "read":
+			off, n := num(0), num(1)
+			if off < 0 || n < 0 || off+n > m.Size() {
+				fmt.Fprintln(os.Stderr, "gopeer: read OFFSET LEN out of range")
+				return 2
+			}
+			if err := m.Lock(); err != nil {
+				return fail(err)
+			}
+			out := hex.EncodeToString(m.Data()[off : off+n])
+			if err := m.Unlock(); err != nil {
+				return fail(err)
+			}
+			fmt.Fprintf(stdout, "ok hex=%s\n", out)
+		case "write":
+			off := num(0)
+			var b []byte
+			if len(a.rest) > 1 {
+				b, err = hex.DecodeString(a.rest[1])
+			}
+			if off < 0 || err != nil || off+len(b) > m.Size() {
+				fmt.Fprintln(os.Stderr, "gopeer: write OFFSET HEX out of range")
+				return 2
+			}
+			if !a.nolock {
+				if err := m.Lock(); err != nil {
+					return fail(err)
+				}
+			}
+			copy(m.Data()[off:], b)
+			if !a.nolock {
+				if err := m.Unlock(); err != nil {
+					return fail(err)
+				}
+			}
+			fmt.Fprintln(stdout, "ok")
+		case "hold-lock":
+			if err := m.Lock(); err != nil {
+				return fail(err)
+			}
+			fmt.Fprintln(stdout, "ok locked")
+			wait()
+			if err := m.Unlock(); err != nil {
+				return fail(err)
+			}
+			return 0
+		case "counter":
+			n := num(0)
+			data := m.Data()
+			var last uint64
+			for i := 0; i < n; i++ {
+				if !a.nolock {
+					if err := m.Lock(); err != nil {
+						return fail(err)
+					}
+				}
+				last = binary.LittleEndian.Uint64(data) + 1
+				binary.LittleEndian.PutUint64(data, last)
+				if !a.nolock {
+					if err := m.Unlock(); err != nil {
+						return fail(err)
+					}
+				}
+			}
+			fmt.Fprintf(stdout, "ok last=%d\n", last)
+		}
+		if a.hold {
+			wait()
+		}
+		if err := m.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "gopeer: close:", err)
+		}
+		return 0
+	case "sem-create", "sem-acquire", "sem-release":
+		var s *Semaphore
+		if a.cmd == "sem-create" {
+			s, err = NewSemaphore(key, num(0), Create)
+		} else {
+			s, err = NewSemaphore(key, 0, Open)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		defer s.Close()
+		switch a.cmd {
+		case "sem-acquire":
+			n := num(0)
+			if n < 0 {
+				n = 1
+			}
+			for i := 0; i < n; i++ {
+				if err := s.Acquire(); err != nil {
+					return fail(err)
+				}
+			}
+		case "sem-release":
+			if err := s.Release(num(0)); err != nil {
+				return fail(err)
+			}
+		}
+		fmt.Fprintln(stdout, "ok")
+		if a.hold {
+			wait()
+		}
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "gopeer: unknown command", a.cmd)
+	return 2
+}

@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""PySide6 (Qt 6.6+) interop peer for qipc.
+
+    peer.py COMMAND KEY [ARGS...] [--ro] [--hold] [--nolock] [--lock LOCKKEY]
+
+See ../PROTOCOL.md. KEY is parsed with QNativeIpcKey.fromString(); QSharedMemory(key) and
+QSystemSemaphore(key, init, mode) are used directly, so Qt chooses the lock semaphore itself
+(--lock is accepted and ignored). Errors: "err <Kind> <errorString>", Kind = Qt enumerator name.
+
+Notes on PySide6: QSharedMemory.data() and constData() return a memoryview over the mapping
+(writes go straight to shared memory). On a ReadOnly attachment data() still claims to be
+writable, but writing would crash (SIGSEGV), so reads always go through constData().
+"""
+
+import os
+import struct
+import sys
+
+from PySide6.QtCore import QNativeIpcKey, QSharedMemory, QSystemSemaphore
+
+USAGE = "usage: peer.py COMMAND KEY [ARGS...] [--ro] [--hold] [--nolock] [--lock LOCKKEY]"
+U64 = struct.Struct("<Q")
+
+
+class Failure(Exception):
+    """Carries the 'err …' line; raised so Qt objects are destroyed before the line is printed."""
+
+
+def out(line):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def usage(msg):
+    sys.stderr.write("peer.py: %s\n%s\n" % (msg, USAGE))
+    sys.exit(2)
+
+
+def wait_eof():
+    fd = sys.stdin.fileno()
+    while True:
+        try:
+            if not os.read(fd, 256):
+                return
+        except InterruptedError:
+            continue
+        except OSError:
+            return
+
+
+def shm_fail(shm):
+    raise Failure("err %s %s" % (shm.error().name, shm.errorString()))
+
+
+def sem_fail(sem):
+    raise Failure("err %s %s" % (sem.error().name, sem.errorString()))
+
+
+def to_int(s, lo=None):
+    try:
+        v = int(s, 10)
+    except ValueError:
+        usage("bad number " + s)
+    if lo is not None and v < lo:
+        usage("bad number " + s)
+    return v
+
+
+def nargs(cmd, args, lo, hi):
+    if not lo <= len(args) <= hi:
+        usage("wrong number of arguments for " + cmd)
+
+
+def run(cmd, key, args, ro, hold, nolock):
+    access = QSharedMemory.AccessMode.ReadOnly if ro else QSharedMemory.AccessMode.ReadWrite
+    rw = QSharedMemory.AccessMode.ReadWrite
+
+    if cmd == "create":
+        nargs(cmd, args, 1, 1)
+        size = to_int(args[0])
+        shm = QSharedMemory(key)
+        if not shm.create(size, access):
+            shm_fail(shm)
+        out("ok size=%d" % shm.size())
+        if hold:
+            wait_eof()
+        del shm
+        return
+
+    if cmd == "attach":
+        nargs(cmd, args, 0, 0)
+        shm = QSharedMemory(key)
+        if not shm.attach(access):
+            shm_fail(shm)
+        out("ok size=%d" % shm.size())
+        if hold:
+            wait_eof()
+        del shm
+        return
+
+    if cmd == "read":
+        nargs(cmd, args, 2, 2)
+        off, length = to_int(args[0], 0), to_int(args[1], 0)
+        shm = QSharedMemory(key)
+        if not shm.attach(QSharedMemory.AccessMode.ReadOnly):
+            shm_fail(shm)
+        if off + length > shm.size():
+            raise Failure("err InvalidSize peer.py: read range %d+%d exceeds size %d" % (off, length, shm.size()))
+        if not shm.lock():
+            shm_fail(shm)
+        data = bytes(shm.constData()[off:off + length])
+        if not shm.unlock():
+            shm_fail(shm)
+        out("ok hex=" + data.hex())
+        if hold:
+            wait_eof()
+        shm.detach()
+        del shm
+        return
+
+    if cmd == "write":
+        nargs(cmd, args, 2, 2)
+        off = to_int(args[0], 0)
+        try:
+            data = bytes.fromhex(args[1])
+        except ValueError:
+            usage("bad hex " + args[1])
+        shm = QSharedMemory(key)
+        if not shm.attach(rw):
+            shm_fail(shm)
+        if off + len(data) > shm.size():
+            raise Failure("err InvalidSize peer.py: write range %d+%d exceeds size %d" % (off, len(data), shm.size()))
+        if not shm.lock():
+            shm_fail(shm)
+        if data:
+            shm.data()[off:off + len(data)] = data
+        if not shm.unlock():
+            shm_fail(shm)
+        out("ok")
+        if hold:
+            wait_eof()
+        shm.detach()
+        del shm
+        return
+
+    if cmd == "hold-lock":
+        nargs(cmd, args, 0, 0)
+        shm = QSharedMemory(key)
+        if not shm.attach(rw):
+            shm_fail(shm)
+        if not shm.lock():
+            shm_fail(shm)
+        out("ok locked")
+        wait_eof()
+        shm.unlock()
+        shm.detach()
+        del shm
+        return
+
+    if cmd == "counter":
+        nargs(cmd, args, 1, 1)
+        n = to_int(args[0], 0)
+        shm = QSharedMemory(key)
+        if not shm.attach(rw):
+            shm_fail(shm)
+        if shm.size() < 8:
+            raise Failure("err InvalidSize peer.py: counter needs 8 bytes, segment has %d" % shm.size())
+        mem = shm.data()
+        unpack, pack = U64.unpack_from, U64.pack_into
+        last = 0
+        if nolock:
+            for _ in range(n):
+                last = (unpack(mem, 0)[0] + 1) & 0xFFFFFFFFFFFFFFFF
+                pack(mem, 0, last)
+        else:
+            lock, unlock = shm.lock, shm.unlock
+            for _ in range(n):
+                if not lock():
+                    shm_fail(shm)
+                last = (unpack(mem, 0)[0] + 1) & 0xFFFFFFFFFFFFFFFF
+                pack(mem, 0, last)
+                if not unlock():
+                    shm_fail(shm)
+        mem.release()
+        out("ok last=%d" % last)
+        if hold:
+            wait_eof()
+        shm.detach()
+        del shm
+        return
+
+    if cmd == "sem-create":
+        nargs(cmd, args, 1, 1)
+        init = to_int(args[0])
+        sem = QSystemSemaphore(key, init, QSystemSemaphore.AccessMode.Create)
+        if sem.error() != QSystemSemaphore.SystemSemaphoreError.NoError:
+            sem_fail(sem)
+        out("ok")
+        if hold:
+            wait_eof()
+        del sem
+        return
+
+    if cmd == "sem-acquire":
+        nargs(cmd, args, 0, 1)
+        count = to_int(args[0], 0) if args else 1
+        sem = QSystemSemaphore(key, 0, QSystemSemaphore.AccessMode.Open)
+        if sem.error() != QSystemSemaphore.SystemSemaphoreError.NoError:
+            sem_fail(sem)
+        for _ in range(count):
+            if not sem.acquire():
+                sem_fail(sem)
+        out("ok")
+        if hold:
+            wait_eof()
+        del sem
+        return
+
+    if cmd == "sem-release":
+        nargs(cmd, args, 1, 1)
+        n = to_int(args[0])
+        sem = QSystemSemaphore(key, 0, QSystemSemaphore.AccessMode.Open)
+        if sem.error() != QSystemSemaphore.SystemSemaphoreError.NoError:
+            sem_fail(sem)
+        if not sem.release(n):
+            if sem.error() == QSystemSemaphore.SystemSemaphoreError.NoError:
+                raise Failure("err UnknownError QSystemSemaphore::release: n is negative.")
+            sem_fail(sem)
+        out("ok")
+        if hold:
+            wait_eof()
+        del sem
+        return
+
+    usage("unknown command " + cmd)
+
+
+def main(argv):
+    ro = hold = nolock = False
+    pos = []
+    i = 1
+    while i < len(argv):
+        a = argv[i]
+        if a == "--ro":
+            ro = True
+        elif a == "--hold":
+            hold = True
+        elif a == "--nolock":
+            nolock = True
+        elif a == "--lock":
+            i += 1
+            if i >= len(argv):
+                usage("--lock needs an argument")
+        elif a.startswith("--") and len(a) > 2:
+            usage("unknown option " + a)
+        else:
+            pos.append(a)
+        i += 1
+    if len(pos) < 2:
+        usage("missing COMMAND or KEY")
+    cmd, keytext, args = pos[0], pos[1], pos[2:]
+    key = QNativeIpcKey.fromString(keytext)
+    if not key.isValid():
+        out("err KeyError peer.py: invalid key string " + keytext)
+        return 1
+    line = None
+    try:
+        run(cmd, key, args, ro, hold, nolock)
+    except Failure as f:
+        line = str(f)
+    # The exception (its traceback holds run()'s frame and thus the Qt objects) is gone here, so Qt's destructors
+    # have already done their clean-up when the err line appears.
+    if line is not None:
+        out(line)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

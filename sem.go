@@ -1,0 +1,254 @@
+package qipc
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// SemaphoreMode says whether NewSemaphore takes over the semaphore's count.
+type SemaphoreMode int
+
+const (
+	// Open uses an existing semaphore as it is, or creates it with the
+	// initial count if there is none (QSystemSemaphore::Open).
+	Open SemaphoreMode = iota
+	// Create sets the count to the initial value even if the semaphore
+	// exists, and makes this object its owner (QSystemSemaphore::Create).
+	Create
+)
+
+// waitSlice bounds each blocking wait in the OS, so that a cancelled
+// context or a concurrent Close is noticed within this time; a post still
+// wakes a waiter at once.
+const waitSlice = 20 * time.Millisecond
+
+// reopenLimit bounds how often an operation follows a semaphore that is
+// being removed and recreated under it; Qt retries without limit.
+const reopenLimit = 64
+
+// ErrInvalidCount is matched by errors.Is when Release is given n < 0.
+var ErrInvalidCount = errors.New("qipc: invalid count")
+
+// Semaphore is a named counting semaphore shared with other processes: the
+// object a QSystemSemaphore with the same key uses. Its methods are safe
+// for concurrent use.
+type Semaphore struct {
+	key     Key
+	b       backend
+	initial int
+	opts    options
+
+	// rw is held for reading by every operation for the duration of each
+	// system call, and for writing by Close and by a reopen, so that a
+	// handle is never closed under a call that uses it.
+	rw     sync.RWMutex
+	h      semHandle
+	owner  bool
+	closed bool
+}
+
+// NewSemaphore opens the semaphore named by key (see [SemaphoreKey] and
+// [LegacySemaphoreKey]). In Open mode an existing semaphore keeps its count
+// and a missing one is created with initial; in Create mode the count is set
+// to initial either way. The object owns the semaphore when it created it or
+// was made in Create mode, and its Close then removes it unless
+// [WithoutCleanup] is given.
+func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (*Semaphore, error) {
+	const op = "QSystemSemaphore::handle"
+	if !key.IsValid() {
+		return nil, &Error{Op: "QSystemSemaphore::setNativeKey", Key: key, Kind: KeyError, text: "unsupported key type"}
+	}
+	if key.IsEmpty() {
+		return nil, &Error{Op: op, Key: key, Kind: KeyError, text: "key is empty"}
+	}
+	if initial < 0 {
+		return nil, &Error{Op: op, Key: key, Kind: UnknownError, Err: ErrInvalidCount, text: "initial count is negative"}
+	}
+	b, err := backendFor("QSystemSemaphore::setNativeKey", key)
+	if err != nil {
+		return nil, err
+	}
+	s := &Semaphore{key: key, b: b, initial: initial, opts: buildOptions(opts)}
+	h, created, err := b.openSemaphore(key, initial, mode == Create, s.opts.perm)
+	if err != nil {
+		return nil, err
+	}
+	s.h, s.owner = h, created || mode == Create
+	return s, nil
+}
+
+// Key returns the key the semaphore was opened with.
+func (s *Semaphore) Key() Key { return s.key }
+
+// Acquire takes one count, waiting as long as it takes. It returns early
+// only with ErrClosed when the semaphore is closed meanwhile.
+func (s *Semaphore) Acquire() error { return s.AcquireContext(context.Background()) }
+
+// AcquireContext takes one count, or returns ctx.Err() once ctx is done
+// without having taken one.
+func (s *Semaphore) AcquireContext(ctx context.Context) error {
+	ok, err := s.wait(ctx, -1)
+	if err == nil && !ok {
+		err = ctx.Err()
+	}
+	return err
+}
+
+// TryAcquire takes one count if it can do so without waiting.
+func (s *Semaphore) TryAcquire() (bool, error) { return s.wait(context.Background(), 0) }
+
+// AcquireTimeout takes one count, waiting at most d; it reports whether it
+// did.
+func (s *Semaphore) AcquireTimeout(d time.Duration) (bool, error) {
+	if d < 0 {
+		d = 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return s.wait(ctx, -1)
+}
+
+// wait is the one waiting loop of the package: it takes a count in slices
+// of at most waitSlice so that cancellation and Close are noticed, and
+// follows a semaphore that was removed and recreated, as Qt does.
+// A zero limit only tries once.
+func (s *Semaphore) wait(ctx context.Context, limit time.Duration) (bool, error) {
+	for reopened := 0; ; {
+		timeout := waitSlice
+		if limit == 0 || ctx.Err() != nil {
+			timeout = 0
+		} else if deadline, ok := ctx.Deadline(); ok {
+			if left := time.Until(deadline); left < timeout {
+				timeout = max(left, 0)
+			}
+		}
+		s.rw.RLock()
+		if s.closed {
+			s.rw.RUnlock()
+			return false, s.closedError("QSystemSemaphore::acquire")
+		}
+		ok, err := s.h.wait(timeout)
+		s.rw.RUnlock()
+		switch {
+		case ok:
+			return true, nil
+		case errors.Is(err, errSemaphoreGone) && reopened < reopenLimit:
+			reopened++
+			if err := s.reopen(); err != nil {
+				return false, err
+			}
+			continue
+		case err != nil:
+			return false, err
+		}
+		if limit == 0 || ctx.Err() != nil {
+			return false, nil
+		}
+	}
+}
+
+// Release adds n to the count (QSystemSemaphore::release). n == 0 does
+// nothing, as in Qt; a negative n is an error.
+func (s *Semaphore) Release(n int) error {
+	if n == 0 {
+		return nil
+	}
+	if n < 0 {
+		return &Error{Op: "QSystemSemaphore::release", Key: s.key, Kind: UnknownError, Err: ErrInvalidCount, text: "n is negative"}
+	}
+	for reopened := 0; ; reopened++ {
+		s.rw.RLock()
+		if s.closed {
+			s.rw.RUnlock()
+			return s.closedError("QSystemSemaphore::release")
+		}
+		err := s.h.post(n)
+		s.rw.RUnlock()
+		if !errors.Is(err, errSemaphoreGone) || reopened == reopenLimit {
+			return err
+		}
+		if err := s.reopen(); err != nil {
+			return err
+		}
+	}
+}
+
+// Value returns the current count. Another process may change it at any
+// moment; it is meant for inspection and tests.
+func (s *Semaphore) Value() (int, error) {
+	s.rw.RLock()
+	defer s.rw.RUnlock()
+	if s.closed {
+		return 0, s.closedError("QSystemSemaphore::value")
+	}
+	return s.h.value()
+}
+
+// reopen replaces a handle whose semaphore was removed under it by one for
+// the same name in Open mode, recreating it with the initial count if
+// needed, as Qt's handle() does after EIDRM.
+func (s *Semaphore) reopen() error {
+	s.rw.Lock()
+	defer s.rw.Unlock()
+	if s.closed {
+		return s.closedError("QSystemSemaphore::handle")
+	}
+	h, created, err := s.b.openSemaphore(s.key, s.initial, false, s.opts.perm)
+	if err != nil {
+		return err
+	}
+	_ = s.h.close()
+	s.h = h
+	s.owner = s.owner || created
+	return nil
+}
+
+// Close gives up the handle and, when this object owns the semaphore and
+// clean-up is on, removes it: other processes that have it open keep
+// working on the old object, and new opens create a fresh one (Qt's rule).
+// Closing twice returns ErrClosed.
+func (s *Semaphore) Close() error {
+	s.rw.Lock()
+	defer s.rw.Unlock()
+	if s.closed {
+		return s.closedError("QSystemSemaphore::cleanHandle")
+	}
+	s.closed = true
+	var err error
+	if s.owner && s.opts.cleanup {
+		err = s.h.remove()
+	}
+	return errors.Join(err, s.h.close())
+}
+
+// remove deletes the semaphore whatever its owner; SharedMemory uses it
+// when it removes the segment the semaphore locks.
+func (s *Semaphore) remove() error {
+	s.rw.RLock()
+	defer s.rw.RUnlock()
+	if s.closed {
+		return nil
+	}
+	return s.h.remove()
+}
+
+func (s *Semaphore) closedError(op string) error {
+	return &Error{Op: op, Key: s.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
+}
+
+// RemoveSemaphore deletes the semaphore named by key (and its key file),
+// whoever owns it; processes that have it open keep the old object. A
+// missing semaphore is not an error.
+func RemoveSemaphore(key Key) error {
+	const op = "QSystemSemaphore::remove"
+	if key.IsEmpty() {
+		return &Error{Op: op, Key: key, Kind: KeyError, text: "key is empty"}
+	}
+	b, err := backendFor(op, key)
+	if err != nil {
+		return err
+	}
+	return b.removeSemaphore(key)
+}

@@ -1,0 +1,356 @@
+package qipc
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+// AccessMode says whether a mapping may be written.
+type AccessMode int
+
+const (
+	// ReadOnly maps the segment for reading; a write through it faults.
+	ReadOnly AccessMode = iota
+	// ReadWrite maps the segment for reading and writing.
+	ReadWrite
+)
+
+// ErrAttached is matched by errors.Is when Create or Attach is called on an
+// object that is already attached.
+var ErrAttached = errors.New("qipc: already attached")
+
+// SharedMemory is a shared-memory segment and the lock semaphore that goes
+// with it: what a QSharedMemory with the same key uses, so Lock excludes Qt
+// peers that call QSharedMemory::lock(). Its methods are safe for
+// concurrent use; the bytes returned by Data are shared memory and are
+// guarded by Lock, not by the object.
+type SharedMemory struct {
+	key  Key
+	opts options
+
+	// closeCtx is cancelled by Close so that waits on the lock in other
+	// goroutines return instead of keeping Close waiting.
+	closeCtx    context.Context
+	closeCancel context.CancelFunc
+	// lockUse is held for reading by Lock calls, which never take mu (so
+	// a Close or Detach waiting for the lock with mu held cannot block
+	// them), and for writing by Close to wait until they have left.
+	lockUse sync.RWMutex
+	// lock is the lock semaphore, bound by the first Create or Attach;
+	// written with mu held.
+	lock atomic.Pointer[Semaphore]
+
+	mu      sync.Mutex // guards the fields below
+	b       backend
+	seg     segment
+	creator bool // this object created the segment
+	closed  bool
+
+	// held is the lock semaphore while this object holds the lock; it is
+	// read without mu by Lock/Unlock so that a goroutine blocked on the
+	// lock never needs mu to finish.
+	held atomic.Pointer[Semaphore]
+}
+
+// NewSharedMemory returns an object for the segment named by key (see
+// [SharedMemoryKey] and [LegacySharedMemoryKey]); it touches nothing until
+// Create or Attach.
+func NewSharedMemory(key Key, opts ...Option) *SharedMemory {
+	m := &SharedMemory{key: key, opts: buildOptions(opts)}
+	m.closeCtx, m.closeCancel = context.WithCancel(context.Background())
+	return m
+}
+
+// Key returns the segment's key.
+func (m *SharedMemory) Key() Key { return m.key }
+
+// Create makes the segment with size bytes and attaches it, under the lock
+// as Qt does, so an attaching Qt peer never sees it half made. It fails with
+// ErrAlreadyExists when the segment exists; Qt's recipe is then to Attach.
+func (m *SharedMemory) Create(size int, mode AccessMode) error {
+	const op = "QSharedMemory::create"
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.usable(op); err != nil {
+		return err
+	}
+	if size <= 0 {
+		return &Error{Op: op, Key: m.key, Kind: InvalidSize, text: "create size is less then 0"}
+	}
+	err := m.underLock(op, func() error {
+		seg, err := m.b.createSegment(m.key, size, mode, m.opts.perm)
+		if err == nil {
+			m.seg, m.creator = seg, true
+		}
+		return err
+	})
+	return err
+}
+
+// Attach maps an existing segment.
+func (m *SharedMemory) Attach(mode AccessMode) error {
+	const op = "QSharedMemory::attach"
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.usable(op); err != nil {
+		return err
+	}
+	return m.underLock(op, func() error {
+		seg, err := m.b.attachSegment(m.key, mode)
+		if err == nil {
+			m.seg = seg
+		}
+		return err
+	})
+}
+
+// usable checks the object and its key before Create or Attach and binds
+// the lock semaphore, with mu held.
+func (m *SharedMemory) usable(op string) error {
+	switch {
+	case m.closed:
+		return &Error{Op: op, Key: m.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
+	case m.seg != nil:
+		return &Error{Op: op, Key: m.key, Kind: UnknownError, Err: ErrAttached, text: "already attached"}
+	case !m.key.IsValid():
+		return &Error{Op: "QSharedMemory::setNativeKey", Key: m.key, Kind: KeyError, text: "unsupported key type"}
+	case m.key.IsEmpty():
+		return &Error{Op: "QSharedMemory::handle", Key: m.key, Kind: KeyError, text: "key is empty"}
+	}
+	if m.b == nil {
+		b, err := backendFor("QSharedMemory::setNativeKey", m.key)
+		if err != nil {
+			return err
+		}
+		m.b = b
+	}
+	if m.lock.Load() == nil {
+		// Open mode even for Create: Qt's Create mode would reset a lock
+		// another process may hold right now (see COMPAT.md).
+		lock, err := NewSemaphore(lockKeyFor(m.key), 1, Open, WithoutCleanup(), WithPermissions(fsMode(m.opts.perm)))
+		if err != nil {
+			var se *Error
+			errors.As(err, &se)
+			kind := UnknownError
+			if se != nil {
+				kind = se.Kind
+			}
+			return &Error{Op: "QSharedMemoryPrivate::initKey", Key: m.key, Kind: kind, Err: errors.Unwrap(err),
+				text: "unable to set key on lock (" + QtErrorString(err) + ")"}
+		}
+		m.lock.Store(lock)
+	}
+	return nil
+}
+
+// underLock runs fn holding the lock semaphore, unless this object already
+// holds it through Lock, as Qt's create/attach/detach do. Call with mu held.
+func (m *SharedMemory) underLock(op string, fn func() error) error {
+	if m.held.Load() != nil {
+		return fn()
+	}
+	lock := m.lock.Load()
+	if err := lock.AcquireContext(m.closeCtx); err != nil {
+		return m.lockError(op, err)
+	}
+	err := fn()
+	return errors.Join(err, lock.Release(1))
+}
+
+// lockError reports a failure to take the lock in Qt's words, keeping the
+// cause (a context error, ErrClosed, an errno) reachable by errors.Is.
+func (m *SharedMemory) lockError(op string, cause error) error {
+	if m.closeCtx.Err() != nil {
+		cause = ErrClosed
+	}
+	return &Error{Op: op, Key: m.key, Kind: LockError, Err: cause, text: "unable to lock"}
+}
+
+// Detach unmaps the segment. On System V the process that detaches last
+// removes the segment, its key file and its lock semaphore, as Qt does.
+func (m *SharedMemory) Detach() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.detachLocked()
+}
+
+func (m *SharedMemory) detachLocked() error {
+	const op = "QSharedMemory::detach"
+	if m.seg == nil {
+		return &Error{Op: op, Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
+	}
+	userHeld := m.held.Load() != nil
+	lock := m.lock.Load()
+	if !userHeld {
+		if err := lock.AcquireContext(context.Background()); err != nil {
+			return m.lockError(op, err)
+		}
+	}
+	err := m.seg.unmap()
+	m.seg = nil
+	if m.opts.cleanup {
+		removed, rerr := m.b.removeSegment(m.key, false)
+		err = errors.Join(err, rerr)
+		if removed {
+			// No one is attached: the lock goes with the segment, and
+			// posting to it now would only recreate it.
+			m.held.Store(nil)
+			m.lock.Store(nil)
+			return errors.Join(err, lock.remove(), lock.Close())
+		}
+	}
+	if !userHeld {
+		err = errors.Join(err, lock.Release(1))
+	}
+	return err
+}
+
+// Close detaches if attached, releases the lock if this object holds it,
+// and gives up what the object owns: where the OS cannot count
+// attachments (POSIX), the object that created the segment removes it and
+// its lock semaphore, as Qt 6.6+ documents; [WithoutCleanup] keeps them.
+// Other processes' mappings stay valid. Close unblocks Lock calls waiting
+// in other goroutines; they return ErrClosed.
+func (m *SharedMemory) Close() error {
+	m.closeCancel()
+	m.lockUse.Lock() // Lock calls see closeCtx done and leave promptly
+	m.lockUse.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return &Error{Op: "QSharedMemory::close", Key: m.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
+	}
+	m.closed = true
+	var err error
+	if m.seg != nil {
+		err = m.detachLocked()
+	}
+	if held := m.held.Swap(nil); held != nil {
+		err = errors.Join(err, held.Release(1))
+	}
+	lock := m.lock.Swap(nil)
+	if lock == nil {
+		return err
+	}
+	if m.opts.cleanup && !m.b.countsAttachments() && (m.creator || lock.owner) {
+		if m.creator {
+			_, rerr := m.b.removeSegment(m.key, true)
+			err = errors.Join(err, rerr)
+		}
+		err = errors.Join(err, lock.remove())
+	}
+	return errors.Join(err, lock.Close())
+}
+
+// Data returns the mapped segment itself, not a copy, or nil when not
+// attached. It stays valid until Detach or Close; guard access with Lock
+// when other processes write.
+func (m *SharedMemory) Data() []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seg == nil {
+		return nil
+	}
+	return m.seg.bytes()
+}
+
+// Size returns the segment's size in bytes as the OS reports it (on
+// Windows, whole pages), or 0 when not attached.
+func (m *SharedMemory) Size() int { return len(m.Data()) }
+
+// IsAttached reports whether the segment is mapped.
+func (m *SharedMemory) IsAttached() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.seg != nil
+}
+
+// Lock takes the lock a Qt peer's QSharedMemory::lock() takes, waiting as
+// long as it takes. Unlike Qt's, it is not re-entrant: a second Lock on
+// the same object waits for Unlock, as sync.Mutex does, which makes one
+// object safe to share between goroutines.
+func (m *SharedMemory) Lock() error { return m.LockContext(context.Background()) }
+
+// LockContext is Lock that gives up when ctx is done, returning ctx.Err()
+// without holding the lock.
+func (m *SharedMemory) LockContext(ctx context.Context) error {
+	const op = "QSharedMemory::lock"
+	m.lockUse.RLock()
+	defer m.lockUse.RUnlock()
+	lock := m.lock.Load()
+	if m.closeCtx.Err() != nil || lock == nil {
+		cause := ErrNotAttached
+		if m.closeCtx.Err() != nil {
+			cause = ErrClosed
+		}
+		return &Error{Op: op, Key: m.key, Kind: LockError, Err: cause, text: "unable to lock"}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(m.closeCtx, cancel)()
+	if err := lock.AcquireContext(ctx); err != nil {
+		if m.closeCtx.Err() == nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return m.lockError(op, err)
+	}
+	if m.closeCtx.Err() != nil {
+		return errors.Join(m.lockError(op, ErrClosed), lock.Release(1))
+	}
+	m.held.Store(lock)
+	return nil
+}
+
+// TryLock takes the lock if it is free now and reports whether it did.
+func (m *SharedMemory) TryLock() (bool, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := m.LockContext(ctx)
+	if errors.Is(err, context.Canceled) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Unlock releases the lock taken by Lock. It fails when this object does
+// not hold the lock.
+func (m *SharedMemory) Unlock() error {
+	held := m.held.Swap(nil)
+	if held == nil {
+		return &Error{Op: "QSharedMemory::unlock", Key: m.key, Kind: LockError, Err: ErrNotLocked, text: "unable to unlock"}
+	}
+	if err := held.Release(1); err != nil {
+		return &Error{Op: "QSharedMemory::unlock", Key: m.key, Kind: LockError, Err: err, text: "unable to unlock"}
+	}
+	return nil
+}
+
+// ErrNotLocked is matched by errors.Is when Unlock is called without the
+// lock.
+var ErrNotLocked = errors.New("qipc: not locked")
+
+// RemoveSharedMemory deletes the segment named by key, its key file and its
+// lock semaphore, whether or not processes are attached: the clean-up after
+// a crash that Qt leaves to the user. Existing mappings stay valid; new
+// attaches fail. It reports ErrNotFound when there was no segment (the lock
+// semaphore is removed anyway). On Windows the OS removes objects with
+// their last handle and there is nothing to remove.
+func RemoveSharedMemory(key Key) error {
+	const op = "QSharedMemory::remove"
+	if key.IsEmpty() {
+		return &Error{Op: op, Key: key, Kind: KeyError, text: "key is empty"}
+	}
+	b, err := backendFor(op, key)
+	if err != nil {
+		return err
+	}
+	removed, err := b.removeSegment(key, true)
+	err = errors.Join(err, b.removeSemaphore(lockKeyFor(key)))
+	if err == nil && !removed {
+		return &Error{Op: op, Key: key, Kind: NotFound}
+	}
+	return err
+}
