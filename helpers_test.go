@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 )
 
@@ -219,7 +218,7 @@ func (pr *proc) finish() {
 
 // kill ends the peer with SIGKILL, by its PID, as a crash would.
 func (pr *proc) kill() {
-	_ = pr.cmd.Process.Signal(syscall.SIGKILL)
+	_ = pr.cmd.Process.Kill() // SIGKILL on Unix
 	pr.finish()
 }
 
