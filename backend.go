@@ -88,3 +88,21 @@ func backendFor(op string, k Key) (backend, error) {
 	}
 	return nil, &Error{Op: op, Key: k, Kind: KeyError, Err: errors.ErrUnsupported, text: "unsupported key type"}
 }
+
+func init() {
+	// Qt's isKeyTypeSupported(): the backend must be built in and its
+	// probe must not fail with ENOSYS.
+	probeKeyType = func(t KeyType) bool {
+		b, err := backendFor("", Key{Type: t})
+		return err == nil && b.supported()
+	}
+}
+
+// handleOp is the label Qt's handle() uses; its System V code writes it
+// with a doubled colon ("QSharedMemory::handle:: key is empty").
+func handleOp(class string, k Key) string {
+	if k.Type.IsSystemV() {
+		return class + "::handle:"
+	}
+	return class + "::handle"
+}

@@ -61,7 +61,7 @@ func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (*Se
 		return nil, &Error{Op: "QSystemSemaphore::setNativeKey", Key: key, Kind: KeyError, text: "unsupported key type"}
 	}
 	if key.IsEmpty() {
-		return nil, &Error{Op: op, Key: key, Kind: KeyError, text: "key is empty"}
+		return nil, &Error{Op: handleOp("QSystemSemaphore", key), Key: key, Kind: KeyError, text: "key is empty"}
 	}
 	if initial < 0 {
 		return nil, &Error{Op: op, Key: key, Kind: UnknownError, Err: ErrInvalidCount, text: "initial count is negative"}

@@ -46,6 +46,7 @@ type SharedMemory struct {
 	b       backend
 	seg     segment
 	creator bool // this object created the segment
+	mapped  bool // a Create or Attach of this object succeeded
 	closed  bool
 
 	// held is the lock semaphore while this object holds the lock; it is
@@ -82,7 +83,7 @@ func (m *SharedMemory) Create(size int, mode AccessMode) error {
 	err := m.underLock(op, func() error {
 		seg, err := m.b.createSegment(m.key, size, mode, m.opts.perm)
 		if err == nil {
-			m.seg, m.creator = seg, true
+			m.seg, m.creator, m.mapped = seg, true, true
 		}
 		return err
 	})
@@ -100,7 +101,7 @@ func (m *SharedMemory) Attach(mode AccessMode) error {
 	return m.underLock(op, func() error {
 		seg, err := m.b.attachSegment(m.key, mode)
 		if err == nil {
-			m.seg = seg
+			m.seg, m.mapped = seg, true
 		}
 		return err
 	})
@@ -117,7 +118,7 @@ func (m *SharedMemory) usable(op string) error {
 	case !m.key.IsValid():
 		return &Error{Op: "QSharedMemory::setNativeKey", Key: m.key, Kind: KeyError, text: "unsupported key type"}
 	case m.key.IsEmpty():
-		return &Error{Op: "QSharedMemory::handle", Key: m.key, Kind: KeyError, text: "key is empty"}
+		return &Error{Op: handleOp("QSharedMemory", m.key), Key: m.key, Kind: KeyError, text: "key is empty"}
 	}
 	if m.b == nil {
 		b, err := backendFor("QSharedMemory::setNativeKey", m.key)
@@ -215,8 +216,10 @@ func (m *SharedMemory) detachLocked() error {
 // in other goroutines; they return ErrClosed.
 func (m *SharedMemory) Close() error {
 	m.closeCancel()
-	m.lockUse.Lock() // Lock calls see closeCtx done and leave promptly
-	m.lockUse.Unlock()
+	// Lock calls see closeCtx done and leave promptly; later ones wait
+	// here and then see it.
+	m.lockUse.Lock()
+	defer m.lockUse.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -234,11 +237,21 @@ func (m *SharedMemory) Close() error {
 	if lock == nil {
 		return err
 	}
-	if m.opts.cleanup && !m.b.countsAttachments() && (m.creator || lock.owner) {
+	removeLock := false
+	switch {
+	case !m.opts.cleanup:
+	case !m.b.countsAttachments():
 		if m.creator {
 			_, rerr := m.b.removeSegment(m.key, true)
 			err = errors.Join(err, rerr)
 		}
+		removeLock = m.creator || lock.owner
+	default:
+		// Where the last detach removes the lock, only a lock this object
+		// made for a segment it never mapped (a failed Attach) is left.
+		removeLock = lock.owner && !m.mapped
+	}
+	if removeLock {
 		err = errors.Join(err, lock.remove())
 	}
 	return errors.Join(err, lock.Close())

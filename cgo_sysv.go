@@ -1,0 +1,342 @@
+//go:build cgo && (linux || darwin || freebsd || netbsd || openbsd)
+
+package qipc
+
+/*
+#cgo CFLAGS: -Wall -Wextra -Werror
+#include "csrc/sysv.c"
+*/
+import "C"
+
+import (
+	"errors"
+	"math"
+	"runtime"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+func init() {
+	registerBackend(SystemV, sysvBackend{})
+}
+
+// sysvBackend serves SystemV keys and the other System V types 1 to 0xff
+// (which differ only in the ftok project id) with key files, ftok, shmget
+// and semget, as Qt's qsharedmemory_systemv.cpp and
+// qsystemsemaphore_systemv.cpp do.
+type sysvBackend struct{}
+
+func (sysvBackend) countsAttachments() bool { return true }
+
+func (sysvBackend) supported() bool {
+	if runtime.GOOS == "darwin" && appleSandboxed() {
+		return false
+	}
+	return C.qipc_sysv_probe() != 0
+}
+
+// sysvKeyFileMode is the mode of a key file for objects made with perm:
+// Qt's 0640 for its default 0600, else perm less execute. setMode says
+// the mode must be set past the umask (key files are files; the IPC
+// objects themselves ignore the umask).
+func sysvKeyFileMode(perm uint32) (mode uint32, setMode bool) {
+	if perm == 0o600 {
+		return 0o640, false
+	}
+	return perm & 0o666, true
+}
+
+// sysvKeyFile makes the key file of k if it is missing and reports whether
+// this call made it; op is the class label Qt uses ("QSharedMemory::handle"
+// or "QSystemSemaphore::handle"), whose message has a double colon.
+func sysvKeyFile(op string, k Key, path *C.char, perm uint32) (bool, error) {
+	mode, setMode := sysvKeyFileMode(perm)
+	var created, step C.int
+	set := C.int(0)
+	if setMode {
+		set = 1
+	}
+	if rc := syscall.Errno(C.qipc_sysv_keyfile(path, C.uint(mode), set, &created, &step)); rc != 0 {
+		if created != 0 {
+			_ = syscall.Unlink(k.Native)
+		}
+		return false, &Error{Op: op + ":", Key: k, Kind: KeyError, Err: rc, text: "unable to make key"}
+	}
+	return created != 0, nil
+}
+
+// sysvFtok returns ftok(k.Native, project id of k.Type).
+func sysvFtok(k Key, path *C.char) (C.int, syscall.Errno) {
+	var key C.int
+	rc := syscall.Errno(C.qipc_sysv_ftok(path, C.int(ftokProjectID(k.Type)), &key))
+	return key, rc
+}
+
+// sysvSharesKeyFile reports whether the lock semaphore of segment k uses
+// k's own key file (Qt 6.6+ keys without a legacy key): then whoever
+// removes the file must remove the semaphore too, which no one could find
+// afterwards.
+func sysvSharesKeyFile(k Key) bool {
+	l := lockKeyFor(k)
+	return l.Native == k.Native && l.Type == k.Type
+}
+
+func (sysvBackend) createSegment(k Key, size int, mode AccessMode, perm uint32) (segment, error) {
+	path := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(path))
+	createdFile, err := sysvKeyFile("QSharedMemory::handle", k, path, perm)
+	if err != nil {
+		return nil, err
+	}
+	key, rc := sysvFtok(k, path)
+	if rc != 0 {
+		if createdFile {
+			_ = syscall.Unlink(k.Native)
+		}
+		return nil, osError("QSharedMemory::handle", k, rc)
+	}
+	if rc := syscall.Errno(C.qipc_sysv_shm_create(key, C.size_t(size), C.uint(perm))); rc != 0 {
+		if createdFile && rc != syscall.EEXIST {
+			_ = syscall.Unlink(k.Native)
+		}
+		if rc == syscall.EINVAL {
+			return nil, &Error{Op: "QSharedMemory::handle", Key: k, Kind: InvalidSize, Err: rc, text: "system-imposed size restrictions"}
+		}
+		return nil, osError("QSharedMemory::create", k, rc)
+	}
+	return sysvAttach(k, key, mode)
+}
+
+func (sysvBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
+	path := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(path))
+	key, rc := sysvFtok(k, path)
+	if rc != 0 {
+		// Qt 6.6+: "QSharedMemory::handle: doesn't exist" for a missing file.
+		return nil, osError("QSharedMemory::handle", k, rc)
+	}
+	return sysvAttach(k, key, mode)
+}
+
+func sysvAttach(k Key, key C.int, mode AccessMode) (segment, error) {
+	var (
+		addr unsafe.Pointer
+		size C.int64_t
+		step C.int
+	)
+	ro := C.int(0)
+	if mode == ReadOnly {
+		ro = 1
+	}
+	if rc := syscall.Errno(C.qipc_sysv_shm_attach(key, ro, &addr, &size, &step)); rc != 0 {
+		op := map[C.int]string{
+			C.QIPC_SV_STEP_GET:  "QSharedMemory::attach (shmget)",
+			C.QIPC_SV_STEP_AT:   "QSharedMemory::attach (shmat)",
+			C.QIPC_SV_STEP_STAT: "QSharedMemory::attach (shmctl)",
+		}[step]
+		return nil, osError(op, k, rc)
+	}
+	return &sysvSegment{addr: addr, size: int(size)}, nil
+}
+
+func (sysvBackend) removeSegment(k Key, force bool) (bool, error) {
+	const op = "QSharedMemory::remove"
+	path := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(path))
+	key, rc := sysvFtok(k, path)
+	switch rc {
+	case 0:
+	case syscall.ENOENT:
+		return false, nil // no key file: nothing anyone can attach
+	default:
+		return false, osError("QSharedMemory::handle", k, rc)
+	}
+	var removed, step C.int
+	f := C.int(0)
+	if force {
+		f = 1
+	}
+	if rc := syscall.Errno(C.qipc_sysv_shm_remove(key, path, f, &removed, &step)); rc != 0 {
+		if step == C.QIPC_SV_STEP_UNLINK {
+			return removed != 0, osError(op+" (unlink)", k, rc)
+		}
+		return false, osError(op, k, rc)
+	}
+	if (removed != 0 || force) && sysvSharesKeyFile(k) {
+		// The key file is gone, and with it the only name of the lock.
+		var semid C.int
+		if C.qipc_sysv_sem_lookup(key, &semid) == 0 {
+			if rc := syscall.Errno(C.qipc_sysv_sem_remove(semid, path, C.int(ftokProjectID(k.Type)), key, 0)); rc != 0 {
+				return removed != 0, osError("QSystemSemaphore::cleanHandle", lockKeyFor(k), rc)
+			}
+		}
+	}
+	return removed != 0, nil
+}
+
+type sysvSegment struct {
+	addr unsafe.Pointer
+	size int
+}
+
+func (s *sysvSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.size) }
+
+func (s *sysvSegment) unmap() error {
+	if rc := syscall.Errno(C.qipc_sysv_shm_detach(s.addr)); rc != 0 {
+		if rc == syscall.EINVAL {
+			return &Error{Op: "QSharedMemory::detach", Kind: NotFound, Err: rc, text: "not attached"}
+		}
+		return osError("QSharedMemory::detach", Key{}, rc)
+	}
+	return nil
+}
+
+// openSemaphore follows Qt's handle(): make the key file, ftok it, create
+// the set exclusively or else open the existing one, and set the count
+// when this call created it or in Create mode.
+func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (semHandle, bool, error) {
+	const op = "QSystemSemaphore::handle"
+	if runtime.GOOS == "darwin" && appleSandboxed() {
+		return nil, false, &Error{Op: op + ":", Key: k, Kind: PermissionDenied, Err: syscall.EPERM,
+			text: "System V semaphores are not available for sandboxed applications. Please build Qt with -feature-ipc_posix"}
+	}
+	path := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(path))
+	createdFile, err := sysvKeyFile(op, k, path, perm)
+	if err != nil {
+		return nil, false, err
+	}
+	proj := C.int(ftokProjectID(k.Type))
+	key, rc := sysvFtok(k, path)
+	if rc != 0 {
+		if createdFile {
+			_ = syscall.Unlink(k.Native)
+		}
+		return nil, false, &Error{Op: op + ":", Key: k, Kind: KeyError, Err: rc, text: "ftok failed"}
+	}
+	var semid, created C.int
+	if rc := syscall.Errno(C.qipc_sysv_sem_get(key, C.uint(perm), &semid, &created)); rc != 0 {
+		if createdFile {
+			_ = syscall.Unlink(k.Native)
+		}
+		return nil, false, osError(op, k, rc)
+	}
+	h := &sysvSem{semid: semid, key: key, proj: proj, k: k}
+	if created != 0 || create {
+		v := C.int(min(initial, math.MaxInt32))
+		if rc := syscall.Errno(C.qipc_sysv_sem_setval(semid, v)); rc != 0 {
+			if created != 0 {
+				_ = h.remove()
+			} else if createdFile {
+				_ = syscall.Unlink(k.Native)
+			}
+			return nil, false, osError(op, k, rc)
+		}
+	}
+	return h, created != 0, nil
+}
+
+func (sysvBackend) removeSemaphore(k Key) error {
+	path := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(path))
+	key, rc := sysvFtok(k, path)
+	switch rc {
+	case 0:
+	case syscall.ENOENT:
+		return nil
+	default:
+		return &Error{Op: "QSystemSemaphore::handle:", Key: k, Kind: KeyError, Err: rc, text: "ftok failed"}
+	}
+	semid := C.int(-1)
+	switch rc := syscall.Errno(C.qipc_sysv_sem_lookup(key, &semid)); rc {
+	case 0, syscall.ENOENT:
+	default:
+		return osError("QSystemSemaphore::cleanHandle", k, rc)
+	}
+	return (&sysvSem{semid: semid, key: key, proj: C.int(ftokProjectID(k.Type)), k: k}).removeWith(path)
+}
+
+// sysvSem is one semaphore set of one semaphore, as Qt makes them. System
+// V has no handles to close: the id is all there is.
+type sysvSem struct {
+	semid C.int // -1: no set, only a key file to remove
+	key   C.int // the ftok key the set was found under
+	proj  C.int
+	k     Key
+}
+
+func (s *sysvSem) op(n int, timeout time.Duration) syscall.Errno {
+	ns := int64(timeout)
+	if timeout < 0 {
+		ns = -1
+	}
+	return syscall.Errno(C.qipc_sysv_sem_op(s.semid, C.int(n), C.int64_t(ns)))
+}
+
+// modifyError reports a failed semop as Qt's modifySemaphore does, marking
+// a set removed under us so that sem.go reopens the key and retries.
+func (s *sysvSem) modifyError(rc syscall.Errno) error {
+	err := osError("QSystemSemaphore::modifySemaphore", s.k, rc)
+	if rc == syscall.EINVAL || rc == syscall.EIDRM {
+		return errors.Join(errSemaphoreGone, err)
+	}
+	return err
+}
+
+func (s *sysvSem) wait(timeout time.Duration) (bool, error) {
+	switch rc := s.op(-1, timeout); rc {
+	case 0:
+		return true, nil
+	case syscall.EAGAIN:
+		return false, nil
+	default:
+		return false, s.modifyError(rc)
+	}
+}
+
+// post adds n in one semop, as Qt's release(n) does; sem_op is a short, so
+// a larger n fails as the kernel fails a count past SEMVMX.
+func (s *sysvSem) post(n int) error {
+	if n > math.MaxInt16 {
+		return osError("QSystemSemaphore::modifySemaphore", s.k, syscall.ERANGE)
+	}
+	if rc := s.op(n, -1); rc != 0 {
+		return s.modifyError(rc)
+	}
+	return nil
+}
+
+func (s *sysvSem) value() (int, error) {
+	var v C.int
+	if rc := syscall.Errno(C.qipc_sysv_sem_getval(s.semid, &v)); rc != 0 {
+		if rc == syscall.EINVAL || rc == syscall.EIDRM {
+			return 0, errors.Join(errSemaphoreGone, osError("QSystemSemaphore::value", s.k, rc))
+		}
+		return 0, osError("QSystemSemaphore::value", s.k, rc)
+	}
+	return int(v), nil
+}
+
+// remove deletes the set by its id and its key file while that still
+// names it; a set removed already is not an error.
+func (s *sysvSem) remove() error {
+	path := C.CString(s.k.Native)
+	defer C.free(unsafe.Pointer(path))
+	return s.removeWith(path)
+}
+
+func (s *sysvSem) removeWith(path *C.char) error {
+	// A Qt 6.6+ key without a legacy key may name a segment through the
+	// same file; the file stays while that segment exists.
+	keep := C.int(0)
+	if s.k.LegacyKey == "" {
+		keep = 1
+	}
+	if rc := syscall.Errno(C.qipc_sysv_sem_remove(s.semid, path, s.proj, s.key, keep)); rc != 0 {
+		return osError("QSystemSemaphore::cleanHandle", s.k, rc)
+	}
+	return nil
+}
+
+func (s *sysvSem) close() error { return nil }

@@ -1,0 +1,262 @@
+// Thin shims over the System V calls Qt makes for QSharedMemory and
+// QSystemSemaphore (Qt 6.6+ qsharedmemory_systemv.cpp /
+// qsystemsemaphore_systemv.cpp, qtipccommon_p.h createUnixKeyFile): one
+// function per system-call sequence, returning 0 or an errno, with the same
+// flags and modes. Policy (ownership, Create/Open rules, key names) lives in
+// Go. Included from cgo_sysv.go.
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE // semtimedop
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sysv.h"
+
+// semctl's fourth argument; glibc leaves the union to the caller and the
+// BSDs define it under a name we must not clash with, so it has our own.
+union qipc_semun {
+	int val;
+	struct semid_ds *buf;
+	unsigned short *array;
+};
+
+// Qt's createUnixKeyFile: open(O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC, 0640) and
+// close, an existing file being accepted. *created tells which. set_mode
+// applies mode past the umask (Qt never does; only for non-default perms).
+int qipc_sysv_keyfile(const char *path, unsigned mode, int set_mode, int *created, int *step) {
+	*created = 0;
+	*step = QIPC_SV_STEP_KEYFILE;
+	int fd;
+	do {
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+	} while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return errno == EEXIST ? 0 : errno;
+	*created = 1;
+	int rc = 0;
+	if (set_mode && fchmod(fd, (mode_t)mode) != 0) {
+		*step = QIPC_SV_STEP_CHMOD;
+		rc = errno;
+	}
+	close(fd);
+	return rc;
+}
+
+int qipc_sysv_ftok(const char *path, int proj, int *key) {
+	key_t k = ftok(path, proj);
+	if (k == (key_t)-1)
+		return errno;
+	*key = (int)k;
+	return 0;
+}
+
+// shmget(key, size, perm | IPC_CREAT | IPC_EXCL), as Qt's create().
+int qipc_sysv_shm_create(int key, size_t size, unsigned perm) {
+	return shmget((key_t)key, size, (int)(perm & 0777) | IPC_CREAT | IPC_EXCL) < 0 ? errno : 0;
+}
+
+// Qt's attach(): shmget(key, 0, 0400 or 0600), shmat (SHM_RDONLY for
+// read-only), then IPC_STAT for the size, which is shm_segsz exactly. Unlike
+// Qt, a failing IPC_STAT does not leave the segment mapped.
+int qipc_sysv_shm_attach(int key, int readonly, void **addr_out, int64_t *size_out, int *step) {
+	*step = QIPC_SV_STEP_GET;
+	int id = shmget((key_t)key, 0, readonly ? 0400 : 0600);
+	if (id < 0)
+		return errno;
+	*step = QIPC_SV_STEP_AT;
+	void *addr = shmat(id, NULL, readonly ? SHM_RDONLY : 0);
+	if (addr == (void *)-1)
+		return errno;
+	*step = QIPC_SV_STEP_STAT;
+	struct shmid_ds ds;
+	if (shmctl(id, IPC_STAT, &ds) != 0) {
+		int rc = errno;
+		shmdt(addr);
+		return rc;
+	}
+	*addr_out = addr;
+	*size_out = (int64_t)ds.shm_segsz;
+	return 0;
+}
+
+int qipc_sysv_shm_detach(void *addr) { return shmdt(addr) == 0 ? 0 : errno; }
+
+// Qt's detach clean-up (force == 0): shmget(key, 0, 0400) and IPC_STAT, and
+// only if shm_nattch == 0, IPC_RMID and unlink(path); a segment that cannot
+// be found or examined is left alone, as Qt leaves it. With force, IPC_RMID
+// whatever the count, and the key file goes even when there was no segment.
+// *removed tells whether this call removed a segment.
+int qipc_sysv_shm_remove(int key, const char *path, int force, int *removed, int *step) {
+	*removed = 0;
+	*step = QIPC_SV_STEP_GET;
+	int id = shmget((key_t)key, 0, force ? 0 : 0400);
+	if (id < 0) {
+		if (!force)
+			return 0;
+		if (errno != ENOENT)
+			return errno;
+		goto unlink_file;
+	}
+	if (!force) {
+		struct shmid_ds ds;
+		*step = QIPC_SV_STEP_STAT;
+		if (shmctl(id, IPC_STAT, &ds) != 0)
+			return errno == EINVAL || errno == EIDRM ? 0 : errno;
+		if (ds.shm_nattch != 0)
+			return 0;
+	}
+	*step = QIPC_SV_STEP_RMID;
+	if (shmctl(id, IPC_RMID, NULL) == 0)
+		*removed = 1;
+	else if (errno != EINVAL && errno != EIDRM)
+		return errno;
+unlink_file:
+	*step = QIPC_SV_STEP_UNLINK;
+	if (unlink(path) != 0 && errno != ENOENT)
+		return errno;
+	return 0;
+}
+
+// Qt's semaphore handle(): semget(key, 1, perm | IPC_CREAT | IPC_EXCL), and
+// on EEXIST semget(key, 1, perm | IPC_CREAT). *created tells which.
+int qipc_sysv_sem_get(int key, unsigned perm, int *semid, int *created) {
+	int flags = (int)(perm & 0777) | IPC_CREAT;
+	*created = 0;
+	int id = semget((key_t)key, 1, flags | IPC_EXCL);
+	if (id >= 0) {
+		*created = 1;
+	} else if (errno == EEXIST) {
+		id = semget((key_t)key, 1, flags);
+	}
+	if (id < 0)
+		return errno;
+	*semid = id;
+	return 0;
+}
+
+// semget(key, 0, 0): the existing set, without creating one.
+int qipc_sysv_sem_lookup(int key, int *semid) {
+	int id = semget((key_t)key, 0, 0);
+	if (id < 0)
+		return errno;
+	*semid = id;
+	return 0;
+}
+
+int qipc_sysv_sem_setval(int semid, int value) {
+	union qipc_semun arg;
+	arg.val = value;
+	return semctl(semid, 0, SETVAL, arg) == 0 ? 0 : errno;
+}
+
+int qipc_sysv_sem_getval(int semid, int *value) {
+	int v = semctl(semid, 0, GETVAL);
+	if (v < 0)
+		return errno;
+	*value = v;
+	return 0;
+}
+
+static int64_t monotonic_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+// One semop of n (Qt's acquire is -1, release(n) is +n) with SEM_UNDO, so
+// the kernel takes back what a process that dies still holds. EINTR is
+// retried. timeout_ns < 0 waits without limit, 0 only tries (IPC_NOWAIT),
+// > 0 waits at most that long. Returns 0 when done, EAGAIN when the count
+// was not there in time, EINVAL or EIDRM when the set was removed.
+int qipc_sysv_sem_op(int semid, int n, int64_t timeout_ns) {
+	struct sembuf op;
+	op.sem_num = 0;
+	op.sem_op = (short)n;
+	op.sem_flg = SEM_UNDO;
+	int rc;
+	if (timeout_ns <= 0) {
+		if (timeout_ns == 0)
+			op.sem_flg |= IPC_NOWAIT;
+		do {
+			rc = semop(semid, &op, 1);
+		} while (rc != 0 && errno == EINTR);
+		return rc == 0 ? 0 : errno;
+	}
+	int64_t deadline = monotonic_ns() + timeout_ns;
+	for (;;) {
+		int64_t left = deadline - monotonic_ns();
+		if (left < 0)
+			left = 0;
+#if defined(__linux__)
+		struct timespec ts = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+		rc = semtimedop(semid, &op, 1, &ts);
+		if (rc == 0)
+			return 0;
+		if (errno != EINTR)
+			return errno;
+#else
+		// No semtimedop: poll with IPC_NOWAIT, sleeping at most 1 ms.
+		op.sem_flg = SEM_UNDO | IPC_NOWAIT;
+		rc = semop(semid, &op, 1);
+		if (rc == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EINTR)
+			return errno;
+		if (left == 0)
+			return EAGAIN;
+		struct timespec ts = {0, left < 1000000 ? (long)left : 1000000};
+		nanosleep(&ts, NULL);
+#endif
+	}
+}
+
+static int segment_exists(int key) { return shmget((key_t)key, 0, 0) >= 0 || errno != ENOENT; }
+
+// Qt's semaphore cleanHandle(): unlink(path), then semctl(IPC_RMID). The
+// file goes only while it names this semaphore: semid still exists (else
+// the file may belong to whoever recreated it) and ftok(path) still gives
+// key; with keep_if_segment, also not while a segment uses the same key
+// (Qt 6.6+ keys without a legacy key share one file between segment and
+// lock). semid < 0 means no semaphore: only the file is considered. A set
+// already removed is not an error.
+int qipc_sysv_sem_remove(int semid, const char *path, int proj, int key, int keep_if_segment) {
+	if (semid >= 0) {
+		struct semid_ds ds;
+		union qipc_semun arg;
+		arg.buf = &ds;
+		if (semctl(semid, 0, IPC_STAT, arg) != 0 && (errno == EINVAL || errno == EIDRM))
+			return 0;
+	}
+	key_t now = ftok(path, proj);
+	if (now != (key_t)-1 && now == (key_t)key && !(keep_if_segment && segment_exists(key)))
+		unlink(path); // result ignored, as in Qt
+	if (semid >= 0 && semctl(semid, 0, IPC_RMID) != 0 && errno != EINVAL && errno != EIDRM)
+		return errno;
+	return 0;
+}
+
+// The probes Qt's isKeyTypeSupported() runs: calls that always fail, and
+// fail with ENOSYS only where the facility is missing.
+int qipc_sysv_probe(void) {
+	int id = shmget(IPC_PRIVATE, ~(size_t)0, 0);
+	if (id >= 0)
+		shmctl(id, IPC_RMID, NULL);
+	else if (errno == ENOSYS)
+		return 0;
+	id = semget(IPC_PRIVATE, -1, 0);
+	if (id >= 0)
+		semctl(id, 0, IPC_RMID);
+	else if (errno == ENOSYS)
+		return 0;
+	return 1;
+}

@@ -1,0 +1,33 @@
+#ifndef QIPC_SYSV_H
+#define QIPC_SYSV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// Which call of a sequence failed, so Go can name it in Qt's words.
+enum {
+	QIPC_SV_STEP_KEYFILE = 1,
+	QIPC_SV_STEP_CHMOD,
+	QIPC_SV_STEP_FTOK,
+	QIPC_SV_STEP_GET,
+	QIPC_SV_STEP_AT,
+	QIPC_SV_STEP_STAT,
+	QIPC_SV_STEP_RMID,
+	QIPC_SV_STEP_UNLINK,
+};
+
+int qipc_sysv_keyfile(const char *path, unsigned mode, int set_mode, int *created, int *step);
+int qipc_sysv_ftok(const char *path, int proj, int *key);
+int qipc_sysv_shm_create(int key, size_t size, unsigned perm);
+int qipc_sysv_shm_attach(int key, int readonly, void **addr, int64_t *size, int *step);
+int qipc_sysv_shm_detach(void *addr);
+int qipc_sysv_shm_remove(int key, const char *path, int force, int *removed, int *step);
+int qipc_sysv_sem_get(int key, unsigned perm, int *semid, int *created);
+int qipc_sysv_sem_setval(int semid, int value);
+int qipc_sysv_sem_getval(int semid, int *value);
+int qipc_sysv_sem_op(int semid, int n, int64_t timeout_ns);
+int qipc_sysv_sem_remove(int semid, const char *path, int proj, int key, int keep_if_segment);
+int qipc_sysv_sem_lookup(int key, int *semid);
+int qipc_sysv_probe(void);
+
+#endif
