@@ -445,6 +445,11 @@ func LegacySemaphoreKey(name string, t KeyType) Key {
 	return legacyKey(hostTarget(t, true), kindSemaphore, name, t)
 }
 
+// LockKey returns the key of the semaphore that QSharedMemory::lock() uses
+// for a segment with key k: the legacy semaphore key when k carries a
+// legacy key, else k itself (on Windows, k's name + "_sem").
+func (k Key) LockKey() Key { return lockKeyFor(k) }
+
 // lockKeyFor returns the key of the semaphore a QSharedMemory with key shm
 // locks (Qt 6.6+ rules; see keyplatform.go).
 func lockKeyFor(shm Key) Key {

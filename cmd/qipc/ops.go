@@ -1,0 +1,815 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/qipc-go/qipc"
+)
+
+var termSignal os.Signal = syscall.SIGTERM
+
+// ---- key ----
+
+func cmdKey(args []string) int {
+	var kf keyFlags
+	fs := newFlags("key", "NAME [--type posix|systemv|systemv-N|windows] [--legacy]", `
+Prints the native keys Qt derives for NAME: the shared-memory segment, the
+semaphore its QSharedMemory::lock() uses, and a QSystemSemaphore(NAME), each
+as the OS-level name and in Qt's QNativeIpcKey::toString() form.
+Without --type the type is Qt 6.6+'s default (posix here); with --legacy the
+names are those of Qt 4.4 to 6.5 (QSharedMemory::legacyNativeKey), whose
+default type is systemv on Linux.`)
+	kf.register(fs)
+	pos, _, stop := fs.parse(args, 1, 1)
+	if stop >= 0 {
+		return stop
+	}
+	name := pos[0]
+	if name == "" {
+		return fs.usage("empty NAME")
+	}
+	if kf.typ != "" {
+		if _, err := parseType(kf.typ); err != nil {
+			return fs.usage("%v", err)
+		}
+	}
+	// A plain name only: the key form is what this command prints.
+	k, err := kf.resolveName(name, false)
+	if err != nil {
+		return fail("key", name, err)
+	}
+	sk, err := kf.resolveName(name, true)
+	if err != nil {
+		return fail("key", name, err)
+	}
+	lk := lockKey(k)
+	fmt.Fprintf(stdout, "type:                %v\n", k.Type)
+	fmt.Fprintf(stdout, "shared memory:       %s\n", k.Native)
+	fmt.Fprintf(stdout, "shared memory key:   %s\n", k.String())
+	fmt.Fprintf(stdout, "lock semaphore:      %s\n", lk.Native)
+	fmt.Fprintf(stdout, "lock semaphore key:  %s\n", lk.String())
+	fmt.Fprintf(stdout, "semaphore:           %s\n", sk.Native)
+	fmt.Fprintf(stdout, "semaphore key:       %s\n", sk.String())
+	if !qipc.IsKeyTypeSupported(k.Type) {
+		fmt.Fprintf(stdout, "note: %v keys are not supported on this system\n", k.Type)
+	}
+	return exitOK
+}
+
+// resolveName derives a key from a plain name, never parsing it as a key.
+func (kf *keyFlags) resolveName(name string, sem bool) (qipc.Key, error) {
+	forced := *kf
+	if forced.typ == "" && !forced.legacy {
+		forced.typ = qipc.DefaultKeyType.String()
+	}
+	return forced.resolve(name, sem)
+}
+
+// ---- attaching with progress and cancellation ----
+
+// session is one attachment of a segment made by this tool. It never
+// removes the segment when it ends (WithoutCleanup), and it removes the
+// lock semaphore only when attaching made it (as Qt's owning
+// QSystemSemaphore would).
+type session struct {
+	cmd       string
+	key       qipc.Key
+	m         *qipc.SharedMemory
+	lockWas   bool // the lock semaphore existed before we attached
+	lockKnown bool
+	fileWas   bool // the lock's System V key file existed before
+	waiting   bool // the progress line was printed
+}
+
+// open attaches key with mode. Attaching takes the Qt lock for a moment (as
+// Qt does); if that waits, a progress line is printed, and ctx ends it.
+func open(ctx context.Context, cmd string, key qipc.Key, mode qipc.AccessMode, timeout time.Duration) (*session, error) {
+	s := &session{cmd: cmd, key: key}
+	s.lockWas, s.lockKnown = lockExists(lockKey(key))
+	s.fileWas = keyFileExists(lockKey(key))
+	s.m = qipc.NewSharedMemory(key, qipc.WithoutCleanup())
+	done := make(chan error, 1)
+	go func() { done <- s.m.Attach(mode) }()
+	slow := time.NewTimer(200 * time.Millisecond)
+	defer slow.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				s.end()
+				return nil, err
+			}
+			return s, nil
+		case <-slow.C:
+			s.progress()
+		case <-ctx.Done():
+			_ = s.m.Close() // unblocks Attach
+			<-done
+			s.dropNewLock()
+			return nil, waitCause(ctx, timeout)
+		}
+	}
+}
+
+func (s *session) progress() {
+	if !s.waiting {
+		s.waiting = true
+		fmt.Fprintf(stderr, "qipc: %s: waiting for the lock on %s (Ctrl-C to give up)\n", s.cmd, s.key)
+	}
+}
+
+// lock takes the segment's Qt lock, trying first so that the progress line
+// is printed only when it has to wait.
+func (s *session) lock(ctx context.Context, timeout time.Duration) error {
+	ok, err := s.m.TryLock()
+	if err != nil || ok {
+		return err
+	}
+	s.progress()
+	if err := s.m.LockContext(ctx); err != nil {
+		if ctx.Err() != nil {
+			return waitCause(ctx, timeout)
+		}
+		return err
+	}
+	return nil
+}
+
+// end detaches and closes, keeping the segment.
+func (s *session) end() error {
+	err := s.m.Close()
+	s.dropNewLock()
+	if errors.Is(err, qipc.ErrClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (s *session) dropNewLock() {
+	if s.lockKnown && !s.lockWas {
+		dropLock(s.key, lockKey(s.key), s.fileWas)
+	}
+}
+
+// ---- info ----
+
+func cmdInfo(args []string) int {
+	var kf keyFlags
+	var asJSON, sem bool
+	fs := newFlags("info", "KEY [--sem] [--json] [--type T] [--legacy]", keyHelp+`
+
+Shows the segment named by KEY (or with --sem the semaphore), its key file
+and its lock semaphore, as `+"`qipc ls`"+` shows them, without attaching or
+creating anything. Fails (exit 1) when none of them exists.`)
+	kf.register(fs)
+	fs.BoolVar(&asJSON, "json", false, "print the objects as a JSON array (fields as in `qipc ls --json`)")
+	fs.BoolVar(&sem, "sem", false, "KEY names a semaphore (plain names derive the semaphore key)")
+	pos, _, stop := fs.parse(args, 1, 1)
+	if stop >= 0 {
+		return stop
+	}
+	k, err := kf.resolve(pos[0], sem)
+	if err != nil {
+		return badKey("info", pos[0], err)
+	}
+	objs, err := scan()
+	if err != nil {
+		return fail("info", k.String(), err)
+	}
+	var mine []*Object
+	lk := lockKey(k)
+	for _, o := range objs {
+		if o.matches(k) || (!sem && o.matches(lk)) {
+			mine = append(mine, o)
+		}
+	}
+	if asJSON {
+		if mine == nil {
+			mine = []*Object{}
+		}
+		if err := writeJSON(stdout, mine); err != nil {
+			return fail("info", k.String(), err)
+		}
+	} else {
+		fmt.Fprintf(stdout, "key:        %s\n", k)
+		fmt.Fprintf(stdout, "native:     %s\n", k.Native)
+		if !sem {
+			fmt.Fprintf(stdout, "lock key:   %s\n", lk)
+		}
+		for _, o := range mine {
+			fmt.Fprintln(stdout)
+			o.describe(stdout)
+		}
+	}
+	if len(mine) == 0 {
+		what := "segment"
+		if sem {
+			what = "semaphore"
+		}
+		return fail("info", k.String(), fmt.Errorf("no such %s, lock or key file", what))
+	}
+	return exitOK
+}
+
+// ---- cat ----
+
+func cmdCat(args []string) int {
+	var kf keyFlags
+	var asHex, nolock bool
+	var timeout time.Duration
+	var offset, length int
+	fs := newFlags("cat", "KEY [--hex] [--offset N] [--length N] [--nolock] [--timeout D]", keyHelp+`
+
+Attaches the segment read-only and writes its bytes to stdout, raw or with
+--hex in the style of hexdump -C. The bytes are read under the segment's Qt
+lock, as QSharedMemory::lock() would take it (a progress line is printed if
+that waits; Ctrl-C gives up). The segment is never removed by this command.`)
+	kf.register(fs)
+	fs.BoolVar(&asHex, "hex", false, "print a hexdump -C style dump instead of raw bytes")
+	fs.BoolVar(&nolock, "nolock", false, "read without taking the Qt lock")
+	fs.DurationVar(&timeout, "timeout", 0, "give up waiting for the lock after `D` (e.g. 5s)")
+	fs.IntVar(&offset, "offset", 0, "start at byte `N`")
+	fs.IntVar(&length, "length", -1, "print at most `N` bytes")
+	pos, _, stop := fs.parse(args, 1, 1)
+	if stop >= 0 {
+		return stop
+	}
+	k, err := kf.resolve(pos[0], false)
+	if err != nil {
+		return badKey("cat", pos[0], err)
+	}
+	if offset < 0 {
+		return fs.usage("negative --offset")
+	}
+	ctx, cancel := signalContext(timeout)
+	defer cancel()
+	s, err := open(ctx, "cat", k, qipc.ReadOnly, timeout)
+	if err != nil {
+		return fail("cat", k.String(), err)
+	}
+	var buf []byte
+	err = func() error {
+		if !nolock {
+			if err := s.lock(ctx, timeout); err != nil {
+				return err
+			}
+			defer s.m.Unlock()
+		}
+		data := s.m.Data()
+		if offset > len(data) {
+			return fmt.Errorf("offset %d is past the end of the segment (%d bytes)", offset, len(data))
+		}
+		end := len(data)
+		if length >= 0 && offset+length < end {
+			end = offset + length
+		}
+		buf = append([]byte(nil), data[offset:end]...)
+		return nil
+	}()
+	if e := s.end(); err == nil {
+		err = e
+	}
+	if err != nil {
+		return fail("cat", k.String(), err)
+	}
+	w := bufio.NewWriter(stdout)
+	if asHex {
+		hexdump(w, buf, offset)
+	} else {
+		w.Write(buf)
+	}
+	if err := w.Flush(); err != nil {
+		return fail("cat", k.String(), err)
+	}
+	return exitOK
+}
+
+// hexdump writes b as `hexdump -C` does, with addresses starting at base.
+func hexdump(w io.Writer, b []byte, base int) {
+	var prev []byte
+	star := false
+	for i := 0; i < len(b); i += 16 {
+		line := b[i:min(i+16, len(b))]
+		if prev != nil && len(line) == 16 && string(line) == string(prev) {
+			if !star {
+				fmt.Fprintln(w, "*")
+				star = true
+			}
+			continue
+		}
+		star = false
+		prev = line
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "%08x ", base+i)
+		for j := 0; j < 16; j++ {
+			if j == 8 {
+				sb.WriteByte(' ')
+			}
+			if j < len(line) {
+				fmt.Fprintf(&sb, " %02x", line[j])
+			} else {
+				sb.WriteString("   ")
+			}
+		}
+		sb.WriteString("  |")
+		for _, c := range line {
+			if c >= 0x20 && c < 0x7f {
+				sb.WriteByte(c)
+			} else {
+				sb.WriteByte('.')
+			}
+		}
+		sb.WriteString("|")
+		fmt.Fprintln(w, sb.String())
+	}
+	fmt.Fprintf(w, "%08x\n", base+len(b))
+}
+
+// ---- write ----
+
+func cmdWrite(args []string) int {
+	var kf keyFlags
+	var offset int
+	var timeout time.Duration
+	var hexArg string
+	fs := newFlags("write", "KEY [--offset N] [--hex HEX] [--timeout D] < DATA", keyHelp+`
+
+Reads stdin (or takes --hex), attaches the segment, takes its Qt lock (the
+one QSharedMemory::lock() takes), copies the bytes to offset N, unlocks and
+detaches. Data that would not fit is refused before anything is written.`)
+	kf.register(fs)
+	fs.IntVar(&offset, "offset", 0, "write at byte `N`")
+	fs.StringVar(&hexArg, "hex", "", "write these bytes, given in hex, instead of stdin")
+	fs.DurationVar(&timeout, "timeout", 0, "give up waiting for the lock after `D`")
+	pos, _, stop := fs.parse(args, 1, 1)
+	if stop >= 0 {
+		return stop
+	}
+	k, err := kf.resolve(pos[0], false)
+	if err != nil {
+		return badKey("write", pos[0], err)
+	}
+	if offset < 0 {
+		return fs.usage("negative --offset")
+	}
+	var data []byte
+	if hexArg != "" {
+		if data, err = hex.DecodeString(hexArg); err != nil {
+			return fs.usage("--hex: %v", err)
+		}
+	} else if data, err = io.ReadAll(stdin); err != nil {
+		return fail("write", k.String(), fmt.Errorf("reading stdin: %w", err))
+	}
+	ctx, cancel := signalContext(timeout)
+	defer cancel()
+	s, err := open(ctx, "write", k, qipc.ReadWrite, timeout)
+	if err != nil {
+		return fail("write", k.String(), err)
+	}
+	err = func() error {
+		size := s.m.Size()
+		if offset > size || len(data) > size-offset {
+			return fmt.Errorf("%d bytes at offset %d do not fit in the segment (%d bytes)", len(data), offset, size)
+		}
+		if err := s.lock(ctx, timeout); err != nil {
+			return err
+		}
+		copy(s.m.Data()[offset:], data)
+		return s.m.Unlock()
+	}()
+	if e := s.end(); err == nil {
+		err = e
+	}
+	if err != nil {
+		return fail("write", k.String(), err)
+	}
+	return exitOK
+}
+
+// ---- create ----
+
+func cmdCreate(args []string) int {
+	var kf keyFlags
+	var perm string
+	fs := newFlags("create", "KEY SIZE [--perm MODE] [--type T] [--legacy]", keyHelp+`
+
+Creates a segment of SIZE bytes (zero-filled) as QSharedMemory::create()
+does, and leaves it, its lock semaphore and their key files in place when
+it exits (Qt 6.6+'s opt-out of clean-up), for other programs to attach.
+Remove it later with `+"`qipc rm KEY`"+`.`)
+	kf.register(fs)
+	fs.StringVar(&perm, "perm", "0600", "permission bits of the new objects, in octal (Qt uses 0600)")
+	pos, _, stop := fs.parse(args, 2, 2)
+	if stop >= 0 {
+		return stop
+	}
+	k, err := kf.resolve(pos[0], false)
+	if err != nil {
+		return badKey("create", pos[0], err)
+	}
+	size, err := strconv.Atoi(pos[1])
+	if err != nil || size <= 0 {
+		return fs.usage("SIZE must be a positive number of bytes, not %q", pos[1])
+	}
+	p, err := strconv.ParseUint(perm, 8, 32)
+	if err != nil || p > 0o777 {
+		return fs.usage("--perm must be octal permission bits such as 0600, not %q", perm)
+	}
+	m := qipc.NewSharedMemory(k, qipc.WithoutCleanup(), qipc.WithPermissions(os.FileMode(p)))
+	if err := m.Create(size, qipc.ReadWrite); err != nil {
+		_ = m.Close()
+		return fail("create", k.String(), err)
+	}
+	got := m.Size()
+	if err := m.Close(); err != nil {
+		return fail("create", k.String(), err)
+	}
+	fmt.Fprintf(stdout, "created %s (%d bytes)\n", k, got)
+	return exitOK
+}
+
+// ---- lock ----
+
+func cmdLock(args []string) int {
+	var kf keyFlags
+	var timeout time.Duration
+	fs := newFlags("lock", "KEY [--timeout D] -- CMD [ARGS...]", keyHelp+`
+
+Attaches the segment, takes the lock a Qt program's QSharedMemory::lock()
+takes (printing a progress line if it has to wait; Ctrl-C gives up), runs
+CMD with stdin, stdout and stderr passed through, then unlocks. The exit
+status is CMD's (128+signal if a signal ended it); 1 if the lock could not be
+taken or CMD could not be started.`)
+	kf.register(fs)
+	fs.DurationVar(&timeout, "timeout", 0, "give up waiting for the lock after `D`")
+	pos, rest, stop := fs.parse(args, 1, -1)
+	if stop >= 0 {
+		return stop
+	}
+	if rest == nil {
+		rest = pos[1:]
+	} else if len(pos) > 1 {
+		return fs.usage("unexpected argument %q before --", pos[1])
+	}
+	if len(rest) == 0 {
+		return fs.usage("missing CMD")
+	}
+	k, err := kf.resolve(pos[0], false)
+	if err != nil {
+		return badKey("lock", pos[0], err)
+	}
+	ctx, cancel := signalContext(timeout)
+	defer cancel()
+	s, err := open(ctx, "lock", k, qipc.ReadOnly, timeout)
+	if err != nil {
+		return fail("lock", k.String(), err)
+	}
+	if err := s.lock(ctx, timeout); err != nil {
+		_ = s.end()
+		return fail("lock", k.String(), err)
+	}
+	cancel() // from here Ctrl-C goes to CMD too; we wait for it
+	c := exec.Command(rest[0], rest[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	status := exitOK
+	if err := c.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			status = ee.ExitCode()
+			if status < 0 {
+				status = exitFail
+				if ws, ok := ee.Sys().(interface{ Signal() syscall.Signal }); ok {
+					status = 128 + int(ws.Signal())
+				}
+			}
+		} else {
+			fmt.Fprintf(stderr, "qipc: lock: %s: %v\n", k, err)
+			status = exitFail
+		}
+	}
+	err = s.m.Unlock()
+	if e := s.end(); err == nil {
+		err = e
+	}
+	if err != nil {
+		fail("lock", k.String(), err)
+		if status == exitOK {
+			status = exitFail
+		}
+	}
+	return status
+}
+
+// ---- sem ----
+
+func cmdSem(args []string) int {
+	var kf keyFlags
+	var timeout time.Duration
+	fs := newFlags("sem", "create|acquire|release|value KEY [N] [--timeout D] [--type T] [--legacy]", keyHelp+`
+
+  create KEY [N]    QSystemSemaphore(KEY, N, Create): set the count to N (default
+                    1), creating the semaphore if needed; it is kept afterwards
+  acquire KEY [N]   take N counts (default 1), waiting for each (progress line
+                    when it waits; Ctrl-C or --timeout gives up)
+  release KEY [N]   add N counts (default 1)
+  value KEY         print the current count
+
+acquire, release and value need an existing semaphore. Plain names derive
+the semaphore key (QSystemSemaphore's, prefix qipc_systemsem_ with --legacy).
+On System V, Qt applies SEM_UNDO to every operation, so the kernel undoes a
+process's acquires and releases when it exits: they last only while qipc runs.`)
+	kf.register(fs)
+	fs.DurationVar(&timeout, "timeout", 0, "give up acquiring after `D`")
+	pos, _, stop := fs.parse(args, 2, 3)
+	if stop >= 0 {
+		return stop
+	}
+	op := pos[0]
+	switch op {
+	case "create", "acquire", "release", "value":
+	default:
+		return fs.usage("unknown operation %q (want create, acquire, release or value)", op)
+	}
+	n := 1
+	if len(pos) == 3 {
+		if op == "value" {
+			return fs.usage("value takes no count")
+		}
+		v, err := strconv.Atoi(pos[2])
+		if err != nil || v < 0 || (v == 0 && op != "create") {
+			return fs.usage("bad count %q", pos[2])
+		}
+		n = v
+	}
+	k, err := kf.resolve(pos[1], true)
+	if err != nil {
+		return badKey("sem "+op, pos[1], err)
+	}
+	ks := k.String()
+	if op != "create" {
+		if exists, known := lockExists(k); known && !exists {
+			return fail("sem "+op, ks, errors.New("no such semaphore"))
+		}
+	}
+	mode := qipc.Open
+	if op == "create" {
+		mode = qipc.Create
+	}
+	sem, err := qipc.NewSemaphore(k, n, mode, qipc.WithoutCleanup())
+	if err != nil {
+		return fail("sem "+op, ks, err)
+	}
+	defer sem.Close()
+	if k.Type.IsSystemV() && (op == "acquire" || op == "release") {
+		fmt.Fprintf(stderr, "qipc: sem %s: %s: note: System V undoes this when qipc exits (SEM_UNDO, as in Qt)\n", op, ks)
+	}
+	switch op {
+	case "create":
+		fmt.Fprintf(stdout, "created %s (count %d)\n", k, n)
+	case "value":
+		v, err := sem.Value()
+		if err != nil {
+			return fail("sem value", ks, err)
+		}
+		fmt.Fprintln(stdout, v)
+	case "release":
+		if err := sem.Release(n); err != nil {
+			return fail("sem release", ks, err)
+		}
+	case "acquire":
+		ctx, cancel := signalContext(timeout)
+		defer cancel()
+		waiting := false
+		for i := 0; i < n; i++ {
+			ok, err := sem.TryAcquire()
+			if err == nil && !ok {
+				if !waiting {
+					waiting = true
+					fmt.Fprintf(stderr, "qipc: sem acquire: waiting for %s (Ctrl-C to give up)\n", k)
+				}
+				err = sem.AcquireContext(ctx)
+				if err != nil && ctx.Err() != nil {
+					err = waitCause(ctx, timeout)
+				}
+			}
+			if err != nil {
+				if i > 0 {
+					_ = sem.Release(i) // give back what this call took
+				}
+				return fail("sem acquire", ks, err)
+			}
+		}
+	}
+	return exitOK
+}
+
+// ---- rm ----
+
+func cmdRm(args []string) int {
+	var kf keyFlags
+	var force, sem bool
+	fs := newFlags("rm", "KEY [--sem] [--force] [--type T] [--legacy]", keyHelp+`
+
+Removes the segment named by KEY, its key file and its lock semaphore
+(qipc.RemoveSharedMemory), or with --sem the semaphore named by KEY and its
+key file (qipc.RemoveSemaphore). Refuses while processes have the segment
+attached (System V nattch, or POSIX mappings found in /proc/*/maps) unless
+--force; their mappings stay valid, but no one can attach again.`)
+	kf.register(fs)
+	fs.BoolVar(&force, "force", false, "remove even while processes are attached")
+	fs.BoolVar(&sem, "sem", false, "KEY names a semaphore, not a segment")
+	pos, _, stop := fs.parse(args, 1, 1)
+	if stop >= 0 {
+		return stop
+	}
+	k, err := kf.resolve(pos[0], sem)
+	if err != nil {
+		return badKey("rm", pos[0], err)
+	}
+	ks := k.String()
+	if sem {
+		if exists, known := lockExists(k); known && !exists {
+			return fail("rm", ks, errors.New("no such semaphore"))
+		}
+		if err := qipc.RemoveSemaphore(k); err != nil {
+			return fail("rm", ks, err)
+		}
+		fmt.Fprintf(stdout, "removed semaphore %s\n", ks)
+		return exitOK
+	}
+	if pids, n, known := attachedTo(k); known && n > 0 && !force {
+		who := ""
+		if len(pids) > 0 {
+			who = fmt.Sprintf(" (pids %s)", joinInts(pids))
+		}
+		return fail("rm", ks, fmt.Errorf("%d process(es) attached%s; use --force to remove it anyway", n, who))
+	}
+	if err := qipc.RemoveSharedMemory(k); err != nil {
+		if errors.Is(err, qipc.ErrNotFound) {
+			return fail("rm", ks, errors.New("no such segment"))
+		}
+		return fail("rm", ks, err)
+	}
+	fmt.Fprintf(stdout, "removed %s\n", ks)
+	return exitOK
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+// ---- ls / clean ----
+
+func cmdLs(args []string) int {
+	var asJSON bool
+	fs := newFlags("ls", "[--json] [--match STR]", `
+Lists every Qt-style IPC object on this machine: POSIX segments (/dev/shm/*)
+and semaphores (/dev/shm/sem.*), System V segments and semaphores
+(/proc/sysvipc/shm, /proc/sysvipc/sem) whose key has Qt's ftok project id
+0x51 or matches a key file, and Qt key files: qipc_sharedmemory_* and
+qipc_systemsem_* in the temp directory ($TMPDIR canonicalised, default /tmp)
+and regular files in the runtime directory ($XDG_RUNTIME_DIR or
+<tmp>/runtime-<user>) that name an object. A key file is matched to objects
+by ftok(file, id) = id<<24 | (st_dev&0xff)<<16 | (st_ino&0xffff); as other
+project ids cannot be guessed, objects are matched on the low 24 bits and the
+id found is reported (systemv-N keys).
+
+STALE marks, with their reasons:
+  - System V segment with no process attached whose creator is gone
+  - a key file with no object
+  - an object with no key file (no one can open it by its key any more)
+  - POSIX segment or semaphore that no process maps (/proc/*/maps); processes
+    whose maps cannot be read are ignored, and the mark then says so
+  - the lock semaphore of a stale segment
+`+"`qipc clean --stale`"+` removes exactly what is marked.
+
+--json prints an array of objects with these fields:
+  kind           "sysv-shm", "sysv-sem", "posix-shm", "posix-sem" or "keyfile"
+  key            Qt's toString() form when known (System V legacy names lack
+                 ?legacyKey=, which cannot be recovered from the file name)
+  native         the OS-level name: key-file path or POSIX "/name"
+  path           the file behind it: key file or /dev/shm entry ("" if none)
+  id             System V shmid/semid (absent otherwise)
+  ftok           System V key as "0x5100403b" (absent otherwise)
+  project_id     the ftok project id in the key (81 = 0x51 is Qt's)
+  owner, uid     owner's name and uid
+  mode           permission bits, octal string ("0600")
+  size           bytes (segments), number of semaphores in the set (sysv-sem)
+  nattch         attach count: System V shm_nattch, or the number of
+                 processes mapping a POSIX object
+  pids           the processes mapping a POSIX object
+  cpid, lpid     System V creator pid and last shmat/shmdt pid (segments);
+                 lpid is the last semop pid for semaphores
+  value          semaphore count, when it can be read
+  changed        last change time, RFC 3339
+  lock           for segments: the path of the lock semaphore's key file or
+                 /dev/shm entry
+  stale          true when marked STALE
+  reasons        why (empty when not stale)
+  unverified     true when the mark could not be checked against every
+                 process (clean then skips it without --force)`)
+	fs.BoolVar(&asJSON, "json", false, "print a JSON array (fields above)")
+	match := fs.String("match", "", "list only objects whose key or path contains `STR`")
+	if _, _, stop := fs.parse(args, 0, 0); stop >= 0 {
+		return stop
+	}
+	objs, err := scanMatching(*match)
+	if err != nil {
+		return fail("ls", "", err)
+	}
+	if asJSON {
+		if objs == nil {
+			objs = []*Object{}
+		}
+		if err := writeJSON(stdout, objs); err != nil {
+			return fail("ls", "", err)
+		}
+		return exitOK
+	}
+	printTable(stdout, objs)
+	return exitOK
+}
+
+func cmdClean(args []string) int {
+	var stale, dryRun, force bool
+	fs := newFlags("clean", "--stale [--dry-run] [--force] [--match STR]", `
+Removes what `+"`qipc ls`"+` marks STALE, and only that, printing one line per
+action: System V segments and semaphores by id (IPC_RMID) with their key
+files, lone key files, and POSIX segments and semaphores (shm_unlink /
+sem_unlink). An object that live processes have attached (System V nattch,
+POSIX mappings, a semaphore last used by a live process) or whose mark could
+not be verified is skipped unless --force.`)
+	fs.BoolVar(&stale, "stale", false, "remove the objects marked STALE (required)")
+	fs.BoolVar(&dryRun, "dry-run", false, "print what would be removed, remove nothing")
+	fs.BoolVar(&force, "force", false, "also remove stale objects that live processes use")
+	match := fs.String("match", "", "clean only objects whose key or path contains `STR`")
+	if _, _, stop := fs.parse(args, 0, 0); stop >= 0 {
+		return stop
+	}
+	if !stale {
+		return fs.usage("--stale is required (only stale objects are ever cleaned)")
+	}
+	objs, err := scanMatching(*match)
+	if err != nil {
+		return fail("clean", "", err)
+	}
+	status := exitOK
+	n := 0
+	for _, o := range objs {
+		if !o.Stale {
+			continue
+		}
+		if why := o.inUse(); why != "" && !force {
+			fmt.Fprintf(stdout, "skip %s: %s (use --force)\n", o.label(), why)
+			continue
+		}
+		n++
+		if dryRun {
+			fmt.Fprintf(stdout, "would remove %s (%s)\n", o.label(), strings.Join(o.Reasons, "; "))
+			continue
+		}
+		for _, a := range o.removeActions() {
+			if err := a.do(); err != nil {
+				fmt.Fprintf(stderr, "qipc: clean: %s: %s\n", a.what, errText(err))
+				status = exitFail
+				continue
+			}
+			fmt.Fprintf(stdout, "removed %s\n", a.what)
+		}
+	}
+	if n == 0 {
+		fmt.Fprintln(stdout, "nothing stale to remove")
+	}
+	return status
+}
+
+// scanMatching is scan limited to the objects whose key, native name or path
+// contains match ("" keeps all).
+func scanMatching(match string) ([]*Object, error) {
+	objs, err := scan()
+	if err != nil || match == "" {
+		return objs, err
+	}
+	var keep []*Object
+	for _, o := range objs {
+		if strings.Contains(o.Key, match) || strings.Contains(o.Path, match) || strings.Contains(o.Native, match) {
+			keep = append(keep, o)
+		}
+	}
+	return keep, nil
+}

@@ -1,0 +1,620 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/qipc-go/qipc"
+)
+
+// The tests run the built binary end to end against real peers
+// (peers/PROTOCOL.md): the C peer, the Qt 5.15 peer and the PySide6 peer.
+
+var qipcBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "qipct-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	qipcBin = filepath.Join(dir, "qipc")
+	if out, err := exec.Command("go", "build", "-o", qipcBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var seq atomic.Int64
+
+// uniqueName returns a name no other process uses, containing "qipct" and
+// the pid, and the letters-only form of it that Qt's legacy file names keep
+// (digits are dropped there), for --match.
+func uniqueName(tag string) (name, match string) {
+	n := seq.Add(1)
+	pid := os.Getpid()
+	enc := strings.Map(func(r rune) rune { return 'a' + (r - '0') }, fmt.Sprintf("%d%03d", pid, n))
+	name = fmt.Sprintf("qipct_%s_%d_%d_%s", tag, pid, n, enc)
+	match = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return -1
+	}, name)
+	return name, match
+}
+
+// cleanupKey removes the segment (with its lock and key files) when the
+// test ends, whatever the test did.
+func cleanupKey(t *testing.T, k qipc.Key) {
+	t.Cleanup(func() {
+		if err := qipc.RemoveSharedMemory(k); err != nil && !errors.Is(err, qipc.ErrNotFound) {
+			t.Errorf("clean-up of %v: %v", k, err)
+		}
+		if err := qipc.RemoveSemaphore(lockKey(k)); err != nil {
+			t.Errorf("clean-up of the lock of %v: %v", k, err)
+		}
+	})
+}
+
+type result struct {
+	out, err string
+	code     int
+}
+
+func runQ(t *testing.T, input string, args ...string) result {
+	t.Helper()
+	c := exec.Command(qipcBin, args...)
+	c.Stdin = strings.NewReader(input)
+	var o, e bytes.Buffer
+	c.Stdout, c.Stderr = &o, &e
+	err := c.Run()
+	r := result{out: o.String(), err: e.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	default:
+		t.Fatalf("run qipc %v: %v", args, err)
+	}
+	if strings.Contains(r.err, "panic") || strings.Contains(r.err, "goroutine ") {
+		t.Fatalf("qipc %v crashed:\n%s", args, r.err)
+	}
+	return r
+}
+
+func mustQ(t *testing.T, input string, args ...string) string {
+	t.Helper()
+	r := runQ(t, input, args...)
+	if r.code != 0 {
+		t.Fatalf("qipc %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.out, r.err)
+	}
+	return r.out
+}
+
+func repoRoot() string {
+	wd, _ := os.Getwd()
+	return filepath.Join(wd, "..", "..")
+}
+
+func buildDir() string {
+	if d := os.Getenv("QIPC_BUILD"); d != "" {
+		return d
+	}
+	return filepath.Join(repoRoot(), "build")
+}
+
+func missing(t *testing.T, what string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s missing in CI", what)
+	}
+	t.Skipf("%s missing", what)
+}
+
+// peer commands
+func qt5(t *testing.T) []string {
+	p := filepath.Join(buildDir(), "qtpeer5")
+	if _, err := os.Stat(p); err != nil {
+		missing(t, p+" (apt-get install qtbase5-dev; make peers)")
+	}
+	return []string{p}
+}
+
+func cpeer(t *testing.T) []string {
+	p := filepath.Join(buildDir(), "cpeer")
+	if _, err := os.Stat(p); err != nil {
+		missing(t, p+" (make peers)")
+	}
+	return []string{p}
+}
+
+var pysideErr = sync.OnceValue(func() error {
+	return exec.Command("python3", "-c", "import PySide6.QtCore").Run()
+})
+
+func pyside(t *testing.T) []string {
+	if pysideErr() != nil {
+		missing(t, "PySide6 (pip install PySide6-Essentials)")
+	}
+	return []string{"python3", filepath.Join(repoRoot(), "peers", "pyside", "peer.py")}
+}
+
+type proc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Reader
+	once  sync.Once
+}
+
+// start runs a peer; its end (stdin closed, waited for) is registered.
+func start(t *testing.T, argv []string, args ...string) *proc {
+	t.Helper()
+	c := exec.Command(argv[0], append(argv[1:], args...)...)
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	in, err := c.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: c, stdin: in, out: bufio.NewReader(out)}
+	t.Cleanup(func() {
+		p.finish()
+		if s := strings.TrimSpace(stderr.String()); s != "" {
+			t.Logf("%s: %s", filepath.Base(argv[len(argv)-1]), s)
+		}
+	})
+	return p
+}
+
+func (p *proc) line() string {
+	s, err := p.out.ReadString('\n')
+	if err != nil && s == "" {
+		return "eof: " + err.Error()
+	}
+	return strings.TrimRight(s, "\n")
+}
+
+func (p *proc) finish() {
+	p.once.Do(func() {
+		p.stdin.Close()
+		io.Copy(io.Discard, p.out)
+		p.cmd.Wait()
+	})
+}
+
+// kill ends the peer with SIGKILL, by its PID, as a crash would.
+func (p *proc) kill() {
+	p.cmd.Process.Kill()
+	p.finish()
+}
+
+// runPeer runs a peer to the end and returns its result line.
+func runPeer(t *testing.T, argv []string, args ...string) string {
+	t.Helper()
+	p := start(t, argv, args...)
+	l := p.line()
+	p.finish()
+	return l
+}
+
+func expectLine(t *testing.T, got, want string) {
+	t.Helper()
+	if got != want {
+		t.Fatalf("peer said %q, want %q", got, want)
+	}
+}
+
+func lsJSON(t *testing.T, match string) []Object {
+	t.Helper()
+	out := mustQ(t, "", "ls", "--json", "--match", match)
+	var objs []Object
+	if err := json.Unmarshal([]byte(out), &objs); err != nil {
+		t.Fatalf("ls --json output does not parse: %v\n%s", err, out)
+	}
+	return objs
+}
+
+func find(objs []Object, kind string) *Object {
+	for i := range objs {
+		if objs[i].Kind == kind {
+			return &objs[i]
+		}
+	}
+	return nil
+}
+
+// sysvExists reports whether a System V object with this id is listed in /proc.
+func sysvExists(t *testing.T, table string, id int) bool {
+	t.Helper()
+	rows, err := sysvTable(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := "shmid"
+	if strings.HasSuffix(table, "sem") {
+		col = "semid"
+	}
+	for _, r := range rows {
+		if atoi(r[col]) == id {
+			return true
+		}
+	}
+	return false
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// ---- tests ----
+
+func TestUsageAndBadInput(t *testing.T) {
+	name, _ := uniqueName("bad")
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{}, 2, "usage"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"cat"}, 2, "missing arguments"},
+		{[]string{"cat", "posix:"}, 2, "bad key"},
+		{[]string{"info", "systemv-300:/tmp/x"}, 2, "bad key"},
+		{[]string{"cat", name, "--type", "nonsense"}, 2, "unknown key type"},
+		{[]string{"cat", "posix:/" + name}, 1, "qipc: cat: posix:/" + name + ": QSharedMemory::attach"},
+		{[]string{"info", "posix:/" + name}, 1, "qipc: info: posix:/" + name + ": no such"},
+		{[]string{"rm", "posix:/" + name}, 1, "no such segment"},
+		{[]string{"sem", "value", "posix:/" + name}, 1, "no such semaphore"},
+		{[]string{"create", "posix:/" + name, "0"}, 2, "SIZE must be"},
+		{[]string{"create", "posix:/" + name, "x"}, 2, "SIZE must be"},
+		{[]string{"write", "posix:/" + name, "--offset", "-3"}, 2, "negative"},
+		{[]string{"lock", "posix:/" + name}, 2, "missing CMD"},
+		{[]string{"clean"}, 2, "--stale is required"},
+		{[]string{"ls", "extra"}, 2, "unexpected argument"},
+		{[]string{"cat", "posix:/" + name, "--bogus"}, 2, "flag provided but not defined"},
+	} {
+		r := runQ(t, "", c.args...)
+		if r.code != c.code || !strings.Contains(r.err, c.msg) {
+			t.Errorf("qipc %q: exit %d, stderr %q; want exit %d and %q", c.args, r.code, r.err, c.code, c.msg)
+		}
+	}
+	// Nothing was left behind by the failed attaches.
+	for _, p := range []string{"/dev/shm/" + name, "/dev/shm/sem." + name} {
+		if fileExists(p) {
+			os.Remove(p)
+			t.Errorf("%s was left behind", p)
+		}
+	}
+	for _, sub := range []string{"key", "ls", "info", "cat", "write", "create", "lock", "sem", "rm", "clean"} {
+		r := runQ(t, "", sub, "--help")
+		if r.code != 0 || !strings.Contains(r.out, "usage: qipc "+sub) {
+			t.Errorf("qipc %s --help: exit %d, %q", sub, r.code, r.out)
+		}
+	}
+	if r := runQ(t, "", "--help"); r.code != 0 || !strings.Contains(r.out, "commands:") {
+		t.Errorf("qipc --help: exit %d, %q", r.code, r.out)
+	}
+}
+
+func TestKeyCommand(t *testing.T) {
+	out := mustQ(t, "", "key", "myapp", "--legacy")
+	for _, want := range []string{
+		"/tmp/qipc_sharedmemory_myapp94e7d341f71ff6f43253f1c5e813057b22f91cda",
+		qipc.LegacySharedMemoryKey("myapp", qipc.SystemV).String(),
+		qipc.LegacySemaphoreKey("myapp", qipc.SystemV).String(),
+	} {
+		if os.Getenv("TMPDIR") != "" && strings.HasPrefix(want, "/tmp") {
+			continue
+		}
+		if !strings.Contains(out, want) {
+			t.Errorf("qipc key myapp --legacy lacks %q:\n%s", want, out)
+		}
+	}
+	out = mustQ(t, "", "key", "myapp", "--type", "posix")
+	if !strings.Contains(out, "posix:/myapp") {
+		t.Errorf("qipc key myapp --type posix:\n%s", out)
+	}
+	out = mustQ(t, "", "key", "myapp", "--type", "systemv-84")
+	if !strings.Contains(out, "systemv-84:") {
+		t.Errorf("qipc key myapp --type systemv-84:\n%s", out)
+	}
+}
+
+// TestSysVCrashStaleClean: a Qt 5.15 program creates a segment, writes to
+// it and is SIGKILLed. ls marks what it left STALE, cat still reads the
+// bytes, clean removes segment, key files and lock semaphore, and Qt can
+// create the segment again.
+func TestSysVCrashStaleClean(t *testing.T) {
+	qt := qt5(t)
+	name, match := uniqueName("crash")
+	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
+	lk := lockKey(k)
+	cleanupKey(t, k)
+	ks := k.String()
+
+	holder := start(t, qt, "create", ks, "64", "--hold")
+	expectLine(t, holder.line(), "ok size=64")
+	expectLine(t, runPeer(t, qt, "write", ks, "0", "0123456789abcdef"), "ok")
+	holder.kill()
+
+	out := mustQ(t, "", "ls", "--match", match)
+	t.Logf("qipc ls after the crash:\n%s", out)
+	objs := lsJSON(t, match)
+	seg, sem := find(objs, kindSysvShm), find(objs, kindSysvSem)
+	if seg == nil || sem == nil {
+		t.Fatalf("ls shows no segment or lock semaphore: %+v", objs)
+	}
+	if !seg.Stale || !sem.Stale || seg.Path != k.Native || sem.Path != lk.Native {
+		t.Fatalf("want both STALE, on %s and %s: %+v / %+v", k.Native, lk.Native, seg, sem)
+	}
+	if seg.Size != 64 || seg.Nattch == nil || *seg.Nattch != 0 || seg.Cpid != holder.cmd.Process.Pid {
+		t.Errorf("segment row: %+v (creator pid %d)", seg, holder.cmd.Process.Pid)
+	}
+	if !strings.Contains(out, "STALE") || !strings.Contains(out, "creator (pid "+strconv.Itoa(holder.cmd.Process.Pid)+") is gone") {
+		t.Errorf("ls text lacks the STALE reason:\n%s", out)
+	}
+
+	raw := mustQ(t, "", "cat", ks, "--length", "8")
+	if hex.EncodeToString([]byte(raw)) != "0123456789abcdef" {
+		t.Errorf("cat: %x", raw)
+	}
+	dump := mustQ(t, "", "cat", ks, "--hex")
+	if !strings.HasPrefix(dump, "00000000  01 23 45 67 89 ab cd ef  00 00 00 00 00 00 00 00  |.#Eg....") {
+		t.Errorf("cat --hex:\n%s", dump)
+	}
+	// cat took Qt's lock but kept everything: still the same objects.
+	if !sysvExists(t, "/proc/sysvipc/shm", *seg.ID) {
+		t.Fatal("cat removed the stale segment")
+	}
+
+	dry := mustQ(t, "", "clean", "--stale", "--dry-run", "--match", match)
+	if !strings.Contains(dry, "would remove") || !sysvExists(t, "/proc/sysvipc/shm", *seg.ID) {
+		t.Fatalf("clean --dry-run:\n%s", dry)
+	}
+	cl := mustQ(t, "", "clean", "--stale", "--match", match)
+	t.Logf("qipc clean --stale:\n%s", cl)
+	if sysvExists(t, "/proc/sysvipc/shm", *seg.ID) || sysvExists(t, "/proc/sysvipc/sem", *sem.ID) {
+		t.Error("clean left the segment or the semaphore")
+	}
+	if fileExists(k.Native) || fileExists(lk.Native) {
+		t.Error("clean left a key file")
+	}
+	if left := lsJSON(t, match); len(left) != 0 {
+		t.Errorf("after clean, ls still shows %+v", left)
+	}
+	// Qt can create it again.
+	expectLine(t, runPeer(t, qt, "create", ks, "64"), "ok size=64")
+}
+
+// TestLockExcludesQt: `qipc lock KEY -- CMD` holds the very lock Qt's
+// QSharedMemory::lock() takes. CMD is a C-peer counter that does not lock
+// at all (--nolock, and a private semaphore for its attach), running while
+// a Qt 5.15 counter increments under Qt's lock: the total is exact only if
+// qipc's lock excluded the Qt peer.
+func TestLockExcludesQt(t *testing.T) {
+	qt, c := qt5(t), cpeer(t)
+	name, _ := uniqueName("lock")
+	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
+	cleanupKey(t, k)
+	ks := k.String()
+	dummy := qipc.SharedMemoryKey(name+"_private", qipc.PosixRealtime)
+	t.Cleanup(func() { qipc.RemoveSemaphore(dummy) })
+
+	holder := start(t, qt, "create", ks, "8", "--hold")
+	expectLine(t, holder.line(), "ok size=8")
+
+	const n = 20000
+	var wg sync.WaitGroup
+	var qtLine string
+	var lockRes result
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		qtLine = runPeer(t, qt, "counter", ks, strconv.Itoa(n))
+	}()
+	go func() {
+		defer wg.Done()
+		time.Sleep(20 * time.Millisecond) // let the Qt counter get going
+		lockRes = runQ(t, "", "lock", ks, "--timeout", "60s", "--",
+			c[0], "counter", ks, strconv.Itoa(n), "--nolock", "--lock", dummy.String())
+	}()
+	wg.Wait()
+	if lockRes.code != 0 || !strings.HasPrefix(lockRes.out, "ok last=") {
+		t.Fatalf("qipc lock -- cpeer counter: exit %d, %q %q", lockRes.code, lockRes.out, lockRes.err)
+	}
+	if !strings.HasPrefix(qtLine, "ok last=") {
+		t.Fatalf("Qt counter: %q", qtLine)
+	}
+	t.Logf("Qt counter %s; C counter under qipc lock %s", qtLine, strings.TrimSpace(lockRes.out))
+	want := make([]byte, 8)
+	binary.LittleEndian.PutUint64(want, 2*n)
+	expectLine(t, runPeer(t, qt, "read", ks, "0", "8"), "ok hex="+hex.EncodeToString(want))
+	// The exit status is CMD's.
+	if r := runQ(t, "", "lock", ks, "--", "sh", "-c", "exit 7"); r.code != 7 {
+		t.Errorf("lock -- exit 7: exit %d (%s)", r.code, r.err)
+	}
+	// While Qt holds the lock, qipc lock waits, says so, and gives up at the timeout.
+	hl := start(t, qt, "hold-lock", ks)
+	expectLine(t, hl.line(), "ok locked")
+	r := runQ(t, "", "lock", ks, "--timeout", "300ms", "--", "true")
+	if r.code != 1 || !strings.Contains(r.err, "waiting for the lock on "+ks) || !strings.Contains(r.err, "timed out") {
+		t.Errorf("lock while Qt holds it: exit %d, %q", r.code, r.err)
+	}
+	hl.finish()
+}
+
+// TestWriteReadByQt: qipc write's bytes are read back by a Qt 5.15 peer,
+// and --json reports what the Qt peer created.
+func TestWriteReadByQtAndJSON(t *testing.T) {
+	qt := qt5(t)
+	name, match := uniqueName("write")
+	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
+	cleanupKey(t, k)
+	ks := k.String()
+
+	holder := start(t, qt, "create", ks, "100", "--hold")
+	expectLine(t, holder.line(), "ok size=100")
+	mustQ(t, "hello, Qt", "write", ks, "--offset", "10")
+	expectLine(t, runPeer(t, qt, "read", ks, "10", "9"), "ok hex="+hex.EncodeToString([]byte("hello, Qt")))
+	mustQ(t, "", "write", ks, "--hex", "cafe")
+	expectLine(t, runPeer(t, qt, "read", ks, "0", "2"), "ok hex=cafe")
+	if r := runQ(t, "0123456789", "write", ks, "--offset", "95"); r.code != 1 || !strings.Contains(r.err, "do not fit") {
+		t.Errorf("oversized write: exit %d %q", r.code, r.err)
+	}
+
+	objs := lsJSON(t, match)
+	seg := find(objs, kindSysvShm)
+	if seg == nil {
+		t.Fatalf("ls --json: no segment in %+v", objs)
+	}
+	if seg.Native != k.Native || seg.Key != qipc.NewKey(k.Native, qipc.SystemV).String() || seg.Size != 100 ||
+		seg.Nattch == nil || *seg.Nattch != 1 || seg.Cpid != holder.cmd.Process.Pid || seg.Stale || seg.ProjectID != 0x51 {
+		t.Errorf("segment row %+v", seg)
+	}
+	if sem := find(objs, kindSysvSem); sem == nil || sem.Path != lockKey(k).Native || sem.Value == nil || *sem.Value != 1 {
+		t.Errorf("lock row %+v", sem)
+	}
+	info := mustQ(t, "", "info", ks)
+	if !strings.Contains(info, "size:       100 bytes") || !strings.Contains(info, "attached:   1") {
+		t.Errorf("info:\n%s", info)
+	}
+	// rm refuses while the Qt peer is attached; clean leaves it alone.
+	if r := runQ(t, "", "rm", ks); r.code != 1 || !strings.Contains(r.err, "attached") {
+		t.Errorf("rm while attached: exit %d %q", r.code, r.err)
+	}
+	if out := mustQ(t, "", "clean", "--stale", "--match", match); !strings.Contains(out, "nothing stale") {
+		t.Errorf("clean with a live segment:\n%s", out)
+	}
+	holder.finish()
+	// Qt removed it all on its last detach.
+	if left := lsJSON(t, match); len(left) != 0 {
+		t.Errorf("after the Qt peer exited: %+v", left)
+	}
+}
+
+// TestPosix: a segment created by qipc is used by a PySide6 (Qt 6.6+) peer,
+// and the other way round; rm refuses while PySide6 has it mapped.
+func TestPosix(t *testing.T) {
+	py := pyside(t)
+	name, _ := uniqueName("posix")
+	match := name // POSIX names are kept as they are
+	k := qipc.SharedMemoryKey(name, qipc.PosixRealtime)
+	cleanupKey(t, k)
+	ks := k.String()
+
+	mustQ(t, "", "create", ks, "32")
+	mustQ(t, "abc", "write", ks, "--offset", "1")
+	expectLine(t, runPeer(t, py, "read", ks, "0", "4"), "ok hex=00616263")
+	expectLine(t, runPeer(t, py, "write", ks, "4", "ff"), "ok")
+	if got := mustQ(t, "", "cat", ks, "--length", "5"); got != "\x00abc\xff" {
+		t.Errorf("cat: %q", got)
+	}
+	// qipc create kept the segment; no one maps it now, so it is stale.
+	objs := lsJSON(t, match)
+	if seg := find(objs, kindPosixShm); seg == nil || !seg.Stale || seg.Size != 32 || seg.Key != ks {
+		t.Errorf("segment row %+v", seg)
+	}
+	mustQ(t, "", "rm", ks)
+	if fileExists("/dev/shm/"+name) || fileExists("/dev/shm/sem."+name) {
+		t.Error("rm left the segment or its lock")
+	}
+
+	name2, _ := uniqueName("posixpy")
+	match2 := name2
+	k2 := qipc.SharedMemoryKey(name2, qipc.PosixRealtime)
+	cleanupKey(t, k2)
+	holder := start(t, py, "create", k2.String(), "48", "--hold")
+	expectLine(t, holder.line(), "ok size=48")
+	objs = lsJSON(t, match2)
+	seg, sem := find(objs, kindPosixShm), find(objs, kindPosixSem)
+	if seg == nil || seg.Key != k2.String() || seg.Size != 48 || seg.Nattch == nil || *seg.Nattch != 1 ||
+		len(seg.Pids) != 1 || seg.Pids[0] != holder.cmd.Process.Pid || seg.Stale {
+		t.Errorf("segment row %+v (peer pid %d)", seg, holder.cmd.Process.Pid)
+	}
+	if sem == nil || sem.Stale || sem.Value == nil || *sem.Value != 1 {
+		t.Errorf("lock row %+v", sem)
+	}
+	if r := runQ(t, "", "rm", k2.String()); r.code != 1 || !strings.Contains(r.err, "1 process(es) attached (pids "+strconv.Itoa(holder.cmd.Process.Pid)) {
+		t.Errorf("rm while mapped: exit %d %q", r.code, r.err)
+	}
+	mustQ(t, "", "write", k2.String(), "--hex", "0102")
+	expectLine(t, runPeer(t, py, "read", k2.String(), "0", "2"), "ok hex=0102")
+	holder.kill()
+	// Killed: nothing maps segment or lock any more.
+	objs = lsJSON(t, match2)
+	if seg, sem := find(objs, kindPosixShm), find(objs, kindPosixSem); seg == nil || !seg.Stale || sem == nil || !sem.Stale {
+		t.Errorf("after SIGKILL: %+v", objs)
+	}
+	out := mustQ(t, "", "clean", "--stale", "--match", match2)
+	if !strings.Contains(out, "removed POSIX segment /dev/shm/"+name2) || fileExists("/dev/shm/"+name2) || fileExists("/dev/shm/sem."+name2) {
+		t.Errorf("clean:\n%s", out)
+	}
+}
+
+// TestSemaphores drives a POSIX semaphore (whose counts outlive the process).
+func TestSemaphores(t *testing.T) {
+	name, _ := uniqueName("sem")
+	k := qipc.SemaphoreKey(name, qipc.PosixRealtime)
+	t.Cleanup(func() { qipc.RemoveSemaphore(k) })
+	ks := k.String()
+	mustQ(t, "", "sem", "create", ks, "2")
+	value := func() string { return strings.TrimSpace(mustQ(t, "", "sem", "value", ks)) }
+	if v := value(); v != "2" {
+		t.Fatalf("value %s", v)
+	}
+	mustQ(t, "", "sem", "acquire", ks)
+	if v := value(); v != "1" {
+		t.Fatalf("value after acquire %s", v)
+	}
+	r := runQ(t, "", "sem", "acquire", ks, "2", "--timeout", "200ms")
+	if r.code != 1 || !strings.Contains(r.err, "waiting for "+ks) || !strings.Contains(r.err, "timed out") {
+		t.Errorf("acquire 2 of 1: exit %d %q", r.code, r.err)
+	}
+	if v := value(); v != "1" {
+		t.Errorf("a failed acquire kept counts: %s", v)
+	}
+	mustQ(t, "", "sem", "release", ks, "3")
+	if v := value(); v != "4" {
+		t.Errorf("value after release 3: %s", v)
+	}
+	if py := pysideErr(); py == nil {
+		p := []string{"python3", filepath.Join(repoRoot(), "peers", "pyside", "peer.py")}
+		expectLine(t, runPeer(t, p, "sem-acquire", ks, "4"), "ok")
+		if v := value(); v != "0" {
+			t.Errorf("value after PySide6 took 4: %s", v)
+		}
+	}
+	mustQ(t, "", "rm", "--sem", ks)
+	if fileExists("/dev/shm/sem." + name) {
+		t.Error("rm --sem left the semaphore")
+	}
+}

@@ -1,0 +1,674 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/qipc-go/qipc"
+)
+
+const (
+	devShm      = "/dev/shm"
+	qtProjectID = 0x51
+	shmPrefix   = "qipc_sharedmemory_"
+	semPrefix   = "qipc_systemsem_"
+)
+
+// tempDir is Qt's QDir::tempPath() made canonical, as Qt's legacy keys use
+// it: $TMPDIR or /tmp with symlinks resolved ("" when it does not exist).
+func tempDir() string {
+	t := os.Getenv("TMPDIR")
+	if t == "" {
+		t = "/tmp"
+	}
+	abs, err := filepath.Abs(filepath.Clean(t))
+	if err != nil {
+		return ""
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return ""
+	}
+	return real
+}
+
+// runtimeDir is where Qt 6.6+ puts System V key files: $XDG_RUNTIME_DIR if
+// absolute, else <tmp>/runtime-<user>. Unlike Qt, it creates nothing.
+func runtimeDir(tmp string) string {
+	if x := os.Getenv("XDG_RUNTIME_DIR"); strings.HasPrefix(x, "/") {
+		return x
+	}
+	if tmp == "" {
+		return ""
+	}
+	u, err := user.LookupId(strconv.Itoa(os.Geteuid()))
+	if err != nil {
+		return ""
+	}
+	return tmp + "/runtime-" + u.Username
+}
+
+// keyFile is a file that may be a System V key file.
+type keyFile struct {
+	path  string
+	low24 uint32 // ftok's bits without the project id
+	st    *syscall.Stat_t
+	temp  bool // in the temp dir with a qipc_ prefix
+	users []*Object
+}
+
+func low24(st *syscall.Stat_t) uint32 {
+	return uint32(st.Dev&0xff)<<16 | uint32(st.Ino&0xffff)
+}
+
+func statFile(path string) (*syscall.Stat_t, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	return &st, nil
+}
+
+// ftokOf computes ftok(path, proj) as glibc does.
+func ftokOf(path string, proj uint8) (uint32, error) {
+	st, err := statFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return uint32(proj)<<24 | low24(st), nil
+}
+
+func projectID(t qipc.KeyType) uint8 {
+	if t.IsSystemV() {
+		return uint8(t)
+	}
+	return 0
+}
+
+func findKeyFiles() []*keyFile {
+	var files []*keyFile
+	seen := map[string]bool{}
+	add := func(path string, temp bool) {
+		if seen[path] {
+			return
+		}
+		st, err := statFile(path)
+		if err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+			return
+		}
+		seen[path] = true
+		files = append(files, &keyFile{path: path, low24: low24(st), st: st, temp: temp})
+	}
+	tmp := tempDir()
+	if tmp != "" {
+		if ents, err := os.ReadDir(tmp); err == nil {
+			for _, e := range ents {
+				if n := e.Name(); strings.HasPrefix(n, shmPrefix) || strings.HasPrefix(n, semPrefix) {
+					add(filepath.Join(tmp, n), true)
+				}
+			}
+		}
+	}
+	// Qt 6.6+ keys live in the runtime directory under any name.
+	if rt := runtimeDir(tmp); rt != "" {
+		if ents, err := os.ReadDir(rt); err == nil {
+			for _, e := range ents {
+				if e.Type().IsRegular() {
+					add(filepath.Join(rt, e.Name()), false)
+				}
+			}
+		}
+	}
+	return files
+}
+
+// sysvTable reads /proc/sysvipc/{shm,sem} into maps from column name to value.
+func sysvTable(path string) ([]map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	var cols []string
+	var rows []map[string]string
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if cols == nil {
+			cols = fields
+			continue
+		}
+		if len(fields) < len(cols) {
+			continue
+		}
+		r := make(map[string]string, len(cols))
+		for i, c := range cols {
+			r[c] = fields[i]
+		}
+		rows = append(rows, r)
+	}
+	return rows, sc.Err()
+}
+
+func atoi(s string) int {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return int(n)
+}
+
+func keyOf(r map[string]string) uint32 {
+	n, _ := strconv.ParseInt(r["key"], 10, 64)
+	return uint32(n)
+}
+
+func octalMode(perms string) string {
+	// /proc/sysvipc prints the mode in octal without a leading 0.
+	n, err := strconv.ParseUint(perms, 8, 32)
+	if err != nil {
+		return perms
+	}
+	return fmt.Sprintf("%04o", n&0o777)
+}
+
+var userCache = map[int]string{}
+
+func userName(uid int) string {
+	if n, ok := userCache[uid]; ok {
+		return n
+	}
+	n := strconv.Itoa(uid)
+	if u, err := user.LookupId(n); err == nil {
+		n = u.Username
+	}
+	userCache[uid] = n
+	return n
+}
+
+// processAlive reports whether pid runs (a zombie counts as gone).
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return errors.Is(err, fs.ErrPermission)
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2] != 'Z' && s[i+2] != 'X'
+	}
+	return true
+}
+
+// pick chooses, among the key files whose ftok bits match, the one whose
+// name fits the object kind.
+func pick(cands []*keyFile, prefix string) *keyFile {
+	if len(cands) == 0 {
+		return nil
+	}
+	for _, c := range cands {
+		if strings.HasPrefix(filepath.Base(c.path), prefix) {
+			return c
+		}
+	}
+	for _, c := range cands {
+		if !c.temp {
+			return c
+		}
+	}
+	return cands[0]
+}
+
+// lockFileFor is the key file of the lock semaphore of a segment whose key
+// file is p: Qt <= 6.5's qipc_systemsem_ twin, else the same file (Qt 6.6+).
+func lockFileFor(p string) string {
+	dir, base := filepath.Split(p)
+	if s, ok := strings.CutPrefix(base, shmPrefix); ok {
+		return dir + semPrefix + s
+	}
+	return p
+}
+
+// posixLockName is the /dev/shm name of the lock semaphore of POSIX segment name.
+func posixLockName(name string) string {
+	if s, ok := strings.CutPrefix(name, shmPrefix); ok {
+		return "sem." + semPrefix + s
+	}
+	return "sem." + name
+}
+
+// mapsIndex lists, for each /dev/shm file (by inode), the processes that
+// map it. Inodes, not paths: glibc's sem_open creates a semaphore under a
+// temporary name and links it into place, so its creator's mapping shows the
+// temporary name "(deleted)".
+type mapsIndex struct {
+	pids       map[uint64][]int // inode -> pids
+	unreadable int
+}
+
+func readMaps() mapsIndex {
+	idx := mapsIndex{pids: map[uint64][]int{}}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		idx.unreadable = -1
+		return idx
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		f, err := os.Open("/proc/" + e.Name() + "/maps")
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				idx.unreadable++
+			}
+			continue
+		}
+		seen := map[uint64]bool{}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			line := sc.Text()
+			if !strings.Contains(line, " "+devShm+"/") {
+				continue
+			}
+			// address perms offset dev inode path
+			fields := strings.Fields(line)
+			if len(fields) < 6 {
+				continue
+			}
+			ino, err := strconv.ParseUint(fields[4], 10, 64)
+			if err != nil || seen[ino] {
+				continue
+			}
+			seen[ino] = true
+			idx.pids[ino] = append(idx.pids[ino], pid)
+		}
+		f.Close()
+	}
+	return idx
+}
+
+// mappers returns the processes mapping the /dev/shm file at path.
+func (m mapsIndex) mappers(path string) []int {
+	st, err := statFile(path)
+	if err != nil {
+		return nil
+	}
+	return m.pids[st.Ino]
+}
+
+func ctimeOf(st *syscall.Stat_t) time.Time {
+	return time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
+}
+
+func intp(n int) *int { return &n }
+
+// scan finds every Qt-style object on the machine and marks stale ones.
+func scan() ([]*Object, error) {
+	files := findKeyFiles()
+	byLow := map[uint32][]*keyFile{}
+	for _, f := range files {
+		byLow[f.low24] = append(byLow[f.low24], f)
+	}
+	var objs []*Object
+
+	sysv := func(kind, table, prefix string) error {
+		rows, err := sysvTable(table)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // no System V IPC in this kernel
+		}
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			key := keyOf(r)
+			if key == 0 {
+				continue // IPC_PRIVATE: not Qt's
+			}
+			kf := pick(byLow[key&0xffffff], prefix)
+			proj := int(key >> 24)
+			if kf == nil && proj != qtProjectID {
+				continue
+			}
+			id := atoi(r["shmid"])
+			if kind == kindSysvSem {
+				id = atoi(r["semid"])
+			}
+			uid := atoi(r["uid"])
+			o := &Object{
+				Kind: kind, ID: intp(id), Ftok: fmt.Sprintf("0x%08x", key), ProjectID: proj,
+				UID: uid, Owner: userName(uid), Mode: octalMode(r["perms"]),
+				Changed: time.Unix(int64(atoi(r["ctime"])), 0),
+			}
+			if kind == kindSysvShm {
+				o.Size = int64(atoi(r["size"]))
+				o.Nattch = intp(atoi(r["nattch"]))
+				o.Cpid, o.Lpid = atoi(r["cpid"]), atoi(r["lpid"])
+			} else {
+				o.Size = int64(atoi(r["nsems"]))
+				if v, err := semValue(id); err == nil {
+					o.Value = intp(v)
+				}
+				if p, err := semLastPid(id); err == nil {
+					o.Lpid = p
+					o.lpidAlive = processAlive(p)
+				}
+			}
+			if kf != nil {
+				o.Path, o.Native = kf.path, kf.path
+				o.Key = qipc.NewKey(kf.path, qipc.SystemVWithID(uint8(proj))).String()
+				kf.users = append(kf.users, o)
+				if kind == kindSysvShm {
+					o.Lock = lockFileFor(kf.path)
+				}
+			} else {
+				o.stale("no key file: no one can open it by its key any more")
+			}
+			if kind == kindSysvShm && *o.Nattch == 0 && !processAlive(o.Cpid) {
+				o.stale(fmt.Sprintf("no process attached and its creator (pid %d) is gone", o.Cpid))
+			}
+			objs = append(objs, o)
+		}
+		return nil
+	}
+	if err := sysv(kindSysvShm, "/proc/sysvipc/shm", shmPrefix); err != nil {
+		return nil, err
+	}
+	if err := sysv(kindSysvSem, "/proc/sysvipc/sem", semPrefix); err != nil {
+		return nil, err
+	}
+
+	// The lock semaphore of a stale segment is stale with it.
+	for _, o := range objs {
+		if o.Kind != kindSysvShm || !o.Stale || o.Lock == "" {
+			continue
+		}
+		for _, s := range objs {
+			if s.Kind == kindSysvSem && s.Path == o.Lock {
+				s.stale(fmt.Sprintf("lock semaphore of stale segment %d", *o.ID))
+			}
+		}
+	}
+
+	// Key files with no object.
+	for _, f := range files {
+		if len(f.users) > 0 || !f.temp {
+			continue
+		}
+		o := &Object{
+			Kind: kindKeyFile, Path: f.path, Native: f.path,
+			Key: qipc.NewKey(f.path, qipc.SystemV).String(),
+			UID: int(f.st.Uid), Owner: userName(int(f.st.Uid)),
+			Mode: fmt.Sprintf("%04o", f.st.Mode&0o777), Size: f.st.Size,
+			Changed: ctimeOf(f.st),
+		}
+		o.stale("key file without an object")
+		objs = append(objs, o)
+	}
+
+	// POSIX objects.
+	if ents, err := os.ReadDir(devShm); err == nil {
+		maps := readMaps()
+		for _, e := range ents {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			name := e.Name()
+			path := devShm + "/" + name
+			st, err := statFile(path)
+			if err != nil {
+				continue
+			}
+			o := &Object{
+				Kind: kindPosixShm, Path: path, UID: int(st.Uid), Owner: userName(int(st.Uid)),
+				Mode: fmt.Sprintf("%04o", st.Mode&0o777), Size: st.Size, Changed: ctimeOf(st),
+			}
+			native := "/" + name
+			if s, ok := strings.CutPrefix(name, "sem."); ok {
+				o.Kind = kindPosixSem
+				native = "/" + s
+				if v, ok := posixSemValue(path); ok {
+					o.Value = intp(v)
+				}
+			} else {
+				o.Lock = devShm + "/" + posixLockName(name)
+			}
+			o.Native = native
+			o.Key = qipc.NewKey(native, qipc.PosixRealtime).String()
+			o.Pids = maps.pids[st.Ino]
+			o.Nattch = intp(len(o.Pids))
+			if len(o.Pids) == 0 {
+				why := "no process maps it"
+				if maps.unreadable > 0 {
+					// Processes whose maps cannot be read are ignored.
+					why += fmt.Sprintf(" (%d process(es) whose maps cannot be read were not checked)", maps.unreadable)
+				} else if maps.unreadable < 0 {
+					o.Unverified = true
+					why += " (/proc could not be read)"
+				}
+				o.stale(why)
+			}
+			objs = append(objs, o)
+		}
+	}
+
+	// A key file may be removed only with every object that uses it.
+	for _, f := range files {
+		shared := false
+		for _, u := range f.users {
+			if !u.Stale {
+				shared = true
+			}
+		}
+		for _, u := range f.users {
+			u.keyFileShared = shared
+		}
+	}
+
+	sort.SliceStable(objs, func(i, j int) bool {
+		a, b := objs[i], objs[j]
+		if a.Kind != b.Kind {
+			return kindOrder(a.Kind) < kindOrder(b.Kind)
+		}
+		if a.ID != nil && b.ID != nil {
+			return *a.ID < *b.ID
+		}
+		return a.Path < b.Path
+	})
+	return objs, nil
+}
+
+func kindOrder(k string) int {
+	return map[string]int{kindSysvShm: 0, kindSysvSem: 1, kindKeyFile: 2, kindPosixShm: 3, kindPosixSem: 4}[k]
+}
+
+// posixSemValue reads the count of a glibc POSIX semaphore from its file:
+// on 64-bit glibc the sem_t starts with a 64-bit word whose low half is
+// the value.
+func posixSemValue(path string) (int, bool) {
+	switch runtime.GOARCH {
+	case "amd64", "arm64", "riscv64", "ppc64le", "loong64", "mips64le":
+	default:
+		return 0, false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	var b [4]byte
+	if _, err := f.ReadAt(b[:], 0); err != nil {
+		return 0, false
+	}
+	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	return int(v & 0x7fffffff), true
+}
+
+// matches reports whether the object is (or is the key file of) k.
+func (o *Object) matches(k qipc.Key) bool {
+	switch {
+	case k.Type.IsSystemV():
+		if o.Path != k.Native || (o.Kind != kindSysvShm && o.Kind != kindSysvSem && o.Kind != kindKeyFile) {
+			return false
+		}
+		return o.ID == nil || o.ProjectID == int(projectID(k.Type))
+	case k.Type == qipc.PosixRealtime:
+		name := strings.TrimPrefix(k.Native, "/")
+		return o.Path == devShm+"/"+name || o.Path == devShm+"/sem."+name
+	}
+	return false
+}
+
+// action is one removal step of `qipc clean`.
+type action struct {
+	what string
+	do   func() error
+}
+
+func (o *Object) removeActions() []action {
+	unlinkKeyFile := func(want string) []action {
+		if o.Path == "" || o.keyFileShared {
+			return nil
+		}
+		p := o.Path
+		return []action{{"key file " + p, func() error {
+			st, err := statFile(p)
+			if err != nil {
+				return ignoreGone(err)
+			}
+			// Only the file the object was keyed on, not a new one made meanwhile.
+			if want != "" && fmt.Sprintf("0x%06x", low24(st)) != want {
+				return nil
+			}
+			return ignoreGone(os.Remove(p))
+		}}}
+	}
+	low := ""
+	if o.Ftok != "" {
+		low = "0x" + o.Ftok[4:]
+	}
+	switch o.Kind {
+	case kindSysvShm:
+		id := *o.ID
+		return append([]action{{fmt.Sprintf("System V segment %d (key %s)", id, o.Ftok), func() error { return shmRemoveID(id) }}},
+			unlinkKeyFile(low)...)
+	case kindSysvSem:
+		id := *o.ID
+		// Qt's order: unlink the key file, then IPC_RMID.
+		return append(unlinkKeyFile(low),
+			action{fmt.Sprintf("System V semaphore %d (key %s)", id, o.Ftok), func() error { return semRemoveID(id) }})
+	case kindKeyFile:
+		return unlinkKeyFile("")
+	case kindPosixShm:
+		return []action{{"POSIX segment " + o.Path, func() error { return ignoreGone(os.Remove(o.Path)) }}}
+	case kindPosixSem:
+		return []action{{"POSIX semaphore " + o.Path, func() error { return ignoreGone(os.Remove(o.Path)) }}}
+	}
+	return nil
+}
+
+func ignoreGone(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// sysvLookup returns the id of the System V object with key k in table.
+func sysvLookup(table, idCol string, key uint32) (int, map[string]string, bool) {
+	rows, err := sysvTable(table)
+	if err != nil {
+		return 0, nil, false
+	}
+	for _, r := range rows {
+		if keyOf(r) == key {
+			return atoi(r[idCol]), r, true
+		}
+	}
+	return 0, nil, false
+}
+
+// lockExists reports whether the semaphore named by k exists, and whether
+// that could be determined.
+func lockExists(k qipc.Key) (exists, known bool) {
+	switch {
+	case k.Type.IsSystemV():
+		key, err := ftokOf(k.Native, projectID(k.Type))
+		if err != nil {
+			return false, errors.Is(err, fs.ErrNotExist)
+		}
+		if _, err := os.Stat("/proc/sysvipc/sem"); err != nil {
+			return false, false
+		}
+		_, _, ok := sysvLookup("/proc/sysvipc/sem", "semid", key)
+		return ok, true
+	case k.Type == qipc.PosixRealtime:
+		_, err := os.Stat(devShm + "/sem." + strings.TrimPrefix(k.Native, "/"))
+		if err == nil {
+			return true, true
+		}
+		return false, errors.Is(err, fs.ErrNotExist)
+	}
+	return false, false
+}
+
+// keyFileExists reports whether the System V key file of k exists.
+func keyFileExists(k qipc.Key) bool {
+	if !k.Type.IsSystemV() {
+		return false
+	}
+	_, err := os.Stat(k.Native)
+	return err == nil
+}
+
+// dropLock removes the lock semaphore lk of segment k that this tool made;
+// fileWas says whether its key file existed before.
+func dropLock(k, lk qipc.Key, fileWas bool) {
+	if lk.Type.IsSystemV() && lk.Native == k.Native && fileWas {
+		// The lock shares the segment's key file: remove the semaphore
+		// only, by id, and keep the file the segment needs.
+		if key, err := ftokOf(lk.Native, projectID(lk.Type)); err == nil {
+			if id, _, ok := sysvLookup("/proc/sysvipc/sem", "semid", key); ok {
+				_ = semRemoveID(id)
+			}
+		}
+		return
+	}
+	_ = qipc.RemoveSemaphore(lk)
+}
+
+// attachedTo counts the processes attached to segment k.
+func attachedTo(k qipc.Key) (pids []int, n int, known bool) {
+	switch {
+	case k.Type.IsSystemV():
+		key, err := ftokOf(k.Native, projectID(k.Type))
+		if err != nil {
+			return nil, 0, false
+		}
+		_, r, ok := sysvLookup("/proc/sysvipc/shm", "shmid", key)
+		if !ok {
+			return nil, 0, false
+		}
+		return nil, atoi(r["nattch"]), true
+	case k.Type == qipc.PosixRealtime:
+		path := devShm + "/" + strings.TrimPrefix(k.Native, "/")
+		if _, err := os.Stat(path); err != nil {
+			return nil, 0, false
+		}
+		p := readMaps().mappers(path)
+		return p, len(p), true
+	}
+	return nil, 0, false
+}

@@ -1,0 +1,95 @@
+//go:build linux
+
+package qipc_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/qipc-go/qipc"
+)
+
+// A Go process shares a buffer with a Qt application. On the Qt side
+// (Qt 5, or Qt 6 with the QString API) the same segment is
+//
+//	QSharedMemory shm("org.example.viewer");
+//	shm.attach(); shm.lock(); ... shm.unlock();
+//
+// The legacy key names the same System V segment, key files and lock
+// semaphore that Qt derives from "org.example.viewer".
+func Example_shareWithQt() {
+	name := fmt.Sprintf("org.example.viewer.%d", os.Getpid())
+	key := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
+
+	shm := qipc.NewSharedMemory(key)
+	defer shm.Close()
+	if err := shm.Create(4096, qipc.ReadWrite); errors.Is(err, qipc.ErrAlreadyExists) {
+		err = shm.Attach(qipc.ReadWrite) // Qt's recipe: someone made it already
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+	} else if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	// The same lock QSharedMemory::lock() takes in the Qt process.
+	if err := shm.Lock(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	n := copy(shm.Data(), "frame 1")
+	if err := shm.Unlock(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("wrote", n, "bytes for", key.LegacyKey == name)
+	// Output: wrote 7 bytes for true
+}
+
+// After a crash, a Qt application's create() fails with AlreadyExists and it
+// believes another instance is running. RemoveSharedMemory deletes the
+// segment, its key file and its lock semaphore, so the next create works.
+func Example_cleanUpAfterCrash() {
+	key := qipc.SharedMemoryKey(fmt.Sprintf("crashed-app-%d", os.Getpid()), qipc.PosixRealtime)
+
+	// A process that crashed would leave this behind; WithoutCleanup
+	// leaves it the same way here.
+	leftover := qipc.NewSharedMemory(key, qipc.WithoutCleanup())
+	if err := leftover.Create(64, qipc.ReadWrite); err != nil {
+		fmt.Println(err)
+		return
+	}
+	leftover.Close()
+
+	err := qipc.NewSharedMemory(key).Create(64, qipc.ReadWrite)
+	fmt.Println("create before clean-up:", qipc.KindOf(err))
+
+	if err := qipc.RemoveSharedMemory(key); err != nil {
+		fmt.Println(err)
+		return
+	}
+	shm := qipc.NewSharedMemory(key)
+	defer shm.Close()
+	fmt.Println("create after clean-up:", qipc.KindOf(shm.Create(64, qipc.ReadWrite)))
+	// Output:
+	// create before clean-up: AlreadyExists
+	// create after clean-up: NoError
+}
+
+// A semaphore shared with QSystemSemaphore, with a wait that gives up.
+func ExampleSemaphore_AcquireTimeout() {
+	key := qipc.SemaphoreKey(fmt.Sprintf("jobs-%d", os.Getpid()), qipc.PosixRealtime)
+	sem, err := qipc.NewSemaphore(key, 1, qipc.Create)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer sem.Close()
+	first, _ := sem.AcquireTimeout(0)
+	second, _ := sem.AcquireTimeout(10e6) // 10ms; the only count is taken
+	fmt.Println(first, second)
+	// Output: true false
+}
