@@ -114,11 +114,6 @@ Exit status: 0 success, 1 operational failure, 2 usage error.
 `)
 }
 
-// usageError is returned by argument parsing; it has been reported already.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
 // flagSet is a flag.FlagSet for one subcommand whose flags may come before,
 // between or after the positional arguments; a literal "--" ends the flags
 // and everything after it is returned separately (for `lock`).
