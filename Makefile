@@ -55,7 +55,7 @@ interop: peers
 	$(GO) test -count=1 -run 'Compat|Interop|Counter' -v .
 
 bench: peers
-	$(GO) test -run='^$$' -bench=. -benchtime=1s .
+	@QIPC_BENCH=1 $(GO) test -count=1 -run='^TestBenchTable$$' -timeout 30m -v . >$(BUILD)/bench.out 2>&1; st=$$?; grep -v -e '^=== ' -e '--- PASS' -e '^PASS' -e '^ok ' $(BUILD)/bench.out; exit $$st
 
 stress: peers
 	QIPC_STRESS=1 $(GO) test -race -count=1 -run 'Stress|Crash' -timeout 60m -v .

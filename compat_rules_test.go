@@ -21,6 +21,7 @@ func TestFailedCreateKeepsHeldLock(t *testing.T) {
 		{"systemv-pyside6", SystemV, false, "pyside6"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			skipWithoutBackend(t, tc.typ)
 			p := peerNamed(tc.holder)
 			p.require(t)
 			k := testShmKey(t, tc.typ, tc.legacy)

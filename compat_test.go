@@ -167,6 +167,7 @@ func TestCompat(t *testing.T) {
 	}
 	for _, bc := range backendCases {
 		t.Run(bc.name, func(t *testing.T) {
+			skipWithoutBackend(t, bc.typ)
 			for _, sc := range scenarios {
 				if !bc.full && !sc.core {
 					continue
@@ -199,6 +200,7 @@ func TestCompat(t *testing.T) {
 // without the lock, two processes lose increments, so an exact sum really
 // proves exclusion.
 func TestCounterNeedsLock(t *testing.T) {
+	skipWithoutBackend(t, PosixRealtime)
 	c := peerNamed("c")
 	c.require(t)
 	for _, n := range []int{1 << 20, 1 << 22, 1 << 24} {

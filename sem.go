@@ -97,7 +97,20 @@ func (s *Semaphore) AcquireContext(ctx context.Context) error {
 }
 
 // TryAcquire takes one count if it can do so without waiting.
-func (s *Semaphore) TryAcquire() (bool, error) { return s.wait(context.Background(), 0) }
+func (s *Semaphore) TryAcquire() (bool, error) {
+	// One try straight away: this is the uncontended path of every lock.
+	s.rw.RLock()
+	if !s.closed {
+		ok, err := s.h.wait(0)
+		s.rw.RUnlock()
+		if !errors.Is(err, errSemaphoreGone) {
+			return ok, err
+		}
+	} else {
+		s.rw.RUnlock()
+	}
+	return s.wait(context.Background(), 0)
+}
 
 // AcquireTimeout takes one count, waiting at most d; it reports whether it
 // did.

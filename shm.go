@@ -34,6 +34,10 @@ type SharedMemory struct {
 	// goroutines return instead of keeping Close waiting.
 	closeCtx    context.Context
 	closeCancel context.CancelFunc
+	// closing is set with closeCtx's cancellation; Lock reads it on its
+	// fast path, where closeCtx.Err() (a mutex) would cost more than the
+	// lock itself.
+	closing atomic.Bool
 	// lockUse is held for reading by Lock calls, which never take mu (so
 	// a Close or Detach waiting for the lock with mu held cannot block
 	// them), and for writing by Close to wait until they have left.
@@ -215,11 +219,14 @@ func (m *SharedMemory) detachLocked() error {
 // Other processes' mappings stay valid. Close unblocks Lock calls waiting
 // in other goroutines; they return ErrClosed.
 func (m *SharedMemory) Close() error {
+	m.closing.Store(true)
 	m.closeCancel()
-	// Lock calls see closeCtx done and leave promptly; later ones wait
-	// here and then see it.
+	// Wait until Lock calls in flight have seen closing and left; later
+	// ones see it at once. Not held longer: detaching below may wait for
+	// another process, and a Lock arriving meanwhile must not wait too.
 	m.lockUse.Lock()
-	defer m.lockUse.Unlock()
+	//lint:ignore SA2001 the empty section is the point: a barrier for Lock calls in flight
+	m.lockUse.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -293,14 +300,34 @@ func (m *SharedMemory) LockContext(ctx context.Context) error {
 	m.lockUse.RLock()
 	defer m.lockUse.RUnlock()
 	lock := m.lock.Load()
-	if m.closeCtx.Err() != nil || lock == nil {
+	if m.closing.Load() || lock == nil {
 		cause := ErrNotAttached
-		if m.closeCtx.Err() != nil {
+		if m.closing.Load() {
 			cause = ErrClosed
 		}
 		return &Error{Op: op, Key: m.key, Kind: LockError, Err: cause, text: "unable to lock"}
 	}
+	// The uncontended case needs none of the cancellation set-up, which
+	// costs more than the lock itself.
+	ok, err := lock.TryAcquire()
+	if err != nil {
+		return m.lockError(op, err)
+	}
+	if !ok {
+		if err := m.waitLock(ctx, lock); err != nil {
+			return err
+		}
+	}
+	if m.closing.Load() {
+		return errors.Join(m.lockError(op, ErrClosed), lock.Release(1))
+	}
+	m.held.Store(lock)
+	return nil
+}
 
+// waitLock waits for the lock until ctx is done or m is closed.
+func (m *SharedMemory) waitLock(ctx context.Context, lock *Semaphore) error {
+	const op = "QSharedMemory::lock"
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(m.closeCtx, cancel)()
@@ -310,10 +337,6 @@ func (m *SharedMemory) LockContext(ctx context.Context) error {
 		}
 		return m.lockError(op, err)
 	}
-	if m.closeCtx.Err() != nil {
-		return errors.Join(m.lockError(op, ErrClosed), lock.Release(1))
-	}
-	m.held.Store(lock)
 	return nil
 }
 

@@ -173,6 +173,9 @@ func TestCreatorCloseRemoves(t *testing.T) {
 // segment by another process.
 func TestHolderKeepsMappingAfterRemoval(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, typ KeyType) {
+		if typ == Windows {
+			t.Skip("Windows has no removal: the OS destroys a mapping with its last handle (windows_test.go)")
+		}
 		k := testShmKey(t, typ, false)
 		m := mustCreate(t, k, 32)
 		copy(m.Data(), "before")
@@ -206,6 +209,9 @@ func TestReadOnlyWriteFaults(t *testing.T) {
 
 func TestKilledCreatorLeavesSegment(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, typ KeyType) {
+		if typ == Windows {
+			t.Skip("on Windows a killed creator's mapping vanishes with its handles: TestWindowsKilledCreator")
+		}
 		k := testShmKey(t, typ, false)
 		creator := gop.start(t, "create", k, "64", "--hold")
 		expectLine(t, "go create", creator.line(), "ok size=64")

@@ -11,6 +11,15 @@
 //                               read/write skip lock()/unlock(); counter (without --nolock) and hold-lock call lock()
 //                               and report Qt's LockError. sem-* commands need a legacy key (no native-key API).
 // --lock is accepted and ignored (Qt chooses its own lock semaphore).
+//
+// Benchmark commands (not in PROTOCOL.md; as the C peer's, see ../c/README.md; timing on std::chrono::steady_clock):
+//   bench-lock KEY N              attach ReadWrite, N x (lock(); unlock())          -> ok ns_per_op=<float>
+//   bench-sem KEY N               QSystemSemaphore(KEY, 1, Create), N x (acquire(); release()) -> ok ns_per_op=<float>
+//   pingpong KEY1 KEY2 N ROLE     both QSystemSemaphore(K, 0, Open); a: N x {K1.release(); K2.acquire()},
+//                                 b: N x {K1.acquire(); K2.release()}   -> a: ok ns_per_roundtrip=<float>, b: ok
+//   bench-cycle KEY N SIZE        N x {QSharedMemory c(KEY); c.create(SIZE); QSharedMemory a(KEY); a.attach();
+//                                 a.detach(); c.detach()}                            -> ok ns_per_op=<float>
+//   bench-attach KEY N            one QSharedMemory: N x (attach(); detach())       -> ok ns_per_op=<float>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QSharedMemory>
@@ -24,6 +33,7 @@
 #endif
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -245,6 +255,20 @@ bool fromHex(const std::string &s, std::vector<unsigned char> &out)
 [[noreturn]] void failSem(const QSystemSemaphore &sem)
 {
     fail(semErrorName(sem.error()), sem.errorString());
+}
+
+double nowNs()
+{
+    return double(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count());
+}
+
+std::string perOp(const char *name, double t0, double t1, long long n)
+{
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "ok %s=%.1f", name, n > 0 ? (t1 - t0) / double(n) : 0.0);
+    return buf;
 }
 
 QString qtVersionTag()
@@ -499,6 +523,123 @@ int run(int argc, char **argv)
         out("ok");
         if (hold)
             waitForStdinEof();
+        return 0;
+    }
+    if (cmd == "bench-lock") {
+        nargs(1, 1);
+        long long n = num(2, 0);
+        QSharedMemory shm;
+        bindShm(shm, key);
+        if (!shm.attach(QSharedMemory::ReadWrite))
+            failShm(shm);
+        double t0 = nowNs();
+        for (long long i = 0; i < n; ++i) {
+            if (!shm.lock())
+                failShm(shm);
+            if (!shm.unlock())
+                failShm(shm);
+        }
+        double t1 = nowNs();
+        out(perOp("ns_per_op", t0, t1, n));
+        if (hold)
+            waitForStdinEof();
+        shm.detach();
+        return 0;
+    }
+    if (cmd == "bench-sem") {
+        nargs(1, 1);
+        long long n = num(2, 0);
+        checkSemKey(key);
+        QSystemSemaphore sem(key.legacyKey, 1, QSystemSemaphore::Create);
+        if (sem.error() != QSystemSemaphore::NoError)
+            failSem(sem);
+        double t0 = nowNs();
+        for (long long i = 0; i < n; ++i) {
+            if (!sem.acquire())
+                failSem(sem);
+            if (!sem.release())
+                failSem(sem);
+        }
+        double t1 = nowNs();
+        out(perOp("ns_per_op", t0, t1, n));
+        if (hold)
+            waitForStdinEof();
+        return 0;
+    }
+    if (cmd == "pingpong") {
+        nargs(3, 3);
+        Key key2;
+        if (!parseKey(pos[2], key2))
+            fail("KeyError", QStringLiteral("qtpeer: invalid key string ") + QString::fromStdString(pos[2]));
+        long long n = num(3, 0);
+        const bool roleA = pos[4] == "a";
+        if (!roleA && pos[4] != "b")
+            usage("ROLE must be a or b");
+        checkSemKey(key);
+        checkSemKey(key2);
+        QSystemSemaphore s1(key.legacyKey, 0, QSystemSemaphore::Open);
+        if (s1.error() != QSystemSemaphore::NoError)
+            failSem(s1);
+        QSystemSemaphore s2(key2.legacyKey, 0, QSystemSemaphore::Open);
+        if (s2.error() != QSystemSemaphore::NoError)
+            failSem(s2);
+        double t0 = nowNs();
+        for (long long i = 0; i < n; ++i) {
+            if (roleA) {
+                if (!s1.release())
+                    failSem(s1);
+                if (!s2.acquire())
+                    failSem(s2);
+            } else {
+                if (!s1.acquire())
+                    failSem(s1);
+                if (!s2.release())
+                    failSem(s2);
+            }
+        }
+        double t1 = nowNs();
+        out(roleA ? perOp("ns_per_roundtrip", t0, t1, n) : std::string("ok"));
+        if (hold)
+            waitForStdinEof();
+        return 0;
+    }
+    if (cmd == "bench-cycle") {
+        nargs(2, 2);
+        long long n = num(2, 0), size = num(3, 1);
+        checkType(key);
+        double t0 = nowNs();
+        for (long long i = 0; i < n; ++i) {
+            QSharedMemory c;
+            bindShm(c, key);
+            if (!c.create(int(size), QSharedMemory::ReadWrite))
+                failShm(c);
+            QSharedMemory a;
+            bindShm(a, key);
+            if (!a.attach(QSharedMemory::ReadWrite))
+                failShm(a);
+            if (!a.detach())
+                failShm(a);
+            if (!c.detach())
+                failShm(c);
+        }
+        double t1 = nowNs();
+        out(perOp("ns_per_op", t0, t1, n));
+        return 0;
+    }
+    if (cmd == "bench-attach") {
+        nargs(1, 1);
+        long long n = num(2, 0);
+        QSharedMemory shm;
+        bindShm(shm, key);
+        double t0 = nowNs();
+        for (long long i = 0; i < n; ++i) {
+            if (!shm.attach(QSharedMemory::ReadWrite))
+                failShm(shm);
+            if (!shm.detach())
+                failShm(shm);
+        }
+        double t1 = nowNs();
+        out(perOp("ns_per_op", t0, t1, n));
         return 0;
     }
     usage("unknown command " + cmd);

@@ -1,0 +1,655 @@
+package qipc
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// What users pay per operation, measured against the C peer and the Qt
+// peers on the same machine. The Benchmark* functions are the Go side
+// alone (`go test -bench .`); TestBenchTable (QIPC_BENCH=1, `make bench`)
+// runs the Go loops, the peers' bench commands and the ping-pong drivers in
+// one run, several times interleaved, and prints one table of medians with
+// the ratio Go/C.
+
+// ---- the Go loops, shared by the benchmarks, the table and the Go peer ----
+
+func goLockLoop(m *SharedMemory, n int) error {
+	for i := 0; i < n; i++ {
+		if err := m.Lock(); err != nil {
+			return err
+		}
+		if err := m.Unlock(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func goSemLoop(s *Semaphore, n int) error {
+	for i := 0; i < n; i++ {
+		if err := s.Acquire(); err != nil {
+			return err
+		}
+		if err := s.Release(1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// goPingPong is the C peer's pingpong: role a releases s1 and takes s2,
+// role b takes s1 and releases s2; one round trip is two hand-overs.
+func goPingPong(s1, s2 *Semaphore, n int, roleA bool) error {
+	for i := 0; i < n; i++ {
+		if roleA {
+			if err := s1.Release(1); err != nil {
+				return err
+			}
+			if err := s2.Acquire(); err != nil {
+				return err
+			}
+		} else {
+			if err := s1.Acquire(); err != nil {
+				return err
+			}
+			if err := s2.Release(1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// goCycle is one Create+Attach+Detach+Close cycle: a creator makes the
+// segment, a second object attaches and detaches, the creator closes
+// (which removes the segment: Qt's System V last detach, Qt 6.6+'s POSIX
+// creator rule).
+func goCycle(k Key, size int) error {
+	c := NewSharedMemory(k)
+	if err := c.Create(size, ReadWrite); err != nil {
+		return err
+	}
+	a := NewSharedMemory(k)
+	err := a.Attach(ReadWrite)
+	if err == nil {
+		err = a.Detach()
+	}
+	_ = a.Close()
+	if cerr := c.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func goAttachLoop(k Key, n int) error {
+	m := NewSharedMemory(k, WithoutCleanup())
+	defer m.Close()
+	for i := 0; i < n; i++ {
+		if err := m.Attach(ReadWrite); err != nil {
+			return err
+		}
+		if err := m.Detach(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func timed(n int, fn func() error) (float64, error) {
+	t0 := time.Now()
+	err := fn()
+	return float64(time.Since(t0).Nanoseconds()) / float64(max(n, 1)), err
+}
+
+// goPeerBench serves the Go peer's bench commands (peers/c/README.md):
+// bench-lock KEY N, bench-sem KEY N, pingpong KEY1 KEY2 N ROLE, and the
+// cycle/attach commands bench-cycle KEY N SIZE and bench-attach KEY N.
+func goPeerBench(a peerArgs, key Key, stdin io.Reader, stdout io.Writer) int {
+	fail := func(err error) int {
+		fmt.Fprintf(stdout, "err %v %s\n", KindOf(err), QtErrorString(err))
+		return 1
+	}
+	arg := func(i int) int {
+		if i >= len(a.rest) {
+			return -1
+		}
+		n, err := strconv.Atoi(a.rest[i])
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	switch a.cmd {
+	case "bench-lock":
+		m := NewSharedMemory(key)
+		defer m.Close()
+		if err := m.Attach(ReadWrite); err != nil {
+			return fail(err)
+		}
+		n := arg(0)
+		ns, err := timed(n, func() error { return goLockLoop(m, n) })
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "ok ns_per_op=%.1f\n", ns)
+	case "bench-sem":
+		s, err := NewSemaphore(key, 1, Create)
+		if err != nil {
+			return fail(err)
+		}
+		defer s.Close()
+		n := arg(0)
+		ns, err := timed(n, func() error { return goSemLoop(s, n) })
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "ok ns_per_op=%.1f\n", ns)
+	case "bench-cycle":
+		n, size := arg(0), arg(1)
+		ns, err := timed(n, func() error {
+			for i := 0; i < n; i++ {
+				if err := goCycle(key, size); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "ok ns_per_op=%.1f\n", ns)
+	case "pingpong":
+		if len(a.rest) != 3 || (a.rest[2] != "a" && a.rest[2] != "b") {
+			fmt.Fprintln(os.Stderr, "gopeer: pingpong KEY1 KEY2 N a|b")
+			return 2
+		}
+		k2, err := ParseKey(a.rest[0])
+		if err != nil {
+			return fail(err)
+		}
+		s1, err := NewSemaphore(key, 0, Open)
+		if err != nil {
+			return fail(err)
+		}
+		defer s1.Close()
+		s2, err := NewSemaphore(k2, 0, Open)
+		if err != nil {
+			return fail(err)
+		}
+		defer s2.Close()
+		n, roleA := arg(1), a.rest[2] == "a"
+		ns, err := timed(n, func() error { return goPingPong(s1, s2, n, roleA) })
+		if err != nil {
+			return fail(err)
+		}
+		if roleA {
+			fmt.Fprintf(stdout, "ok ns_per_roundtrip=%.1f\n", ns)
+		} else {
+			fmt.Fprintln(stdout, "ok")
+		}
+	default:
+		fmt.Fprintln(os.Stderr, "gopeer: unknown command", a.cmd)
+		return 2
+	}
+	if a.hold {
+		_, _ = io.Copy(io.Discard, stdin)
+	}
+	return 0
+}
+
+// ---- go test -bench ----
+
+type benchBackend struct {
+	name   string
+	typ    KeyType
+	legacy bool
+}
+
+var benchBackends = []benchBackend{
+	{"posix", PosixRealtime, false},
+	{"systemv", SystemV, true},
+}
+
+func forBackends(b *testing.B, fn func(b *testing.B, bb benchBackend)) {
+	for _, bb := range benchBackends {
+		b.Run(bb.name, func(b *testing.B) { fn(b, bb) })
+	}
+}
+
+// withCPath runs fn with the POSIX fast path off, for comparison.
+func withCPath(fn func()) {
+	old := semFast.Load()
+	semFast.Store(false)
+	defer semFast.Store(old)
+	fn()
+}
+
+func benchSegment(b *testing.B, bb benchBackend, size int) *SharedMemory {
+	k := testShmKey(b, bb.typ, bb.legacy)
+	m := NewSharedMemory(k)
+	if err := m.Create(size, ReadWrite); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
+func BenchmarkLockUnlock(b *testing.B) {
+	forBackends(b, func(b *testing.B, bb benchBackend) {
+		m := benchSegment(b, bb, 4096)
+		b.ResetTimer()
+		if err := goLockLoop(m, b.N); err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("posix-cpath", func(b *testing.B) {
+		m := benchSegment(b, benchBackends[0], 4096)
+		withCPath(func() {
+			b.ResetTimer()
+			if err := goLockLoop(m, b.N); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+}
+
+func BenchmarkAcquireRelease(b *testing.B) {
+	forBackends(b, func(b *testing.B, bb benchBackend) {
+		s, err := NewSemaphore(testSemKey(b, bb.typ, bb.legacy), 1, Create)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		b.ResetTimer()
+		if err := goSemLoop(s, b.N); err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("posix-cpath", func(b *testing.B) {
+		s, err := NewSemaphore(testSemKey(b, PosixRealtime, false), 1, Create)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		withCPath(func() {
+			b.ResetTimer()
+			if err := goSemLoop(s, b.N); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+}
+
+func BenchmarkCreateAttachDetachClose(b *testing.B) {
+	forBackends(b, func(b *testing.B, bb benchBackend) {
+		k := testShmKey(b, bb.typ, bb.legacy)
+		for i := 0; i < b.N; i++ {
+			if err := goCycle(k, 4096); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkAttachDetach(b *testing.B) {
+	forBackends(b, func(b *testing.B, bb benchBackend) {
+		m := benchSegment(b, bb, 4096)
+		b.ResetTimer()
+		if err := goAttachLoop(m.Key(), b.N); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+const copySize = 1 << 20
+
+func BenchmarkCopyToData(b *testing.B) {
+	src := make([]byte, copySize)
+	for i := range src {
+		src[i] = byte(i)
+	}
+	b.Run("posix", func(b *testing.B) {
+		m := benchSegment(b, benchBackends[0], copySize)
+		b.SetBytes(copySize)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			src[i%copySize] = byte(i)
+			copy(m.Data(), src)
+		}
+	})
+	b.Run("heap", func(b *testing.B) { // the same copy into Go memory
+		dst := make([]byte, copySize)
+		b.SetBytes(copySize)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			src[i%copySize] = byte(i)
+			copy(dst, src)
+		}
+	})
+}
+
+// BenchmarkPingPong is Go⇄Go across processes: this process is role a,
+// a Go peer process is role b.
+func BenchmarkPingPong(b *testing.B) {
+	forBackends(b, func(b *testing.B, bb benchBackend) {
+		// System V: at most 32767 one-way SEM_UNDO operations per process
+		// (SEMAEM, peers/c/README.md), so long runs go in chunks, each with
+		// a fresh peer; ns/roundtrip leaves the peers' start-up out.
+		var total float64
+		for left := b.N; left > 0; {
+			n := left
+			if bb.typ != PosixRealtime {
+				n = min(n, 30000)
+			}
+			ns, err := pingPongGoA(b, peerNamed("go"), bb, n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			total += ns * float64(n)
+			left -= n
+		}
+		b.ReportMetric(total/float64(b.N), "ns/roundtrip")
+	})
+}
+
+// pingPongGoA runs role a in this process against role b in peer p, with
+// a few untimed round trips first so that b's start-up is not measured.
+func pingPongGoA(t testing.TB, p peer, bb benchBackend, n int) (float64, error) {
+	const warm = 50
+	k1, k2 := testSemKey(t, bb.typ, bb.legacy), testSemKey(t, bb.typ, bb.legacy)
+	s1, err := NewSemaphore(k1, 0, Create)
+	if err != nil {
+		return 0, err
+	}
+	defer s1.Close()
+	s2, err := NewSemaphore(k2, 0, Create)
+	if err != nil {
+		return 0, err
+	}
+	defer s2.Close()
+	pr := p.start(t, "pingpong", k1, k2.String(), strconv.Itoa(n+warm), "b", "--hold")
+	if err := goPingPong(s1, s2, warm, true); err != nil {
+		return 0, err
+	}
+	ns, err := timed(n, func() error { return goPingPong(s1, s2, n, true) })
+	if line := pr.line(); line != "ok" {
+		return 0, fmt.Errorf("%s role b: %s", p.name, line)
+	}
+	pr.finish()
+	return ns, err
+}
+
+// ---- the table ----
+
+func parseMetric(line, name string) (float64, error) {
+	for _, f := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(f, name+"="); ok && strings.HasPrefix(line, "ok") {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in %q", name, line)
+}
+
+// pingPongPeers runs role b in pb and then role a in pa (b first, so that
+// a's clock does not include b's start-up) and returns a's ns/round trip.
+func pingPongPeers(t testing.TB, pa, pb peer, bb benchBackend, n int) (float64, error) {
+	k1, k2 := testSemKey(t, bb.typ, bb.legacy), testSemKey(t, bb.typ, bb.legacy)
+	rb := pb.start(t, "pingpong", k1, k2.String(), strconv.Itoa(n), "b", "--hold")
+	time.Sleep(100 * time.Millisecond)
+	line := pa.run(t, "pingpong", k1, k2.String(), strconv.Itoa(n), "a")
+	if l := rb.line(); l != "ok" {
+		return 0, fmt.Errorf("%s role b: %s", pb.name, l)
+	}
+	rb.finish()
+	return parseMetric(line, "ns_per_roundtrip")
+}
+
+type cell struct {
+	samples []float64
+	skip    string
+}
+
+func (c *cell) add(v float64, err error) {
+	if err != nil {
+		c.skip = err.Error()
+		return
+	}
+	c.samples = append(c.samples, v)
+}
+
+func (c *cell) median() (float64, bool) {
+	if len(c.samples) == 0 {
+		return 0, false
+	}
+	s := append([]float64(nil), c.samples...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2], true
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2, true
+}
+
+func (c *cell) String() string {
+	v, ok := c.median()
+	if !ok {
+		return "—"
+	}
+	switch {
+	case v >= 100000:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	default:
+		return fmt.Sprintf("%.1f", v)
+	}
+}
+
+type row struct {
+	name     string
+	unit     string
+	higherOK bool // MB/s: the ratio is C/Go so that < 1 is still "Go faster"
+	goC, cC  cell
+	qtC      cell
+	qtName   string
+	measure  func(t *testing.T, r *row)
+}
+
+func peerAvailable(name string) bool {
+	_, why := peerNamed(name).argv()
+	return why == ""
+}
+
+// TestBenchTable prints the table `make bench` shows. It takes a minute or
+// two, so it runs only with QIPC_BENCH=1. QIPC_BENCH_ROUNDS sets how many
+// interleaved rounds the medians are taken over (default 5).
+func TestBenchTable(t *testing.T) {
+	if os.Getenv("QIPC_BENCH") != "1" {
+		t.Skip("set QIPC_BENCH=1 (make bench) to measure against the C and Qt peers")
+	}
+	rounds := 5
+	if v, err := strconv.Atoi(os.Getenv("QIPC_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	cpeer := peerNamed("c")
+	cpeer.require(t)
+	qt := "qt6.4"
+	if !peerAvailable(qt) {
+		qt = "qt5"
+	}
+	haveQt := peerAvailable(qt)
+	qtp := peerNamed(qt)
+	_, err := backendFor("bench", SemaphoreKey("x", SystemV))
+	haveSysV := err == nil
+
+	const (
+		nLock     = 2000000
+		nSysV     = 30000
+		nPing     = 20000
+		nPingSysV = 20000
+		nCycle    = 2000
+		nAttach   = 20000
+		nCopy     = 2000
+	)
+	posix, sysv := benchBackends[0], benchBackends[1]
+	segment := func(t *testing.T, bb benchBackend, size int) *SharedMemory {
+		k := testShmKey(t, bb.typ, bb.legacy)
+		m := NewSharedMemory(k)
+		if err := m.Create(size, ReadWrite); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = m.Close() })
+		return m
+	}
+	lockRow := func(bb benchBackend, n int) func(t *testing.T, r *row) {
+		return func(t *testing.T, r *row) {
+			m := segment(t, bb, 4096)
+			runtime.GC()
+			r.goC.add(timed(n, func() error { return goLockLoop(m, n) }))
+			r.cC.add(parseMetric(cpeer.run(t, "bench-lock", m.Key(), strconv.Itoa(n)), "ns_per_op"))
+			if bb.typ != PosixRealtime && haveQt {
+				r.qtC.add(parseMetric(qtp.run(t, "bench-lock", m.Key(), strconv.Itoa(n)), "ns_per_op"))
+			}
+		}
+	}
+	semRow := func(bb benchBackend, n int) func(t *testing.T, r *row) {
+		return func(t *testing.T, r *row) {
+			k := testSemKey(t, bb.typ, bb.legacy)
+			s, err := NewSemaphore(k, 1, Create)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runtime.GC()
+			r.goC.add(timed(n, func() error { return goSemLoop(s, n) }))
+			_ = s.Close()
+			r.cC.add(parseMetric(cpeer.run(t, "bench-sem", testSemKey(t, bb.typ, bb.legacy), strconv.Itoa(n)), "ns_per_op"))
+			if bb.typ != PosixRealtime && haveQt {
+				r.qtC.add(parseMetric(qtp.run(t, "bench-sem", testSemKey(t, bb.typ, bb.legacy), strconv.Itoa(n)), "ns_per_op"))
+			}
+		}
+	}
+	pingRow := func(bb benchBackend, n int, goPeer, cPeer, qtPeer string) func(t *testing.T, r *row) {
+		return func(t *testing.T, r *row) {
+			if goPeer != "" {
+				r.goC.add(pingPongGoA(t, peerNamed(goPeer), bb, n))
+			}
+			if cPeer != "" {
+				r.cC.add(pingPongPeers(t, peerNamed(cPeer), peerNamed(cPeer), bb, n))
+			}
+			if qtPeer != "" && peerAvailable(qtPeer) {
+				r.qtC.add(pingPongPeers(t, peerNamed(qtPeer), peerNamed(qtPeer), bb, n))
+			}
+		}
+	}
+	cycleRow := func(bb benchBackend, n int) func(t *testing.T, r *row) {
+		return func(t *testing.T, r *row) {
+			k := testShmKey(t, bb.typ, bb.legacy)
+			r.goC.add(timed(n, func() error {
+				for i := 0; i < n; i++ {
+					if err := goCycle(k, 4096); err != nil {
+						return err
+					}
+				}
+				return nil
+			}))
+			if bb.typ != PosixRealtime && haveQt {
+				k := testShmKey(t, bb.typ, bb.legacy)
+				r.qtC.add(parseMetric(qtp.run(t, "bench-cycle", k, strconv.Itoa(n), "4096"), "ns_per_op"))
+			}
+		}
+	}
+	attachRow := func(bb benchBackend, n int) func(t *testing.T, r *row) {
+		return func(t *testing.T, r *row) {
+			m := segment(t, bb, 4096)
+			r.goC.add(timed(n, func() error { return goAttachLoop(m.Key(), n) }))
+			if bb.typ != PosixRealtime && haveQt {
+				r.qtC.add(parseMetric(qtp.run(t, "bench-attach", m.Key(), strconv.Itoa(n)), "ns_per_op"))
+			}
+		}
+	}
+	copyRow := func(t *testing.T, r *row) {
+		m := segment(t, posix, copySize)
+		src := make([]byte, copySize)
+		t0 := time.Now()
+		for i := 0; i < nCopy*10; i++ {
+			src[i%copySize] = byte(i)
+			copy(m.Data(), src)
+		}
+		r.goC.add(float64(copySize)*float64(nCopy*10)/1e6/time.Since(t0).Seconds(), nil)
+		argv := cpeer.require(t)
+		out, err := exec.Command(argv[0], append(argv[1:], "bench-memcpy", strconv.Itoa(copySize), strconv.Itoa(nCopy*10))...).Output()
+		if err != nil {
+			r.cC.add(0, err)
+			return
+		}
+		r.cC.add(parseMetric(strings.TrimSpace(string(out)), "mb_per_s"))
+	}
+
+	rows := []*row{
+		{name: "POSIX Lock+Unlock", unit: "ns/op", measure: lockRow(posix, nLock)},
+		{name: "POSIX Acquire+Release", unit: "ns/op", measure: semRow(posix, nLock)},
+		{name: "POSIX ping-pong (Go⇄Go, C⇄C)", unit: "ns/rt", measure: pingRow(posix, nPing, "go", "c", "")},
+		{name: "POSIX Create+Attach+Detach+Close", unit: "ns/op", measure: cycleRow(posix, nCycle)},
+		{name: "POSIX Attach+Detach", unit: "ns/op", measure: attachRow(posix, nAttach)},
+		{name: "copy 1 MiB into Data()", unit: "MB/s", higherOK: true, measure: copyRow},
+	}
+	if haveSysV {
+		rows = append(rows,
+			&row{name: "System V Lock+Unlock", unit: "ns/op", qtName: qt, measure: lockRow(sysv, nSysV)},
+			&row{name: "System V Acquire+Release", unit: "ns/op", qtName: qt, measure: semRow(sysv, nSysV)},
+			&row{name: "System V ping-pong (Go⇄Go, C⇄C, Qt⇄Qt)", unit: "ns/rt", qtName: qt, measure: pingRow(sysv, nPingSysV, "go", "c", qt)},
+			&row{name: "System V ping-pong Go⇄Qt (vs C⇄C)", unit: "ns/rt", qtName: qt, measure: pingRow(sysv, nPingSysV, qt, "c", "")},
+			&row{name: "System V Create+Attach+Detach+Close", unit: "ns/op", qtName: qt, measure: cycleRow(sysv, nCycle)},
+			&row{name: "System V Attach+Detach", unit: "ns/op", qtName: qt, measure: attachRow(sysv, nAttach)},
+		)
+	} else {
+		t.Log("System V backend not registered: its rows are left out")
+	}
+	// Rounds interleave the rows so that load from other processes on the
+	// machine spreads over all columns alike.
+	for i := 0; i < rounds; i++ {
+		for _, r := range rows {
+			t.Run(fmt.Sprintf("%s/%d", r.name, i), func(t *testing.T) { r.measure(t, r) })
+		}
+	}
+
+	var sb strings.Builder
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	fmt.Fprintf(&sb, "\nqipc bench: %s, %d CPUs, %s/%s, %s, POSIX fast path %v; medians of %d rounds\n",
+		cpu, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), semFastOK, rounds)
+	fmt.Fprintf(&sb, "| operation | unit | Go | C peer | Qt | Go/C |\n| --- | --- | ---: | ---: | ---: | ---: |\n")
+	for _, r := range rows {
+		ratio := "—"
+		g, okg := r.goC.median()
+		c, okc := r.cC.median()
+		if okg && okc && g > 0 && c > 0 {
+			if r.higherOK {
+				ratio = fmt.Sprintf("%.2f (bandwidth Go/C)", g/c)
+			} else {
+				ratio = fmt.Sprintf("%.2f", g/c)
+			}
+		}
+		qtCol := r.qtC.String()
+		if qtCol != "—" && r.qtName != "" {
+			qtCol += " (" + r.qtName + ")"
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s |\n", r.name, r.unit, r.goC.String(), r.cC.String(), qtCol, ratio)
+	}
+	fmt.Print(sb.String())
+}
