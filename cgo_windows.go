@@ -1,0 +1,187 @@
+//go:build cgo && windows
+
+package qipc
+
+/*
+#cgo CFLAGS: -Wall -Wextra -Werror
+#include "csrc/windows.c"
+*/
+import "C"
+
+import (
+	"errors"
+	"syscall"
+	"time"
+	"unicode/utf16"
+	"unsafe"
+)
+
+func init() {
+	registerBackend(Windows, windowsBackend{})
+}
+
+// windowsBackend serves Windows keys with named file mappings
+// (CreateFileMappingW / OpenFileMappingW / MapViewOfFile) and named
+// semaphores (CreateSemaphoreW), as Qt's qsharedmemory_win.cpp and
+// qsystemsemaphore_win.cpp do.
+//
+// Windows differs from the Unix backends in ways Qt shares:
+//   - the kernel destroys a mapping or semaphore when its last handle
+//     closes, so nothing is ever removed (removeSegment, removeSemaphore and
+//     remove do nothing) and objects do not outlive a crashed process;
+//   - mappings are created with default security (the permission option is
+//     ignored), and attach opens them with FILE_MAP_ALL_ACCESS even for a
+//     read-only view;
+//   - a semaphore's Create mode is ignored: an existing semaphore keeps its
+//     count, because CreateSemaphoreW cannot reset it;
+//   - sizes are whole pages: VirtualQuery reports the view's region size,
+//     so Create(1) gives Size() == 4096 to every process;
+//   - a process that dies holding a semaphore count (the lock) does not
+//     give it back.
+type windowsBackend struct{}
+
+func (windowsBackend) countsAttachments() bool { return true }
+
+// supported: Qt's isKeyTypeSupported(Windows) is true on every Windows.
+func (windowsBackend) supported() bool { return true }
+
+// winName converts a native key to the NUL-terminated UTF-16 Win32 wants.
+// Win32 reads a name up to its first NUL, so a NUL inside the key ends the
+// name there, as it does for Qt's utf16() buffer.
+func winName(k Key) *C.uint16_t {
+	u := append(utf16.Encode([]rune(k.Native)), 0)
+	return (*C.uint16_t)(unsafe.Pointer(&u[0]))
+}
+
+func (windowsBackend) createSegment(k Key, size int, mode AccessMode, _ uint32) (segment, error) {
+	var h C.uintptr_t
+	if rc := syscall.Errno(C.qipc_win_shm_create(winName(k), C.uint64_t(uint64(size)), &h)); rc != 0 {
+		return nil, osError("QSharedMemory::create", k, rc)
+	}
+	return mapWindows(k, h, mode)
+}
+
+func (windowsBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
+	var h C.uintptr_t
+	if rc := syscall.Errno(C.qipc_win_shm_open(winName(k), &h)); rc != 0 {
+		return nil, osError("QSharedMemory::handle", k, rc)
+	}
+	return mapWindows(k, h, mode)
+}
+
+// mapWindows maps the whole mapping h; on failure it closes h, as Qt's
+// attach() does.
+func mapWindows(k Key, h C.uintptr_t, mode AccessMode) (segment, error) {
+	var (
+		addr unsafe.Pointer
+		size C.uint64_t
+		step C.int
+	)
+	ro := C.int(0)
+	if mode == ReadOnly {
+		ro = 1
+	}
+	if rc := syscall.Errno(C.qipc_win_shm_map(h, ro, &addr, &size, &step)); rc != 0 {
+		C.qipc_win_close(h)
+		if step == C.QIPC_WIN_STEP_QUERY {
+			// Qt's literal: "%1: size query failed" with "QSharedMemory::attach: ".
+			return nil, &Error{Op: "QSharedMemory::attach", Key: k, Kind: UnknownError, Err: rc, text: ": size query failed"}
+		}
+		return nil, osError("QSharedMemory::attach", k, rc)
+	}
+	return &windowsSegment{addr: addr, size: int(size), h: h}, nil
+}
+
+// removeSegment has nothing to do: the OS removes a mapping with its last
+// handle, and no one can remove it before that. A forced removal (the
+// clean-up after a crash) therefore has nothing left to do and succeeds.
+func (windowsBackend) removeSegment(_ Key, force bool) (bool, error) { return force, nil }
+
+type windowsSegment struct {
+	addr unsafe.Pointer
+	size int
+	h    C.uintptr_t
+}
+
+func (s *windowsSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.size) }
+
+// unmap is Qt's detach(): UnmapViewOfFile, then CloseHandle. The handle is
+// closed even when the unmap fails, since the segment is given up anyway.
+func (s *windowsSegment) unmap() error {
+	var err error
+	if rc := syscall.Errno(C.qipc_win_shm_unmap(s.addr)); rc != 0 {
+		err = osError("QSharedMemory::detach", Key{}, rc)
+	}
+	if rc := syscall.Errno(C.qipc_win_close(s.h)); rc != 0 && err == nil {
+		err = osError("QSharedMemory::cleanHandle", Key{}, rc)
+	}
+	return err
+}
+
+// openSemaphore is Qt's handle(): CreateSemaphoreW opens the semaphore or
+// creates it with initial. create is ignored, as Qt ignores the mode on
+// Windows; created reports that the object did not exist before.
+func (windowsBackend) openSemaphore(k Key, initial int, _ bool, _ uint32) (semHandle, bool, error) {
+	var (
+		h       C.uintptr_t
+		existed C.int
+	)
+	if rc := syscall.Errno(C.qipc_win_sem_open(winName(k), C.int64_t(initial), &h, &existed)); rc != 0 {
+		return nil, false, osError("QSystemSemaphore::handle", k, rc)
+	}
+	return &windowsSem{h: h, key: k}, existed == 0, nil
+}
+
+// removeSemaphore has nothing to do: the OS removes a semaphore with its
+// last handle.
+func (windowsBackend) removeSemaphore(Key) error { return nil }
+
+type windowsSem struct {
+	h   C.uintptr_t
+	key Key
+}
+
+func (w *windowsSem) wait(timeout time.Duration) (bool, error) {
+	ms := int64(-1)
+	if timeout >= 0 {
+		ms = int64((timeout + time.Millisecond - 1) / time.Millisecond)
+	}
+	var acquired C.int
+	if rc := syscall.Errno(C.qipc_win_sem_wait(w.h, C.int64_t(ms), &acquired)); rc != 0 {
+		return false, osError("QSystemSemaphore::modifySemaphore", w.key, rc)
+	}
+	return acquired != 0, nil
+}
+
+func (w *windowsSem) post(n int) error {
+	if rc := syscall.Errno(C.qipc_win_sem_post(w.h, C.int64_t(n))); rc != 0 {
+		return osError("QSystemSemaphore::modifySemaphore", w.key, rc)
+	}
+	return nil
+}
+
+// value reads the count with ntdll's NtQuerySemaphore, which Win32 does not
+// wrap; where ntdll lacks it the error matches errors.ErrUnsupported.
+func (w *windowsSem) value() (int, error) {
+	const op = "QSystemSemaphore::value (NtQuerySemaphore)"
+	var v C.int32_t
+	switch rc := syscall.Errno(C.qipc_win_sem_value(w.h, &v)); rc {
+	case 0:
+		return int(v), nil
+	case syscall.ERROR_PROC_NOT_FOUND:
+		return 0, &Error{Op: op, Key: w.key, Kind: UnknownError, Err: errors.Join(errors.ErrUnsupported, rc),
+			text: "reading the count is not supported"}
+	default:
+		return 0, osError(op, w.key, rc)
+	}
+}
+
+// remove has nothing to do on Windows.
+func (w *windowsSem) remove() error { return nil }
+
+func (w *windowsSem) close() error {
+	if rc := syscall.Errno(C.qipc_win_close(w.h)); rc != 0 {
+		return osError("QSystemSemaphore::cleanHandle", w.key, rc)
+	}
+	return nil
+}

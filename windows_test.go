@@ -1,0 +1,629 @@
+//go:build windows
+
+package qipc
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The Windows backend, in process and against other processes: the test
+// binary re-executed as the Go peer, and the C peer cross-compiled with
+// mingw (`make build/cpeer.exe`). Run under Wine by tools/wine/test-windows.sh.
+
+// cpeerWin is the C peer built for Windows; the shared peer table looks for
+// the Unix binary.
+var cpeerWin = peer{name: "c", argv: binaryPeer("cpeer.exe", "run `make build/cpeer.exe`")}
+
+var winPeers = []peer{gop, cpeerWin}
+
+// winNameCase is one way to name a Windows object.
+type winNameCase struct {
+	name   string
+	prefix string // Local\ or Global\, kept in front of shm_/sem_
+	legacy bool   // Qt <= 6.5 derivation (qipc_sharedmemory_...)
+}
+
+var winNameCases = []winNameCase{
+	{name: "plain"},
+	{name: "local", prefix: `Local\`},
+	{name: "global", prefix: `Global\`},
+	{name: "legacy", legacy: true},
+}
+
+func (nc winNameCase) shmKey(t testing.TB) Key {
+	t.Helper()
+	name := nc.prefix + testName(t)
+	k := SharedMemoryKey(name, Windows)
+	if nc.legacy {
+		k = LegacySharedMemoryKey(name, Windows)
+	}
+	requireKey(t, k)
+	return k
+}
+
+func (nc winNameCase) semKey(t testing.TB) Key {
+	t.Helper()
+	name := nc.prefix + testName(t)
+	k := SemaphoreKey(name, Windows)
+	if nc.legacy {
+		k = LegacySemaphoreKey(name, Windows)
+	}
+	requireKey(t, k)
+	return k
+}
+
+// pageRounded is the size every Windows process reports for a mapping
+// created with n bytes: VirtualQuery's region, whole 4 KiB pages.
+func pageRounded(n int) int { return (n + 4095) / 4096 * 4096 }
+
+func sizeLine(n int) string { return fmt.Sprintf("ok size=%d", pageRounded(n)) }
+
+func expectExact(t *testing.T, who, got, want string) {
+	t.Helper()
+	if got != want {
+		t.Fatalf("%s: got %q, want %q", who, got, want)
+	}
+}
+
+func TestWindowsKeyNames(t *testing.T) {
+	if !IsKeyTypeSupported(Windows) || IsKeyTypeSupported(PosixRealtime) || IsKeyTypeSupported(SystemV) {
+		t.Fatal("IsKeyTypeSupported: want Windows only")
+	}
+	for _, c := range []struct{ in, shm, sem, lock string }{
+		{"app", "shm_app", "sem_app", "shm_app_sem"},
+		{`Local\app`, `Local\shm_app`, `Local\sem_app`, `Local\shm_app_sem`},
+		{`Global\app`, `Global\shm_app`, `Global\sem_app`, `Global\shm_app_sem`},
+		{`local\app`, `shm_local\app`, `sem_local\app`, `shm_local\app_sem`}, // case-sensitive prefix
+	} {
+		k := SharedMemoryKey(c.in, Windows)
+		if k.Native != c.shm || SemaphoreKey(c.in, Windows).Native != c.sem || lockKeyFor(k).Native != c.lock {
+			t.Errorf("%q: shm %q sem %q lock %q; want %q %q %q", c.in, k.Native,
+				SemaphoreKey(c.in, Windows).Native, lockKeyFor(k).Native, c.shm, c.sem, c.lock)
+		}
+	}
+	if k := LegacySharedMemoryKey("app", Windows); !strings.HasPrefix(k.Native, "qipc_sharedmemory_") ||
+		!strings.HasPrefix(lockKeyFor(k).Native, "qipc_systemsem_") {
+		t.Errorf("legacy: %q, lock %q", k.Native, lockKeyFor(k).Native)
+	}
+}
+
+// TestWindowsErrorMapping pins Qt's two Windows mappers
+// (setWindowsErrorString of QSharedMemory and of QSystemSemaphore).
+func TestWindowsErrorMapping(t *testing.T) {
+	const (
+		shmOp = "QSharedMemory::create"
+		semOp = "QSystemSemaphore::handle"
+	)
+	for _, c := range []struct {
+		op   string
+		code syscall.Errno
+		kind ErrorKind
+		text string // "" = unknown error with the system's text
+	}{
+		{shmOp, errorAlreadyExists, AlreadyExists, "QSharedMemory::create: already exists"},
+		{shmOp, errorFileNotFound, NotFound, "QSharedMemory::create: doesn't exist"},
+		{shmOp, errorCommitmentLimit, InvalidSize, "QSharedMemory::create: invalid size"},
+		{shmOp, errorNoSystemResources, OutOfResources, "QSharedMemory::create: out of resources"},
+		{shmOp, errorNotEnoughMemory, OutOfResources, "QSharedMemory::create: out of resources"},
+		{shmOp, errorAccessDenied, PermissionDenied, "QSharedMemory::create: permission denied"},
+		{shmOp, errorInvalidHandle, UnknownError, ""},
+		{semOp, errorAlreadyExists, UnknownError, ""},
+		{semOp, errorFileNotFound, UnknownError, ""},
+		{semOp, errorCommitmentLimit, UnknownError, ""},
+		{semOp, errorNotEnoughMemory, OutOfResources, "QSystemSemaphore::handle: out of resources"},
+		{semOp, errorNoSystemResources, OutOfResources, "QSystemSemaphore::handle: out of resources"},
+		{semOp, errorAccessDenied, PermissionDenied, "QSystemSemaphore::handle: permission denied"},
+		{semOp, 298, UnknownError, ""}, // ERROR_TOO_MANY_POSTS
+	} {
+		err := osError(c.op, Key{}, c.code)
+		want := c.text
+		if want == "" {
+			want = c.op + ": unknown error: " + unknownErrorText(c.code)
+		}
+		if err.Kind != c.kind || QtErrorString(err) != want || !errors.Is(err, c.code) {
+			t.Errorf("%s %d: %v %q; want %v %q", c.op, c.code, err.Kind, QtErrorString(err), c.kind, want)
+		}
+	}
+	for _, code := range []syscall.Errno{errorInvalidHandle, errorInvalidParameter, 298} {
+		s := unknownErrorText(code)
+		if s == "" || strings.HasSuffix(s, "\n") || strings.HasPrefix(s, "Unknown error 0x") {
+			t.Errorf("unknownErrorText(%d) = %q, want the system's message", code, s)
+		}
+		t.Logf("unknownErrorText(%d) = %q", code, s)
+	}
+	if got := unknownErrorText(syscall.Errno(0x20001234)); got != "Unknown error 0x20001234." {
+		t.Errorf("text of an unknown code: %q", got)
+	}
+}
+
+func TestWindowsSizesInProcess(t *testing.T) {
+	for _, n := range []int{1, 64, 4095, 4096, 4097, 65537, 1 << 20} {
+		k := winNameCases[0].shmKey(t)
+		m := mustCreate(t, k, n)
+		if m.Size() != pageRounded(n) {
+			t.Errorf("Create(%d): Size() = %d, want %d", n, m.Size(), pageRounded(n))
+		}
+		d := m.Data()
+		d[len(d)-1] = 0xAB // the whole rounded size is usable
+		other := NewSharedMemory(k)
+		if err := other.Attach(ReadOnly); err != nil {
+			t.Fatal(err)
+		}
+		if other.Size() != pageRounded(n) || other.Data()[len(d)-1] != 0xAB {
+			t.Errorf("attacher of %d: size %d", n, other.Size())
+		}
+		other.Close()
+	}
+}
+
+// TestWindowsLifetime: the OS keeps a mapping while any handle is open,
+// and destroys it with the last one; nothing is removed by name.
+func TestWindowsLifetime(t *testing.T) {
+	k := winNameCases[0].shmKey(t)
+	m := NewSharedMemory(k)
+	if err := m.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	copy(m.Data(), "kept")
+	holder := gop.start(t, "attach", k, "--hold")
+	expectExact(t, "go attach", winLine(holder), sizeLine(64))
+	if err := m.Close(); err != nil { // the creator leaves; the holder keeps it alive
+		t.Fatal(err)
+	}
+	// RemoveSharedMemory cannot remove anything on Windows.
+	if err := RemoveSharedMemory(k); err != nil && !errors.Is(err, ErrNotFound) {
+		t.Errorf("RemoveSharedMemory: %v", err)
+	}
+	again := NewSharedMemory(k)
+	if err := again.Attach(ReadOnly); err != nil {
+		t.Fatalf("Attach while another process holds it: %v", err)
+	}
+	if string(again.Data()[:4]) != "kept" {
+		t.Fatalf("contents: %q", again.Data()[:4])
+	}
+	again.Close()
+	holder.finish()
+	err := NewSharedMemory(k).Attach(ReadOnly)
+	if !errors.Is(err, ErrNotFound) || !errors.Is(err, fs.ErrNotExist) ||
+		QtErrorString(err) != "QSharedMemory::handle: doesn't exist" {
+		t.Fatalf("Attach after the last handle closed: %v / %q", err, QtErrorString(err))
+	}
+	fresh := mustCreate(t, k, 64)
+	if string(fresh.Data()[:4]) != "\x00\x00\x00\x00" {
+		t.Fatal("a re-created mapping is not zero-filled")
+	}
+}
+
+// TestWindowsKilledCreator is the Windows outcome of
+// TestKilledCreatorLeavesSegment: the killed process's handles close, the
+// mapping goes with them, and the key can be created afresh.
+func TestWindowsKilledCreator(t *testing.T) {
+	for _, p := range winPeers {
+		t.Run(p.name, func(t *testing.T) {
+			k := winNameCases[0].shmKey(t)
+			creator := p.start(t, "create", k, "64", "--hold")
+			expectExact(t, p.name+" create", winLine(creator), sizeLine(64))
+			expectExact(t, "go write", winRun(gop, t, "write", k, "0", "0102"), "ok")
+			creator.kill()
+			m := NewSharedMemory(k)
+			defer m.Close()
+			if err := m.Attach(ReadWrite); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("Attach after the creator was killed: %v, want ErrNotFound", err)
+			}
+			if err := m.Create(64, ReadWrite); err != nil {
+				t.Fatalf("Create after the creator was killed: %v", err)
+			}
+			if d := m.Data(); d[0] != 0 || d[1] != 0 {
+				t.Fatalf("a fresh mapping holds % x", d[:2])
+			}
+		})
+	}
+}
+
+// TestWindowsKilledLockHolder: Windows semaphores have no undo, so a
+// process killed while it holds the lock keeps it taken (Qt has the same
+// limitation) for as long as the lock semaphore lives.
+func TestWindowsKilledLockHolder(t *testing.T) {
+	k := winNameCases[0].shmKey(t)
+	m := mustCreate(t, k, 8)
+	holder := cpeerWin.start(t, "hold-lock", k)
+	expectExact(t, "c hold-lock", winLine(holder), "ok locked")
+	holder.kill()
+	ok, err := m.TryLock()
+	// Give the count back by hand, or Close (which detaches under the
+	// lock) would wait forever.
+	lock, lerr := NewSemaphore(lockKeyFor(k), 0, Open)
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	defer lock.Close()
+	if !ok {
+		if err := lock.Release(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok || err != nil {
+		t.Fatalf("TryLock after the holder was killed: %v %v; want the count still taken", ok, err)
+	}
+}
+
+func TestWindowsSemaphore(t *testing.T) {
+	k := winNameCases[1].semKey(t)
+	s, err := NewSemaphore(k, 1, Open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !s.owner {
+		t.Error("the semaphore was created by this object but it does not own it")
+	}
+	// Create mode cannot reset an existing semaphore on Windows (nor in Qt).
+	s2, err := NewSemaphore(k, 5, Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s2.Value(); v != 1 || err != nil {
+		t.Fatalf("value after a Create-mode open with 5: %d %v; want 1", v, err)
+	}
+	if err := s2.Release(2); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.Value(); v != 3 {
+		t.Fatalf("value after Release(2): %d", v)
+	}
+	for i := 0; i < 3; i++ {
+		if ok, err := s.TryAcquire(); !ok || err != nil {
+			t.Fatalf("TryAcquire %d: %v %v", i, ok, err)
+		}
+	}
+	if ok, err := s.TryAcquire(); ok || err != nil {
+		t.Fatalf("TryAcquire at zero: %v %v", ok, err)
+	}
+	start := time.Now()
+	if ok, err := s.AcquireTimeout(60 * time.Millisecond); ok || err != nil {
+		t.Fatalf("AcquireTimeout at zero: %v %v", ok, err)
+	}
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Errorf("AcquireTimeout(60ms) returned after %v", d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+	if err := s.AcquireContext(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("AcquireContext: %v", err)
+	}
+	// A post past MAXLONG fails as a whole (ERROR_TOO_MANY_POSTS).
+	if err := s.Release(1); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Release(0x7fffffff)
+	if KindOf(err) != UnknownError || !strings.HasPrefix(QtErrorString(err), "QSystemSemaphore::modifySemaphore: unknown error: ") ||
+		!errors.Is(err, syscall.Errno(298)) {
+		t.Fatalf("Release past MAXLONG: %v / %q", err, QtErrorString(err))
+	}
+	t.Logf("Release past MAXLONG: %s", QtErrorString(err))
+	if v, _ := s.Value(); v != 1 {
+		t.Fatalf("value after the failed release: %d, want 1", v)
+	}
+	s2.Close()
+	s.Close()
+	// All handles closed: the name is free and a new open starts at initial.
+	s3, err := NewSemaphore(k, 4, Open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Close()
+	if v, _ := s3.Value(); v != 4 || !s3.owner {
+		t.Fatalf("re-created semaphore: value %d owner %v", v, s3.owner)
+	}
+}
+
+// TestWindowsNameCollision: a name held by an object of the other kind
+// fails with ERROR_INVALID_HANDLE, an unknown error with the system's text;
+// the Go and the C peer must print the same line.
+func TestWindowsNameCollision(t *testing.T) {
+	k := winNameCases[0].shmKey(t)
+	sem, err := NewSemaphore(Key{Type: Windows, Native: k.Native}, 0, Open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sem.Close()
+	err = NewSharedMemory(k).Create(64, ReadWrite)
+	want := "QSharedMemory::create: unknown error: " + unknownErrorText(errorInvalidHandle)
+	if KindOf(err) != UnknownError || QtErrorString(err) != want {
+		t.Fatalf("Create over a semaphore's name: %v / %q", err, QtErrorString(err))
+	}
+	for _, cmd := range [][]string{{"create", "64"}, {"attach"}} {
+		g := winRun(gop, t, cmd[0], k, cmd[1:]...)
+		c := winRun(cpeerWin, t, cmd[0], k, cmd[1:]...)
+		if g != c || !strings.HasPrefix(g, "err UnknownError ") {
+			t.Errorf("%s: go %q, c %q", cmd[0], g, c)
+		}
+		t.Logf("%s: %s", cmd[0], g)
+	}
+}
+
+// TestWindowsHugeSize: a size the system cannot back fails the same way in
+// Go and in C (Qt maps ERROR_COMMITMENT_LIMIT to InvalidSize; what a system
+// reports depends on it).
+func TestWindowsHugeSize(t *testing.T) {
+	k := winNameCases[0].shmKey(t)
+	size := fmt.Sprint(int64(1) << 50)
+	g := winRun(gop, t, "create", k, size)
+	c := winRun(cpeerWin, t, "create", k, size)
+	if g != c || !strings.HasPrefix(g, "err ") {
+		t.Fatalf("create of 1 PiB: go %q, c %q", g, c)
+	}
+	t.Logf("create of 1 PiB: %s", g)
+}
+
+// TestWindowsLockName: the lock of a segment is the semaphore
+// "<shm native key>_sem", shared with the C peer's QSharedMemory::lock().
+func TestWindowsLockName(t *testing.T) {
+	for _, p := range winPeers {
+		t.Run(p.name, func(t *testing.T) {
+			k := winNameCases[1].shmKey(t)
+			m := mustCreate(t, k, 8)
+			lock, err := NewSemaphore(Key{Type: Windows, Native: k.Native + "_sem"}, 0, Open)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lock.Close()
+			if v, err := lock.Value(); v != 1 || err != nil {
+				t.Fatalf("free lock: value %d %v", v, err)
+			}
+			holder := p.start(t, "hold-lock", k)
+			expectExact(t, p.name+" hold-lock", winLine(holder), "ok locked")
+			if v, _ := lock.Value(); v != 0 {
+				t.Fatalf("lock held by %s: value %d", p.name, v)
+			}
+			if ok, _ := m.TryLock(); ok {
+				t.Fatal("TryLock succeeded while another process holds the lock")
+			}
+			holder.finish()
+			if v, _ := lock.Value(); v != 1 {
+				t.Fatalf("lock after %s let go: value %d", p.name, v)
+			}
+			if err := m.Lock(); err != nil {
+				t.Fatal(err)
+			}
+			if v, _ := lock.Value(); v != 0 {
+				t.Fatalf("lock held by Go: value %d", v)
+			}
+			if err := m.Unlock(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// winEnv is what a Windows scenario gets.
+type winEnv struct {
+	t    *testing.T
+	a, b peer
+	nc   winNameCase
+}
+
+func (e winEnv) shmKey() Key { return e.nc.shmKey(e.t) }
+func (e winEnv) semKey() Key { return e.nc.semKey(e.t) }
+
+// winScenarios are compat_test.go's scenarios with Windows' outcomes:
+// page-rounded sizes, exact error lines, objects that die with their last
+// handle.
+var winScenarios = []struct {
+	name string
+	run  func(e winEnv)
+}{
+	{"create-attach", func(e winEnv) {
+		k := e.shmKey()
+		expectExact(e.t, e.a.name+" create", winLine(e.a.start(e.t, "create", k, "64", "--hold")), sizeLine(64))
+		expectExact(e.t, e.b.name+" attach", winRun(e.b, e.t, "attach", k), sizeLine(64))
+		expectExact(e.t, e.b.name+" write", winRun(e.b, e.t, "write", k, "0", "68656c6c6f"), "ok")
+		expectExact(e.t, e.a.name+" read", winRun(e.a, e.t, "read", k, "0", "5"), "ok hex=68656c6c6f")
+	}},
+	{"read-only", func(e winEnv) {
+		k := e.shmKey()
+		expectExact(e.t, e.a.name+" create", winLine(e.a.start(e.t, "create", k, "64", "--hold")), sizeLine(64))
+		expectExact(e.t, e.a.name+" write", winRun(e.a, e.t, "write", k, "10", "aa55"), "ok")
+		expectExact(e.t, e.b.name+" attach ro", winRun(e.b, e.t, "attach", k, "--ro"), sizeLine(64))
+		expectExact(e.t, e.b.name+" read", winRun(e.b, e.t, "read", k, "10", "2"), "ok hex=aa55")
+	}},
+	{"sizes", func(e winEnv) {
+		for _, n := range []int{1, 4096, 4097, 65537} {
+			k := e.shmKey()
+			expectExact(e.t, e.a.name+" create", winLine(e.a.start(e.t, "create", k, fmt.Sprint(n), "--hold")), sizeLine(n))
+			expectExact(e.t, e.b.name+" attach", winRun(e.b, e.t, "attach", k), sizeLine(n))
+		}
+	}},
+	{"lock-contention", func(e winEnv) {
+		k := e.shmKey()
+		expectExact(e.t, e.a.name+" create", winLine(e.a.start(e.t, "create", k, "8", "--hold")), sizeLine(8))
+		// Attached before the lock is taken: every attach takes the lock.
+		m := NewSharedMemory(k)
+		if err := m.Attach(ReadWrite); err != nil {
+			e.t.Fatal(err)
+		}
+		defer m.Close()
+		holder := e.a.start(e.t, "hold-lock", k)
+		expectExact(e.t, e.a.name+" hold-lock", winLine(holder), "ok locked")
+		waiter := e.b.start(e.t, "counter", k, "1")
+		// Written without the lock while the holder has it: a waiter that
+		// really waited increments this value, not the zero before it.
+		copy(m.Data(), mustHex(le64(100)))
+		holder.finish()
+		expectExact(e.t, e.b.name+" counter", winLine(waiter), "ok last=101")
+	}},
+	{"semaphore-counts", func(e winEnv) {
+		s := e.semKey()
+		owner := e.a.start(e.t, "sem-create", s, "1", "--hold")
+		expectExact(e.t, e.a.name+" sem-create", winLine(owner), "ok")
+		expectExact(e.t, e.b.name+" sem-release", winLine(e.b.start(e.t, "sem-release", s, "2", "--hold")), "ok")
+		sem, err := NewSemaphore(s, 0, Open)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		defer sem.Close()
+		if v, err := sem.Value(); err != nil || v != 3 {
+			e.t.Fatalf("value after create(1) and release(2) = %d, %v; want 3", v, err)
+		}
+		expectExact(e.t, e.b.name+" sem-acquire", winRun(e.b, e.t, "sem-acquire", s, "3"), "ok")
+		if v, _ := sem.Value(); v != 0 {
+			e.t.Fatalf("value after acquiring 3: %d", v)
+		}
+	}},
+	{"create-mode-ignored", func(e winEnv) {
+		s := e.semKey()
+		expectExact(e.t, e.a.name+" sem-create", winLine(e.a.start(e.t, "sem-create", s, "1", "--hold")), "ok")
+		expectExact(e.t, e.b.name+" sem-create", winLine(e.b.start(e.t, "sem-create", s, "5", "--hold")), "ok")
+		sem, err := NewSemaphore(s, 0, Open)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		defer sem.Close()
+		if v, _ := sem.Value(); v != 1 {
+			e.t.Fatalf("value after sem-create 1 then 5: %d; Windows keeps the first count", v)
+		}
+	}},
+	{"killed-creator", func(e winEnv) {
+		k := e.shmKey()
+		creator := e.a.start(e.t, "create", k, "64", "--hold")
+		expectExact(e.t, e.a.name+" create", winLine(creator), sizeLine(64))
+		expectExact(e.t, "go write", winRun(gop, e.t, "write", k, "0", "cafe"), "ok")
+		creator.kill()
+		expectExact(e.t, e.b.name+" attach", winRun(e.b, e.t, "attach", k), "err NotFound QSharedMemory::handle: doesn't exist")
+		expectExact(e.t, e.b.name+" create", winLine(e.b.start(e.t, "create", k, "64", "--hold")), sizeLine(64))
+		expectExact(e.t, e.a.name+" read", winRun(e.a, e.t, "read", k, "0", "2"), "ok hex=0000")
+	}},
+	{"missing-key", func(e winEnv) {
+		expectExact(e.t, e.b.name+" attach", winRun(e.b, e.t, "attach", e.shmKey()), "err NotFound QSharedMemory::handle: doesn't exist")
+	}},
+	{"existing-key", func(e winEnv) {
+		k := e.shmKey()
+		expectExact(e.t, e.a.name+" create", winLine(e.a.start(e.t, "create", k, "16", "--hold")), sizeLine(16))
+		expectExact(e.t, e.b.name+" create", winRun(e.b, e.t, "create", k, "16"), "err AlreadyExists QSharedMemory::create: already exists")
+	}},
+	{"counter", func(e winEnv) {
+		const n = 20000
+		k := e.shmKey()
+		expectExact(e.t, e.a.name+" create", winLine(e.a.start(e.t, "create", k, "8", "--hold")), sizeLine(8))
+		pa := e.a.start(e.t, "counter", k, fmt.Sprint(n))
+		pb := e.b.start(e.t, "counter", k, fmt.Sprint(n))
+		expectLine(e.t, e.a.name+" counter", winLine(pa), "ok last=")
+		expectLine(e.t, e.b.name+" counter", winLine(pb), "ok last=")
+		expectExact(e.t, "go read", winRun(gop, e.t, "read", k, "0", "8"), "ok hex="+le64(2*n))
+	}},
+}
+
+// TestWindowsCompat is the Windows interop matrix: every scenario, for
+// every ordered pair of {go, c} and every way of naming. It prints its own
+// table (with -v, or when it fails).
+func TestWindowsCompat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the Windows interop matrix spawns many processes; run without -short")
+	}
+	var (
+		mu      sync.Mutex
+		results = map[string]string{} // name/scenario/pair → result
+	)
+	t.Cleanup(func() { printWinMatrix(results) })
+	for _, nc := range winNameCases {
+		t.Run(nc.name, func(t *testing.T) {
+			for _, sc := range winScenarios {
+				t.Run(sc.name, func(t *testing.T) {
+					for _, a := range winPeers {
+						for _, b := range winPeers {
+							pair := a.name + "→" + b.name
+							t.Run(pair, func(t *testing.T) {
+								defer func() {
+									res := "ok"
+									switch {
+									case t.Failed():
+										res = "FAIL"
+									case t.Skipped():
+										res = "skip"
+									}
+									mu.Lock()
+									results[nc.name+"/"+sc.name+"/"+pair] = res
+									mu.Unlock()
+								}()
+								a.require(t)
+								b.require(t)
+								sc.run(winEnv{t: t, a: a, b: b, nc: nc})
+							})
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+func printWinMatrix(results map[string]string) {
+	if len(results) == 0 {
+		return
+	}
+	var pairs []string
+	for _, a := range winPeers {
+		for _, b := range winPeers {
+			pairs = append(pairs, a.name+"→"+b.name)
+		}
+	}
+	sort.Strings(pairs)
+	var b strings.Builder
+	b.WriteString("\nWindows interop matrix (creator→attacher; ok / FAIL / skip):\n")
+	for _, nc := range winNameCases {
+		fmt.Fprintf(&b, "\nwindows-%s\n| pair |", nc.name)
+		for _, sc := range winScenarios {
+			b.WriteString(" " + sc.name + " |")
+		}
+		b.WriteString("\n|---|" + strings.Repeat("---|", len(winScenarios)) + "\n")
+		for _, p := range pairs {
+			fmt.Fprintf(&b, "| %s |", p)
+			for _, sc := range winScenarios {
+				r := results[nc.name+"/"+sc.name+"/"+p]
+				if r == "" {
+					r = "-"
+				}
+				b.WriteString(" " + r + " |")
+			}
+			b.WriteString("\n")
+		}
+	}
+	fmt.Fprint(os.Stdout, b.String())
+}
+
+const (
+	errorInvalidHandle    syscall.Errno = 6  // ERROR_INVALID_HANDLE
+	errorInvalidParameter syscall.Errno = 87 // ERROR_INVALID_PARAMETER
+)
+
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// winLine is proc.line without the "\r" the C peer's text-mode stdout puts
+// before each "\n" on Windows.
+func winLine(pr *proc) string { return strings.TrimSuffix(pr.line(), "\r") }
+
+// winRun is peer.run with winLine.
+func winRun(p peer, t testing.TB, cmd string, k Key, rest ...string) string {
+	t.Helper()
+	pr := p.start(t, cmd, k, rest...)
+	line := winLine(pr)
+	pr.finish()
+	return line
+}
