@@ -114,20 +114,8 @@ func timed(n int, fn func() error) (float64, error) {
 // bench-lock KEY N, bench-sem KEY N, pingpong KEY1 KEY2 N ROLE, and the
 // cycle/attach commands bench-cycle KEY N SIZE and bench-attach KEY N.
 func goPeerBench(a peerArgs, key Key, stdin io.Reader, stdout io.Writer) int {
-	fail := func(err error) int {
-		fmt.Fprintf(stdout, "err %v %s\n", KindOf(err), QtErrorString(err))
-		return 1
-	}
-	arg := func(i int) int {
-		if i >= len(a.rest) {
-			return -1
-		}
-		n, err := strconv.Atoi(a.rest[i])
-		if err != nil {
-			return -1
-		}
-		return n
-	}
+	fail := func(err error) int { return peerFail(stdout, err) }
+	arg := a.num
 	switch a.cmd {
 	case "bench-lock":
 		m := NewSharedMemory(key)

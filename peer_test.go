@@ -60,6 +60,24 @@ func parsePeerArgs(args []string) (peerArgs, error) {
 	return a, nil
 }
 
+// num returns positional argument i after the key as a number, or -1.
+func (a peerArgs) num(i int) int {
+	if i >= len(a.rest) {
+		return -1
+	}
+	n, err := strconv.Atoi(a.rest[i])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// peerFail prints the protocol's failure line for err.
+func peerFail(stdout io.Writer, err error) int {
+	fmt.Fprintf(stdout, "err %v %s\n", KindOf(err), QtErrorString(err))
+	return 1
+}
+
 func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 	a, err := parsePeerArgs(args)
 	if err != nil {
@@ -68,24 +86,11 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 	}
 	key, err := ParseKey(a.key)
 	if err != nil {
-		fmt.Fprintf(stdout, "err %v %s\n", KindOf(err), QtErrorString(err))
-		return 1
+		return peerFail(stdout, err)
 	}
 	wait := func() { _, _ = io.Copy(io.Discard, stdin) }
-	fail := func(err error) int {
-		fmt.Fprintf(stdout, "err %v %s\n", KindOf(err), QtErrorString(err))
-		return 1
-	}
-	num := func(i int) int {
-		if i >= len(a.rest) {
-			return -1
-		}
-		n, err := strconv.Atoi(a.rest[i])
-		if err != nil {
-			return -1
-		}
-		return n
-	}
+	fail := func(err error) int { return peerFail(stdout, err) }
+	num := a.num
 	mode := ReadWrite
 	if a.ro {
 		mode = ReadOnly

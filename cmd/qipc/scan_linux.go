@@ -25,22 +25,15 @@ const (
 	semPrefix   = "qipc_systemsem_"
 )
 
-// tempDir is Qt's QDir::tempPath() made canonical, as Qt's legacy keys use
-// it: $TMPDIR or /tmp with symlinks resolved ("" when it does not exist).
+// tempDir is the directory of Qt's legacy System V key files, taken from
+// the library's own derivation so the two never disagree ("" when the
+// temp directory does not exist, as for Qt 5.15/6.4).
 func tempDir() string {
-	t := os.Getenv("TMPDIR")
-	if t == "" {
-		t = "/tmp"
+	native := qipc.LegacySharedMemoryKey("x", qipc.SystemV).Native
+	if dir := filepath.Dir(native); dir != "/" {
+		return dir
 	}
-	abs, err := filepath.Abs(filepath.Clean(t))
-	if err != nil {
-		return ""
-	}
-	real, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		return ""
-	}
-	return real
+	return ""
 }
 
 // runtimeDir is where Qt 6.6+ puts System V key files: $XDG_RUNTIME_DIR if
