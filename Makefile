@@ -32,10 +32,11 @@ qtpeers:
 # The whole suite, as CI runs it: static checks, the race-enabled tests with
 # every peer, bounded fuzzing, and the Windows backend under Wine.
 test: check peers
+	@bash tools/leftovers.sh snapshot $(BUILD)/ipc.before
 	$(GO) test -race -count=1 ./...
 	$(MAKE) fuzz
 	$(MAKE) test-windows
-	@bash tools/leftovers.sh
+	@bash tools/leftovers.sh check $(BUILD)/ipc.before
 
 check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
