@@ -1,0 +1,229 @@
+//go:build cgo && linux
+
+package qipc
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestStressCounterMixed: 8 processes of mixed kinds increment one counter
+// under the lock; the total is exact. 2000 each in `make test`, 50000
+// under QIPC_STRESS=1.
+func TestStressCounterMixed(t *testing.T) {
+	n := scaled(2000, 50000)
+	for _, c := range []struct {
+		name  string
+		typ   KeyType
+		kinds []string
+	}{
+		{"posix", PosixRealtime, []string{"go", "go", "go", "c", "c", "c", "pyside6", "pyside6"}},
+		{"sysv", SystemV, []string{"go", "go", "c", "c", "qt5", "qt5", "qt6.4", "pyside6"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, k := range c.kinds {
+				peerNamed(k).require(t)
+			}
+			k := testShmKey(t, c.typ, c.typ == SystemV)
+			m := mustCreate(t, k, 8)
+			start := time.Now()
+			var procs []*proc
+			for _, kind := range c.kinds {
+				procs = append(procs, peerNamed(kind).start(t, "counter", k, strconv.Itoa(n)))
+			}
+			for _, p := range procs {
+				expectLine(t, p.name+" counter", p.line(), "ok last=")
+			}
+			if err := m.Lock(); err != nil {
+				t.Fatal(err)
+			}
+			got := binary.LittleEndian.Uint64(m.Data())
+			_ = m.Unlock()
+			want := uint64(len(c.kinds) * n)
+			if got != want {
+				t.Fatalf("counter = %d, want %d exactly", got, want)
+			}
+			t.Logf("%s: %d processes (%s) × %d = %d exact in %v", c.name, len(c.kinds), strings.Join(c.kinds, ","), n, got, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// TestStressGoroutines: many goroutines on one object and on objects of
+// their own for the same key, mixing Lock, TryLock, timed LockContext and
+// semaphore use; the counter is exact (run under -race).
+func TestStressGoroutines(t *testing.T) {
+	workers, rounds := 16, scaled(300, 20000)
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		t.Run(shmKind(typ), func(t *testing.T) {
+			k := testShmKey(t, typ, false)
+			shared := mustCreate(t, k, 8)
+			sk := testSemKey(t, typ, false)
+			sem, err := NewSemaphore(sk, 4, Create)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sem.Close()
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			increments := 0
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					m := shared
+					if w%2 == 1 {
+						m = NewSharedMemory(k)
+						if err := m.Attach(ReadWrite); err != nil {
+							t.Error(err)
+							return
+						}
+						defer m.Close()
+					}
+					mine := 0
+					for r := range rounds {
+						var err error
+						switch r % 3 {
+						case 0:
+							err = m.Lock()
+						case 1:
+							var ok bool
+							ok, err = m.TryLock()
+							if err == nil && !ok {
+								err = m.Lock()
+							}
+						default:
+							ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+							err = m.LockContext(ctx)
+							cancel()
+							if errors.Is(err, context.DeadlineExceeded) {
+								err = m.Lock()
+							}
+						}
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						d := m.Data()
+						binary.LittleEndian.PutUint64(d, binary.LittleEndian.Uint64(d)+1)
+						mine++
+						if err := m.Unlock(); err != nil {
+							t.Error(err)
+							return
+						}
+						if r%10 == 0 {
+							if err := sem.Acquire(); err != nil {
+								t.Error(err)
+								return
+							}
+							if err := sem.Release(1); err != nil {
+								t.Error(err)
+								return
+							}
+						}
+					}
+					mu.Lock()
+					increments += mine
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			if got := binary.LittleEndian.Uint64(shared.Data()); got != uint64(workers*rounds) || increments != workers*rounds {
+				t.Fatalf("counter %d, increments %d, want %d", got, increments, workers*rounds)
+			}
+			if v, _ := sem.Value(); v != 4 {
+				t.Errorf("semaphore count %d, want 4", v)
+			}
+			t.Logf("%s: %d goroutines × %d = %d exact", shmKind(typ), workers, rounds, workers*rounds)
+		})
+	}
+}
+
+func countFDs(t *testing.T) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// countMaps counts mappings of shared memory: /dev/shm files and SYSV
+// segments.
+func countMaps(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "/dev/shm/") || strings.Contains(l, "SYSV") {
+			n++
+		}
+	}
+	return n
+}
+
+func countSysv(t *testing.T) (int, int) {
+	return len(sysvTable(t, "shm")), len(sysvTable(t, "sem"))
+}
+
+// TestStressCycles: create/attach/detach/close cycles leave no file
+// descriptor, mapping, segment, semaphore or key file behind. 2000 cycles
+// per backend in `make test`, 100000 under QIPC_STRESS=1.
+func TestStressCycles(t *testing.T) {
+	cycles := scaled(2000, 100000)
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		t.Run(shmKind(typ), func(t *testing.T) {
+			k := testShmKey(t, typ, false)
+			sk := testSemKey(t, typ, false)
+			fd0, maps0 := countFDs(t), countMaps(t)
+			shm0, sem0 := countSysv(t)
+			start := time.Now()
+			for i := range cycles {
+				c := NewSharedMemory(k)
+				if err := c.Create(4096, ReadWrite); err != nil {
+					t.Fatalf("cycle %d: Create: %v", i, err)
+				}
+				a := NewSharedMemory(k)
+				if err := a.Attach(ReadOnly); err != nil {
+					t.Fatalf("cycle %d: Attach: %v", i, err)
+				}
+				if err := a.Detach(); err != nil {
+					t.Fatalf("cycle %d: Detach: %v", i, err)
+				}
+				if err := a.Close(); err != nil {
+					t.Fatalf("cycle %d: Close attacher: %v", i, err)
+				}
+				if err := c.Close(); err != nil {
+					t.Fatalf("cycle %d: Close creator: %v", i, err)
+				}
+				s, err := NewSemaphore(sk, 1, Create)
+				if err != nil {
+					t.Fatalf("cycle %d: NewSemaphore: %v", i, err)
+				}
+				if err := s.Close(); err != nil {
+					t.Fatalf("cycle %d: Semaphore.Close: %v", i, err)
+				}
+			}
+			fd1, maps1 := countFDs(t), countMaps(t)
+			shm1, sem1 := countSysv(t)
+			if fd1 > fd0 || maps1 > maps0 {
+				t.Errorf("after %d cycles: fds %d → %d, shared mappings %d → %d", cycles, fd0, fd1, maps0, maps1)
+			}
+			if typ == SystemV && (shm1 > shm0 || sem1 > sem0) {
+				t.Errorf("after %d cycles: System V segments %d → %d, semaphore sets %d → %d (other processes may interfere)", cycles, shm0, shm1, sem0, sem1)
+			}
+			if left := shmEntries(t, "_"+strconv.Itoa(os.Getpid())+"_"); len(left) != 0 {
+				t.Errorf("objects or key files left: %v", left)
+			}
+			t.Logf("%s: %d cycles in %v; fds %d → %d, shared mappings %d → %d, System V segments %d → %d, semaphore sets %d → %d",
+				shmKind(typ), cycles, time.Since(start).Round(time.Millisecond), fd0, fd1, maps0, maps1, shm0, shm1, sem0, sem1)
+		})
+	}
+}
