@@ -2,7 +2,9 @@ package qipc
 
 import (
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // A backend is one operating-system facility that can hold Qt's IPC objects:
@@ -105,4 +107,22 @@ func handleOp(class string, k Key) string {
 		return class + "::handle:"
 	}
 	return class + "::handle"
+}
+
+// badNative says why the OS cannot name k exactly, or "": a NUL byte would
+// cut the name short in C and reach another object, and bytes that are not
+// UTF-8 name nothing a Qt peer can name. POSIX names may hold no "/" after
+// the first and must fit glibc's "sem.<name>" in NAME_MAX.
+func badNative(k Key) string {
+	switch {
+	case strings.IndexByte(k.Native, 0) >= 0:
+		return "key contains a NUL byte"
+	case !utf8.ValidString(k.Native):
+		return "key is not valid UTF-8"
+	case k.Type == PosixRealtime && strings.Contains(strings.TrimLeft(k.Native, "/"), "/"):
+		return "bad name"
+	case k.Type == PosixRealtime && len(strings.TrimLeft(k.Native, "/")) > 251:
+		return "key too long"
+	}
+	return ""
 }

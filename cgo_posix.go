@@ -11,6 +11,9 @@ import "C"
 
 import (
 	"errors"
+	"math"
+	"runtime"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -47,7 +50,11 @@ func (posixBackend) createSegment(k Key, size int, mode AccessMode, perm uint32)
 		}
 		return nil, posixShmError(op, k, syscall.Errno(rc), step)
 	}
-	return posixBackend{}.attachSegment(k, mode)
+	seg, err := posixBackend{}.attachSegment(k, mode)
+	if err != nil {
+		C.qipc_posix_shm_unlink(name) // made it but cannot map it: no one can use it
+	}
+	return seg, err
 }
 
 func (posixBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
@@ -142,6 +149,11 @@ func (posixBackend) openSemaphore(k Key, initial int, create bool, perm uint32) 
 	if rc != 0 {
 		return nil, false, osError(op, k, rc)
 	}
+	if perm != 0o600 && runtime.GOOS == "linux" {
+		// sem_open applies the umask; a group mode must survive it, as
+		// for segments (glibc keeps the semaphore in /dev/shm/sem.<name>).
+		_ = syscall.Chmod("/dev/shm/sem."+strings.TrimLeft(k.Native, "/"), perm)
+	}
 	return &posixSem{s: s, key: k}, true, nil
 }
 
@@ -185,6 +197,14 @@ func (p *posixSem) wait(timeout time.Duration) (bool, error) {
 }
 
 func (p *posixSem) post(n int) error {
+	// n posts would overflow SEM_VALUE_MAX (and C's int): refuse up front,
+	// as System V's semop does with ERANGE, instead of posting and undoing.
+	// One post needs no check: sem_post itself reports EOVERFLOW.
+	if n > 1 {
+		if v, err := p.value(); n > math.MaxInt32 || err == nil && n > math.MaxInt32-v {
+			return osError("QSystemSemaphore::modifySemaphore (sem_post)", p.key, syscall.ERANGE)
+		}
+	}
 	if n == 1 && semFast.Load() && semFastGive(unsafe.Pointer(p.s)) {
 		return nil
 	}

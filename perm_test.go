@@ -345,10 +345,6 @@ func TestGroupModeIgnoresUmask(t *testing.T) {
 				t.Errorf("segment mode %#o under umask 022, want 0660", shm[0])
 			}
 			if lock[0] != 0o660 {
-				if bt.typ == PosixRealtime {
-					t.Skipf("needs fix: POSIX lock semaphore made with WithPermissions(0o660) has mode %#o under umask 022 "+
-						"(sem_open applies the umask; cgo_posix.go openSemaphore must chmod /dev/shm/sem.NAME), so group members get PermissionDenied", lock[0])
-				}
 				t.Errorf("lock mode %#o under umask 022, want 0660", lock[0])
 			}
 		})

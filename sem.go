@@ -63,6 +63,9 @@ func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (*Se
 	if key.IsEmpty() {
 		return nil, &Error{Op: handleOp("QSystemSemaphore", key), Key: key, Kind: KeyError, text: "key is empty"}
 	}
+	if why := badNative(key); why != "" {
+		return nil, &Error{Op: handleOp("QSystemSemaphore", key), Key: key, Kind: KeyError, text: why}
+	}
 	if initial < 0 {
 		return nil, &Error{Op: op, Key: key, Kind: UnknownError, Err: ErrInvalidCount, text: "initial count is negative"}
 	}
@@ -258,6 +261,9 @@ func RemoveSemaphore(key Key) error {
 	const op = "QSystemSemaphore::remove"
 	if key.IsEmpty() {
 		return &Error{Op: op, Key: key, Kind: KeyError, text: "key is empty"}
+	}
+	if why := badNative(key); why != "" {
+		return &Error{Op: op, Key: key, Kind: KeyError, text: why}
 	}
 	b, err := backendFor(op, key)
 	if err != nil {

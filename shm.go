@@ -123,6 +123,8 @@ func (m *SharedMemory) usable(op string) error {
 		return &Error{Op: "QSharedMemory::setNativeKey", Key: m.key, Kind: KeyError, text: "unsupported key type"}
 	case m.key.IsEmpty():
 		return &Error{Op: handleOp("QSharedMemory", m.key), Key: m.key, Kind: KeyError, text: "key is empty"}
+	case badNative(m.key) != "":
+		return &Error{Op: handleOp("QSharedMemory", m.key), Key: m.key, Kind: KeyError, text: badNative(m.key)}
 	}
 	if m.b == nil {
 		b, err := backendFor("QSharedMemory::setNativeKey", m.key)
@@ -378,6 +380,9 @@ func RemoveSharedMemory(key Key) error {
 	const op = "QSharedMemory::remove"
 	if key.IsEmpty() {
 		return &Error{Op: op, Key: key, Kind: KeyError, text: "key is empty"}
+	}
+	if why := badNative(key); why != "" {
+		return &Error{Op: op, Key: key, Kind: KeyError, text: why}
 	}
 	b, err := backendFor(op, key)
 	if err != nil {
