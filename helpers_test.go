@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -185,19 +186,32 @@ type proc struct {
 func (p peer) start(t testing.TB, cmd string, k Key, rest ...string) *proc {
 	t.Helper()
 	argv := p.require(t)
-	c := exec.Command(argv[0], append(argv[1:], p.args(cmd, k, rest...)...)...)
-	c.Env = append(os.Environ(), "QIPC_PEER=go")
-	c.Stderr = &testWriter{t: t, prefix: p.name + ": "}
-	stdin, err := c.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := c.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(); err != nil {
-		t.Fatalf("start %s: %v", p.name, err)
+	var (
+		c      *exec.Cmd
+		stdin  io.WriteCloser
+		stdout io.ReadCloser
+	)
+	// Wine's CreateProcess now and then fails with "Internal error" and
+	// works when tried again; elsewhere a failed start is final.
+	for attempt := 1; ; attempt++ {
+		c = exec.Command(argv[0], append(argv[1:], p.args(cmd, k, rest...)...)...)
+		c.Env = append(os.Environ(), "QIPC_PEER=go")
+		c.Stderr = &testWriter{t: t, prefix: p.name + ": "}
+		var err error
+		if stdin, err = c.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		if stdout, err = c.StdoutPipe(); err != nil {
+			t.Fatal(err)
+		}
+		err = c.Start()
+		if err == nil {
+			break
+		}
+		if runtime.GOOS != "windows" || attempt == 3 {
+			t.Fatalf("start %s: %v", p.name, err)
+		}
+		t.Logf("start %s: %v; trying again", p.name, err)
 	}
 	pr := &proc{t: t, name: p.name, cmd: c, stdin: stdin, out: bufio.NewReader(stdout)}
 	t.Cleanup(pr.finish)
