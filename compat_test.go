@@ -225,13 +225,7 @@ var (
 )
 
 func recordMatrix(t *testing.T, backend, sc, pair string) {
-	res := "ok"
-	switch {
-	case t.Failed():
-		res = "FAIL"
-	case t.Skipped():
-		res = "skip"
-	}
+	res := testResult(t)
 	matrixMu.Lock()
 	defer matrixMu.Unlock()
 	if matrix[backend] == nil {

@@ -262,3 +262,14 @@ func (w *testWriter) Write(b []byte) (int, error) {
 	w.t.Logf("%s%s", w.prefix, strings.TrimRight(string(b), "\n"))
 	return len(b), nil
 }
+
+// testResult is the matrix cell for a finished (sub)test.
+func testResult(t testing.TB) string {
+	switch {
+	case t.Failed():
+		return "FAIL"
+	case t.Skipped():
+		return "skip"
+	}
+	return "ok"
+}

@@ -545,13 +545,7 @@ func TestWindowsCompat(t *testing.T) {
 							pair := a.name + "→" + b.name
 							t.Run(pair, func(t *testing.T) {
 								defer func() {
-									res := "ok"
-									switch {
-									case t.Failed():
-										res = "FAIL"
-									case t.Skipped():
-										res = "skip"
-									}
+									res := testResult(t)
 									mu.Lock()
 									results[nc.name+"/"+sc.name+"/"+pair] = res
 									mu.Unlock()
