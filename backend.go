@@ -61,6 +61,20 @@ type semHandle interface {
 	close() error
 }
 
+// lockFreeSem is a semHandle whose uncontended take and give are atomics
+// on memory it maps, with no system call. Semaphore calls them without its
+// lock, so the handle keeps that memory mapped for as long as it is
+// reachable: its close leaves the unmapping to a GC cleanup.
+type lockFreeSem interface {
+	semHandle
+	// tryTake takes one count without waiting; false means only that the
+	// caller must use wait.
+	tryTake() bool
+	// tryGive adds one count; false means only that the caller must use
+	// post.
+	tryGive() bool
+}
+
 // segment is one mapping of a shared-memory segment.
 type segment interface {
 	bytes() []byte

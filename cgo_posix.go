@@ -14,6 +14,7 @@ import (
 	"math"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -140,7 +141,7 @@ func (posixBackend) openSemaphore(k Key, initial int, create bool, perm uint32) 
 			if rc != 0 {
 				return nil, false, osError(op, k, rc)
 			}
-			return &posixSem{s: s, key: k}, false, nil
+			return newPosixSem(s, k), false, nil
 		}
 		if urc := syscall.Errno(C.qipc_posix_sem_unlink(name)); urc != 0 && urc != syscall.ENOENT {
 			return nil, false, osError("QSystemSemaphore::handle (sem_unlink)", k, urc)
@@ -154,7 +155,7 @@ func (posixBackend) openSemaphore(k Key, initial int, create bool, perm uint32) 
 		// for segments (glibc keeps the semaphore in /dev/shm/sem.<name>).
 		_ = syscall.Chmod("/dev/shm/sem."+strings.TrimLeft(k.Native, "/"), perm)
 	}
-	return &posixSem{s: s, key: k}, true, nil
+	return newPosixSem(s, k), true, nil
 }
 
 func (posixBackend) removeSemaphore(k Key) error {
@@ -169,6 +170,61 @@ func (posixBackend) removeSemaphore(k Key) error {
 type posixSem struct {
 	s   *C.sem_t
 	key Key
+}
+
+// posixFastSem is a posixSem with glibc's uncontended protocol done in Go
+// (posix_fast.go). Its sem_t stays mapped until the GC finds the handle
+// unreachable, so a take or give racing with Close never touches an
+// unmapped page, and none of them needs a lock to keep it mapped.
+type posixFastSem struct {
+	posixSem
+	done *posixFastDone
+}
+
+// posixFastDone is what the cleanup of a posixFastSem needs, allocated on
+// its own: it must not point into the handle, or the handle would never
+// become unreachable.
+type posixFastDone struct {
+	s      *C.sem_t
+	closed atomic.Bool // by the handle's owner; the mapping waits for the GC
+}
+
+// deferredSemCloses counts fast handles closed by their owner whose
+// sem_close still waits for the GC. Their pages are not Go memory, so the
+// GC does not hurry for them: every deferredCloseBatch of them, Close runs
+// a collection, which bounds how many mappings (each one a VMA, limited by
+// vm.max_map_count) a create/close loop can leave behind.
+var deferredSemCloses atomic.Int64
+
+const deferredCloseBatch = 1024
+
+func newPosixSem(s *C.sem_t, k Key) semHandle {
+	if !semFastOK {
+		return &posixSem{s: s, key: k}
+	}
+	f := &posixFastSem{posixSem: posixSem{s: s, key: k}, done: &posixFastDone{s: s}}
+	runtime.AddCleanup(f, func(d *posixFastDone) {
+		C.qipc_posix_sem_close(d.s)
+		if d.closed.Load() {
+			deferredSemCloses.Add(-1)
+		}
+	}, f.done)
+	return f
+}
+
+func (f *posixFastSem) tryTake() bool { return semFast.Load() && semFastTake(unsafe.Pointer(f.s)) }
+func (f *posixFastSem) tryGive() bool { return semFast.Load() && semFastGive(unsafe.Pointer(f.s)) }
+
+// close leaves sem_close to the cleanup set by newPosixSem: a goroutine
+// may still hold the handle for a take or give that races with Close.
+func (f *posixFastSem) close() error {
+	if f.done.closed.Swap(true) {
+		return nil
+	}
+	if deferredSemCloses.Add(1)%deferredCloseBatch == 0 {
+		runtime.GC()
+	}
+	return nil
 }
 
 func (p *posixSem) wait(timeout time.Duration) (bool, error) {

@@ -4,6 +4,7 @@ package qipc
 
 import (
 	"errors"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -29,9 +30,9 @@ func requireSemFast(t *testing.T) {
 
 func rawSemWord(t *testing.T, s *Semaphore) *atomic.Uint64 {
 	t.Helper()
-	p, ok := s.h.(*posixSem)
+	p, ok := s.h.(*posixFastSem)
 	if !ok {
-		t.Fatalf("handle is %T", s.h)
+		t.Fatalf("handle is %T, want *posixFastSem", s.h)
 	}
 	return (*atomic.Uint64)(unsafe.Pointer(p.s))
 }
@@ -246,5 +247,36 @@ func TestSemFastPingPongC(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSemFastDeferredClose: a closed fast handle is unmapped once
+// unreachable, and a create/close loop forces a collection every
+// deferredCloseBatch closes instead of piling up mappings until the GC
+// happens to run.
+func TestSemFastDeferredClose(t *testing.T) {
+	requireSemFast(t)
+	drainDeferredCloses(t)
+	maps0 := countMaps(t)
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	k := testSemKey(t, PosixRealtime, false)
+	const n = 3 * deferredCloseBatch
+	for i := range n {
+		s, err := NewSemaphore(k, 1, Create)
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("close %d: %v", i, err)
+		}
+	}
+	runtime.ReadMemStats(&ms1)
+	if forced := ms1.NumForcedGC - ms0.NumForcedGC; forced < n/deferredCloseBatch {
+		t.Errorf("%d closes forced %d collections, want at least %d", n, forced, n/deferredCloseBatch)
+	}
+	drainDeferredCloses(t)
+	if maps1 := countMaps(t); maps1 > maps0 {
+		t.Errorf("shared mappings %d → %d after %d closes and a collection", maps0, maps1, n)
 	}
 }

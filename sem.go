@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,10 +44,36 @@ type Semaphore struct {
 	// rw is held for reading by every operation for the duration of each
 	// system call, and for writing by Close and by a reopen, so that a
 	// handle is never closed under a call that uses it.
-	rw     sync.RWMutex
-	h      semHandle
-	owner  bool
-	closed bool
+	rw    sync.RWMutex
+	h     semHandle
+	owner bool
+	// closed is written with rw held for writing; the lock-free path
+	// reads it without rw.
+	closed atomic.Bool
+	// fast is h when h is a lockFreeSem, else nil. It stays set after
+	// Close: the handle's memory outlives every goroutine holding it, so
+	// releaseHeld can give back a count taken before a concurrent Close.
+	fast atomic.Pointer[fastSem]
+}
+
+// fastSem boxes a lockFreeSem for an atomic pointer.
+type fastSem struct{ h lockFreeSem }
+
+// setHandle installs h, with rw held for writing or before s is shared.
+func (s *Semaphore) setHandle(h semHandle) {
+	s.h = h
+	if lf, ok := h.(lockFreeSem); ok {
+		s.fast.Store(&fastSem{lf})
+	} else {
+		s.fast.Store(nil)
+	}
+}
+
+// tryTakeFast is the uncontended take without a lock or a system call;
+// false means the caller must take the slow path.
+func (s *Semaphore) tryTakeFast() bool {
+	f := s.fast.Load()
+	return f != nil && !s.closed.Load() && f.h.tryTake()
 }
 
 // NewSemaphore opens the semaphore named by key (see [SemaphoreKey] and
@@ -78,7 +105,8 @@ func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (*Se
 	if err != nil {
 		return nil, err
 	}
-	s.h, s.owner = h, created || mode == Create
+	s.setHandle(h)
+	s.owner = created || mode == Create
 	return s, nil
 }
 
@@ -101,17 +129,6 @@ func (s *Semaphore) AcquireContext(ctx context.Context) error {
 
 // TryAcquire takes one count if it can do so without waiting.
 func (s *Semaphore) TryAcquire() (bool, error) {
-	// One try straight away: this is the uncontended path of every lock.
-	s.rw.RLock()
-	if !s.closed {
-		ok, err := s.h.wait(0)
-		s.rw.RUnlock()
-		if !errors.Is(err, errSemaphoreGone) {
-			return ok, err
-		}
-	} else {
-		s.rw.RUnlock()
-	}
 	return s.wait(context.Background(), 0)
 }
 
@@ -131,6 +148,9 @@ func (s *Semaphore) AcquireTimeout(d time.Duration) (bool, error) {
 // follows a semaphore that was removed and recreated, as Qt does.
 // A zero limit only tries once.
 func (s *Semaphore) wait(ctx context.Context, limit time.Duration) (bool, error) {
+	if s.tryTakeFast() {
+		return true, nil
+	}
 	for reopened := 0; ; {
 		timeout := waitSlice
 		if limit == 0 || ctx.Err() != nil {
@@ -141,7 +161,7 @@ func (s *Semaphore) wait(ctx context.Context, limit time.Duration) (bool, error)
 			}
 		}
 		s.rw.RLock()
-		if s.closed {
+		if s.closed.Load() {
 			s.rw.RUnlock()
 			return false, s.closedError("QSystemSemaphore::acquire")
 		}
@@ -174,9 +194,12 @@ func (s *Semaphore) Release(n int) error {
 	if n < 0 {
 		return &Error{Op: "QSystemSemaphore::release", Key: s.key, Kind: UnknownError, Err: ErrInvalidCount, text: "n is negative"}
 	}
+	if f := s.fast.Load(); n == 1 && f != nil && !s.closed.Load() && f.h.tryGive() {
+		return nil
+	}
 	for reopened := 0; ; reopened++ {
 		s.rw.RLock()
-		if s.closed {
+		if s.closed.Load() {
 			s.rw.RUnlock()
 			return s.closedError("QSystemSemaphore::release")
 		}
@@ -196,7 +219,7 @@ func (s *Semaphore) Release(n int) error {
 func (s *Semaphore) Value() (int, error) {
 	s.rw.RLock()
 	defer s.rw.RUnlock()
-	if s.closed {
+	if s.closed.Load() {
 		return 0, s.closedError("QSystemSemaphore::value")
 	}
 	return s.h.value()
@@ -208,7 +231,7 @@ func (s *Semaphore) Value() (int, error) {
 func (s *Semaphore) reopen() error {
 	s.rw.Lock()
 	defer s.rw.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return s.closedError("QSystemSemaphore::handle")
 	}
 	h, created, err := s.b.openSemaphore(s.key, s.initial, false, s.opts.perm)
@@ -216,7 +239,7 @@ func (s *Semaphore) reopen() error {
 		return err
 	}
 	_ = s.h.close()
-	s.h = h
+	s.setHandle(h)
 	s.owner = s.owner || created
 	return nil
 }
@@ -228,10 +251,10 @@ func (s *Semaphore) reopen() error {
 func (s *Semaphore) Close() error {
 	s.rw.Lock()
 	defer s.rw.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return s.closedError("QSystemSemaphore::cleanHandle")
 	}
-	s.closed = true
+	s.closed.Store(true)
 	var err error
 	if s.owner && s.opts.cleanup {
 		err = s.h.remove()
@@ -244,11 +267,29 @@ func (s *Semaphore) Close() error {
 func (s *Semaphore) remove() error {
 	s.rw.RLock()
 	defer s.rw.RUnlock()
-	if s.closed {
+	if s.closed.Load() {
 		return nil
 	}
 	return s.h.remove()
 }
+
+// releaseHeld gives back a count this object took for SharedMemory's
+// lock. A lock-free handle can do so after a concurrent Close (its memory
+// is still mapped), so the lock is never left taken for every process;
+// other handles need the object open.
+func (s *Semaphore) releaseHeld() error {
+	f := s.fast.Load()
+	if f == nil {
+		return s.Release(1)
+	}
+	if f.h.tryGive() {
+		return nil
+	}
+	return f.h.post(1)
+}
+
+// lockFree reports whether releaseHeld works after Close.
+func (s *Semaphore) lockFree() bool { return s.fast.Load() != nil }
 
 func (s *Semaphore) closedError(op string) error {
 	return &Error{Op: op, Key: s.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}

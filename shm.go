@@ -38,12 +38,14 @@ type SharedMemory struct {
 	// fast path, where closeCtx.Err() (a mutex) would cost more than the
 	// lock itself.
 	closing atomic.Bool
-	// lockUse is held for reading by Lock calls, which never take mu (so
-	// a Close or Detach waiting for the lock with mu held cannot block
-	// them), and for writing by Close to wait until they have left.
+	// lockUse is held for reading by Lock and Unlock calls that use the
+	// slow path, which never take mu (so a Close or Detach waiting for the
+	// lock with mu held cannot block them), and for writing by Close to
+	// wait until they have left. The lock-free path needs none of it.
 	lockUse sync.RWMutex
 	// lock is the lock semaphore, bound by the first Create or Attach;
-	// written with mu held.
+	// written with mu held and held false. Close keeps it, so that an
+	// Unlock racing with Close can still give a lock-free one back.
 	lock atomic.Pointer[Semaphore]
 
 	mu      sync.Mutex // guards the fields below
@@ -53,10 +55,11 @@ type SharedMemory struct {
 	mapped  bool // a Create or Attach of this object succeeded
 	closed  bool
 
-	// held is the lock semaphore while this object holds the lock; it is
-	// read without mu by Lock/Unlock so that a goroutine blocked on the
-	// lock never needs mu to finish.
-	held atomic.Pointer[Semaphore]
+	// held is true while this object holds lock; it is read without mu by
+	// Lock/Unlock so that a goroutine blocked on the lock never needs mu
+	// to finish. An integer, not the semaphore itself: pointer atomics
+	// pay for a write barrier, a third of the fast path's cost.
+	held atomic.Bool
 }
 
 // NewSharedMemory returns an object for the segment named by key (see
@@ -155,7 +158,7 @@ func (m *SharedMemory) usable(op string) error {
 // underLock runs fn holding the lock semaphore, unless this object already
 // holds it through Lock, as Qt's create/attach/detach do. Call with mu held.
 func (m *SharedMemory) underLock(op string, fn func() error) error {
-	if m.held.Load() != nil {
+	if m.held.Load() {
 		return fn()
 	}
 	lock := m.lock.Load()
@@ -188,7 +191,7 @@ func (m *SharedMemory) detachLocked() error {
 	if m.seg == nil {
 		return &Error{Op: op, Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
 	}
-	userHeld := m.held.Load() != nil
+	userHeld := m.held.Load()
 	lock := m.lock.Load()
 	if !userHeld {
 		if err := lock.AcquireContext(context.Background()); err != nil {
@@ -203,7 +206,7 @@ func (m *SharedMemory) detachLocked() error {
 		if removed {
 			// No one is attached: the lock goes with the segment, and
 			// posting to it now would only recreate it.
-			m.held.Store(nil)
+			m.held.Store(false)
 			m.lock.Store(nil)
 			return errors.Join(err, lock.remove(), lock.Close())
 		}
@@ -239,12 +242,17 @@ func (m *SharedMemory) Close() error {
 	if m.seg != nil {
 		err = m.detachLocked()
 	}
-	if held := m.held.Swap(nil); held != nil {
-		err = errors.Join(err, held.Release(1))
-	}
-	lock := m.lock.Swap(nil)
+	// With lockUse held, no Unlock of a semaphore that is not lock-free
+	// is between taking held and releasing, so closing the semaphore
+	// below cannot strand a release.
+	m.lockUse.Lock()
+	defer m.lockUse.Unlock()
+	lock := m.lock.Load()
 	if lock == nil {
 		return err
+	}
+	if m.held.Swap(false) {
+		err = errors.Join(err, lock.releaseHeld())
 	}
 	removeLock := false
 	switch {
@@ -298,6 +306,18 @@ func (m *SharedMemory) Lock() error { return m.LockContext(context.Background())
 // LockContext is Lock that gives up when ctx is done, returning ctx.Err()
 // without holding the lock.
 func (m *SharedMemory) LockContext(ctx context.Context) error {
+	// The uncontended path: one CAS on the mapped semaphore and one
+	// store, no lock of our own and no cancellation set-up, which would
+	// cost more than the lock itself.
+	if lock := m.lock.Load(); lock != nil && !m.closing.Load() && lock.tryTakeFast() {
+		return m.nowHeld(lock)
+	}
+	return m.lockSlow(ctx)
+}
+
+// lockSlow waits for the lock. It holds lockUse for reading so that Close
+// cannot close a lock semaphore that is not lock-free under it.
+func (m *SharedMemory) lockSlow(ctx context.Context) error {
 	const op = "QSharedMemory::lock"
 	m.lockUse.RLock()
 	defer m.lockUse.RUnlock()
@@ -309,8 +329,6 @@ func (m *SharedMemory) LockContext(ctx context.Context) error {
 		}
 		return &Error{Op: op, Key: m.key, Kind: LockError, Err: cause, text: "unable to lock"}
 	}
-	// The uncontended case needs none of the cancellation set-up, which
-	// costs more than the lock itself.
 	ok, err := lock.TryAcquire()
 	if err != nil {
 		return m.lockError(op, err)
@@ -320,11 +338,24 @@ func (m *SharedMemory) LockContext(ctx context.Context) error {
 			return err
 		}
 	}
-	if m.closing.Load() {
-		return errors.Join(m.lockError(op, ErrClosed), lock.Release(1))
+	return m.nowHeld(lock)
+}
+
+// nowHeld records that this object took the lock, unless Close has begun.
+// Close sets closing before it takes held to give it back, and both are
+// sequentially consistent, so either Close finds the lock in held or this
+// sees closing and gives the lock back itself (unless Close took it from
+// held first).
+func (m *SharedMemory) nowHeld(lock *Semaphore) error {
+	m.held.Store(true)
+	if !m.closing.Load() {
+		return nil
 	}
-	m.held.Store(lock)
-	return nil
+	var err error
+	if m.held.CompareAndSwap(true, false) {
+		err = lock.releaseHeld()
+	}
+	return errors.Join(m.lockError("QSharedMemory::lock", ErrClosed), err)
 }
 
 // waitLock waits for the lock until ctx is done or m is closed.
@@ -344,9 +375,13 @@ func (m *SharedMemory) waitLock(ctx context.Context, lock *Semaphore) error {
 
 // TryLock takes the lock if it is free now and reports whether it did.
 func (m *SharedMemory) TryLock() (bool, error) {
+	if lock := m.lock.Load(); lock != nil && !m.closing.Load() && lock.tryTakeFast() {
+		err := m.nowHeld(lock)
+		return err == nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := m.LockContext(ctx)
+	err := m.lockSlow(ctx)
 	if errors.Is(err, context.Canceled) {
 		return false, nil
 	}
@@ -356,14 +391,28 @@ func (m *SharedMemory) TryLock() (bool, error) {
 // Unlock releases the lock taken by Lock. It fails when this object does
 // not hold the lock.
 func (m *SharedMemory) Unlock() error {
-	held := m.held.Swap(nil)
-	if held == nil {
-		return &Error{Op: "QSharedMemory::unlock", Key: m.key, Kind: LockError, Err: ErrNotLocked, text: "unable to unlock"}
+	if lock := m.lock.Load(); lock != nil && lock.lockFree() {
+		// releaseHeld works even if Close closes the semaphore meanwhile.
+		if !m.held.CompareAndSwap(true, false) {
+			return m.unlockError(ErrNotLocked)
+		}
+		return m.unlockError(lock.releaseHeld())
 	}
-	if err := held.Release(1); err != nil {
-		return &Error{Op: "QSharedMemory::unlock", Key: m.key, Kind: LockError, Err: err, text: "unable to unlock"}
+	// Other semaphores must stay open until the release is done: Close
+	// takes held and closes the semaphore with lockUse held for writing.
+	m.lockUse.RLock()
+	defer m.lockUse.RUnlock()
+	if !m.held.Swap(false) {
+		return m.unlockError(ErrNotLocked)
 	}
-	return nil
+	return m.unlockError(m.lock.Load().releaseHeld())
+}
+
+func (m *SharedMemory) unlockError(cause error) error {
+	if cause == nil {
+		return nil
+	}
+	return &Error{Op: "QSharedMemory::unlock", Key: m.key, Kind: LockError, Err: cause, text: "unable to unlock"}
 }
 
 // ErrNotLocked is matched by errors.Is when Unlock is called without the
