@@ -29,12 +29,10 @@ type backend interface {
 	createSegment(k Key, size int, mode AccessMode, perm uint32) (segment, error)
 	// attachSegment maps an existing segment.
 	attachSegment(k Key, mode AccessMode) (segment, error)
-	// removeSegment deletes the named segment (and its key file) so that
-	// no one can attach it again; mappings that exist stay valid. Unless
-	// force is set it removes it only when it can tell that no process is
-	// attached (System V's shm_nattch == 0), and it reports whether it
-	// removed it.
-	removeSegment(k Key, force bool) (removed bool, err error)
+	// removeSegment deletes the named segment (and its key file) whoever
+	// is attached, so that no one can attach it again; mappings that exist
+	// stay valid. It reports whether there was a segment to remove.
+	removeSegment(k Key) (removed bool, err error)
 	// countsAttachments reports whether the OS tells when the last process
 	// detaches (System V, Windows). Where it cannot (POSIX), the creator's
 	// Close removes the segment instead, as Qt 6.6+ documents.
@@ -78,8 +76,12 @@ type lockFreeSem interface {
 // segment is one mapping of a shared-memory segment.
 type segment interface {
 	bytes() []byte
-	// unmap removes the mapping and closes what backs it.
-	unmap() error
+	// detach removes the mapping and closes what backs it. With
+	// removeUnused, a backend whose OS counts attachments then removes
+	// this very segment (not whatever its key names now) and its key file
+	// if no process has it mapped, as Qt's detach does, and reports
+	// whether it did.
+	detach(removeUnused bool) (removed bool, err error)
 }
 
 // errSemaphoreGone is wrapped by semHandle errors that mean the semaphore

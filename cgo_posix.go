@@ -91,10 +91,7 @@ func posixShmError(op string, k Key, errno syscall.Errno, step C.int) *Error {
 	return osError(op, k, errno)
 }
 
-func (posixBackend) removeSegment(k Key, force bool) (bool, error) {
-	if !force {
-		return false, nil
-	}
+func (posixBackend) removeSegment(k Key) (bool, error) {
 	name := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(name))
 	switch rc := syscall.Errno(C.qipc_posix_shm_unlink(name)); rc {
@@ -115,11 +112,12 @@ type posixSegment struct {
 
 func (s *posixSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.size) }
 
-func (s *posixSegment) unmap() error {
+// detach never removes: POSIX cannot tell who else has the segment mapped.
+func (s *posixSegment) detach(bool) (bool, error) {
 	if rc := C.qipc_posix_shm_detach(s.addr, C.int64_t(s.size), s.fd); rc != 0 {
-		return osError("QSharedMemory::detach (munmap)", Key{}, syscall.Errno(rc))
+		return false, osError("QSharedMemory::detach (munmap)", Key{}, syscall.Errno(rc))
 	}
-	return nil
+	return false, nil
 }
 
 // openSemaphore follows Qt's handle(): always try to create exclusively

@@ -121,6 +121,7 @@ func (sysvBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
 
 func sysvAttach(k Key, key C.int, mode AccessMode) (segment, error) {
 	var (
+		id   C.int
 		addr unsafe.Pointer
 		size C.int64_t
 		step C.int
@@ -129,7 +130,7 @@ func sysvAttach(k Key, key C.int, mode AccessMode) (segment, error) {
 	if mode == ReadOnly {
 		ro = 1
 	}
-	if rc := syscall.Errno(C.qipc_sysv_shm_attach(key, ro, &addr, &size, &step)); rc != 0 {
+	if rc := syscall.Errno(C.qipc_sysv_shm_attach(key, ro, &id, &addr, &size, &step)); rc != 0 {
 		op := map[C.int]string{
 			C.QIPC_SV_STEP_GET:  "QSharedMemory::attach (shmget)",
 			C.QIPC_SV_STEP_AT:   "QSharedMemory::attach (shmat)",
@@ -137,10 +138,10 @@ func sysvAttach(k Key, key C.int, mode AccessMode) (segment, error) {
 		}[step]
 		return nil, osError(op, k, rc)
 	}
-	return &sysvSegment{addr: addr, size: int(size)}, nil
+	return &sysvSegment{addr: addr, size: int(size), id: id, key: key, k: k}, nil
 }
 
-func (sysvBackend) removeSegment(k Key, force bool) (bool, error) {
+func (sysvBackend) removeSegment(k Key) (bool, error) {
 	const op = "QSharedMemory::remove"
 	path := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(path))
@@ -153,34 +154,54 @@ func (sysvBackend) removeSegment(k Key, force bool) (bool, error) {
 		return false, osError("QSharedMemory::handle", k, rc)
 	}
 	var removed, step C.int
-	f := C.int(0)
-	if force {
-		f = 1
-	}
-	if rc := syscall.Errno(C.qipc_sysv_shm_remove(key, path, f, &removed, &step)); rc != 0 {
+	rc = syscall.Errno(C.qipc_sysv_shm_remove(key, path, &removed, &step))
+	return sysvRemoved(op, k, key, path, removed != 0, true, rc, step)
+}
+
+// sysvRemoved finishes a segment removal: it names a failure in Qt's words
+// and, once the key file is gone (keyFileGone, or a segment was removed),
+// removes the lock semaphore that shared it, which no one could find
+// afterwards.
+func sysvRemoved(op string, k Key, key C.int, path *C.char, removed, keyFileGone bool, rc syscall.Errno, step C.int) (bool, error) {
+	if rc != 0 {
 		if step == C.QIPC_SV_STEP_UNLINK {
-			return removed != 0, osError(op+" (unlink)", k, rc)
+			return removed, osError(op+" (unlink)", k, rc)
 		}
 		return false, osError(op, k, rc)
 	}
-	if (removed != 0 || force) && sysvSharesKeyFile(k) {
-		// The key file is gone, and with it the only name of the lock.
+	if (removed || keyFileGone) && sysvSharesKeyFile(k) {
 		var semid C.int
 		if C.qipc_sysv_sem_lookup(key, &semid) == 0 {
 			if rc := syscall.Errno(C.qipc_sysv_sem_remove(semid, path, C.int(ftokProjectID(k.Type)), key, 0)); rc != 0 {
-				return removed != 0, osError("QSystemSemaphore::cleanHandle", lockKeyFor(k), rc)
+				return removed, osError("QSystemSemaphore::cleanHandle", lockKeyFor(k), rc)
 			}
 		}
 	}
-	return removed != 0, nil
+	return removed, nil
 }
 
 type sysvSegment struct {
 	addr unsafe.Pointer
 	size int
+	id   C.int // the segment attached, for the detach clean-up
+	key  C.int // its ftok key
+	k    Key
 }
 
 func (s *sysvSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.size) }
+
+func (s *sysvSegment) detach(removeUnused bool) (bool, error) {
+	err := s.unmap()
+	if !removeUnused {
+		return false, err
+	}
+	path := C.CString(s.k.Native)
+	defer C.free(unsafe.Pointer(path))
+	var removed, step C.int
+	rc := syscall.Errno(C.qipc_sysv_shm_remove_unused(s.id, s.key, path, C.int(ftokProjectID(s.k.Type)), &removed, &step))
+	gone, rerr := sysvRemoved("QSharedMemory::detach", s.k, s.key, path, removed != 0, false, rc, step)
+	return gone, errors.Join(err, rerr)
+}
 
 func (s *sysvSegment) unmap() error {
 	if rc := syscall.Errno(C.qipc_sysv_shm_detach(s.addr)); rc != 0 {

@@ -95,7 +95,7 @@ func mapWindows(k Key, h C.uintptr_t, mode AccessMode) (segment, error) {
 // removeSegment has nothing to do: the OS removes a mapping with its last
 // handle, and no one can remove it before that. A forced removal (the
 // clean-up after a crash) therefore has nothing left to do and succeeds.
-func (windowsBackend) removeSegment(_ Key, force bool) (bool, error) { return force, nil }
+func (windowsBackend) removeSegment(Key) (bool, error) { return true, nil }
 
 type windowsSegment struct {
 	addr unsafe.Pointer
@@ -105,8 +105,13 @@ type windowsSegment struct {
 
 func (s *windowsSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.size) }
 
-// unmap is Qt's detach(): UnmapViewOfFile, then CloseHandle. The handle is
-// closed even when the unmap fails, since the segment is given up anyway.
+// detach is Qt's detach(): UnmapViewOfFile, then CloseHandle. The handle is
+// closed even when the unmap fails, since the segment is given up anyway;
+// the OS removes the segment with its last handle.
+func (s *windowsSegment) detach(bool) (bool, error) {
+	return false, s.unmap()
+}
+
 func (s *windowsSegment) unmap() error {
 	var err error
 	if rc := syscall.Errno(C.qipc_win_shm_unmap(s.addr)); rc != 0 {

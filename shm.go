@@ -198,11 +198,9 @@ func (m *SharedMemory) detachLocked() error {
 			return m.lockError(op, err)
 		}
 	}
-	err := m.seg.unmap()
+	removed, err := m.seg.detach(m.opts.cleanup)
 	m.seg = nil
 	if m.opts.cleanup {
-		removed, rerr := m.b.removeSegment(m.key, false)
-		err = errors.Join(err, rerr)
 		if removed {
 			// No one is attached: the lock goes with the segment, and
 			// posting to it now would only recreate it.
@@ -259,7 +257,7 @@ func (m *SharedMemory) Close() error {
 	case !m.opts.cleanup:
 	case !m.b.countsAttachments():
 		if m.creator {
-			_, rerr := m.b.removeSegment(m.key, true)
+			_, rerr := m.b.removeSegment(m.key)
 			err = errors.Join(err, rerr)
 		}
 		removeLock = m.creator || lock.owner
@@ -437,7 +435,7 @@ func RemoveSharedMemory(key Key) error {
 	if err != nil {
 		return err
 	}
-	removed, err := b.removeSegment(key, true)
+	removed, err := b.removeSegment(key)
 	err = errors.Join(err, b.removeSemaphore(lockKeyFor(key)))
 	if err == nil && !removed {
 		return &Error{Op: op, Key: key, Kind: NotFound}

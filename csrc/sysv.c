@@ -68,7 +68,7 @@ int qipc_sysv_shm_create(int key, size_t size, unsigned perm) {
 // Qt's attach(): shmget(key, 0, 0400 or 0600), shmat (SHM_RDONLY for
 // read-only), then IPC_STAT for the size, which is shm_segsz exactly. Unlike
 // Qt, a failing IPC_STAT does not leave the segment mapped.
-int qipc_sysv_shm_attach(int key, int readonly, void **addr_out, int64_t *size_out, int *step) {
+int qipc_sysv_shm_attach(int key, int readonly, int *id_out, void **addr_out, int64_t *size_out, int *step) {
 	*step = QIPC_SV_STEP_GET;
 	int id = shmget((key_t)key, 0, readonly ? 0400 : 0600);
 	if (id < 0)
@@ -84,6 +84,7 @@ int qipc_sysv_shm_attach(int key, int readonly, void **addr_out, int64_t *size_o
 		shmdt(addr);
 		return rc;
 	}
+	*id_out = id;
 	*addr_out = addr;
 	*size_out = (int64_t)ds.shm_segsz;
 	return 0;
@@ -91,38 +92,47 @@ int qipc_sysv_shm_attach(int key, int readonly, void **addr_out, int64_t *size_o
 
 int qipc_sysv_shm_detach(void *addr) { return shmdt(addr) == 0 ? 0 : errno; }
 
-// Qt's detach clean-up (force == 0): shmget(key, 0, 0400) and IPC_STAT, and
-// only if shm_nattch == 0, IPC_RMID and unlink(path); a segment that cannot
-// be found or examined is left alone, as Qt leaves it. With force, IPC_RMID
-// whatever the count, and the key file goes even when there was no segment.
-// *removed tells whether this call removed a segment.
-int qipc_sysv_shm_remove(int key, const char *path, int force, int *removed, int *step) {
+// The forced removal (QSharedMemory has none; the clean-up after a crash):
+// IPC_RMID whatever the attach count, and unlink(path) even when there was
+// no segment. *removed tells whether there was one.
+int qipc_sysv_shm_remove(int key, const char *path, int *removed, int *step) {
 	*removed = 0;
 	*step = QIPC_SV_STEP_GET;
-	int id = shmget((key_t)key, 0, force ? 0 : 0400);
-	if (id < 0) {
-		if (!force)
-			return 0;
-		if (errno != ENOENT)
-			return errno;
-		goto unlink_file;
-	}
-	if (!force) {
-		struct shmid_ds ds;
-		*step = QIPC_SV_STEP_STAT;
-		if (shmctl(id, IPC_STAT, &ds) != 0)
-			return errno == EINVAL || errno == EIDRM ? 0 : errno;
-		if (ds.shm_nattch != 0)
-			return 0;
-	}
-	*step = QIPC_SV_STEP_RMID;
-	if (shmctl(id, IPC_RMID, NULL) == 0)
-		*removed = 1;
-	else if (errno != EINVAL && errno != EIDRM)
+	int id = shmget((key_t)key, 0, 0);
+	if (id < 0 && errno != ENOENT)
 		return errno;
-unlink_file:
+	if (id >= 0) {
+		*step = QIPC_SV_STEP_RMID;
+		if (shmctl(id, IPC_RMID, NULL) == 0)
+			*removed = 1;
+		else if (errno != EINVAL && errno != EIDRM)
+			return errno;
+	}
 	*step = QIPC_SV_STEP_UNLINK;
 	if (unlink(path) != 0 && errno != ENOENT)
+		return errno;
+	return 0;
+}
+
+// Qt's detach clean-up, on the segment id the caller had attached where Qt
+// looks the key up again: IPC_STAT, and only if shm_nattch == 0, IPC_RMID
+// and unlink(path). A segment that is gone or cannot be examined is left
+// alone, as Qt leaves it. The key file goes only while it still gives
+// this segment's key, so a file made since for a new segment stays.
+int qipc_sysv_shm_remove_unused(int id, int key, const char *path, int proj, int *removed, int *step) {
+	*removed = 0;
+	struct shmid_ds ds;
+	*step = QIPC_SV_STEP_STAT;
+	if (shmctl(id, IPC_STAT, &ds) != 0)
+		return errno == EINVAL || errno == EIDRM || errno == EACCES ? 0 : errno;
+	if (ds.shm_nattch != 0)
+		return 0;
+	*step = QIPC_SV_STEP_RMID;
+	if (shmctl(id, IPC_RMID, NULL) != 0)
+		return errno == EINVAL || errno == EIDRM ? 0 : errno;
+	*removed = 1;
+	*step = QIPC_SV_STEP_UNLINK;
+	if (ftok(path, proj) == (key_t)key && unlink(path) != 0 && errno != ENOENT)
 		return errno;
 	return 0;
 }
