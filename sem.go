@@ -151,9 +151,12 @@ func (s *Semaphore) wait(ctx context.Context, limit time.Duration) (bool, error)
 	if s.tryTakeFast() {
 		return true, nil
 	}
-	for reopened := 0; ; {
+	for reopened, tries := 0, 0; ; tries++ {
+		// The first try never waits: an uncontended take then costs one
+		// non-blocking call, without the clock reads and timer set-up of
+		// a timed wait (a third of a System V Acquire).
 		timeout := waitSlice
-		if limit == 0 || ctx.Err() != nil {
+		if tries == 0 || limit == 0 || ctx.Err() != nil {
 			timeout = 0
 		} else if deadline, ok := ctx.Deadline(); ok {
 			if left := time.Until(deadline); left < timeout {
