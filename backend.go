@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // A backend is one operating-system facility that can hold Qt's IPC objects:
@@ -59,18 +60,14 @@ type semHandle interface {
 	close() error
 }
 
-// lockFreeSem is a semHandle whose uncontended take and give are atomics
-// on memory it maps, with no system call. Semaphore calls them without its
-// lock, so the handle keeps that memory mapped for as long as it is
-// reachable: its close leaves the unmapping to a GC cleanup.
+// lockFreeSem is a semHandle on a glibc sem_t mapped in this process,
+// whose uncontended take and give Semaphore does itself with atomics
+// (semFastTake, semFastGive), without its lock. The handle keeps the
+// sem_t mapped for as long as it is reachable: its close leaves the
+// unmapping to a GC cleanup.
 type lockFreeSem interface {
 	semHandle
-	// tryTake takes one count without waiting; false means only that the
-	// caller must use wait.
-	tryTake() bool
-	// tryGive adds one count; false means only that the caller must use
-	// post.
-	tryGive() bool
+	word() unsafe.Pointer
 }
 
 // segment is one mapping of a shared-memory segment.

@@ -444,11 +444,25 @@ func (c *cell) String() string {
 type row struct {
 	name     string
 	unit     string
-	higherOK bool // MB/s: the ratio is C/Go so that < 1 is still "Go faster"
+	higherOK bool // MB/s: the ratio is of bandwidths, so higher is better
 	goC, cC  cell
 	qtC      cell
 	qtName   string
 	measure  func(t *testing.T, r *row)
+}
+
+// ratio is Go's median over other's, or "—" when either is missing.
+func (r *row) ratio(other *cell) string {
+	g, okg := r.goC.median()
+	o, oko := other.median()
+	switch {
+	case !okg || !oko || g <= 0 || o <= 0:
+		return "—"
+	case r.higherOK:
+		return fmt.Sprintf("%.2f (bandwidth)", g/o)
+	default:
+		return fmt.Sprintf("%.2f", g/o)
+	}
 }
 
 func peerAvailable(name string) bool {
@@ -621,23 +635,14 @@ func TestBenchTable(t *testing.T) {
 	}
 	fmt.Fprintf(&sb, "\nqipc bench: %s, %d CPUs, %s/%s, %s, POSIX fast path %v; medians of %d rounds\n",
 		cpu, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), semFastOK, rounds)
-	fmt.Fprintf(&sb, "| operation | unit | Go | C peer | Qt | Go/C |\n| --- | --- | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&sb, "| operation | unit | Go | C peer | Qt | Go/C | Go/Qt |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {
-		ratio := "—"
-		g, okg := r.goC.median()
-		c, okc := r.cC.median()
-		if okg && okc && g > 0 && c > 0 {
-			if r.higherOK {
-				ratio = fmt.Sprintf("%.2f (bandwidth Go/C)", g/c)
-			} else {
-				ratio = fmt.Sprintf("%.2f", g/c)
-			}
-		}
 		qtCol := r.qtC.String()
 		if qtCol != "—" && r.qtName != "" {
 			qtCol += " (" + r.qtName + ")"
 		}
-		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s |\n", r.name, r.unit, r.goC.String(), r.cC.String(), qtCol, ratio)
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s |\n", r.name, r.unit, r.goC.String(), r.cC.String(), qtCol,
+			r.ratio(&r.cC), r.ratio(&r.qtC))
 	}
 	fmt.Print(sb.String())
 }

@@ -210,8 +210,7 @@ func newPosixSem(s *C.sem_t, k Key) semHandle {
 	return f
 }
 
-func (f *posixFastSem) tryTake() bool { return semFast.Load() && semFastTake(unsafe.Pointer(f.s)) }
-func (f *posixFastSem) tryGive() bool { return semFast.Load() && semFastGive(unsafe.Pointer(f.s)) }
+func (f *posixFastSem) word() unsafe.Pointer { return unsafe.Pointer(f.s) }
 
 // close leaves sem_close to the cleanup set by newPosixSem: a goroutine
 // may still hold the handle for a take or give that races with Close.

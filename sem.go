@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // SemaphoreMode says whether NewSemaphore takes over the semaphore's count.
@@ -56,14 +57,21 @@ type Semaphore struct {
 	fast atomic.Pointer[fastSem]
 }
 
-// fastSem boxes a lockFreeSem for an atomic pointer.
-type fastSem struct{ h lockFreeSem }
+// fastSem boxes a lockFreeSem for an atomic pointer, with its sem_t at
+// hand so that the fast path makes no call.
+type fastSem struct {
+	h    lockFreeSem
+	word unsafe.Pointer
+}
+
+func (f *fastSem) tryTake() bool { return semFast.Load() && semFastTake(f.word) }
+func (f *fastSem) tryGive() bool { return semFast.Load() && semFastGive(f.word) }
 
 // setHandle installs h, with rw held for writing or before s is shared.
 func (s *Semaphore) setHandle(h semHandle) {
 	s.h = h
 	if lf, ok := h.(lockFreeSem); ok {
-		s.fast.Store(&fastSem{lf})
+		s.fast.Store(&fastSem{h: lf, word: lf.word()})
 	} else {
 		s.fast.Store(nil)
 	}
@@ -73,7 +81,7 @@ func (s *Semaphore) setHandle(h semHandle) {
 // false means the caller must take the slow path.
 func (s *Semaphore) tryTakeFast() bool {
 	f := s.fast.Load()
-	return f != nil && !s.closed.Load() && f.h.tryTake()
+	return f != nil && !s.closed.Load() && f.tryTake()
 }
 
 // NewSemaphore opens the semaphore named by key (see [SemaphoreKey] and
@@ -197,7 +205,7 @@ func (s *Semaphore) Release(n int) error {
 	if n < 0 {
 		return &Error{Op: "QSystemSemaphore::release", Key: s.key, Kind: UnknownError, Err: ErrInvalidCount, text: "n is negative"}
 	}
-	if f := s.fast.Load(); n == 1 && f != nil && !s.closed.Load() && f.h.tryGive() {
+	if f := s.fast.Load(); n == 1 && f != nil && !s.closed.Load() && f.tryGive() {
 		return nil
 	}
 	for reopened := 0; ; reopened++ {
@@ -285,7 +293,7 @@ func (s *Semaphore) releaseHeld() error {
 	if f == nil {
 		return s.Release(1)
 	}
-	if f.h.tryGive() {
+	if f.tryGive() {
 		return nil
 	}
 	return f.h.post(1)
