@@ -66,8 +66,18 @@ type semHandle interface {
 // sem_t mapped for as long as it is reachable: its close leaves the
 // unmapping to a GC cleanup.
 type lockFreeSem interface {
-	semHandle
+	closeSafeSem
 	word() unsafe.Pointer
+}
+
+// closeSafeSem is a semHandle that may still be used after its close,
+// because closing frees nothing a late call could touch: a System V id, or
+// a POSIX handle whose unmapping waits for the GC. SharedMemory gives back
+// a lock taken just before a concurrent Close through it, instead of making
+// every Lock and Unlock hold off Close.
+type closeSafeSem interface {
+	semHandle
+	closeSafe()
 }
 
 // segment is one mapping of a shared-memory segment.

@@ -211,6 +211,7 @@ func newPosixSem(s *C.sem_t, k Key) semHandle {
 }
 
 func (f *posixFastSem) word() unsafe.Pointer { return unsafe.Pointer(f.s) }
+func (f *posixFastSem) closeSafe()           {}
 
 // close leaves sem_close to the cleanup set by newPosixSem: a goroutine
 // may still hold the handle for a take or give that races with Close.

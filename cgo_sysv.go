@@ -361,3 +361,4 @@ func (s *sysvSem) removeWith(path *C.char) error {
 }
 
 func (s *sysvSem) close() error { return nil }
+func (s *sysvSem) closeSafe()   {}

@@ -51,6 +51,8 @@ type Semaphore struct {
 	// closed is written with rw held for writing; the lock-free path
 	// reads it without rw.
 	closed atomic.Bool
+	// closeSafe: the backend's handles are closeSafeSems.
+	closeSafe bool
 	// fast is h when h is a lockFreeSem, else nil. It stays set after
 	// Close: the handle's memory outlives every goroutine holding it, so
 	// releaseHeld can give back a count taken before a concurrent Close.
@@ -114,6 +116,7 @@ func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (*Se
 		return nil, err
 	}
 	s.setHandle(h)
+	_, s.closeSafe = h.(closeSafeSem)
 	s.owner = created || mode == Create
 	return s, nil
 }
@@ -208,18 +211,35 @@ func (s *Semaphore) Release(n int) error {
 	if f := s.fast.Load(); n == 1 && f != nil && !s.closed.Load() && f.tryGive() {
 		return nil
 	}
+	return s.post(n, false)
+}
+
+// post adds n, following a semaphore that was removed and recreated, as
+// Qt does. evenClosed lets it post through a close-safe handle after
+// Close; a semaphore removed by then stays removed, as there is no one
+// left to release it for.
+func (s *Semaphore) post(n int, evenClosed bool) error {
 	for reopened := 0; ; reopened++ {
 		s.rw.RLock()
-		if s.closed.Load() {
+		closed := s.closed.Load()
+		if closed && !evenClosed {
 			s.rw.RUnlock()
 			return s.closedError("QSystemSemaphore::release")
 		}
 		err := s.h.post(n)
 		s.rw.RUnlock()
-		if !errors.Is(err, errSemaphoreGone) || reopened == reopenLimit {
+		switch {
+		case !errors.Is(err, errSemaphoreGone):
+			return err
+		case closed:
+			return nil
+		case reopened == reopenLimit:
 			return err
 		}
 		if err := s.reopen(); err != nil {
+			if evenClosed && s.closed.Load() {
+				continue // closed meanwhile: post to the handle as it is
+			}
 			return err
 		}
 	}
@@ -285,22 +305,15 @@ func (s *Semaphore) remove() error {
 }
 
 // releaseHeld gives back a count this object took for SharedMemory's
-// lock. A lock-free handle can do so after a concurrent Close (its memory
-// is still mapped), so the lock is never left taken for every process;
-// other handles need the object open.
+// lock. With a close-safe handle it does so even after a concurrent Close,
+// so the lock is never left taken for every process; with other handles
+// the caller must keep Close away (SharedMemory.lockUse).
 func (s *Semaphore) releaseHeld() error {
-	f := s.fast.Load()
-	if f == nil {
-		return s.Release(1)
-	}
-	if f.tryGive() {
+	if f := s.fast.Load(); f != nil && f.tryGive() {
 		return nil
 	}
-	return f.h.post(1)
+	return s.post(1, s.closeSafe)
 }
-
-// lockFree reports whether releaseHeld works after Close.
-func (s *Semaphore) lockFree() bool { return s.fast.Load() != nil }
 
 func (s *Semaphore) closedError(op string) error {
 	return &Error{Op: op, Key: s.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}

@@ -313,12 +313,15 @@ func (m *SharedMemory) LockContext(ctx context.Context) error {
 	return m.lockSlow(ctx)
 }
 
-// lockSlow waits for the lock. It holds lockUse for reading so that Close
-// cannot close a lock semaphore that is not lock-free under it.
+// lockSlow waits for the lock. Unless the lock semaphore is close-safe,
+// it holds lockUse for reading so that Close cannot close the semaphore
+// between the take and nowHeld's giving it back.
 func (m *SharedMemory) lockSlow(ctx context.Context) error {
 	const op = "QSharedMemory::lock"
-	m.lockUse.RLock()
-	defer m.lockUse.RUnlock()
+	if lock := m.lock.Load(); lock == nil || !lock.closeSafe {
+		m.lockUse.RLock()
+		defer m.lockUse.RUnlock()
+	}
 	lock := m.lock.Load()
 	if m.closing.Load() || lock == nil {
 		cause := ErrNotAttached
@@ -389,7 +392,7 @@ func (m *SharedMemory) TryLock() (bool, error) {
 // Unlock releases the lock taken by Lock. It fails when this object does
 // not hold the lock.
 func (m *SharedMemory) Unlock() error {
-	if lock := m.lock.Load(); lock != nil && lock.lockFree() {
+	if lock := m.lock.Load(); lock != nil && lock.closeSafe {
 		// releaseHeld works even if Close closes the semaphore meanwhile.
 		if !m.held.CompareAndSwap(true, false) {
 			return m.unlockError(ErrNotLocked)
