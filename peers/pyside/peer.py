@@ -7,6 +7,9 @@ See ../PROTOCOL.md. KEY is parsed with QNativeIpcKey.fromString(); QSharedMemory
 QSystemSemaphore(key, init, mode) are used directly, so Qt chooses the lock semaphore itself
 (--lock is accepted and ignored). Errors: "err <Kind> <errorString>", Kind = Qt enumerator name.
 
+Bench commands (as in the C and Qt 5/6.4 peers; figures include the Python loop around each call):
+    bench-lock KEY N, bench-sem KEY N, pingpong KEY1 KEY2 N a|b, bench-cycle KEY N SIZE, bench-attach KEY N
+
 Notes on PySide6: QSharedMemory.data() and constData() return a memoryview over the mapping
 (writes go straight to shared memory). On a ReadOnly attachment data() still claims to be
 writable, but writing would crash (SIGSEGV), so reads always go through constData().
@@ -15,6 +18,7 @@ writable, but writing would crash (SIGSEGV), so reads always go through constDat
 import os
 import struct
 import sys
+import time
 
 from PySide6.QtCore import QNativeIpcKey, QSharedMemory, QSystemSemaphore
 
@@ -232,7 +236,96 @@ def run(cmd, key, args, ro, hold, nolock):
         del sem
         return
 
+    if cmd.startswith("bench-") or cmd == "pingpong":
+        bench(cmd, key, args, hold)
+        return
+
     usage("unknown command " + cmd)
+
+
+def per_op(name, t0, n):
+    return "ok %s=%.1f" % (name, (time.perf_counter_ns() - t0) / max(n, 1))
+
+
+def bench(cmd, key, args, hold):
+    rw = QSharedMemory.AccessMode.ReadWrite
+    if cmd == "bench-lock":
+        nargs(cmd, args, 1, 1)
+        n = to_int(args[0], 0)
+        shm = QSharedMemory(key)
+        if not shm.attach(rw):
+            shm_fail(shm)
+        lock, unlock = shm.lock, shm.unlock
+        t0 = time.perf_counter_ns()
+        for _ in range(n):
+            if not lock() or not unlock():
+                shm_fail(shm)
+        out(per_op("ns_per_op", t0, n))
+        del shm
+    elif cmd == "bench-sem":
+        nargs(cmd, args, 1, 1)
+        n = to_int(args[0], 0)
+        sem = QSystemSemaphore(key, 1, QSystemSemaphore.AccessMode.Create)
+        if sem.error() != QSystemSemaphore.SystemSemaphoreError.NoError:
+            sem_fail(sem)
+        acquire, release = sem.acquire, sem.release
+        t0 = time.perf_counter_ns()
+        for _ in range(n):
+            if not acquire() or not release(1):
+                sem_fail(sem)
+        out(per_op("ns_per_op", t0, n))
+        del sem
+    elif cmd == "pingpong":
+        nargs(cmd, args, 3, 3)
+        key2 = QNativeIpcKey.fromString(args[0])
+        n = to_int(args[1], 0)
+        if args[2] not in ("a", "b"):
+            usage("ROLE must be a or b")
+        s1 = QSystemSemaphore(key, 0, QSystemSemaphore.AccessMode.Open)
+        s2 = QSystemSemaphore(key2, 0, QSystemSemaphore.AccessMode.Open)
+        for s in (s1, s2):
+            if s.error() != QSystemSemaphore.SystemSemaphoreError.NoError:
+                sem_fail(s)
+        first, second = (s1.release, s2.acquire) if args[2] == "a" else (s1.acquire, s2.release)
+        t0 = time.perf_counter_ns()
+        for _ in range(n):
+            if not first() or not second():
+                sem_fail(s1 if s1.error() != QSystemSemaphore.SystemSemaphoreError.NoError else s2)
+        out(per_op("ns_per_roundtrip", t0, n) if args[2] == "a" else "ok")
+        if hold:
+            wait_eof()
+        del s1, s2
+    elif cmd == "bench-cycle":
+        nargs(cmd, args, 2, 2)
+        n, size = to_int(args[0], 0), to_int(args[1], 1)
+        posix = key.type() == QNativeIpcKey.Type.PosixRealtime
+        t0 = time.perf_counter_ns()
+        for _ in range(n):
+            c = QSharedMemory(key)
+            if not c.create(size, rw):
+                shm_fail(c)
+            a = QSharedMemory(key)
+            if not a.attach(rw) or not a.detach():
+                shm_fail(a)
+            if not c.detach():
+                shm_fail(c)
+            del a, c
+            if posix:
+                # Qt never unlinks a POSIX segment (COMPAT.md #3); a Qt program must do it itself, as shm_unlink does.
+                os.unlink("/dev/shm" + key.nativeKey())
+        out(per_op("ns_per_op", t0, n))
+    elif cmd == "bench-attach":
+        nargs(cmd, args, 1, 1)
+        n = to_int(args[0], 0)
+        shm = QSharedMemory(key)
+        t0 = time.perf_counter_ns()
+        for _ in range(n):
+            if not shm.attach(rw) or not shm.detach():
+                shm_fail(shm)
+        out(per_op("ns_per_op", t0, n))
+        del shm
+    else:
+        usage("unknown command " + cmd)
 
 
 def main(argv):
