@@ -60,6 +60,13 @@ def sem_fail(sem):
     raise Failure("err %s %s" % (sem.error().name, sem.errorString()))
 
 
+def attached(key):
+    shm = QSharedMemory(key)
+    if not shm.attach(QSharedMemory.AccessMode.ReadWrite):
+        shm_fail(shm)
+    return shm
+
+
 def to_int(s, lo=None):
     try:
         v = int(s, 10)
@@ -77,7 +84,6 @@ def nargs(cmd, args, lo, hi):
 
 def run(cmd, key, args, ro, hold, nolock):
     access = QSharedMemory.AccessMode.ReadOnly if ro else QSharedMemory.AccessMode.ReadWrite
-    rw = QSharedMemory.AccessMode.ReadWrite
 
     if cmd == "create":
         nargs(cmd, args, 1, 1)
@@ -129,9 +135,7 @@ def run(cmd, key, args, ro, hold, nolock):
             data = bytes.fromhex(args[1])
         except ValueError:
             usage("bad hex " + args[1])
-        shm = QSharedMemory(key)
-        if not shm.attach(rw):
-            shm_fail(shm)
+        shm = attached(key)
         if off + len(data) > shm.size():
             raise Failure("err InvalidSize peer.py: write range %d+%d exceeds size %d" % (off, len(data), shm.size()))
         if not shm.lock():
@@ -149,9 +153,7 @@ def run(cmd, key, args, ro, hold, nolock):
 
     if cmd == "hold-lock":
         nargs(cmd, args, 0, 0)
-        shm = QSharedMemory(key)
-        if not shm.attach(rw):
-            shm_fail(shm)
+        shm = attached(key)
         if not shm.lock():
             shm_fail(shm)
         out("ok locked")
@@ -164,9 +166,7 @@ def run(cmd, key, args, ro, hold, nolock):
     if cmd == "counter":
         nargs(cmd, args, 1, 1)
         n = to_int(args[0], 0)
-        shm = QSharedMemory(key)
-        if not shm.attach(rw):
-            shm_fail(shm)
+        shm = attached(key)
         if shm.size() < 8:
             raise Failure("err InvalidSize peer.py: counter needs 8 bytes, segment has %d" % shm.size())
         mem = shm.data()
@@ -252,9 +252,7 @@ def bench(cmd, key, args, hold):
     if cmd == "bench-lock":
         nargs(cmd, args, 1, 1)
         n = to_int(args[0], 0)
-        shm = QSharedMemory(key)
-        if not shm.attach(rw):
-            shm_fail(shm)
+        shm = attached(key)
         lock, unlock = shm.lock, shm.unlock
         t0 = time.perf_counter_ns()
         for _ in range(n):
