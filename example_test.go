@@ -93,3 +93,47 @@ func ExampleSemaphore_AcquireTimeout() {
 	fmt.Println(first, second)
 	// Output: true false
 }
+
+// A hot loop that takes a segment's lock millions of times can take it
+// through a Semaphore on the segment's LockKey: the same semaphore
+// QSharedMemory::lock() and SharedMemory.Lock take, without the owner
+// tracking that makes one SharedMemory safe to share between goroutines
+// (so the loop must pair each Acquire with one Release itself).
+func ExampleKey_LockKey() {
+	key := qipc.SharedMemoryKey(fmt.Sprintf("hot-loop-%d", os.Getpid()), qipc.PosixRealtime)
+	shm := qipc.NewSharedMemory(key)
+	defer shm.Close() // the creator's Close removes the segment and its lock
+	if err := shm.Create(8, qipc.ReadWrite); err != nil {
+		fmt.Println(err)
+		return
+	}
+	lock, err := qipc.NewSemaphore(key.LockKey(), 1, qipc.Open, qipc.WithoutCleanup())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer lock.Close()
+
+	counter := shm.Data()
+	for range 1000 {
+		if err := lock.Acquire(); err != nil {
+			fmt.Println(err)
+			return
+		}
+		counter[0]++
+		if err := lock.Release(1); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+
+	// SharedMemory.Lock excludes the loop, and the other way round.
+	if err := shm.Lock(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	ok, _ := lock.TryAcquire()
+	fmt.Println("counter", counter[0], "taken while locked:", ok)
+	_ = shm.Unlock()
+	// Output: counter 232 taken while locked: false
+}
