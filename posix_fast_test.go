@@ -30,9 +30,10 @@ func requireSemFast(t *testing.T) {
 
 func rawSemWord(t *testing.T, s *Semaphore) *atomic.Uint64 {
 	t.Helper()
-	p, ok := s.h.(*posixFastSem)
+	h := s.cur.Load().h
+	p, ok := h.(*posixFastSem)
 	if !ok {
-		t.Fatalf("handle is %T, want *posixFastSem", s.h)
+		t.Fatalf("handle is %T, want *posixFastSem", h)
 	}
 	return (*atomic.Uint64)(unsafe.Pointer(p.s))
 }

@@ -57,7 +57,7 @@ func RecoverLock(key Key) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	s := &Semaphore{key: lk, b: b, initial: 1, opts: buildOptions([]Option{WithoutCleanup()}), h: h}
+	s := newSemaphore(lk, b, 1, buildOptions([]Option{WithoutCleanup()}), h)
 	if created {
 		// There was no lock. A System V lock may share its key file with
 		// the segment, so only a POSIX one is removed again.

@@ -42,48 +42,61 @@ type Semaphore struct {
 	initial int
 	opts    options
 
-	// rw is held for reading by every operation for the duration of each
-	// system call, and for writing by Close and by a reopen, so that a
-	// handle is never closed under a call that uses it.
-	rw    sync.RWMutex
-	h     semHandle
+	// rw is held for writing by Close and by a reopen, and for reading by
+	// every call on a handle that is not close-safe, for the duration of
+	// its system call, so that such a handle is never closed under it.
+	// Close-safe handles need no lock (see closeSafeSem).
+	rw sync.RWMutex
+	// cur is the handle, replaced by a reopen. It stays set after Close,
+	// so that releaseHeld can give back through a close-safe handle a
+	// count taken before a concurrent Close.
+	cur   atomic.Pointer[semRef]
 	owner bool
-	// closed is written with rw held for writing; the lock-free path
-	// reads it without rw.
+	// closed is written with rw held for writing and read without it.
 	closed atomic.Bool
 	// closeSafe: the backend's handles are closeSafeSems.
 	closeSafe bool
-	// fast is h when h is a lockFreeSem, else nil. It stays set after
-	// Close: the handle's memory outlives every goroutine holding it, so
-	// releaseHeld can give back a count taken before a concurrent Close.
-	fast atomic.Pointer[fastSem]
 }
 
-// fastSem boxes a lockFreeSem for an atomic pointer, with its sem_t at
-// hand so that the fast path makes no call.
-type fastSem struct {
-	h    lockFreeSem
-	word unsafe.Pointer
+// semRef is one handle, with its sem_t at hand when it is a lockFreeSem
+// so that the uncontended path makes no call.
+type semRef struct {
+	h    semHandle
+	word unsafe.Pointer // nil: no lock-free path
 }
 
-func (f *fastSem) tryTake() bool { return semFast.Load() && semFastTake(f.word) }
-func (f *fastSem) tryGive() bool { return semFast.Load() && semFastGive(f.word) }
+func (r *semRef) tryTake() bool { return r.word != nil && semFast.Load() && semFastTake(r.word) }
+func (r *semRef) tryGive() bool { return r.word != nil && semFast.Load() && semFastGive(r.word) }
 
 // setHandle installs h, with rw held for writing or before s is shared.
 func (s *Semaphore) setHandle(h semHandle) {
-	s.h = h
+	r := &semRef{h: h}
 	if lf, ok := h.(lockFreeSem); ok {
-		s.fast.Store(&fastSem{h: lf, word: lf.word()})
-	} else {
-		s.fast.Store(nil)
+		r.word = lf.word()
+	}
+	s.cur.Store(r)
+}
+
+// beginCall returns the handle for one call, holding rw for reading
+// unless the handle is close-safe; endCall(locked) ends the call.
+func (s *Semaphore) beginCall() (r *semRef, locked bool) {
+	if s.closeSafe {
+		return s.cur.Load(), false
+	}
+	s.rw.RLock()
+	return s.cur.Load(), true
+}
+
+func (s *Semaphore) endCall(locked bool) {
+	if locked {
+		s.rw.RUnlock()
 	}
 }
 
 // tryTakeFast is the uncontended take without a lock or a system call;
 // false means the caller must take the slow path.
 func (s *Semaphore) tryTakeFast() bool {
-	f := s.fast.Load()
-	return f != nil && !s.closed.Load() && f.tryTake()
+	return !s.closed.Load() && s.cur.Load().tryTake()
 }
 
 // NewSemaphore opens the semaphore named by key (see [SemaphoreKey] and
@@ -110,15 +123,22 @@ func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (*Se
 	if err != nil {
 		return nil, err
 	}
-	s := &Semaphore{key: key, b: b, initial: initial, opts: buildOptions(opts)}
-	h, created, err := b.openSemaphore(key, initial, mode == Create, s.opts.perm)
+	o := buildOptions(opts)
+	h, created, err := b.openSemaphore(key, initial, mode == Create, o.perm)
 	if err != nil {
 		return nil, err
 	}
-	s.setHandle(h)
-	_, s.closeSafe = h.(closeSafeSem)
+	s := newSemaphore(key, b, initial, o, h)
 	s.owner = created || mode == Create
 	return s, nil
+}
+
+// newSemaphore wraps a handle just opened.
+func newSemaphore(key Key, b backend, initial int, o options, h semHandle) *Semaphore {
+	s := &Semaphore{key: key, b: b, initial: initial, opts: o}
+	s.setHandle(h)
+	_, s.closeSafe = h.(closeSafeSem)
+	return s
 }
 
 // Key returns the key the semaphore was opened with.
@@ -174,13 +194,13 @@ func (s *Semaphore) wait(ctx context.Context, limit time.Duration) (bool, error)
 				timeout = max(left, 0)
 			}
 		}
-		s.rw.RLock()
+		r, locked := s.beginCall()
 		if s.closed.Load() {
-			s.rw.RUnlock()
+			s.endCall(locked)
 			return false, s.closedError("QSystemSemaphore::acquire")
 		}
-		ok, err := s.h.wait(timeout)
-		s.rw.RUnlock()
+		ok, err := r.h.wait(timeout)
+		s.endCall(locked)
 		switch {
 		case ok:
 			return true, nil
@@ -208,7 +228,7 @@ func (s *Semaphore) Release(n int) error {
 	if n < 0 {
 		return &Error{Op: "QSystemSemaphore::release", Key: s.key, Kind: UnknownError, Err: ErrInvalidCount, text: "n is negative"}
 	}
-	if f := s.fast.Load(); n == 1 && f != nil && !s.closed.Load() && f.tryGive() {
+	if n == 1 && !s.closed.Load() && s.cur.Load().tryGive() {
 		return nil
 	}
 	return s.post(n, false)
@@ -220,14 +240,14 @@ func (s *Semaphore) Release(n int) error {
 // left to release it for.
 func (s *Semaphore) post(n int, evenClosed bool) error {
 	for reopened := 0; ; reopened++ {
-		s.rw.RLock()
+		r, locked := s.beginCall()
 		closed := s.closed.Load()
 		if closed && !evenClosed {
-			s.rw.RUnlock()
+			s.endCall(locked)
 			return s.closedError("QSystemSemaphore::release")
 		}
-		err := s.h.post(n)
-		s.rw.RUnlock()
+		err := r.h.post(n)
+		s.endCall(locked)
 		switch {
 		case !errors.Is(err, errSemaphoreGone):
 			return err
@@ -248,12 +268,12 @@ func (s *Semaphore) post(n int, evenClosed bool) error {
 // Value returns the current count. Another process may change it at any
 // moment; it is meant for inspection and tests.
 func (s *Semaphore) Value() (int, error) {
-	s.rw.RLock()
-	defer s.rw.RUnlock()
+	r, locked := s.beginCall()
+	defer s.endCall(locked)
 	if s.closed.Load() {
 		return 0, s.closedError("QSystemSemaphore::value")
 	}
-	return s.h.value()
+	return r.h.value()
 }
 
 // reopen replaces a handle whose semaphore was removed under it by one for
@@ -269,8 +289,9 @@ func (s *Semaphore) reopen() error {
 	if err != nil {
 		return err
 	}
-	_ = s.h.close()
+	old := s.cur.Load()
 	s.setHandle(h)
+	_ = old.h.close()
 	s.owner = s.owner || created
 	return nil
 }
@@ -288,20 +309,20 @@ func (s *Semaphore) Close() error {
 	s.closed.Store(true)
 	var err error
 	if s.owner && s.opts.cleanup {
-		err = s.h.remove()
+		err = s.cur.Load().h.remove()
 	}
-	return errors.Join(err, s.h.close())
+	return errors.Join(err, s.cur.Load().h.close())
 }
 
 // remove deletes the semaphore whatever its owner; SharedMemory uses it
 // when it removes the segment the semaphore locks.
 func (s *Semaphore) remove() error {
-	s.rw.RLock()
-	defer s.rw.RUnlock()
+	r, locked := s.beginCall()
+	defer s.endCall(locked)
 	if s.closed.Load() {
 		return nil
 	}
-	return s.h.remove()
+	return r.h.remove()
 }
 
 // releaseHeld gives back a count this object took for SharedMemory's
@@ -309,7 +330,7 @@ func (s *Semaphore) remove() error {
 // so the lock is never left taken for every process; with other handles
 // the caller must keep Close away (SharedMemory.lockUse).
 func (s *Semaphore) releaseHeld() error {
-	if f := s.fast.Load(); f != nil && f.tryGive() {
+	if s.cur.Load().tryGive() {
 		return nil
 	}
 	return s.post(1, s.closeSafe)
