@@ -189,10 +189,16 @@ type posixFastDone struct {
 
 // deferredSemCloses counts fast handles closed by their owner whose
 // sem_close still waits for the GC. Their pages are not Go memory, so the
-// GC does not hurry for them: every deferredCloseBatch of them, Close runs
-// a collection, which bounds how many mappings (each one a VMA, limited by
-// vm.max_map_count) a create/close loop can leave behind.
-var deferredSemCloses atomic.Int64
+// GC does not hurry for them: every deferredCloseBatch closes start a
+// collection in the background (one at a time, so that Close never waits
+// for one), which bounds how many mappings (each one a VMA, limited by
+// vm.max_map_count) a create/close loop leaves waiting.
+var (
+	deferredSemCloses atomic.Int64
+	semCloses         atomic.Uint64 // ever, for the batches
+	closeGCRunning    atomic.Bool
+	closeGCs          atomic.Int64 // collections started, for tests
+)
 
 const deferredCloseBatch = 1024
 
@@ -219,8 +225,13 @@ func (f *posixFastSem) close() error {
 	if f.done.closed.Swap(true) {
 		return nil
 	}
-	if deferredSemCloses.Add(1)%deferredCloseBatch == 0 {
-		runtime.GC()
+	deferredSemCloses.Add(1)
+	if semCloses.Add(1)%deferredCloseBatch == 0 && closeGCRunning.CompareAndSwap(false, true) {
+		closeGCs.Add(1)
+		go func() {
+			defer closeGCRunning.Store(false)
+			runtime.GC()
+		}()
 	}
 	return nil
 }
