@@ -238,7 +238,9 @@ func (f *posixFastSem) close() error {
 
 func (p *posixSem) wait(timeout time.Duration) (bool, error) {
 	if semFast.Load() {
-		if semFastTake(unsafe.Pointer(p.s)) {
+		took := semFastTake(unsafe.Pointer(p.s))
+		runtime.KeepAlive(p)
+		if took {
 			return true, nil
 		}
 		if timeout == 0 {
@@ -249,7 +251,9 @@ func (p *posixSem) wait(timeout time.Duration) (bool, error) {
 	if timeout < 0 {
 		ns = -1
 	}
-	switch rc := syscall.Errno(C.qipc_posix_sem_wait(p.s, C.int64_t(ns))); rc {
+	rc := syscall.Errno(C.qipc_posix_sem_wait(p.s, C.int64_t(ns)))
+	runtime.KeepAlive(p) // a fast handle's sem_t is mapped only while p is reachable
+	switch rc {
 	case 0:
 		return true, nil
 	case syscall.EAGAIN, syscall.ETIMEDOUT:
@@ -270,10 +274,16 @@ func (p *posixSem) post(n int) error {
 			return osError("QSystemSemaphore::modifySemaphore (sem_post)", p.key, syscall.ERANGE)
 		}
 	}
-	if n == 1 && semFast.Load() && semFastGive(unsafe.Pointer(p.s)) {
-		return nil
+	if n == 1 && semFast.Load() {
+		gave := semFastGive(unsafe.Pointer(p.s))
+		runtime.KeepAlive(p)
+		if gave {
+			return nil
+		}
 	}
-	if rc := syscall.Errno(C.qipc_posix_sem_post(p.s, C.int(n))); rc != 0 {
+	rc := syscall.Errno(C.qipc_posix_sem_post(p.s, C.int(n)))
+	runtime.KeepAlive(p)
+	if rc != 0 {
 		return osError("QSystemSemaphore::modifySemaphore (sem_post)", p.key, rc)
 	}
 	return nil
@@ -281,7 +291,9 @@ func (p *posixSem) post(n int) error {
 
 func (p *posixSem) value() (int, error) {
 	var v C.int
-	if rc := syscall.Errno(C.qipc_posix_sem_value(p.s, &v)); rc != 0 {
+	rc := syscall.Errno(C.qipc_posix_sem_value(p.s, &v))
+	runtime.KeepAlive(p)
+	if rc != 0 {
 		return 0, osError("QSystemSemaphore::value (sem_getvalue)", p.key, rc)
 	}
 	return int(v), nil

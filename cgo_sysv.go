@@ -159,17 +159,17 @@ func (sysvBackend) removeSegment(k Key) (bool, error) {
 }
 
 // sysvRemoved finishes a segment removal: it names a failure in Qt's words
-// and, once the key file is gone (keyFileGone, or a segment was removed),
-// removes the lock semaphore that shared it, which no one could find
-// afterwards.
-func sysvRemoved(op string, k Key, key C.int, path *C.char, removed, keyFileGone bool, rc syscall.Errno, step C.int) (bool, error) {
+// and, with removeLock, removes the lock semaphore that shared the key
+// file (gone now), which no one could find afterwards. A detach leaves
+// that to SharedMemory, which retires its lock first.
+func sysvRemoved(op string, k Key, key C.int, path *C.char, removed, removeLock bool, rc syscall.Errno, step C.int) (bool, error) {
 	if rc != 0 {
 		if step == C.QIPC_SV_STEP_UNLINK {
 			return removed, osError(op+" (unlink)", k, rc)
 		}
 		return false, osError(op, k, rc)
 	}
-	if (removed || keyFileGone) && sysvSharesKeyFile(k) {
+	if removeLock && sysvSharesKeyFile(k) {
 		var semid C.int
 		if C.qipc_sysv_sem_lookup(key, &semid) == 0 {
 			if rc := syscall.Errno(C.qipc_sysv_sem_remove(semid, path, C.int(ftokProjectID(k.Type)), key, 0)); rc != 0 {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -725,6 +726,59 @@ func TestCloseRacesLock(t *testing.T) {
 			}
 			t.Logf("%d rounds: %d locks taken, %d ended by Close, lock free after every round", rounds, okLocks.Load(), closedLocks.Load())
 		})
+	}
+}
+
+// TestLockWaiterWhenSegmentGoes: a Lock waiting in another goroutine when
+// this object's last Detach (or Close) removes the System V segment and its
+// lock fails cleanly; it must not follow the removal, make a fresh lock
+// semaphore and key file that nothing removes, and leave Unlock without a
+// semaphore. Found by a second reading of the close-safe change.
+func TestLockWaiterWhenSegmentGoes(t *testing.T) {
+	rounds := scaled(50, 1000)
+	for _, viaClose := range []bool{false, true} {
+		name, want := "detach", ErrNotAttached
+		if viaClose {
+			name, want = "close", ErrClosed
+		}
+		for _, legacy := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/legacy=%v", name, legacy), func(t *testing.T) {
+				k := testShmKey(t, SystemV, legacy)
+				for r := range rounds {
+					m := NewSharedMemory(k)
+					if err := m.Create(64, ReadWrite); err != nil {
+						t.Fatalf("round %d: %v", r, err)
+					}
+					if err := m.Lock(); err != nil {
+						t.Fatal(err)
+					}
+					waiter := make(chan error, 1)
+					go func() { waiter <- m.Lock() }()
+					time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond) // usually inside semop by now
+					var err error
+					if viaClose {
+						err = m.Close()
+					} else {
+						err = m.Detach()
+					}
+					if err != nil {
+						t.Fatalf("round %d: %v", r, err)
+					}
+					if err := <-waiter; !errors.Is(err, want) {
+						t.Fatalf("round %d: waiting Lock returned %v, want %v", r, err, want)
+					}
+					if err := m.Unlock(); !errors.Is(err, ErrNotLocked) && !errors.Is(err, ErrClosed) {
+						t.Fatalf("round %d: Unlock after the segment went: %v", r, err)
+					}
+					_ = m.Close()
+					for _, f := range []string{k.Native, k.LockKey().Native} {
+						if _, err := os.Stat(f); !errors.Is(err, fs.ErrNotExist) {
+							t.Fatalf("round %d: key file %s left behind (%v)", r, f, err)
+						}
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package qipc
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,15 +48,19 @@ type Semaphore struct {
 	// its system call, so that such a handle is never closed under it.
 	// Close-safe handles need no lock (see closeSafeSem).
 	rw sync.RWMutex
-	// cur is the handle, replaced by a reopen. It stays set after Close,
-	// so that releaseHeld can give back through a close-safe handle a
-	// count taken before a concurrent Close.
-	cur   atomic.Pointer[semRef]
-	owner bool
+	// cur is the handle, replaced by a reopen and, unless keepHandle,
+	// dropped by Close (calls in flight keep the one they loaded).
+	cur atomic.Pointer[semRef]
+	// owner: Close removes the semaphore; set by a reopen that created it.
+	owner atomic.Bool
 	// closed is written with rw held for writing and read without it.
 	closed atomic.Bool
 	// closeSafe: the backend's handles are closeSafeSems.
 	closeSafe bool
+	// keepHandle is set for SharedMemory's lock before it is shared:
+	// Close keeps cur so that releaseHeld can give back through a
+	// close-safe handle a count taken before a concurrent Close.
+	keepHandle bool
 }
 
 // semRef is one handle, with its sem_t at hand when it is a lockFreeSem
@@ -65,8 +70,20 @@ type semRef struct {
 	word unsafe.Pointer // nil: no lock-free path
 }
 
-func (r *semRef) tryTake() bool { return r.word != nil && semFast.Load() && semFastTake(r.word) }
-func (r *semRef) tryGive() bool { return r.word != nil && semFast.Load() && semFastGive(r.word) }
+// tryTake and tryGive keep r alive until the CAS is done: the sem_t stays
+// mapped only while the handle is reachable, and word alone does not keep
+// it so.
+func (r *semRef) tryTake() bool {
+	ok := r.word != nil && semFast.Load() && semFastTake(r.word)
+	runtime.KeepAlive(r)
+	return ok
+}
+
+func (r *semRef) tryGive() bool {
+	ok := r.word != nil && semFast.Load() && semFastGive(r.word)
+	runtime.KeepAlive(r)
+	return ok
+}
 
 // setHandle installs h, with rw held for writing or before s is shared.
 func (s *Semaphore) setHandle(h semHandle) {
@@ -129,7 +146,7 @@ func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (*Se
 		return nil, err
 	}
 	s := newSemaphore(key, b, initial, o, h)
-	s.owner = created || mode == Create
+	s.owner.Store(created || mode == Create)
 	return s, nil
 }
 
@@ -202,8 +219,15 @@ func (s *Semaphore) wait(ctx context.Context, limit time.Duration) (bool, error)
 		ok, err := r.h.wait(timeout)
 		s.endCall(locked)
 		switch {
+		case ok && s.closeSafe && s.closed.Load():
+			// Close did not wait for this call: a count taken after it
+			// would be one that no Release can give back.
+			_ = r.h.post(1)
+			return false, s.closedError("QSystemSemaphore::acquire")
 		case ok:
 			return true, nil
+		case errors.Is(err, errSemaphoreGone) && ctx.Err() != nil:
+			return false, err // a given-up wait recreates nothing
 		case errors.Is(err, errSemaphoreGone) && reopened < reopenLimit:
 			reopened++
 			if err := s.reopen(); err != nil {
@@ -292,7 +316,9 @@ func (s *Semaphore) reopen() error {
 	old := s.cur.Load()
 	s.setHandle(h)
 	_ = old.h.close()
-	s.owner = s.owner || created
+	if created {
+		s.owner.Store(true)
+	}
 	return nil
 }
 
@@ -308,10 +334,31 @@ func (s *Semaphore) Close() error {
 	}
 	s.closed.Store(true)
 	var err error
-	if s.owner && s.opts.cleanup {
-		err = s.cur.Load().h.remove()
+	r := s.cur.Load()
+	if s.owner.Load() && s.opts.cleanup {
+		err = r.h.remove()
 	}
-	return errors.Join(err, s.cur.Load().h.close())
+	if !s.keepHandle {
+		// Unreachable once calls in flight are done, so a closed object
+		// the program keeps does not keep a POSIX sem_t mapped.
+		s.cur.Store(&semRef{})
+	}
+	return errors.Join(err, r.h.close())
+}
+
+// retire closes the object and then removes the semaphore, for
+// SharedMemory's last detach: a wait on it then fails with ErrClosed
+// instead of following the removal and making a fresh semaphore (and key
+// file) that no one would remove.
+func (s *Semaphore) retire() error {
+	s.rw.Lock()
+	defer s.rw.Unlock()
+	if s.closed.Load() {
+		return nil
+	}
+	s.closed.Store(true)
+	r := s.cur.Load()
+	return errors.Join(r.h.remove(), r.h.close())
 }
 
 // remove deletes the semaphore whatever its owner; SharedMemory uses it

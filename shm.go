@@ -38,14 +38,16 @@ type SharedMemory struct {
 	// fast path, where closeCtx.Err() (a mutex) would cost more than the
 	// lock itself.
 	closing atomic.Bool
-	// lockUse is held for reading by Lock and Unlock calls that use the
-	// slow path, which never take mu (so a Close or Detach waiting for the
-	// lock with mu held cannot block them), and for writing by Close to
-	// wait until they have left. The lock-free path needs none of it.
+	// lockUse is held for reading by Lock and Unlock calls on a lock
+	// semaphore that is not close-safe (see closeSafeSem), which never take
+	// mu (so a Close or Detach waiting for the lock with mu held cannot
+	// block them), and for writing by Close, so that it does not close
+	// such a semaphore between a take and its release.
 	lockUse sync.RWMutex
-	// lock is the lock semaphore, bound by the first Create or Attach;
-	// written with mu held and held false. Close keeps it, so that an
-	// Unlock racing with Close can still give a lock-free one back.
+	// lock is the lock semaphore, bound by the first Create or Attach and
+	// dropped by the detach that removes it, both with mu held while this
+	// object does not hold it. Close keeps it, so that an Unlock racing
+	// with Close can still give a close-safe one back.
 	lock atomic.Pointer[Semaphore]
 
 	mu      sync.Mutex // guards the fields below
@@ -150,6 +152,7 @@ func (m *SharedMemory) usable(op string) error {
 			return &Error{Op: "QSharedMemoryPrivate::initKey", Key: m.key, Kind: kind, Err: errors.Unwrap(err),
 				text: "unable to set key on lock (" + QtErrorString(err) + ")"}
 		}
+		lock.keepHandle = true
 		m.lock.Store(lock)
 	}
 	return nil
@@ -172,8 +175,13 @@ func (m *SharedMemory) underLock(op string, fn func() error) error {
 // lockError reports a failure to take the lock in Qt's words, keeping the
 // cause (a context error, ErrClosed, an errno) reachable by errors.Is.
 func (m *SharedMemory) lockError(op string, cause error) error {
-	if m.closeCtx.Err() != nil {
+	switch {
+	case m.closing.Load():
 		cause = ErrClosed
+	case errors.Is(cause, ErrClosed):
+		// The lock semaphore closed under an open object: the detach
+		// that removed the segment retired it.
+		cause = ErrNotAttached
 	}
 	return &Error{Op: op, Key: m.key, Kind: LockError, Err: cause, text: "unable to lock"}
 }
@@ -183,36 +191,39 @@ func (m *SharedMemory) lockError(op string, cause error) error {
 func (m *SharedMemory) Detach() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.detachLocked()
+	_, err := m.detachWith(m.held.Load())
+	return err
 }
 
-func (m *SharedMemory) detachLocked() error {
+// detachWith detaches with mu held. held says this object holds the lock
+// already (and keeps it, as Qt's detach keeps a lock taken by lock());
+// otherwise it takes the lock for the clean-up and gives it back. It
+// reports whether the segment and its lock were removed.
+func (m *SharedMemory) detachWith(held bool) (bool, error) {
 	const op = "QSharedMemory::detach"
 	if m.seg == nil {
-		return &Error{Op: op, Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
+		return false, &Error{Op: op, Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
 	}
-	userHeld := m.held.Load()
 	lock := m.lock.Load()
-	if !userHeld {
+	if !held {
 		if err := lock.AcquireContext(context.Background()); err != nil {
-			return m.lockError(op, err)
+			return false, m.lockError(op, err)
 		}
 	}
 	removed, err := m.seg.detach(m.opts.cleanup)
 	m.seg = nil
-	if m.opts.cleanup {
-		if removed {
-			// No one is attached: the lock goes with the segment, and
-			// posting to it now would only recreate it.
-			m.held.Store(false)
-			m.lock.Store(nil)
-			return errors.Join(err, lock.remove(), lock.Close())
-		}
+	if removed {
+		// No one is attached: the lock goes with the segment, still
+		// taken. Retired, not removed and closed, so that a Lock waiting
+		// for it fails rather than making a fresh one.
+		m.held.Store(false)
+		m.lock.Store(nil)
+		return true, errors.Join(err, lock.retire())
 	}
-	if !userHeld {
+	if !held {
 		err = errors.Join(err, lock.Release(1))
 	}
-	return err
+	return false, err
 }
 
 // Close detaches if attached, releases the lock if this object holds it,
@@ -224,9 +235,10 @@ func (m *SharedMemory) detachLocked() error {
 func (m *SharedMemory) Close() error {
 	m.closing.Store(true)
 	m.closeCancel()
-	// Wait until Lock calls in flight have seen closing and left; later
-	// ones see it at once. Not held longer: detaching below may wait for
-	// another process, and a Lock arriving meanwhile must not wait too.
+	// Wait until Lock calls in flight on a semaphore that is not
+	// close-safe have seen closing and left; later ones see it at once.
+	// Not held longer: detaching below may wait for another process, and
+	// a Lock arriving meanwhile must not wait too.
 	m.lockUse.Lock()
 	//lint:ignore SA2001 the empty section is the point: a barrier for Lock calls in flight
 	m.lockUse.Unlock()
@@ -236,11 +248,16 @@ func (m *SharedMemory) Close() error {
 		return &Error{Op: "QSharedMemory::close", Key: m.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
 	}
 	m.closed = true
+	// Take over a lock this object holds before detaching under it, so
+	// that a Lock racing with Close cannot give it back meanwhile (its
+	// nowHeld sees closing and finds held taken).
+	wasHeld := m.held.Swap(false)
 	var err error
+	removed := false
 	if m.seg != nil {
-		err = m.detachLocked()
+		removed, err = m.detachWith(wasHeld)
 	}
-	// With lockUse held, no Unlock of a semaphore that is not lock-free
+	// With lockUse held, no Unlock of a semaphore that is not close-safe
 	// is between taking held and releasing, so closing the semaphore
 	// below cannot strand a release.
 	m.lockUse.Lock()
@@ -248,6 +265,9 @@ func (m *SharedMemory) Close() error {
 	lock := m.lock.Load()
 	if lock == nil {
 		return err
+	}
+	if wasHeld && !removed {
+		err = errors.Join(err, lock.releaseHeld())
 	}
 	if m.held.Swap(false) {
 		err = errors.Join(err, lock.releaseHeld())
@@ -260,11 +280,11 @@ func (m *SharedMemory) Close() error {
 			_, rerr := m.b.removeSegment(m.key)
 			err = errors.Join(err, rerr)
 		}
-		removeLock = m.creator || lock.owner
+		removeLock = m.creator || lock.owner.Load()
 	default:
 		// Where the last detach removes the lock, only a lock this object
 		// made for a segment it never mapped (a failed Attach) is left.
-		removeLock = lock.owner && !m.mapped
+		removeLock = lock.owner.Load() && !m.mapped
 	}
 	if removeLock {
 		err = errors.Join(err, lock.remove())
@@ -403,10 +423,11 @@ func (m *SharedMemory) Unlock() error {
 	// takes held and closes the semaphore with lockUse held for writing.
 	m.lockUse.RLock()
 	defer m.lockUse.RUnlock()
-	if !m.held.Swap(false) {
+	lock := m.lock.Load()
+	if !m.held.Swap(false) || lock == nil {
 		return m.unlockError(ErrNotLocked)
 	}
-	return m.unlockError(m.lock.Load().releaseHeld())
+	return m.unlockError(lock.releaseHeld())
 }
 
 func (m *SharedMemory) unlockError(cause error) error {

@@ -265,7 +265,7 @@ func TestWindowsSemaphore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if !s.owner {
+	if !s.owner.Load() {
 		t.Error("the semaphore was created by this object but it does not own it")
 	}
 	// Create mode cannot reset an existing semaphore on Windows (nor in Qt).
@@ -323,8 +323,8 @@ func TestWindowsSemaphore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s3.Close()
-	if v, _ := s3.Value(); v != 4 || !s3.owner {
-		t.Fatalf("re-created semaphore: value %d owner %v", v, s3.owner)
+	if v, _ := s3.Value(); v != 4 || !s3.owner.Load() {
+		t.Fatalf("re-created semaphore: value %d owner %v", v, s3.owner.Load())
 	}
 }
 
