@@ -231,7 +231,9 @@ func (m *SharedMemory) detachWith(held bool) (bool, error) {
 // attachments (POSIX), the object that created the segment removes it and
 // its lock semaphore, as Qt 6.6+ documents; [WithoutCleanup] keeps them.
 // Other processes' mappings stay valid. Close unblocks Lock calls waiting
-// in other goroutines; they return ErrClosed.
+// in other goroutines; they return ErrClosed. An Unlock racing with Close
+// still gives the lock back, which is why, on POSIX, the lock semaphore's
+// page stays mapped until the object itself is unreachable.
 func (m *SharedMemory) Close() error {
 	m.closing.Store(true)
 	m.closeCancel()
