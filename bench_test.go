@@ -213,11 +213,16 @@ func forBackends(b *testing.B, fn func(b *testing.B, bb benchBackend)) {
 	}
 }
 
-// withCPath runs fn with the POSIX fast path off, for comparison.
+// withCPath runs fn with the POSIX fast path and the raw System V semop
+// off, so that every operation goes through C, for comparison.
 func withCPath(fn func()) {
-	old := semFast.Load()
+	oldFast, oldRaw := semFast.Load(), sysvRaw.Load()
 	semFast.Store(false)
-	defer semFast.Store(old)
+	sysvRaw.Store(false)
+	defer func() {
+		semFast.Store(oldFast)
+		sysvRaw.Store(oldRaw)
+	}()
 	fn()
 }
 
@@ -239,15 +244,17 @@ func BenchmarkLockUnlock(b *testing.B) {
 			b.Fatal(err)
 		}
 	})
-	b.Run("posix-cpath", func(b *testing.B) {
-		m := benchSegment(b, benchBackends[0], 4096)
-		withCPath(func() {
-			b.ResetTimer()
-			if err := goLockLoop(m, b.N); err != nil {
-				b.Fatal(err)
-			}
+	for _, bb := range benchBackends {
+		b.Run(bb.name+"-cpath", func(b *testing.B) {
+			m := benchSegment(b, bb, 4096)
+			withCPath(func() {
+				b.ResetTimer()
+				if err := goLockLoop(m, b.N); err != nil {
+					b.Fatal(err)
+				}
+			})
 		})
-	})
+	}
 }
 
 func BenchmarkAcquireRelease(b *testing.B) {
@@ -262,19 +269,21 @@ func BenchmarkAcquireRelease(b *testing.B) {
 			b.Fatal(err)
 		}
 	})
-	b.Run("posix-cpath", func(b *testing.B) {
-		s, err := NewSemaphore(testSemKey(b, PosixRealtime, false), 1, Create)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
-		withCPath(func() {
-			b.ResetTimer()
-			if err := goSemLoop(s, b.N); err != nil {
+	for _, bb := range benchBackends {
+		b.Run(bb.name+"-cpath", func(b *testing.B) {
+			s, err := NewSemaphore(testSemKey(b, bb.typ, bb.legacy), 1, Create)
+			if err != nil {
 				b.Fatal(err)
 			}
+			defer s.Close()
+			withCPath(func() {
+				b.ResetTimer()
+				if err := goSemLoop(s, b.N); err != nil {
+					b.Fatal(err)
+				}
+			})
 		})
-	})
+	}
 }
 
 func BenchmarkCreateAttachDetachClose(b *testing.B) {
@@ -512,7 +521,7 @@ func TestBenchTable(t *testing.T) {
 
 	const (
 		nLock     = 2000000
-		nSysV     = 30000
+		nSysV     = 100000
 		nPing     = 20000
 		nPingSysV = 20000
 		nCycle    = 2000

@@ -288,6 +288,13 @@ type sysvSem struct {
 }
 
 func (s *sysvSem) op(n int, timeout time.Duration) syscall.Errno {
+	if (n > 0 || timeout == 0) && sysvRaw.Load() {
+		flg := int16(C.SEM_UNDO)
+		if n < 0 {
+			flg |= C.IPC_NOWAIT
+		}
+		return sysvSemopNow(int32(s.semid), int16(n), flg)
+	}
 	ns := int64(timeout)
 	if timeout < 0 {
 		ns = -1

@@ -545,3 +545,50 @@ func TestSysVCounterThreeWay(t *testing.T) {
 	}
 	expectLine(t, "go read", gop.run(t, "read", k, "0", "8"), "ok hex="+le64(3*n))
 }
+
+// TestSysvRawSemopMatchesC: the raw semop path (sysv_fast.go) and the C
+// shim give the same counts and the same errors for every non-blocking
+// operation: take, take at zero, post, post past SEMVMX, and both on a set
+// removed under the handle.
+func TestSysvRawSemopMatchesC(t *testing.T) {
+	if !sysvRawOK {
+		t.Skip("no raw semop on this platform; everything goes through C")
+	}
+	type step struct {
+		what string
+		n    int
+	}
+	steps := []step{{"take", -1}, {"take at zero", -1}, {"post", 1}, {"post past SEMVMX", 32767}, {"take", -1}, {"post up to SEMVMX", 32767}}
+	run := func(raw bool) []string {
+		old := sysvRaw.Load()
+		sysvRaw.Store(raw)
+		defer sysvRaw.Store(old)
+		k := testSemKey(t, SystemV, false)
+		s, err := NewSemaphore(k, 1, Create)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		h := s.cur.Load().h.(*sysvSem)
+		var got []string
+		for _, st := range steps {
+			rc := h.op(st.n, 0)
+			v, _ := s.Value()
+			got = append(got, fmt.Sprintf("%s: errno %d, value %d", st.what, rc, v))
+		}
+		if err := RemoveSemaphore(k); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{-1, 1} {
+			got = append(got, fmt.Sprintf("op %+d on a removed set: errno %d", n, h.op(n, 0)))
+		}
+		return got
+	}
+	viaC, viaRaw := run(false), run(true)
+	for i := range viaC {
+		if viaC[i] != viaRaw[i] {
+			t.Errorf("C: %s; raw: %s", viaC[i], viaRaw[i])
+		}
+	}
+	t.Logf("both paths: %s", strings.Join(viaRaw, "; "))
+}
