@@ -191,23 +191,22 @@ func (m *SharedMemory) lockError(op string, cause error) error {
 func (m *SharedMemory) Detach() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, err := m.detachWith(m.held.Load())
-	return err
+	return m.detachWith(m.held.Load())
 }
 
 // detachWith detaches with mu held. held says this object holds the lock
 // already (and keeps it, as Qt's detach keeps a lock taken by lock());
-// otherwise it takes the lock for the clean-up and gives it back. It
-// reports whether the segment and its lock were removed.
-func (m *SharedMemory) detachWith(held bool) (bool, error) {
+// otherwise it takes the lock for the clean-up and gives it back. When it
+// removes the segment, it drops the lock too (m.lock becomes nil).
+func (m *SharedMemory) detachWith(held bool) error {
 	const op = "QSharedMemory::detach"
 	if m.seg == nil {
-		return false, &Error{Op: op, Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
+		return &Error{Op: op, Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
 	}
 	lock := m.lock.Load()
 	if !held {
 		if err := lock.AcquireContext(context.Background()); err != nil {
-			return false, m.lockError(op, err)
+			return m.lockError(op, err)
 		}
 	}
 	removed, err := m.seg.detach(m.opts.cleanup)
@@ -218,12 +217,12 @@ func (m *SharedMemory) detachWith(held bool) (bool, error) {
 		// for it fails rather than making a fresh one.
 		m.held.Store(false)
 		m.lock.Store(nil)
-		return true, errors.Join(err, lock.retire())
+		return errors.Join(err, lock.retire())
 	}
 	if !held {
 		err = errors.Join(err, lock.Release(1))
 	}
-	return false, err
+	return err
 }
 
 // Close detaches if attached, releases the lock if this object holds it,
@@ -255,9 +254,8 @@ func (m *SharedMemory) Close() error {
 	// nowHeld sees closing and finds held taken).
 	wasHeld := m.held.Swap(false)
 	var err error
-	removed := false
 	if m.seg != nil {
-		removed, err = m.detachWith(wasHeld)
+		err = m.detachWith(wasHeld)
 	}
 	// With lockUse held, no Unlock of a semaphore that is not close-safe
 	// is between taking held and releasing, so closing the semaphore
@@ -266,9 +264,9 @@ func (m *SharedMemory) Close() error {
 	defer m.lockUse.Unlock()
 	lock := m.lock.Load()
 	if lock == nil {
-		return err
+		return err // the detach removed the segment and its lock
 	}
-	if wasHeld && !removed {
+	if wasHeld {
 		err = errors.Join(err, lock.releaseHeld())
 	}
 	if m.held.Swap(false) {
