@@ -155,29 +155,32 @@ func (sysvBackend) removeSegment(k Key) (bool, error) {
 	}
 	var removed, step C.int
 	rc = syscall.Errno(C.qipc_sysv_shm_remove(key, path, &removed, &step))
-	return sysvRemoved(op, k, key, path, removed != 0, true, rc, step)
-}
-
-// sysvRemoved finishes a segment removal: it names a failure in Qt's words
-// and, with removeLock, removes the lock semaphore that shared the key
-// file (gone now), which no one could find afterwards. A detach leaves
-// that to SharedMemory, which retires its lock first.
-func sysvRemoved(op string, k Key, key C.int, path *C.char, removed, removeLock bool, rc syscall.Errno, step C.int) (bool, error) {
-	if rc != 0 {
-		if step == C.QIPC_SV_STEP_UNLINK {
-			return removed, osError(op+" (unlink)", k, rc)
-		}
-		return false, osError(op, k, rc)
+	if err := sysvRemoveError(op, k, rc, step); err != nil {
+		return removed != 0, err // set only once the segment is gone
 	}
-	if removeLock && sysvSharesKeyFile(k) {
+	if sysvSharesKeyFile(k) {
+		// The key file is gone, and with it the only name of the lock. (A
+		// detach leaves this to SharedMemory, which retires its lock.)
 		var semid C.int
 		if C.qipc_sysv_sem_lookup(key, &semid) == 0 {
 			if rc := syscall.Errno(C.qipc_sysv_sem_remove(semid, path, C.int(ftokProjectID(k.Type)), key, 0)); rc != 0 {
-				return removed, osError("QSystemSemaphore::cleanHandle", lockKeyFor(k), rc)
+				return removed != 0, osError("QSystemSemaphore::cleanHandle", lockKeyFor(k), rc)
 			}
 		}
 	}
-	return removed, nil
+	return removed != 0, nil
+}
+
+// sysvRemoveError names a failed segment removal in Qt's words.
+func sysvRemoveError(op string, k Key, rc syscall.Errno, step C.int) error {
+	switch {
+	case rc == 0:
+		return nil
+	case step == C.QIPC_SV_STEP_UNLINK:
+		return osError(op+" (unlink)", k, rc)
+	default:
+		return osError(op, k, rc)
+	}
 }
 
 type sysvSegment struct {
@@ -199,8 +202,7 @@ func (s *sysvSegment) detach(removeUnused bool) (bool, error) {
 	defer C.free(unsafe.Pointer(path))
 	var removed, step C.int
 	rc := syscall.Errno(C.qipc_sysv_shm_remove_unused(s.id, s.key, path, C.int(ftokProjectID(s.k.Type)), &removed, &step))
-	gone, rerr := sysvRemoved("QSharedMemory::detach", s.k, s.key, path, removed != 0, false, rc, step)
-	return gone, errors.Join(err, rerr)
+	return removed != 0, errors.Join(err, sysvRemoveError("QSharedMemory::detach", s.k, rc, step))
 }
 
 func (s *sysvSegment) unmap() error {

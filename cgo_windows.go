@@ -109,10 +109,6 @@ func (s *windowsSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s
 // closed even when the unmap fails, since the segment is given up anyway;
 // the OS removes the segment with its last handle.
 func (s *windowsSegment) detach(bool) (bool, error) {
-	return false, s.unmap()
-}
-
-func (s *windowsSegment) unmap() error {
 	var err error
 	if rc := syscall.Errno(C.qipc_win_shm_unmap(s.addr)); rc != 0 {
 		err = osError("QSharedMemory::detach", Key{}, rc)
@@ -120,7 +116,7 @@ func (s *windowsSegment) unmap() error {
 	if rc := syscall.Errno(C.qipc_win_close(s.h)); rc != 0 && err == nil {
 		err = osError("QSharedMemory::cleanHandle", Key{}, rc)
 	}
-	return err
+	return false, err
 }
 
 // openSemaphore is Qt's handle(): CreateSemaphoreW opens the semaphore or

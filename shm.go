@@ -324,13 +324,22 @@ func (m *SharedMemory) Lock() error { return m.LockContext(context.Background())
 // LockContext is Lock that gives up when ctx is done, returning ctx.Err()
 // without holding the lock.
 func (m *SharedMemory) LockContext(ctx context.Context) error {
-	// The uncontended path: one CAS on the mapped semaphore and one
-	// store, no lock of our own and no cancellation set-up, which would
-	// cost more than the lock itself.
-	if lock := m.lock.Load(); lock != nil && !m.closing.Load() && lock.tryTakeFast() {
-		return m.nowHeld(lock)
+	if took, err := m.lockFast(); took {
+		return err
 	}
 	return m.lockSlow(ctx)
+}
+
+// lockFast is the uncontended path: one CAS on the mapped semaphore and
+// one store, no lock of our own and no cancellation set-up, which would
+// cost more than the lock itself. took says whether it took the lock; err
+// is then nowHeld's.
+func (m *SharedMemory) lockFast() (took bool, err error) {
+	lock := m.lock.Load()
+	if lock == nil || m.closing.Load() || !lock.tryTakeFast() {
+		return false, nil
+	}
+	return true, m.nowHeld(lock)
 }
 
 // lockSlow waits for the lock. Unless the lock semaphore is close-safe,
@@ -396,8 +405,7 @@ func (m *SharedMemory) waitLock(ctx context.Context, lock *Semaphore) error {
 
 // TryLock takes the lock if it is free now and reports whether it did.
 func (m *SharedMemory) TryLock() (bool, error) {
-	if lock := m.lock.Load(); lock != nil && !m.closing.Load() && lock.tryTakeFast() {
-		err := m.nowHeld(lock)
+	if took, err := m.lockFast(); took {
 		return err == nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())

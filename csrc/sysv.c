@@ -92,6 +92,13 @@ int qipc_sysv_shm_attach(int key, int readonly, int *id_out, void **addr_out, in
 
 int qipc_sysv_shm_detach(void *addr) { return shmdt(addr) == 0 ? 0 : errno; }
 
+// Whether path still gives key: a key file recreated since (a new inode)
+// belongs to whoever made it and must not be unlinked with the old object.
+static int key_file_gives(const char *path, int proj, int key) {
+	key_t now = ftok(path, proj);
+	return now != (key_t)-1 && now == (key_t)key;
+}
+
 // The forced removal (QSharedMemory has none; the clean-up after a crash):
 // IPC_RMID whatever the attach count, and unlink(path) even when there was
 // no segment. *removed tells whether there was one.
@@ -132,7 +139,7 @@ int qipc_sysv_shm_remove_unused(int id, int key, const char *path, int proj, int
 		return errno == EINVAL || errno == EIDRM ? 0 : errno;
 	*removed = 1;
 	*step = QIPC_SV_STEP_UNLINK;
-	if (ftok(path, proj) == (key_t)key && unlink(path) != 0 && errno != ENOENT)
+	if (key_file_gives(path, proj, key) && unlink(path) != 0 && errno != ENOENT)
 		return errno;
 	return 0;
 }
@@ -247,8 +254,7 @@ int qipc_sysv_sem_remove(int semid, const char *path, int proj, int key, int kee
 		if (semctl(semid, 0, IPC_STAT, arg) != 0 && (errno == EINVAL || errno == EIDRM))
 			return 0;
 	}
-	key_t now = ftok(path, proj);
-	if (now != (key_t)-1 && now == (key_t)key && !(keep_if_segment && segment_exists(key)))
+	if (key_file_gives(path, proj, key) && !(keep_if_segment && segment_exists(key)))
 		unlink(path); // result ignored, as in Qt
 	if (semid >= 0 && semctl(semid, 0, IPC_RMID) != 0 && errno != EINVAL && errno != EIDRM)
 		return errno;
