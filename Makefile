@@ -10,16 +10,24 @@ FUZZ_PARSEKEY ?= 300000x
 FUZZ_DERIVATION ?= 150000x
 export QIPC_BUILD := $(abspath $(BUILD))
 
-.PHONY: all build peers cpeer qtpeers test check unit fuzz interop bench stress test-windows clean
+.PHONY: all build peers cpeer qtpeers pauselib test check verify unit fuzz interop bench stress test-windows clean
 
 all: build
 
 build: peers
 	$(GO) build ./...
 
-peers: cpeer qtpeers
+peers: cpeer qtpeers pauselib
 
 cpeer: $(BUILD)/cpeer
+
+pauselib: $(BUILD)/libqipcpause.so
+
+# Preloaded into a peer to stop it between two system calls of create, for
+# the crash matrix (peers/PROTOCOL.md).
+$(BUILD)/libqipcpause.so: peers/pause/pause.c
+	@mkdir -p $(BUILD)
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
 $(BUILD)/cpeer: peers/c/peer.c
 	@mkdir -p $(BUILD)
@@ -38,6 +46,7 @@ qtpeers:
 test: check peers
 	@bash tools/leftovers.sh snapshot $(BUILD)/ipc.before
 	$(GO) test -race -count=1 ./...
+	$(MAKE) verify
 	$(MAKE) fuzz
 	$(MAKE) test-windows
 	@bash tools/leftovers.sh check $(BUILD)/ipc.before
@@ -48,6 +57,11 @@ check:
 	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; \
 	 elif [ "$$CI" = true ]; then echo "staticcheck missing: go install honnef.co/go/tools/cmd/staticcheck@latest"; exit 1; \
 	 else echo "skip: staticcheck not installed (go install honnef.co/go/tools/cmd/staticcheck@latest)"; fi
+
+# The mutation check: planted faults (tools/verify.sh) must each turn
+# some test red, and those tests must pass without them.
+verify: peers
+	bash tools/verify.sh
 
 unit:
 	$(GO) test -race -count=1 -short ./...

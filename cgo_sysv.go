@@ -113,8 +113,13 @@ func (sysvBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
 	defer C.free(unsafe.Pointer(path))
 	key, rc := sysvFtok(k, path)
 	if rc != 0 {
-		// Qt 6.6+: "QSharedMemory::handle: doesn't exist" for a missing file.
-		return nil, osError("QSharedMemory::handle", k, rc)
+		// Qt 6.6+: "QSharedMemory::handle: doesn't exist" for a missing
+		// file; Qt <= 6.5 checked for the file first, in its own words.
+		e := osError("QSharedMemory::handle", k, rc)
+		if rc == syscall.ENOENT {
+			e.legacy = "QSharedMemory::handle:: UNIX key file doesn't exist"
+		}
+		return nil, e
 	}
 	return sysvAttach(k, key, mode)
 }

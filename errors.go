@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"strconv"
+	"syscall"
 )
 
 // ErrorKind classifies a failure the way Qt does. Its values match both
@@ -106,6 +107,10 @@ type Error struct {
 	// text, when set, replaces the kind's standard wording (Qt has a few
 	// fixed messages, e.g. "create size is less then 0").
 	text string
+	// legacy, when set, is the whole errorString() of Qt 4.4 to 6.5 for
+	// this failure, where it differs from Qt 6.6+'s beyond the wording of
+	// unknown errors (see LegacyQtErrorString).
+	legacy string
 }
 
 func (e *Error) Error() string {
@@ -176,11 +181,35 @@ func (e *Error) qtText() string {
 
 // QtErrorString returns the English text Qt 6.6+'s errorString() gives for
 // the same failure ("QSharedMemory::create: already exists"), or "" when err
-// holds no *Error.
+// holds no *Error. Qt 4.4 to 6.5 word some failures differently; see
+// [LegacyQtErrorString].
 func QtErrorString(err error) string {
 	var e *Error
 	if !errors.As(err, &e) {
 		return ""
+	}
+	return e.Op + ": " + e.qtText()
+}
+
+// LegacyQtErrorString returns the English text the errorString() of Qt 4.4
+// to 6.5 (Qt 5.15 and 6.4 among them) gives for the same failure, or ""
+// when err holds no *Error. It differs from [QtErrorString] where those
+// versions differ from Qt 6.6+: a System V key file that does not exist is
+// "QSharedMemory::handle:: UNIX key file doesn't exist", an unknown errno is
+// "unknown error <number>", and a lock semaphore that cannot be opened is
+// "QSharedMemoryPrivate::initKey: unable to set key on lock" without its
+// cause. The kind (KindOf) is the same in both generations.
+func LegacyQtErrorString(err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return ""
+	}
+	if e.legacy != "" {
+		return e.legacy
+	}
+	var errno syscall.Errno
+	if e.Kind == UnknownError && e.text == "" && errors.As(e.Err, &errno) {
+		return e.Op + ": unknown error " + strconv.Itoa(int(errno))
 	}
 	return e.Op + ": " + e.qtText()
 }

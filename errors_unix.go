@@ -23,6 +23,9 @@ func osError(op string, k Key, errno syscall.Errno) *Error {
 		}
 	case syscall.EEXIST:
 		kind = AlreadyExists
+		if mutant("wrong-kind") {
+			kind = NotFound
+		}
 	case syscall.ENOENT:
 		kind = NotFound
 	case syscall.EMFILE, syscall.ENOSPC:

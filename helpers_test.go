@@ -9,10 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 var keySeq atomic.Int64
@@ -172,20 +174,67 @@ func (p peer) args(cmd string, k Key, rest ...string) []string {
 	return a
 }
 
-// proc is a running peer.
+// proc is a running peer. Its output is read line by line by a goroutine
+// of its own, so that a test waiting for a line can give up on a peer that
+// hangs instead of hanging with it.
 type proc struct {
 	t     testing.TB
 	name  string
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
-	out   *bufio.Reader
-	done  bool
+	lines chan string // closed at EOF
+	// last is the last line the test read: an "err" line means the peer
+	// must exit 1, anything else 0.
+	last string
+	// tail lists the prefixes of the lines the peer may print after the
+	// test stopped reading (hold-lock's "ok unlocked at=").
+	tail   []string
+	killed bool
+	done   bool
 }
 
-// start runs a peer and registers its end: stdin closed, then waited for.
+// peerTimeout bounds every wait for a peer's line or exit: a peer that
+// hangs (a lock never released, a libc mismatch) fails its test instead of
+// the whole run. QIPC_PEER_TIMEOUT (a Go duration) changes it.
+var peerTimeout = sync.OnceValue(func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("QIPC_PEER_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return 90 * time.Second
+})
+
+// start runs a peer and registers its end: stdin closed, then waited for,
+// its exit status and remaining output checked (see finish).
 func (p peer) start(t testing.TB, cmd string, k Key, rest ...string) *proc {
 	t.Helper()
-	argv := p.require(t)
+	return p.startArgs(t, cmd, p.args(cmd, k, rest...), nil)
+}
+
+// startArgs is start with the argument list as given and extra environment.
+func (p peer) startArgs(t testing.TB, cmd string, args []string, env []string) *proc {
+	t.Helper()
+	var tail []string
+	if cmd == "hold-lock" {
+		tail = []string{"ok unlocked at="}
+	}
+	return spawn(t, p.name, append(p.require(t), args...), env, tail)
+}
+
+// spawn starts argv as a child process that speaks the peer protocol, and
+// registers its finish.
+func spawn(t testing.TB, name string, argv []string, env []string, tail []string) *proc {
+	t.Helper()
+	return spawnCmd(t, name, tail, func() *exec.Cmd {
+		c := exec.Command(argv[0], argv[1:]...)
+		c.Env = append(append(os.Environ(), "QIPC_PEER=go"), env...)
+		return c
+	})
+}
+
+// spawnCmd is spawn for a command that newCmd prepares (directory,
+// credentials); it is the one way the tests start a process.
+func spawnCmd(t testing.TB, name string, tail []string, newCmd func() *exec.Cmd) *proc {
+	t.Helper()
 	var (
 		c      *exec.Cmd
 		stdin  io.WriteCloser
@@ -194,9 +243,8 @@ func (p peer) start(t testing.TB, cmd string, k Key, rest ...string) *proc {
 	// Wine's CreateProcess now and then fails with "Internal error" and
 	// works when tried again; elsewhere a failed start is final.
 	for attempt := 1; ; attempt++ {
-		c = exec.Command(argv[0], append(argv[1:], p.args(cmd, k, rest...)...)...)
-		c.Env = append(os.Environ(), "QIPC_PEER=go")
-		c.Stderr = &testWriter{t: t, prefix: p.name + ": "}
+		c = newCmd()
+		c.Stderr = &testWriter{t: t, prefix: name + ": "}
 		var err error
 		if stdin, err = c.StdinPipe(); err != nil {
 			t.Fatal(err)
@@ -209,48 +257,185 @@ func (p peer) start(t testing.TB, cmd string, k Key, rest ...string) *proc {
 			break
 		}
 		if runtime.GOOS != "windows" || attempt == 3 {
-			t.Fatalf("start %s: %v", p.name, err)
+			t.Fatalf("start %s: %v", name, err)
 		}
-		t.Logf("start %s: %v; trying again", p.name, err)
+		t.Logf("start %s: %v; trying again", name, err)
 	}
-	pr := &proc{t: t, name: p.name, cmd: c, stdin: stdin, out: bufio.NewReader(stdout)}
+	pr := &proc{t: t, name: name, cmd: c, stdin: stdin, lines: make(chan string, 64), tail: tail}
+	go func() {
+		defer close(pr.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			pr.lines <- strings.TrimSuffix(sc.Text(), "\r")
+		}
+	}()
 	t.Cleanup(pr.finish)
 	return pr
 }
 
-// line returns the peer's next line of output.
+// line returns the peer's next line of output, "eof" when it has closed
+// its output. A peer that prints nothing for peerTimeout is killed and
+// fails the test.
 func (pr *proc) line() string {
-	s, err := pr.out.ReadString('\n')
-	if err != nil && s == "" {
-		return "eof: " + err.Error()
+	pr.t.Helper()
+	timer := time.NewTimer(peerTimeout())
+	defer timer.Stop()
+	select {
+	case s, ok := <-pr.lines:
+		if !ok {
+			return "eof"
+		}
+		pr.last = s
+		return s
+	case <-timer.C:
+		pr.kill()
+		pr.t.Fatalf("peer %s: no output for %v; killed it (hung?)", pr.name, peerTimeout())
+		return ""
 	}
-	return strings.TrimRight(s, "\n")
 }
 
-// finish closes stdin so a holding peer cleans up and exits, and waits.
+// send writes one line to the peer's stdin (the counter's barrier).
+func (pr *proc) send(s string) {
+	if _, err := io.WriteString(pr.stdin, s+"\n"); err != nil {
+		pr.t.Errorf("peer %s: write to stdin: %v", pr.name, err)
+	}
+}
+
+// release closes the peer's stdin, which ends a hold; the peer then
+// cleans up, may print its tail lines and exits.
+func (pr *proc) release() { _ = pr.stdin.Close() }
+
+// finish releases the peer and waits for it. Unless the test killed it,
+// the peer must exit 0 (1 when the last line the test read was an "err"
+// line), and print nothing more than its tail lines: a clean-up that
+// failed (an unlock, a detach) fails the test. Registered with t.Cleanup
+// by start, so that no cell passes before its peers have cleaned up.
 func (pr *proc) finish() {
 	if pr.done {
 		return
 	}
 	pr.done = true
-	_ = pr.stdin.Close()
-	_, _ = io.Copy(io.Discard, pr.out)
-	_ = pr.cmd.Wait()
+	pr.release()
+	timer := time.NewTimer(peerTimeout())
+	defer timer.Stop()
+	for {
+		select {
+		case s, ok := <-pr.lines:
+			if !ok {
+				pr.checkExit()
+				return
+			}
+			if !pr.killed && !hasAnyPrefix(s, pr.tail) {
+				pr.t.Errorf("peer %s: unexpected line after %q: %q", pr.name, pr.last, s)
+			}
+		case <-timer.C:
+			_ = pr.cmd.Process.Kill()
+			pr.killed = true
+			_ = pr.cmd.Wait()
+			pr.t.Errorf("peer %s: did not exit within %v of its stdin closing; killed it", pr.name, peerTimeout())
+			return
+		}
+	}
+}
+
+func (pr *proc) checkExit() {
+	err := pr.cmd.Wait()
+	if pr.killed {
+		return
+	}
+	want := 0
+	if strings.HasPrefix(pr.last, "err ") {
+		want = 1
+	}
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		pr.t.Errorf("peer %s: %v", pr.name, err)
+		return
+	}
+	if code != want {
+		pr.t.Errorf("peer %s: exit status %d after %q, want %d", pr.name, code, pr.last, want)
+	}
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // kill ends the peer with SIGKILL, by its PID, as a crash would.
 func (pr *proc) kill() {
+	pr.killed = true
 	_ = pr.cmd.Process.Kill() // SIGKILL on Unix
 	pr.finish()
 }
 
-// run runs a peer to the end and returns its result line.
+// run runs a peer to the end and returns its result line; its exit status
+// and any further output are checked.
 func (p peer) run(t testing.TB, cmd string, k Key, rest ...string) string {
 	t.Helper()
 	pr := p.start(t, cmd, k, rest...)
 	line := pr.line()
 	pr.finish()
 	return line
+}
+
+// startHolder runs hold-lock and returns once the peer holds the lock,
+// with the time it reported taking it.
+func (p peer) startHolder(t testing.TB, k Key, rest ...string) (*proc, int64) {
+	t.Helper()
+	pr := p.start(t, "hold-lock", k, rest...)
+	expectLine(t, p.name+" hold-lock", pr.line(), "ok attached")
+	return pr, pr.stamp("ok locked at=")
+}
+
+// stamp reads the next line, which must be prefix followed by a time in
+// nanoseconds, and returns the time.
+func (pr *proc) stamp(prefix string) int64 {
+	pr.t.Helper()
+	got := pr.line()
+	v, err := strconv.ParseInt(strings.TrimPrefix(got, prefix), 10, 64)
+	if !strings.HasPrefix(got, prefix) || err != nil {
+		pr.t.Fatalf("%s: got %q, want %q followed by a time", pr.name, got, prefix)
+	}
+	return v
+}
+
+// value reads the next line, which must be prefix followed by a number,
+// and returns the number.
+func (pr *proc) value(prefix string) uint64 {
+	pr.t.Helper()
+	got := pr.line()
+	v, err := strconv.ParseUint(strings.TrimPrefix(got, prefix), 10, 64)
+	if !strings.HasPrefix(got, prefix) || err != nil {
+		pr.t.Fatalf("%s: got %q, want %q followed by a number", pr.name, got, prefix)
+	}
+	return v
+}
+
+// expectLine fails the test unless got is exactly want.
+func expectLine(t testing.TB, who, got, want string) {
+	t.Helper()
+	if got != want {
+		t.Fatalf("%s: got %q, want %q", who, got, want)
+	}
+}
+
+// expectErr fails the test unless got is the protocol's failure line of
+// the given kind, and returns its errorString.
+func expectErr(t testing.TB, who, got string, kind ErrorKind) string {
+	t.Helper()
+	prefix := "err " + kind.String() + " "
+	if !strings.HasPrefix(got, prefix) {
+		t.Fatalf("%s: got %q, want %q followed by the error text", who, got, prefix)
+	}
+	return strings.TrimPrefix(got, prefix)
 }
 
 type testWriter struct {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // The Go peer: the test binary re-executed with QIPC_PEER=go speaks
@@ -29,6 +30,8 @@ type peerArgs struct {
 	rest     []string
 	ro, hold bool
 	nolock   bool
+	barrier  bool
+	init     []byte // --init HEX
 	lockKey  string
 }
 
@@ -43,6 +46,18 @@ func parsePeerArgs(args []string) (peerArgs, error) {
 			a.hold = true
 		case "--nolock":
 			a.nolock = true
+		case "--barrier":
+			a.barrier = true
+		case "--init":
+			if i+1 == len(args) {
+				return a, errors.New("--init needs HEX")
+			}
+			i++
+			b, err := hex.DecodeString(args[i])
+			if err != nil {
+				return a, fmt.Errorf("--init: %v", err)
+			}
+			a.init = b
 		case "--lock":
 			if i+1 == len(args) {
 				return a, errors.New("--lock needs a key")
@@ -107,7 +122,6 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 		return 0
 	case "create", "attach", "read", "write", "hold-lock", "counter":
 		m := NewSharedMemory(key)
-		defer m.Close()
 		switch a.cmd {
 		case "create":
 			err = m.Create(num(0), mode)
@@ -117,10 +131,59 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 			err = m.Attach(mode)
 		}
 		if err != nil {
+			m.Close()
 			return fail(err)
+		}
+		// lock and unlock are the peer's own calls, which the mutation
+		// check can make lie (peer-lies, victim-no-lock).
+		lock := func() error {
+			if a.nolock || mutant("peer-lies") || a.cmd == "hold-lock" && mutant("victim-no-lock") {
+				return nil
+			}
+			return m.Lock()
+		}
+		unlock := func() error {
+			if a.nolock || mutant("peer-lies") || a.cmd == "hold-lock" && mutant("victim-no-lock") {
+				return nil
+			}
+			return m.Unlock()
+		}
+		initData := func(held bool) error {
+			if len(a.init) > m.Size() {
+				fmt.Fprintln(os.Stderr, "gopeer: --init longer than the segment")
+				return &Error{Op: "gopeer --init", Key: key, Kind: InvalidSize}
+			}
+			if a.init == nil {
+				return nil
+			}
+			if !held {
+				if err := lock(); err != nil {
+					return err
+				}
+			}
+			copy(m.Data(), a.init)
+			if !held {
+				return unlock()
+			}
+			return nil
+		}
+		// finish holds if asked, then closes, reporting a failed clean-up
+		// as a failure of the command, as the protocol asks.
+		finish := func(hold bool) int {
+			if hold {
+				wait()
+			}
+			if err := m.Close(); err != nil {
+				return fail(err)
+			}
+			return 0
 		}
 		switch a.cmd {
 		case "create", "attach":
+			if err := initData(false); err != nil {
+				m.Close()
+				return fail(err)
+			}
 			fmt.Fprintf(stdout, "ok size=%d\n", m.Size())
 		case "read":
 			off, n := num(0), num(1)
@@ -128,11 +191,13 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 				fmt.Fprintln(os.Stderr, "gopeer: read OFFSET LEN out of range")
 				return 2
 			}
-			if err := m.Lock(); err != nil {
+			if err := lock(); err != nil {
+				m.Close()
 				return fail(err)
 			}
 			out := hex.EncodeToString(m.Data()[off : off+n])
-			if err := m.Unlock(); err != nil {
+			if err := unlock(); err != nil {
+				m.Close()
 				return fail(err)
 			}
 			fmt.Fprintf(stdout, "ok hex=%s\n", out)
@@ -146,55 +211,67 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 				fmt.Fprintln(os.Stderr, "gopeer: write OFFSET HEX out of range")
 				return 2
 			}
-			if !a.nolock {
-				if err := m.Lock(); err != nil {
-					return fail(err)
-				}
+			if err := lock(); err != nil {
+				m.Close()
+				return fail(err)
 			}
 			copy(m.Data()[off:], b)
-			if !a.nolock {
-				if err := m.Unlock(); err != nil {
-					return fail(err)
-				}
+			if err := unlock(); err != nil {
+				m.Close()
+				return fail(err)
 			}
 			fmt.Fprintln(stdout, "ok")
 		case "hold-lock":
-			if err := m.Lock(); err != nil {
+			fmt.Fprintln(stdout, "ok attached")
+			if a.barrier {
+				waitLine(stdin)
+			}
+			if err := lock(); err != nil {
+				m.Close()
 				return fail(err)
 			}
-			fmt.Fprintln(stdout, "ok locked")
+			if err := initData(true); err != nil {
+				m.Close()
+				return fail(err)
+			}
+			fmt.Fprintf(stdout, "ok locked at=%d\n", time.Now().UnixNano())
 			wait()
-			if err := m.Unlock(); err != nil {
+			t := time.Now().UnixNano()
+			if err := unlock(); err != nil {
+				m.Close()
 				return fail(err)
 			}
-			return 0
+			fmt.Fprintf(stdout, "ok unlocked at=%d\n", t)
+			return finish(false)
 		case "counter":
 			n := num(0)
 			data := m.Data()
+			if len(data) < 8 {
+				fmt.Fprintln(os.Stderr, "gopeer: counter needs 8 bytes")
+				return 2
+			}
+			if a.barrier {
+				fmt.Fprintln(stdout, "ready")
+				waitLine(stdin)
+			}
 			var last uint64
 			for i := 0; i < n; i++ {
-				if !a.nolock {
-					if err := m.Lock(); err != nil {
-						return fail(err)
-					}
+				if err := lock(); err != nil {
+					m.Close()
+					return fail(err)
 				}
-				last = binary.LittleEndian.Uint64(data) + 1
+				v := binary.LittleEndian.Uint64(data)
+				yieldCPU()
+				last = v + 1
 				binary.LittleEndian.PutUint64(data, last)
-				if !a.nolock {
-					if err := m.Unlock(); err != nil {
-						return fail(err)
-					}
+				if err := unlock(); err != nil {
+					m.Close()
+					return fail(err)
 				}
 			}
 			fmt.Fprintf(stdout, "ok last=%d\n", last)
 		}
-		if a.hold {
-			wait()
-		}
-		if err := m.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, "gopeer: close:", err)
-		}
-		return 0
+		return finish(a.hold)
 	case "sem-create", "sem-acquire", "sem-release":
 		var s *Semaphore
 		if a.cmd == "sem-create" {
@@ -232,4 +309,16 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 	}
 	fmt.Fprintln(os.Stderr, "gopeer: unknown command", a.cmd)
 	return 2
+}
+
+// waitLine is the --barrier wait: one line (or EOF) on stdin, read a byte
+// at a time so that nothing after it is consumed.
+func waitLine(stdin io.Reader) {
+	var b [1]byte
+	for {
+		n, err := stdin.Read(b[:])
+		if err != nil || n == 1 && b[0] == '\n' {
+			return
+		}
+	}
 }

@@ -137,12 +137,14 @@ func requirePermUsers(t *testing.T) map[string]osUser {
 func runAs(t *testing.T, bin string, u osUser, cmd string, k Key, rest ...string) string {
 	t.Helper()
 	args := append([]string{"--reuid=" + strconv.Itoa(u.uid), "--regid=" + strconv.Itoa(u.gid), "--init-groups", bin, cmd, k.String()}, rest...)
-	c := exec.Command("setpriv", args...)
-	c.Env = append(os.Environ(), "QIPC_PEER=go")
-	c.Dir = "/"
-	c.Stderr = &testWriter{t: t, prefix: u.name + ": "}
-	out, _ := c.Output()
-	line, _, _ := strings.Cut(string(out), "\n")
+	pr := spawnCmd(t, u.name, nil, func() *exec.Cmd {
+		c := exec.Command("setpriv", args...)
+		c.Env = append(os.Environ(), "QIPC_PEER=go")
+		c.Dir = "/" // the other users may not enter the test's directory
+		return c
+	})
+	line := pr.line()
+	pr.finish()
 	return line
 }
 
@@ -290,21 +292,13 @@ func TestGroupPermissions(t *testing.T) {
 		t.Run(bt.name, func(t *testing.T) {
 			k := testShmKey(t, bt.typ, bt.legacy)
 			// The creator: root with qipctgroup as its group.
-			c := exec.Command("setpriv", "--regid="+strconv.Itoa(group.gid), "--clear-groups", os.Args[0], "create-perm", k.String(), "64")
-			c.Env = append(os.Environ(), "QIPC_RELPEER=1")
-			c.Stderr = &testWriter{t: t, prefix: "creator: "}
-			stdin, _ := c.StdinPipe()
-			stdout, _ := c.StdoutPipe()
-			// umask 0 for the creator: the POSIX lock semaphore's mode
-			// still goes through the umask (TestGroupModeIgnoresUmask).
+			// The creator: root with qipctgroup as its group, and umask 0:
+			// the POSIX lock semaphore's mode still goes through the umask
+			// (TestGroupModeIgnoresUmask).
 			old := syscall.Umask(0)
-			err := c.Start()
+			pr := spawn(t, "creator", []string{"setpriv", "--regid=" + strconv.Itoa(group.gid), "--clear-groups", os.Args[0], "create-perm", k.String(), "64"},
+				[]string{"QIPC_RELPEER=1"}, nil)
 			syscall.Umask(old)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pr := &proc{t: t, name: "creator", cmd: c, stdin: stdin, out: bufio.NewReader(stdout)}
-			t.Cleanup(pr.finish)
 			expectLine(t, "create-perm", pr.line(), "ok size=64")
 			shm, lock := objectModes(t, k)
 			want := [2]int{0o660, group.gid}

@@ -3,8 +3,9 @@
 package qipc
 
 import (
-	"bufio"
+	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,25 +67,6 @@ func relPeerMain(args []string) int {
 	fmt.Sscan(args[2], &size)
 	wait := func() { _, _ = io.Copy(io.Discard, os.Stdin) }
 	switch args[0] {
-	case "mid-create":
-		// What Create does up to the point where it has made and mapped
-		// the segment but not yet released the lock.
-		lock, err := NewSemaphore(lockKeyFor(k), 1, Open, WithoutCleanup())
-		if err != nil {
-			return peerFail(os.Stdout, err)
-		}
-		if err := lock.Acquire(); err != nil {
-			return peerFail(os.Stdout, err)
-		}
-		b, _ := backendFor("relpeer", k)
-		seg, err := b.createSegment(k, size, ReadWrite, 0o600)
-		if err != nil {
-			return peerFail(os.Stdout, err)
-		}
-		copy(seg.bytes(), "midcreate")
-		fmt.Println("ok mid-create")
-		wait()
-		return 0
 	case "create-perm":
 		// Create with group permissions and hold, for perm_test.go.
 		m := NewSharedMemory(k, WithPermissions(0o660))
@@ -101,9 +84,11 @@ func relPeerMain(args []string) int {
 		if err := m.Create(size, ReadWrite); err != nil {
 			return peerFail(os.Stdout, err)
 		}
-		copy(m.Data(), "crashpattern")
-		if err := m.Lock(); err != nil {
-			return peerFail(os.Stdout, err)
+		copy(m.Data(), crashPattern)
+		if !mutant("victim-no-lock") {
+			if err := m.Lock(); err != nil {
+				return peerFail(os.Stdout, err)
+			}
 		}
 		fmt.Println("ok locked")
 		wait()
@@ -115,23 +100,7 @@ func relPeerMain(args []string) int {
 
 func relStart(t *testing.T, cmd string, k Key, size string) *proc {
 	t.Helper()
-	c := exec.Command(os.Args[0], cmd, k.String(), size)
-	c.Env = append(os.Environ(), "QIPC_RELPEER=1")
-	c.Stderr = &testWriter{t: t, prefix: "relpeer: "}
-	stdin, err := c.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := c.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pr := &proc{t: t, name: "relpeer", cmd: c, stdin: stdin, out: bufio.NewReader(stdout)}
-	t.Cleanup(pr.finish)
-	return pr
+	return spawn(t, "relpeer", []string{os.Args[0], cmd, k.String(), size}, []string{"QIPC_RELPEER=1"}, nil)
 }
 
 // ---- qipc ls ----
@@ -161,6 +130,9 @@ func qipcLs(t *testing.T, k Key) []lsObject {
 	t.Helper()
 	bin, err := qipcTool()
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("qipc tool: %v", err)
+		}
 		t.Skipf("qipc tool: %v", err)
 	}
 	out, err := exec.Command(bin, "ls", "--json", "--match", filepath.Base(k.Native)).Output()
@@ -205,26 +177,65 @@ func crashPeers(typ KeyType) []peer {
 	return out
 }
 
+// crashFigures are the README's figures, counted from passing cells only.
 var crashFigures struct {
 	sync.Mutex
 	cells, recovered, undo int
-	randomKills            map[string]int
+	pauses                 map[string]int // during-create kills by the call they followed
 }
 
-func crashFigure(f func()) {
-	crashFigures.Lock()
-	defer crashFigures.Unlock()
-	if crashFigures.randomKills == nil {
-		crashFigures.randomKills = map[string]int{}
-	}
-	f()
+// countIfPassed adds one to *n when t ends without failing or skipping.
+func countIfPassed(t *testing.T, n *int) {
+	t.Cleanup(func() {
+		if t.Failed() || t.Skipped() {
+			return
+		}
+		crashFigures.Lock()
+		defer crashFigures.Unlock()
+		*n++
+	})
 }
 
+// crashCell runs one cell of the crash matrix as a subtest, counted in the
+// figures if it passes.
+func crashCell(t *testing.T, name string, fn func(t *testing.T)) {
+	t.Run(name, func(t *testing.T) {
+		countIfPassed(t, &crashFigures.cells)
+		fn(t)
+	})
+}
+
+// crashPattern is what a victim writes just before its kill; every cell
+// finds it afterwards.
 const crashPattern = "crashpattern"
+
+var crashPatternHex = hex.EncodeToString([]byte(crashPattern))
+
+func checkPattern(t *testing.T, m *SharedMemory) {
+	t.Helper()
+	if got := string(m.Data()[:len(crashPattern)]); got != crashPattern {
+		t.Errorf("contents after the crash: %q, want the victim's %q", got, crashPattern)
+	}
+}
+
+// requireLockHeld checks, before a kill, that the victim really holds the
+// lock of segment m: the lock's count is 0 and TryLock fails.
+func requireLockHeld(t *testing.T, m *SharedMemory, who string) {
+	t.Helper()
+	if v := semValue(t, lockKeyFor(m.Key())); v != 0 {
+		t.Fatalf("%s says it holds the lock, but the lock's count is %d", who, v)
+	}
+	if ok, err := m.TryLock(); ok || err != nil {
+		if ok {
+			_ = m.Unlock()
+		}
+		t.Fatalf("%s says it holds the lock, but TryLock here gave %v, %v", who, ok, err)
+	}
+}
 
 // lockAfterCrash checks the lock of m after its holder was SIGKILLed: on
 // System V it comes back by SEM_UNDO, on POSIX a timed Lock fails and
-// RecoverLock makes it usable.
+// RecoverLock makes it usable. The victim's pattern is still there.
 func lockAfterCrash(t *testing.T, m *SharedMemory, typ KeyType) {
 	t.Helper()
 	if typ != PosixRealtime {
@@ -233,30 +244,35 @@ func lockAfterCrash(t *testing.T, m *SharedMemory, typ KeyType) {
 		if err := m.LockContext(ctx); err != nil {
 			t.Fatalf("System V: Lock after the holder was killed: %v (SEM_UNDO should give it back)", err)
 		}
-		crashFigure(func() { crashFigures.undo++ })
+		countIfPassed(t, &crashFigures.undo)
 	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 		defer cancel()
 		if err := m.LockContext(ctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("POSIX: Lock after the holder was killed: %v, want DeadlineExceeded (no undo)", err)
 		}
+		listed := false
 		for _, x := range qipcLs(t, lockKeyFor(m.Key())) {
-			if x.Kind == "posix-sem" && (x.Value == nil || *x.Value != 0) {
-				t.Errorf("qipc ls: dead holder's lock value %v, want 0", x.Value)
+			if x.Kind == "posix-sem" {
+				listed = true
+				if x.Value == nil || *x.Value != 0 {
+					t.Errorf("qipc ls: dead holder's lock value %v, want 0", x.Value)
+				}
 			}
+		}
+		if !listed {
+			t.Errorf("qipc ls does not list the dead holder's lock semaphore")
 		}
 		rec, err := RecoverLock(m.Key())
 		if err != nil || !rec {
 			t.Fatalf("RecoverLock: %v %v, want true", rec, err)
 		}
-		crashFigure(func() { crashFigures.recovered++ })
+		countIfPassed(t, &crashFigures.recovered)
 		if err := m.Lock(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := string(m.Data()[:len(crashPattern)]); got != crashPattern {
-		t.Errorf("contents after the crash: %q, want %q", got, crashPattern)
-	}
+	checkPattern(t, m)
 	if err := m.Unlock(); err != nil {
 		t.Fatal(err)
 	}
@@ -271,40 +287,48 @@ func lockAfterCrash(t *testing.T, m *SharedMemory, typ KeyType) {
 	}
 }
 
+// pauseSteps are the calls inside create after which the pause library
+// stops a creator, per backend, in the order create makes them.
+func pauseSteps(typ KeyType) []string {
+	if typ == PosixRealtime {
+		return []string{"shm_open", "ftruncate"}
+	}
+	return []string{"shmget", "shmat"}
+}
+
 // TestCrashMatrix SIGKILLs the creator, an attacher, the lock holder and a
-// semaphore holder of every peer kind on both Unix backends, and checks
-// that the contents survive, the lock is usable again and qipc ls marks
-// what is stale.
+// semaphore holder of every peer kind on both Unix backends, and a creator
+// stopped between two system calls of create; it checks what the victim
+// did before its death (the lock held, the count taken, the bytes
+// written), that the contents survive, that the lock is usable again and
+// that qipc ls marks what is stale.
 func TestCrashMatrix(t *testing.T) {
 	for _, typ := range []KeyType{PosixRealtime, SystemV} {
 		t.Run(shmKind(typ), func(t *testing.T) {
 			for _, p := range crashPeers(typ) {
 				t.Run(p.name, func(t *testing.T) {
 					p.require(t)
-					t.Run("creator-attached", func(t *testing.T) { crashCreator(t, p, typ) })
-					t.Run("attacher", func(t *testing.T) { crashAttacher(t, p, typ) })
-					t.Run("lock-holder", func(t *testing.T) { crashLockHolder(t, p, typ) })
-					t.Run("sem-holder", func(t *testing.T) { crashSemHolder(t, p, typ) })
-					t.Run("during-create", func(t *testing.T) { crashDuringCreate(t, p, typ) })
-					crashFigure(func() { crashFigures.cells += 5 })
+					crashCell(t, "creator-attached", func(t *testing.T) { crashCreator(t, p, typ) })
+					crashCell(t, "attacher", func(t *testing.T) { crashAttacher(t, p, typ) })
+					crashCell(t, "lock-holder", func(t *testing.T) { crashLockHolder(t, p, typ) })
+					crashCell(t, "sem-holder", func(t *testing.T) { crashSemHolder(t, p, typ) })
+					for _, step := range pauseSteps(typ) {
+						crashCell(t, "during-create/"+step, func(t *testing.T) { crashDuringCreate(t, p, typ, step) })
+					}
 				})
 			}
-			t.Run("go-creator-locked", func(t *testing.T) { crashCreatorLocked(t, typ) })
-			t.Run("go-mid-create", func(t *testing.T) { crashMidCreate(t, typ) })
-			crashFigure(func() { crashFigures.cells += 2 })
+			crashCell(t, "go-creator-locked", func(t *testing.T) { crashCreatorLocked(t, typ) })
 		})
 	}
-	crashFigure(func() {
-		t.Logf("crash matrix: %d cells; POSIX locks recovered with RecoverLock: %d; System V locks returned by SEM_UNDO: %d; random kills during create: %v",
-			crashFigures.cells, crashFigures.recovered, crashFigures.undo, crashFigures.randomKills)
-	})
+	crashFigures.Lock()
+	defer crashFigures.Unlock()
+	t.Logf("crash matrix: %d cells passed; POSIX locks recovered with RecoverLock: %d; System V locks returned by SEM_UNDO: %d; kills inside create: %v",
+		crashFigures.cells, crashFigures.recovered, crashFigures.undo, crashFigures.pauses)
 }
 
 func crashCreator(t *testing.T, p peer, typ KeyType) {
 	k := testShmKey(t, typ, p.legacyOnly)
-	creator := p.start(t, "create", k, "64", "--hold")
-	expectLine(t, p.name+" create", creator.line(), "ok size=")
-	expectLine(t, "go write", gop.run(t, "write", k, "0", fmt.Sprintf("%x", crashPattern)), "ok")
+	creator := startCreator(t, p, k, 64, "--init", crashPatternHex)
 	creator.kill()
 	o, ok := lsSegment(t, k)
 	if !ok || !o.Stale {
@@ -321,9 +345,7 @@ func crashCreator(t *testing.T, p peer, typ KeyType) {
 	if ok, err := m.TryLock(); !ok || err != nil {
 		t.Fatalf("TryLock: %v %v", ok, err)
 	}
-	if got := string(m.Data()[:len(crashPattern)]); got != crashPattern {
-		t.Errorf("contents: %q", got)
-	}
+	checkPattern(t, m)
 	if err := m.Unlock(); err != nil {
 		t.Fatal(err)
 	}
@@ -332,9 +354,8 @@ func crashCreator(t *testing.T, p peer, typ KeyType) {
 func crashAttacher(t *testing.T, p peer, typ KeyType) {
 	k := testShmKey(t, typ, p.legacyOnly)
 	m := mustCreate(t, k, 64)
-	copy(m.Data(), crashPattern)
-	a := p.start(t, "attach", k, "--hold")
-	expectLine(t, p.name+" attach", a.line(), "ok size=")
+	a := p.start(t, "attach", k, "--hold", "--init", crashPatternHex)
+	expectLine(t, p.name+" attach", a.line(), "ok size=64")
 	a.kill()
 	if o, ok := lsSegment(t, k); !ok || o.Stale {
 		t.Errorf("qipc ls after an attacher was killed: %+v (found %v), want present and not stale", o, ok)
@@ -344,9 +365,7 @@ func crashAttacher(t *testing.T, p peer, typ KeyType) {
 	if ok, err := m.TryLock(); !ok || err != nil {
 		t.Fatalf("TryLock: %v %v", ok, err)
 	}
-	if got := string(m.Data()[:len(crashPattern)]); got != crashPattern {
-		t.Errorf("contents: %q", got)
-	}
+	checkPattern(t, m)
 	if err := m.Unlock(); err != nil {
 		t.Fatal(err)
 	}
@@ -355,9 +374,8 @@ func crashAttacher(t *testing.T, p peer, typ KeyType) {
 func crashLockHolder(t *testing.T, p peer, typ KeyType) {
 	k := testShmKey(t, typ, p.legacyOnly)
 	m := mustCreate(t, k, 64)
-	copy(m.Data(), crashPattern)
-	h := p.start(t, "hold-lock", k)
-	expectLine(t, p.name+" hold-lock", h.line(), "ok locked")
+	h, _ := p.startHolder(t, k, "--init", crashPatternHex)
+	requireLockHeld(t, m, p.name)
 	h.kill()
 	lockAfterCrash(t, m, typ)
 }
@@ -372,7 +390,7 @@ func crashSemHolder(t *testing.T, p peer, typ KeyType) {
 	h := p.start(t, "sem-acquire", k, "1", "--hold")
 	expectLine(t, p.name+" sem-acquire", h.line(), "ok")
 	if v, _ := s.Value(); v != 0 {
-		t.Fatalf("count while held: %d", v)
+		t.Fatalf("count while %s holds it: %d, want 0", p.name, v)
 	}
 	h.kill()
 	if typ != PosixRealtime {
@@ -380,7 +398,7 @@ func crashSemHolder(t *testing.T, p peer, typ KeyType) {
 		if !ok || err != nil {
 			t.Fatalf("System V: Acquire after the holder was killed: %v %v (SEM_UNDO)", ok, err)
 		}
-		crashFigure(func() { crashFigures.undo++ })
+		countIfPassed(t, &crashFigures.undo)
 	} else {
 		if ok, err := s.AcquireTimeout(100 * time.Millisecond); ok || err != nil {
 			t.Fatalf("POSIX: a dead holder's count came back: %v %v", ok, err)
@@ -393,7 +411,7 @@ func crashSemHolder(t *testing.T, p peer, typ KeyType) {
 		if ok, err := s.TryAcquire(); !ok || err != nil {
 			t.Fatalf("TryAcquire after Release: %v %v", ok, err)
 		}
-		crashFigure(func() { crashFigures.recovered++ })
+		countIfPassed(t, &crashFigures.recovered)
 	}
 	if v, _ := s.Value(); v != 0 {
 		t.Errorf("count while held here: %d", v)
@@ -406,89 +424,165 @@ func crashSemHolder(t *testing.T, p peer, typ KeyType) {
 	}
 }
 
-// crashDuringCreate kills a creating peer at random moments. Whatever
-// state it leaves, the key is usable again: the segment is attachable or
-// absent (or, POSIX killed between shm_open and ftruncate, of size zero,
-// which Attach reports), and the lock is free or recoverable.
-func crashDuringCreate(t *testing.T, p peer, typ KeyType) {
-	rounds := scaled(3, 40)
-	var upTime time.Duration // how long the peer takes to report its create
-	for i := range rounds {
-		k := testShmKey(t, typ, p.legacyOnly)
-		start := time.Now()
-		c := p.start(t, "create", k, "4096", "--hold")
-		if i == 0 {
-			expectLine(t, p.name+" create", c.line(), "ok size=")
-			upTime = time.Since(start)
-		} else {
-			// Kill somewhere in the second half of the start-up, where
-			// the peer opens the lock and creates the segment.
-			time.Sleep(upTime/2 + time.Duration(rand.Int64N(int64(upTime)*6/10+1)))
+// pauseLib returns the pause library (peers/pause), built by make.
+func pauseLib(t *testing.T) string {
+	t.Helper()
+	lib := filepath.Join(buildDir(), "libqipcpause.so")
+	if _, err := os.Stat(lib); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not built (make peers)", lib)
 		}
-		c.kill()
-		outcome := ""
-		m := NewSharedMemory(k)
-		// A dead creator may hold the lock (POSIX): recover it the
-		// documented way before attaching.
-		if typ == PosixRealtime {
-			if rec, err := RecoverLock(k); err != nil && !errors.Is(err, ErrNotFound) {
-				t.Fatalf("round %d: RecoverLock: %v", i, err)
-			} else if rec {
-				outcome = "lock-recovered+"
+		t.Skipf("%s is not built: run `make peers`", lib)
+	}
+	return lib
+}
+
+// waitStopped waits until the peer's process is stopped (state T), as the
+// pause library leaves it.
+func waitStopped(t *testing.T, pr *proc) {
+	t.Helper()
+	deadline := time.Now().Add(peerTimeout())
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pr.cmd.Process.Pid))
+		if err != nil {
+			t.Fatalf("%s: %v", pr.name, err)
+		}
+		// pid (comm) state ...: the state follows the last ')'.
+		if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(f) > 0 {
+			switch f[0] {
+			case "T", "t":
+				return
+			case "Z", "X":
+				t.Fatalf("%s exited instead of stopping inside create", pr.name)
 			}
 		}
-		done := make(chan error, 1)
-		go func() { done <- m.Attach(ReadWrite) }()
-		var err error
-		select {
-		case err = <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("round %d: Attach blocked after a crash during create", i)
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not stop inside create within %v", pr.name, peerTimeout())
 		}
-		switch {
-		case err == nil:
-			if m.Size() < 4096 {
-				t.Errorf("round %d: attached a %d-byte segment", i, m.Size())
-			}
-			outcome += "attached"
-		case errors.Is(err, ErrNotFound):
-			outcome += "absent"
-		default:
-			outcome += "error:" + KindOf(err).String()
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err == nil {
-			if err := m.LockContext(ctx); err != nil {
-				t.Fatalf("round %d: Lock: %v", i, err)
-			}
-			_ = m.Unlock()
-		}
-		cancel()
-		m.Close()
-		_ = RemoveSharedMemory(k)
-		// The key works again from scratch.
-		fresh := NewSharedMemory(k)
-		if err := fresh.Create(64, ReadWrite); err != nil {
-			t.Fatalf("round %d: Create after clean-up: %v", i, err)
-		}
-		fresh.Close()
-		crashFigure(func() { crashFigures.randomKills[outcome]++ })
+		time.Sleep(time.Millisecond)
 	}
 }
 
+// crashDuringCreate stops a creator of peer kind p right after the call
+// step inside create, checks what it had made and that it held the lock,
+// kills it there, and shows that the key is usable again: POSIX needs
+// RecoverLock (an Attach waits until then), System V gets the lock back by
+// SEM_UNDO; a segment with its size is attachable and zero-filled, one
+// killed before ftruncate is empty and is removed.
+func crashDuringCreate(t *testing.T, p peer, typ KeyType, step string) {
+	lib := pauseLib(t)
+	k := testShmKey(t, typ, p.legacyOnly)
+	const size = 4096
+	c := p.startArgs(t, "create", p.args("create", k, strconv.Itoa(size)), []string{"LD_PRELOAD=" + lib, "QIPC_PAUSE_AT=" + step})
+	waitStopped(t, c)
+	// Stopped inside create: the lock is taken and the segment exists.
+	if v := semValue(t, lockKeyFor(k)); v != 0 {
+		t.Fatalf("stopped after %s: lock count %d, want 0 (create holds the lock)", step, v)
+	}
+	if o, ok := lsSegment(t, k); !ok {
+		t.Fatalf("stopped after %s: no segment", step)
+	} else if o.Stale {
+		t.Errorf("qipc ls: segment of a live (stopped) creator marked stale: %v", o.Reasons)
+	}
+	c.kill()
+	if o, ok := lsSegment(t, k); !ok || !o.Stale {
+		t.Errorf("qipc ls after the creator died inside create: %+v (found %v), want stale", o, ok)
+	}
+	m := NewSharedMemory(k)
+	defer m.Close()
+	done := make(chan error, 1)
+	go func() { done <- m.Attach(ReadWrite) }()
+	if typ == PosixRealtime {
+		// No undo: the Attach waits for the dead creator's lock until it
+		// is recovered.
+		waitForWaiter(t, k, &proc{t: t, name: "Attach", lines: make(chan string)})
+		select {
+		case err := <-done:
+			t.Fatalf("POSIX: Attach returned while a dead creator holds the lock: %v", err)
+		default:
+		}
+		if rec, err := RecoverLock(k); !rec || err != nil {
+			t.Fatalf("RecoverLock: %v %v", rec, err)
+		}
+		countIfPassed(t, &crashFigures.recovered)
+	} else {
+		countIfPassed(t, &crashFigures.undo)
+	}
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(peerTimeout()):
+		t.Fatal("Attach still waiting after the lock came back")
+	}
+	if step == "shm_open" {
+		// Killed before ftruncate: an empty segment, which nothing can map.
+		if err == nil {
+			t.Fatalf("Attach of a segment killed before ftruncate succeeded with size %d", m.Size())
+		}
+		t.Logf("Attach of the empty segment: %v", err)
+		if err := RemoveSharedMemory(k); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		if err != nil {
+			t.Fatalf("Attach after the creator died after %s: %v", step, err)
+		}
+		if m.Size() != size {
+			t.Errorf("attached %d bytes, want %d", m.Size(), size)
+		}
+		for i, b := range m.Data() {
+			if b != 0 {
+				t.Fatalf("byte %d is %#x in a segment its creator never wrote", i, b)
+			}
+		}
+		if ok, err := m.TryLock(); !ok || err != nil {
+			t.Fatalf("TryLock after the crash: %v %v", ok, err)
+		}
+		if err := m.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Detach(); err != nil {
+			t.Fatal(err)
+		}
+		_ = RemoveSharedMemory(k)
+	}
+	// The key works again from scratch.
+	fresh := NewSharedMemory(k)
+	if err := fresh.Create(64, ReadWrite); err != nil {
+		t.Fatalf("Create after the crash: %v", err)
+	}
+	fresh.Close()
+	t.Cleanup(func() {
+		if t.Failed() {
+			return
+		}
+		crashFigures.Lock()
+		defer crashFigures.Unlock()
+		if crashFigures.pauses == nil {
+			crashFigures.pauses = map[string]int{}
+		}
+		crashFigures.pauses[step]++
+	})
+}
+
+// crashCreatorLocked: a Go creator that wrote its pattern and then took
+// the lock is killed holding it.
 func crashCreatorLocked(t *testing.T, typ KeyType) {
 	k := testShmKey(t, typ, false)
 	c := relStart(t, "create-lock", k, "64")
 	expectLine(t, "create-lock", c.line(), "ok locked")
-	c.kill()
+	if v := semValue(t, lockKeyFor(k)); v != 0 {
+		t.Fatalf("create-lock says it holds the lock, but its count is %d", v)
+	}
 	m := NewSharedMemory(k)
 	defer m.Close()
 	if typ == PosixRealtime {
+		c.kill()
 		// Attach waits for the lock too; recover it first.
 		if rec, err := RecoverLock(k); !rec || err != nil {
 			t.Fatalf("RecoverLock: %v %v", rec, err)
 		}
-		crashFigure(func() { crashFigures.recovered++ })
+		countIfPassed(t, &crashFigures.recovered)
 		if err := m.Attach(ReadWrite); err != nil {
 			t.Fatal(err)
 		}
@@ -496,56 +590,23 @@ func crashCreatorLocked(t *testing.T, typ KeyType) {
 			t.Fatalf("TryLock: %v %v", ok, err)
 		}
 		_ = m.Unlock()
-		if got := string(m.Data()[:len(crashPattern)]); got != crashPattern {
-			t.Errorf("contents: %q", got)
-		}
+		checkPattern(t, m)
 		return
 	}
-	if err := m.Attach(ReadWrite); err != nil {
-		t.Fatal(err)
-	}
-	lockAfterCrash(t, m, typ)
-}
-
-// crashMidCreate: killed inside Create with the lock held. On POSIX an
-// Attach then waits; RecoverLock lets that very Attach finish.
-func crashMidCreate(t *testing.T, typ KeyType) {
-	k := testShmKey(t, typ, false)
-	c := relStart(t, "mid-create", k, "64")
-	expectLine(t, "mid-create", c.line(), "ok mid-create")
-	c.kill()
-	if o, ok := lsSegment(t, k); !ok || !o.Stale {
-		t.Errorf("qipc ls after a crash inside Create: %+v (found %v), want stale", o, ok)
-	}
-	m := NewSharedMemory(k)
-	defer m.Close()
+	// System V: an Attach waiting for the holder's lock gets it back by
+	// SEM_UNDO at the kill.
 	done := make(chan error, 1)
 	go func() { done <- m.Attach(ReadWrite) }()
-	if typ == PosixRealtime {
-		select {
-		case err := <-done:
-			t.Fatalf("POSIX: Attach returned while a dead creator holds the lock: %v", err)
-		case <-time.After(150 * time.Millisecond):
-		}
-		if rec, err := RecoverLock(k); !rec || err != nil {
-			t.Fatalf("RecoverLock: %v %v", rec, err)
-		}
-		crashFigure(func() { crashFigures.recovered++ })
+	waitForWaiter(t, k, &proc{t: t, name: "Attach", lines: make(chan string)})
+	c.kill()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Attach still waiting")
-	}
-	if got := string(m.Data()[:9]); got != "midcreate" {
-		t.Errorf("contents: %q", got)
-	}
+	countIfPassed(t, &crashFigures.undo)
 	if ok, err := m.TryLock(); !ok || err != nil {
 		t.Fatalf("TryLock: %v %v", ok, err)
 	}
+	checkPattern(t, m)
 	_ = m.Unlock()
 }
 
@@ -896,8 +957,8 @@ func TestBadInputTable(t *testing.T) {
 				past = 1<<31 - 1 // refused before any post: count + n > SEM_VALUE_MAX
 
 			}
-			if err := s.Release(past); past != 0 && err == nil {
-				t.Errorf("%v Release(%d) past the maximum: no error", typ, past)
+			if err := s.Release(past); !errors.Is(err, ErrOutOfResources) {
+				t.Errorf("%v Release(%d) past the maximum: %v, want ErrOutOfResources", typ, past, err)
 			}
 			if typ == PosixRealtime {
 				if err := s.Release(1 << 31); !errors.Is(err, ErrOutOfResources) {

@@ -150,7 +150,8 @@ func (m *SharedMemory) usable(op string) error {
 				kind = se.Kind
 			}
 			return &Error{Op: "QSharedMemoryPrivate::initKey", Key: m.key, Kind: kind, Err: errors.Unwrap(err),
-				text: "unable to set key on lock (" + QtErrorString(err) + ")"}
+				text:   "unable to set key on lock (" + QtErrorString(err) + ")",
+				legacy: "QSharedMemoryPrivate::initKey: unable to set key on lock"}
 		}
 		lock.keepHandle = true
 		m.lock.Store(lock)
@@ -324,6 +325,9 @@ func (m *SharedMemory) Lock() error { return m.LockContext(context.Background())
 // LockContext is Lock that gives up when ctx is done, returning ctx.Err()
 // without holding the lock.
 func (m *SharedMemory) LockContext(ctx context.Context) error {
+	if planted, err := m.plantedLock(); planted {
+		return err
+	}
 	if took, err := m.lockFast(); took {
 		return err
 	}
@@ -405,6 +409,9 @@ func (m *SharedMemory) waitLock(ctx context.Context, lock *Semaphore) error {
 
 // TryLock takes the lock if it is free now and reports whether it did.
 func (m *SharedMemory) TryLock() (bool, error) {
+	if planted, err := m.plantedLock(); planted {
+		return err == nil, err
+	}
 	if took, err := m.lockFast(); took {
 		return err == nil, err
 	}
@@ -420,6 +427,21 @@ func (m *SharedMemory) TryLock() (bool, error) {
 // Unlock releases the lock taken by Lock. It fails when this object does
 // not hold the lock.
 func (m *SharedMemory) Unlock() error {
+	switch {
+	case mutant("unlock-noop"):
+		return nil
+	case mutant("no-exclusion"):
+		if !m.held.CompareAndSwap(true, false) {
+			return m.unlockError(ErrNotLocked)
+		}
+		return nil
+	case mutant("unlock-fails"):
+		return errors.Join(m.unlock(), m.unlockError(errors.New("planted fault")))
+	}
+	return m.unlock()
+}
+
+func (m *SharedMemory) unlock() error {
 	if lock := m.lock.Load(); lock != nil && lock.closeSafe {
 		// releaseHeld works even if Close closes the semaphore meanwhile.
 		if !m.held.CompareAndSwap(true, false) {
@@ -436,6 +458,19 @@ func (m *SharedMemory) Unlock() error {
 		return m.unlockError(ErrNotLocked)
 	}
 	return m.unlockError(lock.releaseHeld())
+}
+
+// plantedLock is Lock as the faults of `make verify` make it: lock-noop
+// does nothing, no-exclusion marks the lock held without taking it.
+func (m *SharedMemory) plantedLock() (planted bool, err error) {
+	switch {
+	case mutant("lock-noop"):
+		return true, nil
+	case mutant("no-exclusion"):
+		m.held.Store(true)
+		return true, nil
+	}
+	return false, nil
 }
 
 func (m *SharedMemory) unlockError(cause error) error {

@@ -235,8 +235,7 @@ func TestLockContextCancel(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, typ KeyType) {
 		k := testShmKey(t, typ, false)
 		m := mustCreate(t, k, 8)
-		holder := gop.start(t, "hold-lock", k)
-		expectLine(t, "go hold-lock", holder.line(), "ok locked")
+		holder, _ := gop.startHolder(t, k)
 
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error)
@@ -301,8 +300,7 @@ func TestCloseUnblocksLock(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, typ KeyType) {
 		k := testShmKey(t, typ, false)
 		m := mustCreate(t, k, 8)
-		holder := gop.start(t, "hold-lock", k)
-		expectLine(t, "go hold-lock", holder.line(), "ok locked")
+		holder, _ := gop.startHolder(t, k)
 		locked := make(chan error)
 		go func() { locked <- m.Lock() }()
 		closed := make(chan error)

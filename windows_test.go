@@ -4,7 +4,6 @@ package qipc
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -237,8 +236,7 @@ func TestWindowsKilledCreator(t *testing.T) {
 func TestWindowsKilledLockHolder(t *testing.T) {
 	k := winNameCases[0].shmKey(t)
 	m := mustCreate(t, k, 8)
-	holder := cpeerWin.start(t, "hold-lock", k)
-	expectExact(t, "c hold-lock", winLine(holder), "ok locked")
+	holder, _ := cpeerWin.startHolder(t, k)
 	holder.kill()
 	ok, err := m.TryLock()
 	// Give the count back by hand, or Close (which detaches under the
@@ -382,8 +380,7 @@ func TestWindowsLockName(t *testing.T) {
 			if v, err := lock.Value(); v != 1 || err != nil {
 				t.Fatalf("free lock: value %d %v", v, err)
 			}
-			holder := p.start(t, "hold-lock", k)
-			expectExact(t, p.name+" hold-lock", winLine(holder), "ok locked")
+			holder, _ := p.startHolder(t, k)
 			if v, _ := lock.Value(); v != 0 {
 				t.Fatalf("lock held by %s: value %d", p.name, v)
 			}
@@ -447,21 +444,8 @@ var winScenarios = []struct {
 	}},
 	{"lock-contention", func(e winEnv) {
 		k := e.shmKey()
-		expectExact(e.t, e.a.name+" create", winLine(e.a.start(e.t, "create", k, "8", "--hold")), sizeLine(8))
-		// Attached before the lock is taken: every attach takes the lock.
-		m := NewSharedMemory(k)
-		if err := m.Attach(ReadWrite); err != nil {
-			e.t.Fatal(err)
-		}
-		defer m.Close()
-		holder := e.a.start(e.t, "hold-lock", k)
-		expectExact(e.t, e.a.name+" hold-lock", winLine(holder), "ok locked")
-		waiter := e.b.start(e.t, "counter", k, "1")
-		// Written without the lock while the holder has it: a waiter that
-		// really waited increments this value, not the zero before it.
-		copy(m.Data(), mustHex(le64(100)))
-		holder.finish()
-		expectExact(e.t, e.b.name+" counter", winLine(waiter), "ok last=101")
+		startCreator(e.t, e.a, k, 8)
+		checkContention(e.t, e.a, e.b, k)
 	}},
 	{"semaphore-counts", func(e winEnv) {
 		s := e.semKey()
@@ -513,14 +497,7 @@ var winScenarios = []struct {
 		expectExact(e.t, e.b.name+" create", winRun(e.b, e.t, "create", k, "16"), "err AlreadyExists QSharedMemory::create: already exists")
 	}},
 	{"counter", func(e winEnv) {
-		const n = 20000
-		k := e.shmKey()
-		expectExact(e.t, e.a.name+" create", winLine(e.a.start(e.t, "create", k, "8", "--hold")), sizeLine(8))
-		pa := e.a.start(e.t, "counter", k, fmt.Sprint(n))
-		pb := e.b.start(e.t, "counter", k, fmt.Sprint(n))
-		expectLine(e.t, e.a.name+" counter", winLine(pa), "ok last=")
-		expectLine(e.t, e.b.name+" counter", winLine(pb), "ok last=")
-		expectExact(e.t, "go read", winRun(gop, e.t, "read", k, "0", "8"), "ok hex="+le64(2*n))
+		checkExclusion(e.t, []peer{e.a, e.b}, counterIncrements, counterCreate(e.t, e.a, e.shmKey))
 	}},
 }
 
@@ -544,12 +521,14 @@ func TestWindowsCompat(t *testing.T) {
 						for _, b := range winPeers {
 							pair := a.name + "→" + b.name
 							t.Run(pair, func(t *testing.T) {
-								defer func() {
+								// Registered first, so run last: a cell is
+								// recorded after its peers have cleaned up.
+								t.Cleanup(func() {
 									res := testResult(t)
 									mu.Lock()
 									results[nc.name+"/"+sc.name+"/"+pair] = res
 									mu.Unlock()
-								}()
+								})
 								a.require(t)
 								b.require(t)
 								sc.run(winEnv{t: t, a: a, b: b, nc: nc})
@@ -600,14 +579,6 @@ const (
 	errorInvalidHandle    syscall.Errno = 6  // ERROR_INVALID_HANDLE
 	errorInvalidParameter syscall.Errno = 87 // ERROR_INVALID_PARAMETER
 )
-
-func mustHex(s string) []byte {
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
 
 // winLine is proc.line without the "\r" the C peer's text-mode stdout puts
 // before each "\n" on Windows.

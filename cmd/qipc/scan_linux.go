@@ -241,9 +241,10 @@ func posixLockName(name string) string {
 }
 
 // mapsIndex lists, for each /dev/shm file (by inode), the processes that
-// map it. Inodes, not paths: glibc's sem_open creates a semaphore under a
-// temporary name and links it into place, so its creator's mapping shows the
-// temporary name "(deleted)".
+// map it or hold it open: a creator between shm_open and mmap has only the
+// descriptor. Inodes, not paths: glibc's sem_open creates a semaphore under
+// a temporary name and links it into place, so its creator's mapping shows
+// the temporary name "(deleted)".
 type mapsIndex struct {
 	pids       map[uint64][]int // inode -> pids
 	unreadable int
@@ -289,6 +290,19 @@ func readMaps() mapsIndex {
 			idx.pids[ino] = append(idx.pids[ino], pid)
 		}
 		f.Close()
+		fdDir := "/proc/" + e.Name() + "/fd"
+		fds, _ := os.ReadDir(fdDir)
+		for _, fd := range fds {
+			if target, err := os.Readlink(fdDir + "/" + fd.Name()); err != nil || !strings.HasPrefix(target, devShm+"/") {
+				continue
+			}
+			st, err := statFile(fdDir + "/" + fd.Name())
+			if err != nil || seen[st.Ino] {
+				continue
+			}
+			seen[st.Ino] = true
+			idx.pids[st.Ino] = append(idx.pids[st.Ino], pid)
+		}
 	}
 	return idx
 }
@@ -443,7 +457,7 @@ func scan() ([]*Object, error) {
 			o.Pids = maps.pids[st.Ino]
 			o.Nattch = intp(len(o.Pids))
 			if len(o.Pids) == 0 {
-				why := "no process maps it"
+				why := "no process maps it or has it open"
 				if maps.unreadable > 0 {
 					// Processes whose maps cannot be read are ignored.
 					why += fmt.Sprintf(" (%d process(es) whose maps cannot be read were not checked)", maps.unreadable)

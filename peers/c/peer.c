@@ -6,7 +6,8 @@
  * flags and modes, so that the Go library can be tested against "Qt" without
  * Qt being installed.  It follows peers/PROTOCOL.md:
  *
- *   cpeer COMMAND KEY [ARGS...] [--ro] [--hold] [--nolock] [--lock LOCKKEY]
+ *   cpeer COMMAND KEY [ARGS...] [--ro] [--hold] [--nolock] [--barrier] [--init HEX]
+ *         [--lock LOCKKEY]
  *
  * KEY is the QNativeIpcKey::toString() form: posix:/name, systemv:/path,
  * systemv-N:/path (N = 1..255, the ftok project id), windows:name.  The path is
@@ -52,6 +53,7 @@
 #else
 #  define _GNU_SOURCE
 #  include <fcntl.h>
+#  include <sched.h>
 #  include <semaphore.h>
 #  include <sys/ipc.h>
 #  include <sys/mman.h>
@@ -1072,15 +1074,16 @@ static void qshm_destroy(qshm *m)
 /* command line                                                              */
 /* ------------------------------------------------------------------------ */
 
-static int opt_ro, opt_hold, opt_nolock;
-static const char *opt_lock;
+static int opt_ro, opt_hold, opt_nolock, opt_barrier;
+static const char *opt_lock, *opt_init;
 static const char *prog = "cpeer";
 
 static void usage(const char *msg)
 {
     if (msg) fprintf(stderr, "%s: %s\n", prog, msg);
     fprintf(stderr,
-            "usage: %s COMMAND KEY [ARGS...] [--ro] [--hold] [--nolock] [--lock LOCKKEY]\n"
+            "usage: %s COMMAND KEY [ARGS...] [--ro] [--hold] [--nolock] [--barrier] [--init HEX]\n"
+            "       [--lock LOCKKEY]\n"
             "  create KEY SIZE | attach KEY | read KEY OFFSET LEN | write KEY OFFSET HEX\n"
             "  hold-lock KEY | counter KEY N | sem-create KEY INIT | sem-acquire KEY [COUNT]\n"
             "  sem-release KEY N | bench-lock KEY N | bench-sem KEY N | bench-memcpy SIZE N\n"
@@ -1126,6 +1129,53 @@ static void wait_eof(void)
         if (n < 0 && errno == EINTR) continue;
         break;
     }
+#endif
+}
+
+/* The --barrier wait: one line (or EOF) on stdin. */
+static void wait_line(void)
+{
+#ifdef _WIN32
+    int c;
+    while ((c = getchar()) != EOF && c != '\n') {
+    }
+#else
+    char c;
+    for (;;) {
+        ssize_t n = read(0, &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || c == '\n') break;
+    }
+#endif
+}
+
+/* Gives the CPU away between the counter's read and write, so that counters
+ * running at the same time without the lock lose increments. */
+static void yield_cpu(void)
+{
+#ifdef _WIN32
+    SwitchToThread();
+#else
+    sched_yield();
+#endif
+}
+
+/* The wall clock in nanoseconds since the Unix epoch: the at=T of hold-lock,
+ * comparable between processes (and with Wine, between Windows and Linux
+ * processes of one machine). */
+static long long wall_ns(void)
+{
+#ifdef _WIN32
+    FILETIME ft;
+    ULARGE_INTEGER u;
+    GetSystemTimePreciseAsFileTime(&ft);
+    u.LowPart = ft.dwLowDateTime;
+    u.HighPart = ft.dwHighDateTime;
+    return (long long)(u.QuadPart - 116444736000000000ULL) * 100;
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 #endif
 }
 
@@ -1212,11 +1262,37 @@ static void shm_unlock_or_fail(void)
     if (!qshm_unlock(&g_shm)) shm_fail(&g_shm);
 }
 
+/* The end of every segment command: hold if asked, then detach as the
+ * destructor would, reporting a detach that fails (exit 1). */
 static void shm_finish(void)
 {
     if (opt_hold) wait_eof();
+    if (g_shm.mem && !qshm_detach(&g_shm)) shm_fail(&g_shm);
     qshm_destroy(&g_shm);
     exit(0);
+}
+
+/* --init HEX: copies HEX to offset 0 of the mapping; under the lock unless
+ * the caller holds it already. */
+static void shm_init_data(void)
+{
+    size_t len, j;
+    int took = 0;
+    if (!opt_init) return;
+    len = strlen(opt_init);
+    if (len % 2) usage("odd-length --init HEX");
+    for (j = 0; j < len; j++)
+        if (hexval((unsigned char)opt_init[j]) < 0) usage("bad --init HEX");
+    len /= 2;
+    if ((long long)len > g_shm.size) range_fail(&g_shm, "--init", 0, (long long)len);
+    if (!g_shm.locked) {
+        if (!qshm_lock(&g_shm, "QSharedMemory::lock")) shm_fail(&g_shm);
+        took = 1;
+    }
+    for (j = 0; j < len; j++)
+        ((unsigned char *)g_shm.mem)[j] =
+            (unsigned char)(hexval((unsigned char)opt_init[2 * j]) * 16 + hexval((unsigned char)opt_init[2 * j + 1]));
+    if (took && !qshm_unlock(&g_shm)) shm_fail(&g_shm);
 }
 
 static void sem_setup(qsem *s, const char *keystr, int init, int create)
@@ -1238,6 +1314,11 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--ro") == 0) opt_ro = 1;
         else if (strcmp(argv[i], "--hold") == 0) opt_hold = 1;
         else if (strcmp(argv[i], "--nolock") == 0) opt_nolock = 1;
+        else if (strcmp(argv[i], "--barrier") == 0) opt_barrier = 1;
+        else if (strcmp(argv[i], "--init") == 0) {
+            if (++i >= argc) usage("--init needs an argument");
+            opt_init = argv[i];
+        }
         else if (strcmp(argv[i], "--lock") == 0) {
             if (++i >= argc) usage("--lock needs an argument");
             opt_lock = argv[i];
@@ -1259,12 +1340,14 @@ int main(int argc, char **argv)
         size = num_arg(pos[2], "SIZE");
         shm_setup(pos[1]);
         if (!qshm_create(&g_shm, size, opt_ro)) shm_fail(&g_shm);
+        shm_init_data();
         out("ok size=%lld", g_shm.size);
         shm_finish();
     } else if (strcmp(cmd, "attach") == 0) {
         NARGS(1, 1);
         shm_setup(pos[1]);
         shm_attach_or_fail(opt_ro);
+        shm_init_data();
         out("ok size=%lld", g_shm.size);
         shm_finish();
     } else if (strcmp(cmd, "read") == 0) {
@@ -1322,13 +1405,19 @@ int main(int argc, char **argv)
     } else if (strcmp(cmd, "hold-lock") == 0) {
         NARGS(1, 1);
         shm_setup(pos[1]);
+        long long t;
         shm_attach_or_fail(0);
+        out("ok attached");
+        if (opt_barrier) wait_line();
         if (!qshm_lock(&g_shm, "QSharedMemory::lock")) shm_fail(&g_shm);
-        out("ok locked");
+        shm_init_data();
+        out("ok locked at=%lld", wall_ns());
         wait_eof();
+        t = wall_ns();
         if (!qshm_unlock(&g_shm)) shm_fail(&g_shm);
-        qshm_destroy(&g_shm);
-        return 0;
+        out("ok unlocked at=%lld", t);
+        opt_hold = 0;
+        shm_finish();
     } else if (strcmp(cmd, "counter") == 0) {
         long long n, j;
         uint64_t v = 0;
@@ -1337,12 +1426,17 @@ int main(int argc, char **argv)
         shm_setup(pos[1]);
         shm_attach_or_fail(0);
         if (g_shm.size < 8) range_fail(&g_shm, "counter", 0, 8);
+        if (opt_barrier) {
+            out("ready");
+            wait_line();
+        }
         for (j = 0; j < n; j++) {
             volatile unsigned char *p = (volatile unsigned char *)g_shm.mem;
             int b;
             shm_lock_or_fail();
             v = 0;
             for (b = 7; b >= 0; b--) v = (v << 8) | p[b];
+            yield_cpu();
             v++;
             for (b = 0; b < 8; b++) p[b] = (unsigned char)(v >> (8 * b));
             shm_unlock_or_fail();

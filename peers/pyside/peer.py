@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PySide6 (Qt 6.6+) interop peer for qipc.
 
-    peer.py COMMAND KEY [ARGS...] [--ro] [--hold] [--nolock] [--lock LOCKKEY]
+    peer.py COMMAND KEY [ARGS...] [--ro] [--hold] [--nolock] [--barrier] [--init HEX] [--lock LOCKKEY]
 
 See ../PROTOCOL.md. KEY is parsed with QNativeIpcKey.fromString(); QSharedMemory(key) and
 QSystemSemaphore(key, init, mode) are used directly, so Qt chooses the lock semaphore itself
@@ -22,7 +22,7 @@ import time
 
 from PySide6.QtCore import QNativeIpcKey, QSharedMemory, QSystemSemaphore
 
-USAGE = "usage: peer.py COMMAND KEY [ARGS...] [--ro] [--hold] [--nolock] [--lock LOCKKEY]"
+USAGE = "usage: peer.py COMMAND KEY [ARGS...] [--ro] [--hold] [--nolock] [--barrier] [--init HEX] [--lock LOCKKEY]"
 U64 = struct.Struct("<Q")
 
 
@@ -82,30 +82,60 @@ def nargs(cmd, args, lo, hi):
         usage("wrong number of arguments for " + cmd)
 
 
-def run(cmd, key, args, ro, hold, nolock):
-    access = QSharedMemory.AccessMode.ReadOnly if ro else QSharedMemory.AccessMode.ReadWrite
+def finish(shm, hold):
+    """The end of every segment command: hold if asked, then detach as the destructor would, reporting a failure."""
+    if hold:
+        wait_eof()
+    if shm.isAttached() and not shm.detach():
+        shm_fail(shm)
 
-    if cmd == "create":
-        nargs(cmd, args, 1, 1)
-        size = to_int(args[0])
-        shm = QSharedMemory(key)
-        if not shm.create(size, access):
-            shm_fail(shm)
-        out("ok size=%d" % shm.size())
-        if hold:
-            wait_eof()
-        del shm
+
+def init_data(shm, init, held):
+    """--init HEX: copy HEX to offset 0, under the lock unless it is held already."""
+    if init is None:
         return
+    try:
+        data = bytes.fromhex(init)
+    except ValueError:
+        usage("bad --init hex " + init)
+    if len(data) > shm.size():
+        raise Failure("err InvalidSize peer.py: --init of %d bytes exceeds size %d" % (len(data), shm.size()))
+    if not held and not shm.lock():
+        shm_fail(shm)
+    shm.data()[0:len(data)] = data
+    if not held and not shm.unlock():
+        shm_fail(shm)
 
-    if cmd == "attach":
-        nargs(cmd, args, 0, 0)
+
+def wait_line():
+    """The --barrier wait: one line (or EOF) on stdin."""
+    fd = sys.stdin.fileno()
+    while True:
+        try:
+            c = os.read(fd, 1)
+        except InterruptedError:
+            continue
+        if not c or c == b"\n":
+            return
+
+
+def run(cmd, key, args, o):
+    access = QSharedMemory.AccessMode.ReadOnly if o.ro else QSharedMemory.AccessMode.ReadWrite
+    hold = o.hold
+
+    if cmd in ("create", "attach"):
         shm = QSharedMemory(key)
-        if not shm.attach(access):
-            shm_fail(shm)
+        if cmd == "create":
+            nargs(cmd, args, 1, 1)
+            if not shm.create(to_int(args[0]), access):
+                shm_fail(shm)
+        else:
+            nargs(cmd, args, 0, 0)
+            if not shm.attach(access):
+                shm_fail(shm)
+        init_data(shm, o.init, False)
         out("ok size=%d" % shm.size())
-        if hold:
-            wait_eof()
-        del shm
+        finish(shm, hold)
         return
 
     if cmd == "read":
@@ -122,10 +152,7 @@ def run(cmd, key, args, ro, hold, nolock):
         if not shm.unlock():
             shm_fail(shm)
         out("ok hex=" + data.hex())
-        if hold:
-            wait_eof()
-        shm.detach()
-        del shm
+        finish(shm, hold)
         return
 
     if cmd == "write":
@@ -145,22 +172,25 @@ def run(cmd, key, args, ro, hold, nolock):
         if not shm.unlock():
             shm_fail(shm)
         out("ok")
-        if hold:
-            wait_eof()
-        shm.detach()
-        del shm
+        finish(shm, hold)
         return
 
     if cmd == "hold-lock":
         nargs(cmd, args, 0, 0)
         shm = attached(key)
+        out("ok attached")
+        if o.barrier:
+            wait_line()
         if not shm.lock():
             shm_fail(shm)
-        out("ok locked")
+        init_data(shm, o.init, True)
+        out("ok locked at=%d" % time.time_ns())
         wait_eof()
-        shm.unlock()
-        shm.detach()
-        del shm
+        t = time.time_ns()
+        if not shm.unlock():
+            shm_fail(shm)
+        out("ok unlocked at=%d" % t)
+        finish(shm, False)
         return
 
     if cmd == "counter":
@@ -170,27 +200,31 @@ def run(cmd, key, args, ro, hold, nolock):
         if shm.size() < 8:
             raise Failure("err InvalidSize peer.py: counter needs 8 bytes, segment has %d" % shm.size())
         mem = shm.data()
-        unpack, pack = U64.unpack_from, U64.pack_into
+        unpack, pack, yield_cpu = U64.unpack_from, U64.pack_into, os.sched_yield
         last = 0
-        if nolock:
+        if o.barrier:
+            out("ready")
+            wait_line()
+        if o.nolock:
             for _ in range(n):
-                last = (unpack(mem, 0)[0] + 1) & 0xFFFFFFFFFFFFFFFF
+                v = unpack(mem, 0)[0]
+                yield_cpu()
+                last = (v + 1) & 0xFFFFFFFFFFFFFFFF
                 pack(mem, 0, last)
         else:
             lock, unlock = shm.lock, shm.unlock
             for _ in range(n):
                 if not lock():
                     shm_fail(shm)
-                last = (unpack(mem, 0)[0] + 1) & 0xFFFFFFFFFFFFFFFF
+                v = unpack(mem, 0)[0]
+                yield_cpu()
+                last = (v + 1) & 0xFFFFFFFFFFFFFFFF
                 pack(mem, 0, last)
                 if not unlock():
                     shm_fail(shm)
         mem.release()
         out("ok last=%d" % last)
-        if hold:
-            wait_eof()
-        shm.detach()
-        del shm
+        finish(shm, hold)
         return
 
     if cmd == "sem-create":
@@ -326,22 +360,31 @@ def bench(cmd, key, args, hold):
         usage("unknown command " + cmd)
 
 
+class Options:
+    ro = hold = nolock = barrier = False
+    init = None
+
+
 def main(argv):
-    ro = hold = nolock = False
+    o = Options()
     pos = []
     i = 1
     while i < len(argv):
         a = argv[i]
         if a == "--ro":
-            ro = True
+            o.ro = True
         elif a == "--hold":
-            hold = True
+            o.hold = True
         elif a == "--nolock":
-            nolock = True
-        elif a == "--lock":
+            o.nolock = True
+        elif a == "--barrier":
+            o.barrier = True
+        elif a in ("--lock", "--init"):
             i += 1
             if i >= len(argv):
-                usage("--lock needs an argument")
+                usage(a + " needs an argument")
+            if a == "--init":
+                o.init = argv[i]
         elif a.startswith("--") and len(a) > 2:
             usage("unknown option " + a)
         else:
@@ -356,7 +399,7 @@ def main(argv):
         return 1
     line = None
     try:
-        run(cmd, key, args, ro, hold, nolock)
+        run(cmd, key, args, o)
     except Failure as f:
         line = str(f)
     # The exception (its traceback holds run()'s frame and thus the Qt objects) is gone here, so Qt's destructors

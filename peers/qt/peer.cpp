@@ -1,6 +1,6 @@
 // qtpeer: interop peer for qipc built against a legacy Qt (5.15 … 6.5), QtCore only.
 //
-//   qtpeer COMMAND KEY [ARGS...] [--ro] [--hold] [--nolock] [--lock LOCKKEY]
+//   qtpeer COMMAND KEY [ARGS...] [--ro] [--hold] [--nolock] [--barrier] [--init HEX] [--lock LOCKKEY]
 //
 // See ../PROTOCOL.md. These Qt versions have no QNativeIpcKey, so KEY (the QNativeIpcKey::toString() form) is parsed
 // here. Only the System V scheme exists in these Qt builds:
@@ -38,7 +38,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
+#include <sched.h>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -95,7 +97,8 @@ struct Failure {
 
 [[noreturn]] void usage(const std::string &msg)
 {
-    std::fprintf(stderr, "qtpeer: %s\nusage: qtpeer COMMAND KEY [ARGS...] [--ro] [--hold] [--nolock] [--lock LOCKKEY]\n",
+    std::fprintf(stderr, "qtpeer: %s\nusage: qtpeer COMMAND KEY [ARGS...] [--ro] [--hold] [--nolock] [--barrier] "
+                         "[--init HEX] [--lock LOCKKEY]\n",
                  msg.c_str());
     std::exit(2);
 }
@@ -110,6 +113,27 @@ void waitForStdinEof()
         if (n < 0 && errno != EINTR)
             return;
     }
+}
+
+// The --barrier wait: one line (or EOF) on stdin.
+void waitForLine()
+{
+    char c;
+    for (;;) {
+        ssize_t n = ::read(0, &c, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || c == '\n')
+            return;
+    }
+}
+
+// hold-lock's at=T: CLOCK_REALTIME in ns, comparable between processes.
+long long wallNs()
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 int hexVal(char c)
@@ -327,13 +351,20 @@ void checkSemKey(const Key &k)
 
 int run(int argc, char **argv)
 {
-    bool ro = false, hold = false, nolock = false;
+    bool ro = false, hold = false, nolock = false, barrier = false;
+    std::string init;
     std::vector<std::string> pos;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--ro") ro = true;
         else if (a == "--hold") hold = true;
         else if (a == "--nolock") nolock = true;
+        else if (a == "--barrier") barrier = true;
+        else if (a == "--init") {
+            if (++i >= argc)
+                usage("--init needs an argument");
+            init = argv[i];
+        }
         else if (a == "--lock") {
             if (++i >= argc)
                 usage("--lock needs an argument");
@@ -359,6 +390,31 @@ int run(int argc, char **argv)
         return v;
     };
     const bool haveLock = !key.legacyKey.isEmpty(); // Qt <= 6.5: no lock semaphore for native keys
+    // --init HEX: copy HEX to offset 0, under the lock unless held already.
+    auto initData = [&](QSharedMemory &shm, bool held) {
+        if (init.empty())
+            return;
+        std::vector<unsigned char> bytes;
+        if (!fromHex(init, bytes))
+            usage("bad --init hex " + init);
+        if ((long long)bytes.size() > (long long)shm.size())
+            fail("InvalidSize", QStringLiteral("qtpeer: --init of %1 bytes exceeds size %2")
+                                    .arg(qulonglong(bytes.size())).arg((long long)shm.size()));
+        if (!held && haveLock && !shm.lock())
+            failShm(shm);
+        std::memcpy(shm.data(), bytes.data(), bytes.size());
+        if (!held && haveLock && !shm.unlock())
+            failShm(shm);
+    };
+    // The end of every segment command: hold if asked, then detach as the
+    // destructor would, but reporting a detach that fails.
+    auto finish = [&](QSharedMemory &shm) {
+        if (hold)
+            waitForStdinEof();
+        if (shm.isAttached() && !shm.detach())
+            failShm(shm);
+        return 0;
+    };
 
     if (cmd == "create") {
         nargs(1, 1);
@@ -374,10 +430,9 @@ int run(int argc, char **argv)
 #endif
         if (!shm.create(qsize, ro ? QSharedMemory::ReadOnly : QSharedMemory::ReadWrite))
             failShm(shm);
+        initData(shm, false);
         out("ok size=" + std::to_string((long long)shm.size()));
-        if (hold)
-            waitForStdinEof();
-        return 0;
+        return finish(shm);
     }
     if (cmd == "attach") {
         nargs(0, 0);
@@ -385,10 +440,9 @@ int run(int argc, char **argv)
         bindShm(shm, key);
         if (!shm.attach(ro ? QSharedMemory::ReadOnly : QSharedMemory::ReadWrite))
             failShm(shm);
+        initData(shm, false);
         out("ok size=" + std::to_string((long long)shm.size()));
-        if (hold)
-            waitForStdinEof();
-        return 0;
+        return finish(shm);
     }
     if (cmd == "read") {
         nargs(2, 2);
@@ -406,10 +460,7 @@ int run(int argc, char **argv)
         if (haveLock && !shm.unlock())
             failShm(shm);
         out("ok hex=" + hex);
-        if (hold)
-            waitForStdinEof();
-        shm.detach();
-        return 0;
+        return finish(shm);
     }
     if (cmd == "write") {
         nargs(2, 2);
@@ -431,10 +482,7 @@ int run(int argc, char **argv)
         if (haveLock && !shm.unlock())
             failShm(shm);
         out("ok");
-        if (hold)
-            waitForStdinEof();
-        shm.detach();
-        return 0;
+        return finish(shm);
     }
     if (cmd == "hold-lock") {
         nargs(0, 0);
@@ -442,13 +490,20 @@ int run(int argc, char **argv)
         bindShm(shm, key);
         if (!shm.attach(QSharedMemory::ReadWrite))
             failShm(shm);
+        out("ok attached");
+        if (barrier)
+            waitForLine();
         if (!shm.lock())
             failShm(shm);
-        out("ok locked");
+        initData(shm, true);
+        out("ok locked at=" + std::to_string(wallNs()));
         waitForStdinEof();
-        shm.unlock();
-        shm.detach();
-        return 0;
+        long long t = wallNs();
+        if (!shm.unlock())
+            failShm(shm);
+        out("ok unlocked at=" + std::to_string(t));
+        hold = false;
+        return finish(shm);
     }
     if (cmd == "counter") {
         nargs(1, 1);
@@ -462,20 +517,22 @@ int run(int argc, char **argv)
                                     .arg((long long)shm.size()));
         unsigned char *p = static_cast<unsigned char *>(shm.data());
         quint64 last = 0;
+        if (barrier) {
+            out("ready");
+            waitForLine();
+        }
         for (long long i = 0; i < n; ++i) {
             if (!nolock && !shm.lock())
                 failShm(shm);
             quint64 v = qFromLittleEndian<quint64>(p);
+            sched_yield();
             last = v + 1;
             qToLittleEndian<quint64>(last, p);
             if (!nolock && !shm.unlock())
                 failShm(shm);
         }
         out("ok last=" + std::to_string((unsigned long long)last));
-        if (hold)
-            waitForStdinEof();
-        shm.detach();
-        return 0;
+        return finish(shm);
     }
     if (cmd == "sem-create") {
         nargs(1, 1);

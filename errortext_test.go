@@ -1,0 +1,132 @@
+//go:build cgo && linux
+
+package qipc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestQtErrorTexts compares, failure by failure, the line each real peer
+// prints ("err <Kind> <errorString()>") with what the library says for the
+// same failure: Qt 6.12 (PySide6) and the C peer, which follows Qt 6.6+,
+// with QtErrorString; Qt 5.15 and 6.4 with LegacyQtErrorString. The table
+// it logs is the one in docs/qt-ipc.md.
+func TestQtErrorTexts(t *testing.T) {
+	type failure struct {
+		name   string
+		typ    KeyType
+		legacy bool
+		// setup prepares the key; cmd is the peer command that fails;
+		// goOp does the same in this process.
+		setup func(t *testing.T, k Key)
+		cmd   []string
+		goOp  func(k Key) error
+	}
+	attach := func(k Key) error {
+		m := NewSharedMemory(k)
+		defer m.Close()
+		return m.Attach(ReadWrite)
+	}
+	create := func(size int) func(k Key) error {
+		return func(k Key) error {
+			m := NewSharedMemory(k)
+			defer m.Close()
+			return m.Create(size, ReadWrite)
+		}
+	}
+	exists := func(t *testing.T, k Key) { mustCreate(t, k, 16) }
+	keyFileOnly := func(t *testing.T, k Key) {
+		if err := os.WriteFile(k.Native, nil, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(k.Native) })
+	}
+	var failures []failure
+	for _, b := range []struct {
+		name   string
+		typ    KeyType
+		legacy bool
+	}{{"systemv-legacy", SystemV, true}, {"systemv", SystemV, false}, {"posix", PosixRealtime, false}} {
+		failures = append(failures,
+			failure{b.name + ": attach, nothing there", b.typ, b.legacy, nil, []string{"attach"}, attach},
+			failure{b.name + ": create, exists", b.typ, b.legacy, exists, []string{"create", "16"}, create(16)},
+			failure{b.name + ": create, size 0", b.typ, b.legacy, nil, []string{"create", "0"}, create(0)},
+			failure{b.name + ": create, size -1", b.typ, b.legacy, nil, []string{"create", "-1"}, create(-1)},
+		)
+		if b.typ == SystemV {
+			failures = append(failures, failure{b.name + ": attach, key file but no segment", b.typ, b.legacy, keyFileOnly, []string{"attach"}, attach})
+		}
+		if !b.legacy {
+			// Qt 5's create takes an int: only the Qt 6 peers ask for this.
+			failures = append(failures, failure{b.name + ": create, 2^62 bytes", b.typ, b.legacy, nil, []string{"create", "4611686018427387904"}, create(1 << 62)})
+		}
+	}
+	var table strings.Builder
+	fmt.Fprintf(&table, "| failure | peer | its line | qipc |\n|---|---|---|---|\n")
+	for _, f := range failures {
+		t.Run(f.name, func(t *testing.T) {
+			skipWithoutBackend(t, f.typ)
+			for _, p := range peers {
+				if p.name == "go" || f.typ == PosixRealtime && !p.posix || p.legacyOnly && !f.legacy {
+					continue
+				}
+				// A subtest per peer, so that each one's objects are gone
+				// before the next: a Qt 6.6+ create that fails removes the
+				// key file it shares with a live System V segment, and the
+				// next key file may then get its inode and its ftok key.
+				t.Run(p.name, func(t *testing.T) {
+					p.require(t)
+					k := testShmKey(t, f.typ, f.legacy)
+					if f.setup != nil {
+						f.setup(t, k)
+					}
+					// The library first: a Qt peer's failed create may leave
+					// a segment behind (POSIX: Qt never unlinks one).
+					err := f.goOp(k)
+					got := p.run(t, f.cmd[0], k, f.cmd[1:]...)
+					text := QtErrorString(err)
+					if p.legacyOnly {
+						text = LegacyQtErrorString(err)
+					}
+					want := "err " + KindOf(err).String() + " " + text
+					fmt.Fprintf(&table, "| %s | %s | `%s` | `%s` |\n", f.name, p.name, got, want)
+					if got != want {
+						t.Errorf("%s printed %q; the library says %q", p.name, got, want)
+					}
+				})
+			}
+		})
+	}
+	t.Logf("error texts, real peers against the library:\n%s", table.String())
+}
+
+// The legacy texts no peer failure above reaches: an unknown errno, and a
+// lock that cannot be opened.
+func TestLegacyQtErrorString(t *testing.T) {
+	unknown := osError("QSharedMemory::attach (mmap)", Key{}, syscall.EINVAL)
+	initKey := &Error{Op: "QSharedMemoryPrivate::initKey", Kind: PermissionDenied, Err: syscall.EACCES,
+		text:   "unable to set key on lock (QSystemSemaphore::handle: permission denied)",
+		legacy: "QSharedMemoryPrivate::initKey: unable to set key on lock"}
+	for _, c := range []struct {
+		err            error
+		qt66, qtLegacy string
+	}{
+		{unknown, "QSharedMemory::attach (mmap): unknown error: Invalid argument", "QSharedMemory::attach (mmap): unknown error 22"},
+		{initKey, "QSharedMemoryPrivate::initKey: unable to set key on lock (QSystemSemaphore::handle: permission denied)",
+			"QSharedMemoryPrivate::initKey: unable to set key on lock"},
+		{fmt.Errorf("wrapped: %w", unknown), "QSharedMemory::attach (mmap): unknown error: Invalid argument", "QSharedMemory::attach (mmap): unknown error 22"},
+		{errors.New("not ours"), "", ""},
+	} {
+		if got := QtErrorString(c.err); got != c.qt66 {
+			t.Errorf("QtErrorString(%v) = %q, want %q", c.err, got, c.qt66)
+		}
+		if got := LegacyQtErrorString(c.err); got != c.qtLegacy {
+			t.Errorf("LegacyQtErrorString(%v) = %q, want %q", c.err, got, c.qtLegacy)
+		}
+	}
+}

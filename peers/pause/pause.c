@@ -1,0 +1,105 @@
+/* libqipcpause.so: stops a peer inside QSharedMemory::create, between two
+ * of its system calls, so that the crash tests can SIGKILL it there.
+ *
+ *   LD_PRELOAD=build/libqipcpause.so QIPC_PAUSE_AT=CALL peer create KEY SIZE
+ *
+ * CALL is the call after which the process stops itself with SIGSTOP:
+ *   shm_open   a POSIX segment was just created (O_CREAT|O_EXCL): size 0
+ *   ftruncate  that segment was just given its size, not yet mapped
+ *   shmget     a System V segment was just created (IPC_CREAT, not IPC_PRIVATE)
+ *   shmat      a segment this process created was just attached
+ *
+ * It wraps the libc functions every peer reaches through the dynamic linker
+ * (the Go library's C shims, the C peer, Qt 5/6's libQtCore under the C++
+ * and PySide6 peers), so the same pause works for all of them, and it
+ * changes nothing else: each wrapper makes the real call and returns its
+ * result. The test sees the stop in /proc/PID/stat (state T) and kills. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static int created_fd = -1; /* the segment this process created (POSIX) */
+static int created_id = -1; /* the segment this process created (System V) */
+
+static void pause_after(const char *call)
+{
+    const char *at = getenv("QIPC_PAUSE_AT");
+    if (!at || strcmp(at, call) != 0) return;
+    int saved = errno;
+    fprintf(stderr, "qipcpause: stopped after %s\n", call);
+    fflush(stderr);
+    raise(SIGSTOP);
+    errno = saved;
+}
+
+static void *next(const char *name)
+{
+    void *f = dlsym(RTLD_NEXT, name);
+    if (!f) {
+        fprintf(stderr, "qipcpause: no %s to wrap\n", name);
+        abort();
+    }
+    return f;
+}
+
+int shm_open(const char *name, int oflag, mode_t mode)
+{
+    static int (*real)(const char *, int, mode_t);
+    if (!real) real = (int (*)(const char *, int, mode_t))next("shm_open");
+    int fd = real(name, oflag, mode);
+    if (fd >= 0 && (oflag & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+        created_fd = fd;
+        pause_after("shm_open");
+    }
+    return fd;
+}
+
+int ftruncate(int fd, off_t length)
+{
+    static int (*real)(int, off_t);
+    if (!real) real = (int (*)(int, off_t))next("ftruncate");
+    int rc = real(fd, length);
+    if (rc == 0 && fd == created_fd) pause_after("ftruncate");
+    return rc;
+}
+
+/* Qt 6 calls the large-file name. */
+int ftruncate64(int fd, off_t length)
+{
+    static int (*real)(int, off_t);
+    if (!real) real = (int (*)(int, off_t))next("ftruncate64");
+    int rc = real(fd, length);
+    if (rc == 0 && fd == created_fd) pause_after("ftruncate");
+    return rc;
+}
+
+int shmget(key_t key, size_t size, int shmflg)
+{
+    static int (*real)(key_t, size_t, int);
+    if (!real) real = (int (*)(key_t, size_t, int))next("shmget");
+    int id = real(key, size, shmflg);
+    if (id >= 0 && key != IPC_PRIVATE && (shmflg & IPC_CREAT)) {
+        created_id = id;
+        pause_after("shmget");
+    }
+    return id;
+}
+
+void *shmat(int shmid, const void *addr, int shmflg)
+{
+    static void *(*real)(int, const void *, int);
+    if (!real) real = (void *(*)(int, const void *, int))next("shmat");
+    void *p = real(shmid, addr, shmflg);
+    if (p != (void *)-1 && shmid == created_id) pause_after("shmat");
+    return p;
+}

@@ -1,0 +1,68 @@
+package qipc
+
+import (
+	"encoding/binary"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// canCountWaiters: lockWaiters and lockCount work here.
+const canCountWaiters = true
+
+// lockWaiters returns how many processes are blocked in the kernel waiting
+// for the lock semaphore of segment key k, as the OS counts them: glibc's
+// waiter count in the sem_t (POSIX; the 64-bit layout that posix_fast.go
+// also reads), semctl GETNCNT (System V). ok is false where the count
+// cannot be read. The lock-contention tests use it to prove that a waiter
+// really waits, instead of trusting what the waiter says.
+func lockWaiters(t testing.TB, k Key) (n int, ok bool) {
+	t.Helper()
+	return readLock(t, k, true)
+}
+
+// lockCount returns the count of the lock semaphore of segment key k
+// without opening (and so without creating) it; ok is false when there is
+// no such semaphore or its count cannot be read.
+func lockCount(t testing.TB, k Key) (n int, ok bool) {
+	t.Helper()
+	return readLock(t, k, false)
+}
+
+func readLock(t testing.TB, k Key, waiters bool) (int, bool) {
+	lk := lockKeyFor(k)
+	switch {
+	case lk.Type == PosixRealtime:
+		b, err := os.ReadFile("/dev/shm/sem." + strings.TrimPrefix(lk.Native, "/"))
+		if err != nil || len(b) < 8 || !semFastOK {
+			return 0, false
+		}
+		w := binary.LittleEndian.Uint64(b)
+		if waiters {
+			return int(w >> 32), true
+		}
+		return int(uint32(w)), true
+	case lk.Type.IsSystemV():
+		var st syscall.Stat_t
+		if err := syscall.Stat(lk.Native, &st); err != nil {
+			return 0, false
+		}
+		key := int32(uint32(st.Ino&0xffff) | uint32(st.Dev&0xff)<<16 | uint32(ftokProjectID(lk.Type))<<24)
+		e, found := sysvTable(t, "sem")[key]
+		if !found {
+			return 0, false
+		}
+		const getval, getncnt = 12, 14
+		cmd := getval
+		if waiters {
+			cmd = getncnt
+		}
+		r, _, errno := syscall.Syscall6(syscall.SYS_SEMCTL, uintptr(e.id), 0, uintptr(cmd), 0, 0, 0)
+		if errno != 0 {
+			return 0, false
+		}
+		return int(r), true
+	}
+	return 0, false
+}

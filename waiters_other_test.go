@@ -1,0 +1,14 @@
+//go:build !linux
+
+package qipc
+
+import "testing"
+
+const canCountWaiters = false
+
+// lockWaiters cannot count the waiters of a lock here (Windows has no such
+// call); waitForWaiter then gives the waiter a grace period instead.
+func lockWaiters(testing.TB, Key) (int, bool) { return 0, false }
+
+// lockCount cannot read a lock's count without opening it here.
+func lockCount(testing.TB, Key) (int, bool) { return 0, false }
