@@ -57,6 +57,7 @@ check:
 	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; \
 	 elif [ "$$CI" = true ]; then echo "staticcheck missing: go install honnef.co/go/tools/cmd/staticcheck@latest"; exit 1; \
 	 else echo "skip: staticcheck not installed (go install honnef.co/go/tools/cmd/staticcheck@latest)"; fi
+	@bash tools/c-edit-check.sh
 
 # The mutation check: planted faults (tools/verify.sh) must each turn
 # some test red, and those tests must pass without them.

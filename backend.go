@@ -10,7 +10,7 @@ import (
 
 // A backend is one operating-system facility that can hold Qt's IPC objects:
 // POSIX realtime, System V, or Windows. Each lives in one file pair
-// (cgo_<backend>.go + csrc/<backend>.c) and registers itself for the key
+// (cgo_<backend>.go + cgo_<backend>.c) and registers itself for the key
 // types it serves. Backends make the system calls and translate their
 // failures into *Error with Qt's function labels; every rule about who owns
 // and removes what lives in shm.go and sem.go, once.

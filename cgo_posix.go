@@ -5,7 +5,8 @@ package qipc
 /*
 #cgo CFLAGS: -Wall -Wextra -Werror
 #cgo linux LDFLAGS: -lrt -pthread
-#include "csrc/posix.c"
+#include <stdlib.h>
+#include "cgo_posix.h"
 */
 import "C"
 

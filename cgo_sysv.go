@@ -4,7 +4,9 @@ package qipc
 
 /*
 #cgo CFLAGS: -Wall -Wextra -Werror
-#include "csrc/sysv.c"
+#include <stdlib.h>
+#include <sys/sem.h>
+#include "cgo_sysv.h"
 */
 import "C"
 

@@ -4,7 +4,7 @@ package qipc
 
 /*
 #cgo CFLAGS: -Wall -Wextra -Werror
-#include "csrc/windows.c"
+#include "cgo_windows.h"
 */
 import "C"
 

@@ -399,12 +399,7 @@ func (p peer) startHolder(t testing.TB, k Key, rest ...string) (*proc, int64) {
 // nanoseconds, and returns the time.
 func (pr *proc) stamp(prefix string) int64 {
 	pr.t.Helper()
-	got := pr.line()
-	v, err := strconv.ParseInt(strings.TrimPrefix(got, prefix), 10, 64)
-	if !strings.HasPrefix(got, prefix) || err != nil {
-		pr.t.Fatalf("%s: got %q, want %q followed by a time", pr.name, got, prefix)
-	}
-	return v
+	return int64(pr.value(prefix))
 }
 
 // value reads the next line, which must be prefix followed by a number,

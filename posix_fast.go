@@ -4,7 +4,7 @@ package qipc
 
 /*
 #cgo CFLAGS: -Wall -Wextra -Werror
-#include "csrc/posix_fast.h"
+#include "posix_fast.h"
 */
 import "C"
 
@@ -29,7 +29,7 @@ import (
 // calls (C, Qt, PySide) and ours see one protocol on one word.
 //
 // semFast is decided once by a probe that checks the running glibc's
-// version and its behaviour on a private sem_t (csrc/posix_fast.h); it is
+// version and its behaviour on a private sem_t (posix_fast.h); it is
 // off on other C libraries and architectures (posix_fast_other.go).
 
 var semFastOK = C.qipc_posix_sem_fast_probe() != 0

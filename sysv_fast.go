@@ -15,7 +15,7 @@ import (
 // make bench ran) that made an uncontended Lock+Unlock 1.4x the C peer's
 // semop pair. A raw system call needs no scheduler hand-off because it
 // cannot block, and EINTR cannot happen without a sleep. Waits that may
-// block stay in C (csrc/sysv.c), which retries EINTR.
+// block stay in C (cgo_sysv.c), which retries EINTR.
 
 // sysvRawOK: the raw path exists on this platform.
 const sysvRawOK = true

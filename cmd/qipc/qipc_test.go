@@ -19,7 +19,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/qipc-go/qipc"
 )
@@ -421,52 +420,73 @@ func TestSysVCrashStaleClean(t *testing.T) {
 // QSharedMemory::lock() takes. CMD is a C-peer counter that does not lock
 // at all (--nolock, and a private semaphore for its attach), running while
 // a Qt 5.15 counter increments under Qt's lock: the total is exact only if
-// qipc's lock excluded the Qt peer.
+// qipc's lock excluded the Qt peer. The control runs the same C counter
+// without qipc lock, at the same moment as the Qt counter (both wait at a
+// barrier), and must lose increments.
 func TestLockExcludesQt(t *testing.T) {
 	qt, c := qt5(t), cpeer(t)
 	name, _ := uniqueName("lock")
+	dummy := qipc.SharedMemoryKey(name+"_private", qipc.PosixRealtime)
+	t.Cleanup(func() { qipc.RemoveSemaphore(dummy) })
+	const n = 2000
+	counter := func(i int, underLock bool) uint64 {
+		k := qipc.LegacySharedMemoryKey(fmt.Sprintf("%s_%d", name, i), qipc.SystemV)
+		cleanupKey(t, k)
+		ks := k.String()
+		holder := start(t, qt, "create", ks, "8", "--hold")
+		expectLine(t, holder.line(), "ok size=8")
+		qtc := start(t, qt, "counter", ks, strconv.Itoa(n), "--barrier")
+		expectLine(t, qtc.line(), "ready")
+		cArgs := []string{"counter", ks, strconv.Itoa(n), "--nolock", "--lock", dummy.String()}
+		if underLock {
+			res := make(chan result, 1)
+			go func() { res <- runQ(t, "", append([]string{"lock", ks, "--timeout", "60s", "--", c[0]}, cArgs...)...) }()
+			fmt.Fprintln(qtc.stdin)
+			if r := <-res; r.code != 0 || !strings.HasPrefix(r.out, "ok last=") {
+				t.Fatalf("qipc lock -- cpeer counter: exit %d, %q %q", r.code, r.out, r.err)
+			}
+		} else {
+			cc := start(t, c, append(cArgs, "--barrier")...)
+			expectLine(t, cc.line(), "ready")
+			fmt.Fprintln(qtc.stdin)
+			fmt.Fprintln(cc.stdin)
+			if l := cc.line(); !strings.HasPrefix(l, "ok last=") {
+				t.Fatalf("C counter: %q", l)
+			}
+		}
+		if l := qtc.line(); !strings.HasPrefix(l, "ok last=") {
+			t.Fatalf("Qt counter: %q", l)
+		}
+		hexLine := runPeer(t, qt, "read", ks, "0", "8")
+		b, err := hex.DecodeString(strings.TrimPrefix(hexLine, "ok hex="))
+		if err != nil || len(b) != 8 {
+			t.Fatalf("Qt read: %q", hexLine)
+		}
+		return binary.LittleEndian.Uint64(b)
+	}
+	if got := counter(0, true); got != 2*n {
+		t.Fatalf("Qt counter and C counter under qipc lock: %d, want %d", got, 2*n)
+	}
+	if got := counter(1, false); got >= 2*n {
+		t.Fatalf("inconclusive: without qipc lock the C counter lost none of Qt's increments (%d)", got)
+	} else {
+		t.Logf("without qipc lock: %d of %d", got, 2*n)
+	}
 	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
 	cleanupKey(t, k)
 	ks := k.String()
-	dummy := qipc.SharedMemoryKey(name+"_private", qipc.PosixRealtime)
-	t.Cleanup(func() { qipc.RemoveSemaphore(dummy) })
-
 	holder := start(t, qt, "create", ks, "8", "--hold")
 	expectLine(t, holder.line(), "ok size=8")
-
-	const n = 20000
-	var wg sync.WaitGroup
-	var qtLine string
-	var lockRes result
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		qtLine = runPeer(t, qt, "counter", ks, strconv.Itoa(n))
-	}()
-	go func() {
-		defer wg.Done()
-		time.Sleep(20 * time.Millisecond) // let the Qt counter get going
-		lockRes = runQ(t, "", "lock", ks, "--timeout", "60s", "--",
-			c[0], "counter", ks, strconv.Itoa(n), "--nolock", "--lock", dummy.String())
-	}()
-	wg.Wait()
-	if lockRes.code != 0 || !strings.HasPrefix(lockRes.out, "ok last=") {
-		t.Fatalf("qipc lock -- cpeer counter: exit %d, %q %q", lockRes.code, lockRes.out, lockRes.err)
-	}
-	if !strings.HasPrefix(qtLine, "ok last=") {
-		t.Fatalf("Qt counter: %q", qtLine)
-	}
-	t.Logf("Qt counter %s; C counter under qipc lock %s", qtLine, strings.TrimSpace(lockRes.out))
-	want := make([]byte, 8)
-	binary.LittleEndian.PutUint64(want, 2*n)
-	expectLine(t, runPeer(t, qt, "read", ks, "0", "8"), "ok hex="+hex.EncodeToString(want))
 	// The exit status is CMD's.
 	if r := runQ(t, "", "lock", ks, "--", "sh", "-c", "exit 7"); r.code != 7 {
 		t.Errorf("lock -- exit 7: exit %d (%s)", r.code, r.err)
 	}
 	// While Qt holds the lock, qipc lock waits, says so, and gives up at the timeout.
 	hl := start(t, qt, "hold-lock", ks)
-	expectLine(t, hl.line(), "ok locked")
+	expectLine(t, hl.line(), "ok attached")
+	if l := hl.line(); !strings.HasPrefix(l, "ok locked at=") {
+		t.Fatalf("Qt hold-lock: %q, want ok locked at=T", l)
+	}
 	r := runQ(t, "", "lock", ks, "--timeout", "300ms", "--", "true")
 	if r.code != 1 || !strings.Contains(r.err, "waiting for the lock on "+ks) || !strings.Contains(r.err, "timed out") {
 		t.Errorf("lock while Qt holds it: exit %d, %q", r.code, r.err)

@@ -64,13 +64,17 @@ int shm_open(const char *name, int oflag, mode_t mode)
     return fd;
 }
 
+static int truncated(int fd, int rc)
+{
+    if (rc == 0 && fd == created_fd) pause_after("ftruncate");
+    return rc;
+}
+
 int ftruncate(int fd, off_t length)
 {
     static int (*real)(int, off_t);
     if (!real) real = (int (*)(int, off_t))next("ftruncate");
-    int rc = real(fd, length);
-    if (rc == 0 && fd == created_fd) pause_after("ftruncate");
-    return rc;
+    return truncated(fd, real(fd, length));
 }
 
 /* Qt 6 calls the large-file name. */
@@ -78,9 +82,7 @@ int ftruncate64(int fd, off_t length)
 {
     static int (*real)(int, off_t);
     if (!real) real = (int (*)(int, off_t))next("ftruncate64");
-    int rc = real(fd, length);
-    if (rc == 0 && fd == created_fd) pause_after("ftruncate");
-    return rc;
+    return truncated(fd, real(fd, length));
 }
 
 int shmget(key_t key, size_t size, int shmflg)

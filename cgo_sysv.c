@@ -1,9 +1,11 @@
+//go:build cgo && (linux || darwin || freebsd || netbsd || openbsd)
+
 // Thin shims over the System V calls Qt makes for QSharedMemory and
 // QSystemSemaphore (Qt 6.6+ qsharedmemory_systemv.cpp /
 // qsystemsemaphore_systemv.cpp, qtipccommon_p.h createUnixKeyFile): one
 // function per system-call sequence, returning 0 or an errno, with the same
 // flags and modes. Policy (ownership, Create/Open rules, key names) lives in
-// Go. Included from cgo_sysv.go.
+// Go. Called from cgo_sysv.go.
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE // semtimedop
@@ -20,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sysv.h"
+#include "cgo_sysv.h"
 
 // semctl's fourth argument; glibc leaves the union to the caller and the
 // BSDs define it under a name we must not clash with, so it has our own.

@@ -1,8 +1,10 @@
+//go:build cgo
+
 // Thin shims over the Win32 calls Qt makes for QSharedMemory and
 // QSystemSemaphore on Windows (Qt 6.6+ qsharedmemory_win.cpp /
 // qsystemsemaphore_win.cpp): one function per call sequence, returning 0 or
 // the GetLastError() code, with the same flags and access rights. Policy
-// (ownership, error wording, key names) lives in Go. Included from
+// (ownership, error wording, key names) lives in Go. Called from
 // cgo_windows.go.
 
 #ifndef WIN32_LEAN_AND_MEAN
@@ -11,7 +13,7 @@
 #include <windows.h>
 #include <stdint.h>
 
-#include "windows.h"
+#include "cgo_windows.h"
 
 // A failing call that left no error code still has to report a failure.
 static int last_error(void) {

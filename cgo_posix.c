@@ -1,8 +1,10 @@
+//go:build cgo && (linux || darwin || freebsd || netbsd || openbsd)
+
 // Thin shims over the POSIX realtime calls Qt makes for QSharedMemory and
 // QSystemSemaphore (Qt 6.6+ qsharedmemory_posix.cpp / qsystemsemaphore_posix.cpp):
 // one function per system-call sequence, returning 0 or an errno, with the
 // same flags and modes. Policy (ownership, Create/Open rules, key names)
-// lives in Go. Included from cgo_posix.go.
+// lives in Go. Called from cgo_posix.go.
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE // sem_clockwait
@@ -17,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "posix.h"
+#include "cgo_posix.h"
 
 static int posix_shm_open(const char *name, int oflag, mode_t mode) {
 	int fd;
