@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// fuzzSeeds are the spec's and Qt's vectors, in string form.
+// fuzzSeeds are the vectors of docs/qt-ipc.md §1.2 and §9 and Qt's, in string form.
 var fuzzSeeds = []string{
 	"", "posix:", "posix:/myapp", "systemv:/run/user/1000/myapp", "systemv-84:/run/user/1000/myapp",
 	"windows:shm_myapp", "windows:sem_日本語キー", "posix:/my key/with slash",

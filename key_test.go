@@ -13,7 +13,7 @@ import (
 )
 
 // Fake targets for the OS-dependent rules. The Linux one matches the
-// assumptions of the spec's §8 (TMPDIR unset, XDG_RUNTIME_DIR=/run/user/1000).
+// assumptions of docs/qt-ipc.md §9 (TMPDIR unset, XDG_RUNTIME_DIR=/run/user/1000).
 var (
 	linuxTarget     = target{goos: "linux", tempDir: "/tmp", runtimeDir: "/run/user/1000"}
 	macTarget       = target{goos: "darwin", tempDir: "/private/tmp", homeDir: "/Users/me"}
@@ -297,7 +297,7 @@ func TestParseKeyQtRows(t *testing.T) {
 	t.Logf("%d fromString rows", len(rows))
 }
 
-// TestParseKeyRules covers §1.6 of the spec and the QUrl behaviour behind
+// TestParseKeyRules covers docs/qt-ipc.md §1.2 and the QUrl behaviour behind
 // it that Qt's own rows do not reach.
 func TestParseKeyRules(t *testing.T) {
 	tests := []struct {
@@ -384,7 +384,7 @@ func TestParseKeyRules(t *testing.T) {
 		{"posix:/x?legacykey=a", Key{}},
 		{"posix:/x?legacyKey=a&other=b", Key{}},
 		{"posix:/x?legacy%zzKey=a", Key{}},
-		// spec §8.4 encoding stress
+		// docs/qt-ipc.md §9.4 encoding stress
 		{"posix:100%25/%3F%23?legacyKey=a%26b%3Dc%25d", Key{PosixRealtime, "100%/?#", "a&b=c%d"}},
 	}
 	for _, tt := range tests {
@@ -511,7 +511,7 @@ func TestLegacyKeysQtRows(t *testing.T) {
 	}
 }
 
-// spec §8.1
+// docs/qt-ipc.md §9.1
 func TestLegacyHashAndLetters(t *testing.T) {
 	tests := []struct{ k, letters, hash string }{
 		{"myapp", "myapp", "94e7d341f71ff6f43253f1c5e813057b22f91cda"},
@@ -534,7 +534,7 @@ func TestLegacyHashAndLetters(t *testing.T) {
 	}
 }
 
-// spec §8.2: legacy native keys on every platform, for both kinds; the
+// docs/qt-ipc.md §9.2: legacy native keys on every platform, for both kinds; the
 // semaphore column is also the QSharedMemory lock.
 func TestLegacyKeysSpec(t *testing.T) {
 	type cols struct{ sysvShm, sysvSem, posixShm, posixSem, apple, appleSandboxed, winShm, winSem string }
@@ -546,8 +546,8 @@ func TestLegacyKeysSpec(t *testing.T) {
 			winShm: "qipc_sharedmemory_" + letters + h, winSem: "qipc_systemsem_" + letters + h,
 		}
 	}
-	// Spelled out once from the spec's tables so a regression in mk cannot
-	// hide one in the code.
+	// Spelled out once from the tables of docs/qt-ipc.md §9.2 so that a
+	// regression in mk cannot hide one in the code.
 	spelled := map[string]cols{
 		"myapp": {
 			"/tmp/qipc_sharedmemory_myapp94e7d341f71ff6f43253f1c5e813057b22f91cda",
@@ -675,7 +675,7 @@ func TestLegacyKeysSpec(t *testing.T) {
 	}
 }
 
-// spec §8.3: Qt 6.6+ platformSafeKey on every platform.
+// docs/qt-ipc.md §9.3: Qt 6.6+ platformSafeKey on every platform.
 func TestPlatformSafeKeysSpec(t *testing.T) {
 	type cols struct{ posix, apple, winShm, winSem, winLock, sysv string }
 	tests := []struct {
@@ -836,7 +836,7 @@ func TestLockKey(t *testing.T) {
 	}
 }
 
-// spec §8.4: toString of derived keys, and back.
+// docs/qt-ipc.md §9.4: toString of derived keys, and back.
 func TestKeyStringSpec(t *testing.T) {
 	plat := func(tg target, kind ipcKind, k string, typ KeyType) Key { return platformSafeKey(tg, kind, k, typ) }
 	leg := func(tg target, k string, typ KeyType) Key { return legacyKey(tg, kindSharedMemory, k, typ) }
@@ -898,7 +898,7 @@ func requireLinux(t *testing.T) {
 }
 
 // The legacy keys Qt 5.15.8 and 6.4.2 really used on Debian 12
-// (qt-observed-debian.md §2), through the exported API.
+// (docs/qt-ipc.md §10), through the exported API.
 func TestLegacyKeysObservedDebian(t *testing.T) {
 	requireLinux(t)
 	if real, err := filepath.EvalSymlinks("/tmp"); err != nil || real != "/tmp" {
@@ -930,7 +930,7 @@ func TestLegacyKeysObservedDebian(t *testing.T) {
 	}
 }
 
-// The TMPDIR table of qt-observed-debian.md §2.
+// The TMPDIR table of docs/qt-ipc.md §10.
 func TestLegacyTempDirCanonical(t *testing.T) {
 	requireLinux(t)
 	base := canonicalTempDir(t)

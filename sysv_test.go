@@ -18,7 +18,7 @@ import (
 
 // System V specifics, checked against what the kernel shows in
 // /proc/sysvipc and against Qt's observed behaviour
-// (qt-observed-debian.md).
+// (docs/qt-ipc.md §10).
 
 // sysvIPC is one line of /proc/sysvipc/shm or /proc/sysvipc/sem.
 type sysvIPC struct {
@@ -413,7 +413,7 @@ func TestSysVErrors(t *testing.T) {
 	})
 }
 
-// QSystemSemaphore semantics on System V (Qt §5.3).
+// QSystemSemaphore semantics on System V (docs/qt-ipc.md §4.2, §7).
 func TestSysVSemaphore(t *testing.T) {
 	k := testSemKey(t, SystemV, true)
 	owner, err := NewSemaphore(k, 3, Open)

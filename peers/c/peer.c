@@ -114,7 +114,7 @@ static int parse_qt_int(const char *s, long long *out)
     return 1;
 }
 
-/* QNativeIpcKey::fromString, reduced to what the peer needs (spec §1.6).
+/* QNativeIpcKey::fromString, reduced to what the peer needs (docs/qt-ipc.md §1.2).
  * Returns 1 on success, 0 for an invalid key. */
 static int parse_key(const char *text, ipckey *k)
 {

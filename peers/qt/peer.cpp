@@ -165,7 +165,7 @@ struct Key {
     QString legacyKey;   // empty = none
 };
 
-// Subset of QNativeIpcKey::fromString (spec §1.6). Returns false for an invalid key.
+// Subset of QNativeIpcKey::fromString (docs/qt-ipc.md §1.2). Returns false for an invalid key.
 bool parseKey(const std::string &text, Key &k)
 {
     std::string t = text;
