@@ -45,7 +45,7 @@ qtpeers:
 # every peer, bounded fuzzing, and the Windows backend under Wine.
 test: check peers
 	@bash tools/leftovers.sh snapshot $(BUILD)/ipc.before
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) verify
 	$(MAKE) fuzz
 	$(MAKE) test-windows
