@@ -60,24 +60,14 @@ type semHandle interface {
 	close() error
 }
 
-// lockFreeSem is a semHandle on a glibc sem_t mapped in this process,
-// whose uncontended take and give Semaphore does itself with atomics
-// (semFastTake, semFastGive), without its lock. The handle keeps the
-// sem_t mapped for as long as it is reachable: its close leaves the
-// unmapping to a GC cleanup.
-type lockFreeSem interface {
-	closeSafeSem
-	word() unsafe.Pointer
-}
-
-// closeSafeSem is a semHandle that may still be used after its close,
-// because closing frees nothing a late call could touch: a System V id, or
-// a POSIX handle whose unmapping waits for the GC. SharedMemory gives back
-// a lock taken just before a concurrent Close through it, instead of making
-// every Lock and Unlock hold off Close.
-type closeSafeSem interface {
+// fastSem is a semHandle on a glibc sem_t mapped in this process, whose
+// uncontended take and give Semaphore does itself with atomics
+// (semFastTake, semFastGive) instead of calling into C. The sem_t stays
+// mapped until the handle's close, which Semaphore makes only once no
+// call uses the handle.
+type fastSem interface {
 	semHandle
-	closeSafe()
+	word() unsafe.Pointer
 }
 
 // segment is one mapping of a shared-memory segment.
@@ -96,31 +86,39 @@ type segment interface {
 // EINVAL); Qt reopens the name and retries, and so does sem.go.
 var errSemaphoreGone = errors.New("semaphore removed")
 
-var backends = map[KeyType]backend{}
-
-// registerBackend is called from the init function of each backend file.
-func registerBackend(t KeyType, b backend) { backends[t] = b }
-
-// backendFor returns the backend that serves t, or a KeyError saying the
-// type is not available in this build, in Qt's words.
+// backendFor returns the backend that serves k's type in this build
+// (platformBackend, one per platform file), or a KeyError saying that the
+// type is not available, in Qt's words.
 func backendFor(op string, k Key) (backend, error) {
-	t := k.Type
-	if t.IsSystemV() {
-		t = SystemV
-	}
-	if b, ok := backends[t]; ok {
+	if b := platformBackend(k.Type); b != nil {
 		return b, nil
 	}
-	return nil, &Error{Op: op, Key: k, Kind: KeyError, Err: errors.ErrUnsupported, text: "unsupported key type"}
+	return nil, &Error{Op: op, Key: k, Kind: KeyError, Err: errNoBackend, text: "unsupported key type"}
 }
 
-func init() {
-	// Qt's isKeyTypeSupported(): the backend must be built in and its
-	// probe must not fail with ENOSYS.
-	probeKeyType = func(t KeyType) bool {
-		b, err := backendFor("", Key{Type: t})
-		return err == nil && b.supported()
+// checkKey returns the KeyError Qt reports for a key that no object can
+// use, or nil: an unsupported type, an empty key, or a name the OS cannot
+// take exactly (badNative). op labels the error; "" gives Qt's own labels
+// for class ("QSharedMemory" or "QSystemSemaphore"): its setNativeKey for
+// an unsupported type, its handle() for the rest.
+func checkKey(class, op string, k Key) error {
+	text := badNative(k)
+	switch {
+	case !k.IsValid():
+		text = "unsupported key type"
+	case k.IsEmpty():
+		text = "key is empty"
 	}
+	if text == "" {
+		return nil
+	}
+	if op == "" {
+		op = handleOp(class, k)
+		if !k.IsValid() {
+			op = class + "::setNativeKey"
+		}
+	}
+	return &Error{Op: op, Key: k, Kind: KeyError, text: text}
 }
 
 // handleOp is the label Qt's handle() uses; its System V code writes it

@@ -216,12 +216,12 @@ func forBackends(b *testing.B, fn func(b *testing.B, bb benchBackend)) {
 // withCPath runs fn with the POSIX fast path and the raw System V semop
 // off, so that every operation goes through C, for comparison.
 func withCPath(fn func()) {
-	oldFast, oldRaw := semFast.Load(), sysvRaw.Load()
-	semFast.Store(false)
-	sysvRaw.Store(false)
+	oldFast, oldRaw := semFastOff.Load(), sysvRawOff.Load()
+	semFastOff.Store(true)
+	sysvRawOff.Store(true)
 	defer func() {
-		semFast.Store(oldFast)
-		sysvRaw.Store(oldRaw)
+		semFastOff.Store(oldFast)
+		sysvRawOff.Store(oldRaw)
 	}()
 	fn()
 }

@@ -15,15 +15,10 @@ import (
 	"math"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
 )
-
-func init() {
-	registerBackend(PosixRealtime, posixBackend{})
-}
 
 // posixBackend serves PosixRealtime keys with shm_open/mmap and sem_open,
 // as Qt's qsharedmemory_posix.cpp and qsystemsemaphore_posix.cpp do.
@@ -89,7 +84,7 @@ func posixShmError(op string, k Key, errno syscall.Errno, step C.int) *Error {
 	if step == C.QIPC_STEP_OPEN && errno == syscall.EINVAL {
 		return &Error{Op: op, Key: k, Kind: KeyError, Err: errno, text: "bad name"}
 	}
-	return osError(op, k, errno)
+	return shmError(op, k, errno)
 }
 
 func (posixBackend) removeSegment(k Key) (bool, error) {
@@ -101,7 +96,7 @@ func (posixBackend) removeSegment(k Key) (bool, error) {
 	case syscall.ENOENT:
 		return false, nil
 	default:
-		return false, osError("QSharedMemory::remove (shm_unlink)", k, rc)
+		return false, shmError("QSharedMemory::remove (shm_unlink)", k, rc)
 	}
 }
 
@@ -116,7 +111,7 @@ func (s *posixSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.s
 // detach never removes: POSIX cannot tell who else has the segment mapped.
 func (s *posixSegment) detach(bool) (bool, error) {
 	if rc := C.qipc_posix_shm_detach(s.addr, C.int64_t(s.size), s.fd); rc != 0 {
-		return false, osError("QSharedMemory::detach (munmap)", Key{}, syscall.Errno(rc))
+		return false, shmError("QSharedMemory::detach (munmap)", Key{}, syscall.Errno(rc))
 	}
 	return false, nil
 }
@@ -138,16 +133,16 @@ func (posixBackend) openSemaphore(k Key, initial int, create bool, perm uint32) 
 		if !create {
 			rc = syscall.Errno(C.qipc_posix_sem_open(name, 0, C.uint(perm), C.uint(initial), &s))
 			if rc != 0 {
-				return nil, false, osError(op, k, rc)
+				return nil, false, semError(op, k, rc)
 			}
 			return newPosixSem(s, k), false, nil
 		}
 		if urc := syscall.Errno(C.qipc_posix_sem_unlink(name)); urc != 0 && urc != syscall.ENOENT {
-			return nil, false, osError("QSystemSemaphore::handle (sem_unlink)", k, urc)
+			return nil, false, semError("QSystemSemaphore::handle (sem_unlink)", k, urc)
 		}
 	}
 	if rc != 0 {
-		return nil, false, osError(op, k, rc)
+		return nil, false, semError(op, k, rc)
 	}
 	if perm != 0o600 && runtime.GOOS == "linux" {
 		// sem_open applies the umask; a group mode must survive it, as
@@ -161,7 +156,7 @@ func (posixBackend) removeSemaphore(k Key) error {
 	name := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(name))
 	if rc := syscall.Errno(C.qipc_posix_sem_unlink(name)); rc != 0 && rc != syscall.ENOENT {
-		return osError("QSystemSemaphore::cleanHandle (sem_unlink)", k, rc)
+		return semError("QSystemSemaphore::cleanHandle (sem_unlink)", k, rc)
 	}
 	return nil
 }
@@ -171,77 +166,22 @@ type posixSem struct {
 	key Key
 }
 
-// posixFastSem is a posixSem with glibc's uncontended protocol done in Go
-// (posix_fast.go). Its sem_t stays mapped until the GC finds the handle
-// unreachable, so a take or give racing with Close never touches an
-// unmapped page, and none of them needs a lock to keep it mapped.
-type posixFastSem struct {
-	posixSem
-	done *posixFastDone
-}
-
-// posixFastDone is what the cleanup of a posixFastSem needs, allocated on
-// its own: it must not point into the handle, or the handle would never
-// become unreachable.
-type posixFastDone struct {
-	s      *C.sem_t
-	closed atomic.Bool // by the handle's owner; the mapping waits for the GC
-}
-
-// deferredSemCloses counts fast handles closed by their owner whose
-// sem_close still waits for the GC. Their pages are not Go memory, so the
-// GC does not hurry for them: every deferredCloseBatch closes start a
-// collection in the background (one at a time, so that Close never waits
-// for one), which bounds how many mappings (each one a VMA, limited by
-// vm.max_map_count) a create/close loop leaves waiting.
-var (
-	deferredSemCloses atomic.Int64
-	semCloses         atomic.Uint64 // ever, for the batches
-	closeGCRunning    atomic.Bool
-	closeGCs          atomic.Int64 // collections started, for tests
-)
-
-const deferredCloseBatch = 1024
+// posixFastSem is a posixSem whose uncontended take and give Semaphore
+// does in Go with glibc's own protocol (posix_fast.go).
+type posixFastSem struct{ posixSem }
 
 func newPosixSem(s *C.sem_t, k Key) semHandle {
-	if !semFastOK {
-		return &posixSem{s: s, key: k}
+	if semFastOK {
+		return &posixFastSem{posixSem{s: s, key: k}}
 	}
-	f := &posixFastSem{posixSem: posixSem{s: s, key: k}, done: &posixFastDone{s: s}}
-	runtime.AddCleanup(f, func(d *posixFastDone) {
-		C.qipc_posix_sem_close(d.s)
-		if d.closed.Load() {
-			deferredSemCloses.Add(-1)
-		}
-	}, f.done)
-	return f
+	return &posixSem{s: s, key: k}
 }
 
 func (f *posixFastSem) word() unsafe.Pointer { return unsafe.Pointer(f.s) }
-func (f *posixFastSem) closeSafe()           {}
-
-// close leaves sem_close to the cleanup set by newPosixSem: a goroutine
-// may still hold the handle for a take or give that races with Close.
-func (f *posixFastSem) close() error {
-	if f.done.closed.Swap(true) {
-		return nil
-	}
-	deferredSemCloses.Add(1)
-	if semCloses.Add(1)%deferredCloseBatch == 0 && closeGCRunning.CompareAndSwap(false, true) {
-		closeGCs.Add(1)
-		go func() {
-			defer closeGCRunning.Store(false)
-			runtime.GC()
-		}()
-	}
-	return nil
-}
 
 func (p *posixSem) wait(timeout time.Duration) (bool, error) {
-	if semFast.Load() {
-		took := semFastTake(unsafe.Pointer(p.s))
-		runtime.KeepAlive(p)
-		if took {
+	if semFastOn() {
+		if semFastTake(unsafe.Pointer(p.s)) {
 			return true, nil
 		}
 		if timeout == 0 {
@@ -253,16 +193,15 @@ func (p *posixSem) wait(timeout time.Duration) (bool, error) {
 		ns = -1
 	}
 	rc := syscall.Errno(C.qipc_posix_sem_wait(p.s, C.int64_t(ns)))
-	runtime.KeepAlive(p) // a fast handle's sem_t is mapped only while p is reachable
 	switch rc {
 	case 0:
 		return true, nil
 	case syscall.EAGAIN, syscall.ETIMEDOUT:
 		return false, nil
 	case syscall.EINVAL:
-		return false, errors.Join(errSemaphoreGone, osError("QSystemSemaphore::modifySemaphore (sem_wait)", p.key, rc))
+		return false, errors.Join(errSemaphoreGone, semError("QSystemSemaphore::modifySemaphore (sem_wait)", p.key, rc))
 	default:
-		return false, osError("QSystemSemaphore::modifySemaphore (sem_wait)", p.key, rc)
+		return false, semError("QSystemSemaphore::modifySemaphore (sem_wait)", p.key, rc)
 	}
 }
 
@@ -272,20 +211,15 @@ func (p *posixSem) post(n int) error {
 	// One post needs no check: sem_post itself reports EOVERFLOW.
 	if n > 1 {
 		if v, err := p.value(); n > math.MaxInt32 || err == nil && n > math.MaxInt32-v {
-			return osError("QSystemSemaphore::modifySemaphore (sem_post)", p.key, syscall.ERANGE)
+			return semError("QSystemSemaphore::modifySemaphore (sem_post)", p.key, syscall.ERANGE)
 		}
 	}
-	if n == 1 && semFast.Load() {
-		gave := semFastGive(unsafe.Pointer(p.s))
-		runtime.KeepAlive(p)
-		if gave {
-			return nil
-		}
+	if n == 1 && semFastOn() && semFastGive(unsafe.Pointer(p.s)) {
+		return nil
 	}
 	rc := syscall.Errno(C.qipc_posix_sem_post(p.s, C.int(n)))
-	runtime.KeepAlive(p)
 	if rc != 0 {
-		return osError("QSystemSemaphore::modifySemaphore (sem_post)", p.key, rc)
+		return semError("QSystemSemaphore::modifySemaphore (sem_post)", p.key, rc)
 	}
 	return nil
 }
@@ -293,9 +227,8 @@ func (p *posixSem) post(n int) error {
 func (p *posixSem) value() (int, error) {
 	var v C.int
 	rc := syscall.Errno(C.qipc_posix_sem_value(p.s, &v))
-	runtime.KeepAlive(p)
 	if rc != 0 {
-		return 0, osError("QSystemSemaphore::value (sem_getvalue)", p.key, rc)
+		return 0, semError("QSystemSemaphore::value (sem_getvalue)", p.key, rc)
 	}
 	return int(v), nil
 }
@@ -304,7 +237,7 @@ func (p *posixSem) remove() error { return posixBackend{}.removeSemaphore(p.key)
 
 func (p *posixSem) close() error {
 	if rc := syscall.Errno(C.qipc_posix_sem_close(p.s)); rc != 0 {
-		return osError("QSystemSemaphore::cleanHandle (sem_close)", p.key, rc)
+		return semError("QSystemSemaphore::cleanHandle (sem_close)", p.key, rc)
 	}
 	return nil
 }

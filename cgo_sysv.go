@@ -19,10 +19,6 @@ import (
 	"unsafe"
 )
 
-func init() {
-	registerBackend(SystemV, sysvBackend{})
-}
-
 // sysvBackend serves SystemV keys and the other System V types 1 to 0xff
 // (which differ only in the ftok project id) with key files, ftok, shmget
 // and semget, as Qt's qsharedmemory_systemv.cpp and
@@ -96,7 +92,7 @@ func (sysvBackend) createSegment(k Key, size int, mode AccessMode, perm uint32) 
 		if createdFile {
 			_ = syscall.Unlink(k.Native)
 		}
-		return nil, osError("QSharedMemory::handle", k, rc)
+		return nil, shmError("QSharedMemory::handle", k, rc)
 	}
 	if rc := syscall.Errno(C.qipc_sysv_shm_create(key, C.size_t(size), C.uint(perm))); rc != 0 {
 		if createdFile && rc != syscall.EEXIST {
@@ -105,7 +101,7 @@ func (sysvBackend) createSegment(k Key, size int, mode AccessMode, perm uint32) 
 		if rc == syscall.EINVAL {
 			return nil, &Error{Op: "QSharedMemory::handle", Key: k, Kind: InvalidSize, Err: rc, text: "system-imposed size restrictions"}
 		}
-		return nil, osError("QSharedMemory::create", k, rc)
+		return nil, shmError("QSharedMemory::create", k, rc)
 	}
 	return sysvAttach(k, key, mode)
 }
@@ -117,7 +113,7 @@ func (sysvBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
 	if rc != 0 {
 		// Qt 6.6+: "QSharedMemory::handle: doesn't exist" for a missing
 		// file; Qt <= 6.5 checked for the file first, in its own words.
-		e := osError("QSharedMemory::handle", k, rc)
+		e := shmError("QSharedMemory::handle", k, rc)
 		if rc == syscall.ENOENT {
 			e.legacy = "QSharedMemory::handle:: UNIX key file doesn't exist"
 		}
@@ -143,7 +139,7 @@ func sysvAttach(k Key, key C.int, mode AccessMode) (segment, error) {
 			C.QIPC_SV_STEP_AT:   "QSharedMemory::attach (shmat)",
 			C.QIPC_SV_STEP_STAT: "QSharedMemory::attach (shmctl)",
 		}[step]
-		return nil, osError(op, k, rc)
+		return nil, shmError(op, k, rc)
 	}
 	return &sysvSegment{addr: addr, size: int(size), id: id, key: key, k: k}, nil
 }
@@ -158,7 +154,7 @@ func (sysvBackend) removeSegment(k Key) (bool, error) {
 	case syscall.ENOENT:
 		return false, nil // no key file: nothing anyone can attach
 	default:
-		return false, osError("QSharedMemory::handle", k, rc)
+		return false, shmError("QSharedMemory::handle", k, rc)
 	}
 	var removed, step C.int
 	rc = syscall.Errno(C.qipc_sysv_shm_remove(key, path, &removed, &step))
@@ -171,7 +167,7 @@ func (sysvBackend) removeSegment(k Key) (bool, error) {
 		var semid C.int
 		if C.qipc_sysv_sem_lookup(key, &semid) == 0 {
 			if rc := syscall.Errno(C.qipc_sysv_sem_remove(semid, path, C.int(ftokProjectID(k.Type)), key, 0)); rc != 0 {
-				return removed != 0, osError("QSystemSemaphore::cleanHandle", lockKeyFor(k), rc)
+				return removed != 0, semError("QSystemSemaphore::cleanHandle", lockKeyFor(k), rc)
 			}
 		}
 	}
@@ -184,9 +180,9 @@ func sysvRemoveError(op string, k Key, rc syscall.Errno, step C.int) error {
 	case rc == 0:
 		return nil
 	case step == C.QIPC_SV_STEP_UNLINK:
-		return osError(op+" (unlink)", k, rc)
+		return shmError(op+" (unlink)", k, rc)
 	default:
-		return osError(op, k, rc)
+		return shmError(op, k, rc)
 	}
 }
 
@@ -217,7 +213,7 @@ func (s *sysvSegment) unmap() error {
 		if rc == syscall.EINVAL {
 			return &Error{Op: "QSharedMemory::detach", Kind: NotFound, Err: rc, text: "not attached"}
 		}
-		return osError("QSharedMemory::detach", Key{}, rc)
+		return shmError("QSharedMemory::detach", Key{}, rc)
 	}
 	return nil
 }
@@ -250,7 +246,7 @@ func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (
 		if createdFile {
 			_ = syscall.Unlink(k.Native)
 		}
-		return nil, false, osError(op, k, rc)
+		return nil, false, semError(op, k, rc)
 	}
 	h := &sysvSem{semid: semid, key: key, proj: proj, k: k}
 	if created != 0 || create {
@@ -261,7 +257,7 @@ func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (
 			} else if createdFile {
 				_ = syscall.Unlink(k.Native)
 			}
-			return nil, false, osError(op, k, rc)
+			return nil, false, semError(op, k, rc)
 		}
 	}
 	return h, created != 0, nil
@@ -282,7 +278,7 @@ func (sysvBackend) removeSemaphore(k Key) error {
 	switch rc := syscall.Errno(C.qipc_sysv_sem_lookup(key, &semid)); rc {
 	case 0, syscall.ENOENT:
 	default:
-		return osError("QSystemSemaphore::cleanHandle", k, rc)
+		return semError("QSystemSemaphore::cleanHandle", k, rc)
 	}
 	return (&sysvSem{semid: semid, key: key, proj: C.int(ftokProjectID(k.Type)), k: k}).removeWith(path)
 }
@@ -297,7 +293,7 @@ type sysvSem struct {
 }
 
 func (s *sysvSem) op(n int, timeout time.Duration) syscall.Errno {
-	if (n > 0 || timeout == 0) && sysvRaw.Load() {
+	if (n > 0 || timeout == 0) && sysvRawOn() {
 		flg := int16(C.SEM_UNDO)
 		if n < 0 {
 			flg |= C.IPC_NOWAIT
@@ -314,7 +310,7 @@ func (s *sysvSem) op(n int, timeout time.Duration) syscall.Errno {
 // modifyError reports a failed semop as Qt's modifySemaphore does, marking
 // a set removed under us so that sem.go reopens the key and retries.
 func (s *sysvSem) modifyError(rc syscall.Errno) error {
-	err := osError("QSystemSemaphore::modifySemaphore", s.k, rc)
+	err := semError("QSystemSemaphore::modifySemaphore", s.k, rc)
 	if rc == syscall.EINVAL || rc == syscall.EIDRM {
 		return errors.Join(errSemaphoreGone, err)
 	}
@@ -336,7 +332,7 @@ func (s *sysvSem) wait(timeout time.Duration) (bool, error) {
 // a larger n fails as the kernel fails a count past SEMVMX.
 func (s *sysvSem) post(n int) error {
 	if n > math.MaxInt16 {
-		return osError("QSystemSemaphore::modifySemaphore", s.k, syscall.ERANGE)
+		return semError("QSystemSemaphore::modifySemaphore", s.k, syscall.ERANGE)
 	}
 	if rc := s.op(n, -1); rc != 0 {
 		return s.modifyError(rc)
@@ -348,9 +344,9 @@ func (s *sysvSem) value() (int, error) {
 	var v C.int
 	if rc := syscall.Errno(C.qipc_sysv_sem_getval(s.semid, &v)); rc != 0 {
 		if rc == syscall.EINVAL || rc == syscall.EIDRM {
-			return 0, errors.Join(errSemaphoreGone, osError("QSystemSemaphore::value", s.k, rc))
+			return 0, errors.Join(errSemaphoreGone, semError("QSystemSemaphore::value", s.k, rc))
 		}
-		return 0, osError("QSystemSemaphore::value", s.k, rc)
+		return 0, semError("QSystemSemaphore::value", s.k, rc)
 	}
 	return int(v), nil
 }
@@ -371,10 +367,9 @@ func (s *sysvSem) removeWith(path *C.char) error {
 		keep = 1
 	}
 	if rc := syscall.Errno(C.qipc_sysv_sem_remove(s.semid, path, s.proj, s.key, keep)); rc != 0 {
-		return osError("QSystemSemaphore::cleanHandle", s.k, rc)
+		return semError("QSystemSemaphore::cleanHandle", s.k, rc)
 	}
 	return nil
 }
 
 func (s *sysvSem) close() error { return nil }
-func (s *sysvSem) closeSafe()   {}

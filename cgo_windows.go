@@ -16,10 +16,6 @@ import (
 	"unsafe"
 )
 
-func init() {
-	registerBackend(Windows, windowsBackend{})
-}
-
 // windowsBackend serves Windows keys with named file mappings
 // (CreateFileMappingW / OpenFileMappingW / MapViewOfFile) and named
 // semaphores (CreateSemaphoreW), as Qt's qsharedmemory_win.cpp and
@@ -56,7 +52,7 @@ func winName(k Key) *C.uint16_t {
 func (windowsBackend) createSegment(k Key, size int, mode AccessMode, _ uint32) (segment, error) {
 	var h C.uintptr_t
 	if rc := syscall.Errno(C.qipc_win_shm_create(winName(k), C.uint64_t(uint64(size)), &h)); rc != 0 {
-		return nil, osError("QSharedMemory::create", k, rc)
+		return nil, shmError("QSharedMemory::create", k, rc)
 	}
 	return mapWindows(k, h, mode)
 }
@@ -64,7 +60,7 @@ func (windowsBackend) createSegment(k Key, size int, mode AccessMode, _ uint32) 
 func (windowsBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
 	var h C.uintptr_t
 	if rc := syscall.Errno(C.qipc_win_shm_open(winName(k), &h)); rc != 0 {
-		return nil, osError("QSharedMemory::handle", k, rc)
+		return nil, shmError("QSharedMemory::handle", k, rc)
 	}
 	return mapWindows(k, h, mode)
 }
@@ -87,7 +83,7 @@ func mapWindows(k Key, h C.uintptr_t, mode AccessMode) (segment, error) {
 			// Qt's literal: "%1: size query failed" with "QSharedMemory::attach: ".
 			return nil, &Error{Op: "QSharedMemory::attach", Key: k, Kind: UnknownError, Err: rc, text: ": size query failed"}
 		}
-		return nil, osError("QSharedMemory::attach", k, rc)
+		return nil, shmError("QSharedMemory::attach", k, rc)
 	}
 	return &windowsSegment{addr: addr, size: int(size), h: h}, nil
 }
@@ -111,10 +107,10 @@ func (s *windowsSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s
 func (s *windowsSegment) detach(bool) (bool, error) {
 	var err error
 	if rc := syscall.Errno(C.qipc_win_shm_unmap(s.addr)); rc != 0 {
-		err = osError("QSharedMemory::detach", Key{}, rc)
+		err = shmError("QSharedMemory::detach", Key{}, rc)
 	}
 	if rc := syscall.Errno(C.qipc_win_close(s.h)); rc != 0 && err == nil {
-		err = osError("QSharedMemory::cleanHandle", Key{}, rc)
+		err = shmError("QSharedMemory::cleanHandle", Key{}, rc)
 	}
 	return false, err
 }
@@ -128,7 +124,7 @@ func (windowsBackend) openSemaphore(k Key, initial int, _ bool, _ uint32) (semHa
 		existed C.int
 	)
 	if rc := syscall.Errno(C.qipc_win_sem_open(winName(k), C.int64_t(initial), &h, &existed)); rc != 0 {
-		return nil, false, osError("QSystemSemaphore::handle", k, rc)
+		return nil, false, semError("QSystemSemaphore::handle", k, rc)
 	}
 	return &windowsSem{h: h, key: k}, existed == 0, nil
 }
@@ -149,14 +145,14 @@ func (w *windowsSem) wait(timeout time.Duration) (bool, error) {
 	}
 	var acquired C.int
 	if rc := syscall.Errno(C.qipc_win_sem_wait(w.h, C.int64_t(ms), &acquired)); rc != 0 {
-		return false, osError("QSystemSemaphore::modifySemaphore", w.key, rc)
+		return false, semError("QSystemSemaphore::modifySemaphore", w.key, rc)
 	}
 	return acquired != 0, nil
 }
 
 func (w *windowsSem) post(n int) error {
 	if rc := syscall.Errno(C.qipc_win_sem_post(w.h, C.int64_t(n))); rc != 0 {
-		return osError("QSystemSemaphore::modifySemaphore", w.key, rc)
+		return semError("QSystemSemaphore::modifySemaphore", w.key, rc)
 	}
 	return nil
 }
@@ -173,7 +169,7 @@ func (w *windowsSem) value() (int, error) {
 		return 0, &Error{Op: op, Key: w.key, Kind: UnknownError, Err: errors.Join(errors.ErrUnsupported, rc),
 			text: "reading the count is not supported"}
 	default:
-		return 0, osError(op, w.key, rc)
+		return 0, semError(op, w.key, rc)
 	}
 }
 
@@ -182,7 +178,7 @@ func (w *windowsSem) remove() error { return nil }
 
 func (w *windowsSem) close() error {
 	if rc := syscall.Errno(C.qipc_win_close(w.h)); rc != 0 {
-		return osError("QSystemSemaphore::cleanHandle", w.key, rc)
+		return semError("QSystemSemaphore::cleanHandle", w.key, rc)
 	}
 	return nil
 }

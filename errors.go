@@ -2,6 +2,7 @@ package qipc
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"strconv"
 	"syscall"
@@ -81,6 +82,11 @@ var (
 	ErrClosed = errors.New("qipc: use of closed object")
 	// ErrNotAttached is returned by operations that need an attached segment.
 	ErrNotAttached = errors.New("qipc: not attached")
+	// ErrNeedsCgo is the cause of every error of a build without cgo
+	// (CGO_ENABLED=0, the go command's default when it finds no C
+	// compiler): qipc makes its system calls in C, as Qt does. It also
+	// matches errors.ErrUnsupported.
+	ErrNeedsCgo = fmt.Errorf("qipc needs cgo: build with CGO_ENABLED=1 and a C compiler (gcc or clang; mingw-w64 for Windows): %w", errors.ErrUnsupported)
 )
 
 var kindSentinels = [...]error{
@@ -107,6 +113,9 @@ type Error struct {
 	// text, when set, replaces the kind's standard wording (Qt has a few
 	// fixed messages, e.g. "create size is less then 0").
 	text string
+	// class is the Qt class that reports the failure: its two classes
+	// word some errors differently.
+	class qtClass
 	// legacy, when set, is the whole errorString() of Qt 4.4 to 6.5 for
 	// this failure, where it differs from Qt 6.6+'s beyond the wording of
 	// unknown errors (see LegacyQtErrorString).
@@ -119,7 +128,7 @@ func (e *Error) Error() string {
 		s += " " + e.Key.String()
 	}
 	s += ": " + e.qtText()
-	if e.Err != nil && e.Kind != UnknownError && e.text == "" {
+	if e.Err != nil && (e.Kind != UnknownError && e.text == "" || errors.Is(e.Err, ErrNeedsCgo)) {
 		s += " (" + e.Err.Error() + ")"
 	}
 	return s
@@ -150,7 +159,7 @@ func (e *Error) qtText() string {
 	if e.text != "" {
 		return e.text
 	}
-	semaphore := len(e.Op) >= len("QSystemSemaphore") && e.Op[:len("QSystemSemaphore")] == "QSystemSemaphore"
+	semaphore := e.class == semClass
 	switch e.Kind {
 	case PermissionDenied:
 		return "permission denied"
@@ -177,6 +186,26 @@ func (e *Error) qtText() string {
 		return "unknown error: " + unknownErrorText(e.Err)
 	}
 	return "unknown error"
+}
+
+// qtClass is the Qt class a failure belongs to.
+type qtClass uint8
+
+const (
+	shmClass qtClass = iota // QSharedMemory
+	semClass                // QSystemSemaphore
+)
+
+// shmError reports a failed system call of QSharedMemory's; op is Qt's
+// label for the step ("QSharedMemory::attach (shm_open)").
+func shmError(op string, k Key, errno syscall.Errno) *Error {
+	return osError(shmClass, op, k, errno)
+}
+
+// semError reports a failed system call of QSystemSemaphore's, whose
+// mapper differs in a few errnos.
+func semError(op string, k Key, errno syscall.Errno) *Error {
+	return osError(semClass, op, k, errno)
 }
 
 // QtErrorString returns the English text Qt 6.6+'s errorString() gives for

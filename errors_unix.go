@@ -10,9 +10,9 @@ import (
 
 // osError maps an errno to Qt's error kind the way Qt's setUnixErrorString
 // does; QSystemSemaphore's mapper differs from QSharedMemory's in a few
-// errnos, and op says which class is reporting.
-func osError(op string, k Key, errno syscall.Errno) *Error {
-	sem := strings.HasPrefix(op, "QSystemSemaphore")
+// errnos (see shmError and semError).
+func osError(c qtClass, op string, k Key, errno syscall.Errno) *Error {
+	sem := c == semClass
 	kind := UnknownError
 	switch errno {
 	case syscall.EACCES:
@@ -43,7 +43,7 @@ func osError(op string, k Key, errno syscall.Errno) *Error {
 			kind = KeyError
 		}
 	}
-	return &Error{Op: op, Key: k, Kind: kind, Err: errno}
+	return &Error{Op: op, Key: k, Kind: kind, Err: errno, class: c}
 }
 
 // unknownErrorText renders an errno as glibc's strerror does (Go's table

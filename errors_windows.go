@@ -7,44 +7,36 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
-)
 
-// Win32 error codes Qt's Windows mappers distinguish.
-const (
-	errorFileNotFound      syscall.Errno = 2    // ERROR_FILE_NOT_FOUND
-	errorAccessDenied      syscall.Errno = 5    // ERROR_ACCESS_DENIED
-	errorNotEnoughMemory   syscall.Errno = 8    // ERROR_NOT_ENOUGH_MEMORY
-	errorAlreadyExists     syscall.Errno = 183  // ERROR_ALREADY_EXISTS
-	errorCommitmentLimit   syscall.Errno = 1455 // ERROR_COMMITMENT_LIMIT
-	errorNoSystemResources syscall.Errno = 1450 // ERROR_NO_SYSTEM_RESOURCES
+	"golang.org/x/sys/windows"
 )
 
 // osError maps a GetLastError() code to Qt's error kind the way Qt's
 // QSharedMemoryPrivate::setWindowsErrorString and
 // QSystemSemaphorePrivate::setWindowsErrorString do; the semaphore mapper
 // knows fewer codes, and op says which class is reporting.
-func osError(op string, k Key, code syscall.Errno) *Error {
-	sem := strings.HasPrefix(op, "QSystemSemaphore")
+func osError(c qtClass, op string, k Key, code syscall.Errno) *Error {
+	sem := c == semClass
 	kind := UnknownError
 	switch code {
-	case errorAlreadyExists:
+	case windows.ERROR_ALREADY_EXISTS:
 		if !sem {
 			kind = AlreadyExists
 		}
-	case errorFileNotFound:
+	case windows.ERROR_FILE_NOT_FOUND:
 		if !sem {
 			kind = NotFound
 		}
-	case errorCommitmentLimit:
+	case windows.ERROR_COMMITMENT_LIMIT:
 		if !sem {
 			kind = InvalidSize
 		}
-	case errorNoSystemResources, errorNotEnoughMemory:
+	case windows.ERROR_NO_SYSTEM_RESOURCES, windows.ERROR_NOT_ENOUGH_MEMORY:
 		kind = OutOfResources
-	case errorAccessDenied:
+	case windows.ERROR_ACCESS_DENIED:
 		kind = PermissionDenied
 	}
-	return &Error{Op: op, Key: k, Kind: kind, Err: code}
+	return &Error{Op: op, Key: k, Kind: kind, Err: code, class: c}
 }
 
 // unknownErrorText renders a Win32 code as Qt 6's qt_error_string does on
@@ -58,22 +50,18 @@ func unknownErrorText(err error) string {
 	if !errors.As(err, &code) {
 		return err.Error()
 	}
-	const (
-		formatMessageIgnoreInserts = 0x00000200
-		formatMessageFromSystem    = 0x00001000
-		langNeutralSublangDefault  = 0x0400 // MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT)
-	)
+	const langNeutralSublangDefault = 0x0400 // MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT)
 	for size := 512; size <= 1<<16; size *= 4 {
 		buf := make([]uint16, size)
-		n, ferr := syscall.FormatMessage(formatMessageFromSystem|formatMessageIgnoreInserts, 0,
+		n, ferr := windows.FormatMessage(windows.FORMAT_MESSAGE_FROM_SYSTEM|windows.FORMAT_MESSAGE_IGNORE_INSERTS, 0,
 			uint32(code), langNeutralSublangDefault, buf, nil)
-		if ferr == syscall.ERROR_INSUFFICIENT_BUFFER {
+		if ferr == windows.ERROR_INSUFFICIENT_BUFFER {
 			continue
 		}
 		if ferr != nil || n == 0 {
 			break
 		}
-		s := strings.TrimSuffix(syscall.UTF16ToString(buf[:n]), "\r\n")
+		s := strings.TrimSuffix(windows.UTF16ToString(buf[:n]), "\r\n")
 		if s != "" {
 			return s
 		}

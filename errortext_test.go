@@ -108,7 +108,7 @@ func TestQtErrorTexts(t *testing.T) {
 // The legacy texts no peer failure above reaches: an unknown errno, and a
 // lock that cannot be opened.
 func TestLegacyQtErrorString(t *testing.T) {
-	unknown := osError("QSharedMemory::attach (mmap)", Key{}, syscall.EINVAL)
+	unknown := shmError("QSharedMemory::attach (mmap)", Key{}, syscall.EINVAL)
 	initKey := &Error{Op: "QSharedMemoryPrivate::initKey", Kind: PermissionDenied, Err: syscall.EACCES,
 		text:   "unable to set key on lock (QSystemSemaphore::handle: permission denied)",
 		legacy: "QSharedMemoryPrivate::initKey: unable to set key on lock"}

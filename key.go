@@ -463,31 +463,13 @@ func lockKeyFor(shm Key) Key {
 }
 
 // IsKeyTypeSupported reports whether this build and OS can use keys of type
-// t, as QSharedMemory::isKeyTypeSupported does. The backends install the
-// run-time probe Qt uses; without them it answers from the OS name alone.
+// t, as QSharedMemory::isKeyTypeSupported does: a backend for it is built
+// in, and the probe Qt runs (shm_open, shmget, ...) does not fail with
+// ENOSYS. Apple refuses System V IPC to sandboxed applications.
 func IsKeyTypeSupported(t KeyType) bool {
 	if !t.valid() {
 		return false
 	}
-	return probeKeyType(t)
-}
-
-// probeKeyType answers IsKeyTypeSupported for a valid type. Backends replace
-// it in their init functions with the probe Qt runs (shm_open, shmget, ...);
-// this default only knows which mechanisms each OS has.
-var probeKeyType = func(t KeyType) bool {
-	return defaultSupport(runtime.GOOS, appleSandboxed(), t)
-}
-
-func defaultSupport(goos string, sandboxed bool, t KeyType) bool {
-	switch goos {
-	case "windows":
-		return t == Windows
-	case "linux", "freebsd":
-		return t == PosixRealtime || t.IsSystemV()
-	case "darwin":
-		// Apple refuses System V IPC to sandboxed applications.
-		return t == PosixRealtime || t.IsSystemV() && !sandboxed
-	}
-	return false
+	b, err := backendFor("", Key{Type: t})
+	return err == nil && b.supported()
 }

@@ -6,10 +6,13 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/qipc-go/qipc/internal/qtnames"
 )
 
 // Fake targets for the OS-dependent rules. The Linux one matches the
@@ -124,42 +127,18 @@ func TestDefaultTypes(t *testing.T) {
 }
 
 func TestIsKeyTypeSupported(t *testing.T) {
-	for _, tt := range []struct {
-		goos      string
-		sandboxed bool
-		t         KeyType
-		want      bool
-	}{
-		{"linux", false, PosixRealtime, true},
-		{"linux", false, SystemV, true},
-		{"linux", false, 84, true},
-		{"linux", false, Windows, false},
-		{"freebsd", false, SystemV, true},
-		{"darwin", false, SystemV, true},
-		{"darwin", true, SystemV, false},
-		{"darwin", true, PosixRealtime, true},
-		{"windows", false, Windows, true},
-		{"windows", false, PosixRealtime, false},
-		{"windows", false, SystemV, false},
-		{"android", false, PosixRealtime, false},
-	} {
-		if got := defaultSupport(tt.goos, tt.sandboxed, tt.t); got != tt.want {
-			t.Errorf("defaultSupport(%s, %v, %v) = %v, want %v", tt.goos, tt.sandboxed, tt.t, got, tt.want)
+	want := map[string][]KeyType{
+		"linux":   {PosixRealtime, SystemV, 84},
+		"freebsd": {PosixRealtime, SystemV, 84},
+		"windows": {Windows},
+	}[runtime.GOOS]
+	for _, typ := range []KeyType{PosixRealtime, SystemV, 84, Windows} {
+		if got := IsKeyTypeSupported(typ); got != slices.Contains(want, typ) {
+			t.Errorf("IsKeyTypeSupported(%v) = %v on %s", typ, got, runtime.GOOS)
 		}
 	}
 	if IsKeyTypeSupported(0) || IsKeyTypeSupported(0x102) {
 		t.Error("invalid types reported as supported")
-	}
-	// The hook is what backends replace; IsKeyTypeSupported must defer to it
-	// for valid types only.
-	saved := probeKeyType
-	t.Cleanup(func() { probeKeyType = saved })
-	var asked []KeyType
-	probeKeyType = func(t KeyType) bool { asked = append(asked, t); return true }
-	IsKeyTypeSupported(0)
-	IsKeyTypeSupported(Windows)
-	if d := cmp.Diff([]KeyType{Windows}, asked); d != "" {
-		t.Errorf("probe calls (-want +got):\n%s", d)
 	}
 }
 
@@ -971,8 +950,8 @@ func TestLegacyTempDirCanonical(t *testing.T) {
 			}
 			want = r
 		}
-		if got := legacyTempDir(tt.tmpdir); got != want {
-			t.Errorf("legacyTempDir(%q) = %q, want %q", tt.tmpdir, got, want)
+		if got := qtnames.LegacyTempDir(tt.tmpdir); got != want {
+			t.Errorf("qtnames.LegacyTempDir(%q) = %q, want %q", tt.tmpdir, got, want)
 		}
 		t.Setenv("TMPDIR", tt.tmpdir)
 		if got := LegacySharedMemoryKey("myapp", SystemV).Native; got != want+suffix {
@@ -988,8 +967,8 @@ func TestLegacyTempDirCanonical(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.Chdir(wd)
-	if got := legacyTempDir("rel"); got != filepath.Join(base, "rel") {
-		t.Errorf("legacyTempDir(rel) = %q", got)
+	if got := qtnames.LegacyTempDir("rel"); got != filepath.Join(base, "rel") {
+		t.Errorf("qtnames.LegacyTempDir(rel) = %q", got)
 	}
 }
 
@@ -997,7 +976,7 @@ func TestLegacyTempDirCanonical(t *testing.T) {
 // exported API.
 func TestRuntimeDir(t *testing.T) {
 	requireLinux(t)
-	me := userName(os.Geteuid())
+	me := qtnames.UserName(os.Geteuid())
 	if u, err := user.Current(); err == nil && me != u.Username {
 		t.Fatalf("userName = %q, user.Current = %q", me, u.Username)
 	}

@@ -6,12 +6,11 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/user"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/qipc-go/qipc/internal/qtnames"
 )
 
 // This file holds Qt's OS-dependent key rules as pure functions of a
@@ -49,8 +48,8 @@ const (
 	maxPath     = 260
 	shmNameMax  = 30
 	lockSuffix  = "_sem"
-	shmPrefix   = "qipc_sharedmemory_"
-	semPrefix   = "qipc_systemsem_"
+	shmPrefix   = qtnames.SharedMemoryPrefix
+	semPrefix   = qtnames.SemaphorePrefix
 	appleRunDir = "/Library/Application Support"
 )
 
@@ -237,12 +236,12 @@ func hostTarget(t KeyType, legacy bool) target {
 	}
 	switch {
 	case legacy:
-		tg.tempDir = legacyTempDir(os.Getenv("TMPDIR"))
+		tg.tempDir = qtnames.LegacyTempDir(os.Getenv("TMPDIR"))
 	case isApple(tg.goos):
 		tg.homeDir, _ = os.UserHomeDir()
 	default:
-		tg.tempDir = legacyTempDir(os.Getenv("TMPDIR"))
-		tg.runtimeDir = runtimeDir(os.Getenv("XDG_RUNTIME_DIR"), tg.tempDir, geteuid(), userName(geteuid()))
+		tg.tempDir = qtnames.LegacyTempDir(os.Getenv("TMPDIR"))
+		tg.runtimeDir = runtimeDir(os.Getenv("XDG_RUNTIME_DIR"), tg.tempDir, geteuid(), qtnames.UserName(geteuid()))
 	}
 	return tg
 }
@@ -261,43 +260,13 @@ func appleSandboxed() bool {
 	return false
 }
 
-// legacyTempDir is QDir::tempPath() as Qt 5.15 and 6.4 compute it (observed
-// on Debian): $TMPDIR if non-empty else /tmp, cleaned, made absolute and
-// canonical (symlinks resolved), and "" when it does not exist. Newer Qt
-// versions skip the canonicalisation; the file named is the same, only the
-// spelling differs. On macOS Qt falls back to NSTemporaryDirectory() where
-// this uses /tmp.
-func legacyTempDir(tmpdir string) string {
-	if tmpdir == "" {
-		tmpdir = "/tmp"
-	}
-	abs, err := filepath.Abs(filepath.Clean(tmpdir))
-	if err != nil {
-		return ""
-	}
-	real, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		return ""
-	}
-	return real
-}
-
 // runtimeDir is Qt 6.6+'s QStandardPaths::writableLocation(RuntimeLocation)
-// on XDG systems: $XDG_RUNTIME_DIR if absolute and usable, else
-// <tempDir>/runtime-<user> if usable, else "". With no temp directory it
-// gives "" rather than trying "/runtime-<user>" in the root directory, as
-// Qt 6.6+ (whose temp path is not canonicalised) then fails to create the
-// fallback too.
+// on XDG systems: the first of its candidates that is usable, else "".
 func runtimeDir(xdg, tempDir string, euid int, user string) string {
-	if strings.HasPrefix(xdg, "/") && usableRuntimeDir(xdg, euid) {
-		return xdg
-	}
-	if tempDir == "" {
-		return ""
-	}
-	fallback := tempDir + "/runtime-" + user
-	if usableRuntimeDir(fallback, euid) {
-		return fallback
+	for _, dir := range qtnames.RuntimeDirCandidates(xdg, tempDir, user) {
+		if usableRuntimeDir(dir, euid) {
+			return dir
+		}
 	}
 	return ""
 }
@@ -322,14 +291,4 @@ func usableRuntimeDir(dir string, euid int) bool {
 		return false
 	}
 	return fi.Mode().Perm() == 0o700
-}
-
-// userName is the login name of uid, or "" when it has none, as Qt's
-// QFileSystemEngine::resolveUserName gives it.
-func userName(uid int) string {
-	u, err := user.LookupId(strconv.Itoa(uid))
-	if err != nil {
-		return ""
-	}
-	return u.Username
 }

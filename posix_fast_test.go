@@ -4,6 +4,7 @@ package qipc
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -22,7 +23,7 @@ func requireSemFast(t *testing.T) {
 	if !semFastOK {
 		t.Skip("POSIX fast path off on this system (probe failed)")
 	}
-	if !semFast.Load() {
+	if !semFastOn() {
 		t.Fatal("fast path probed OK but switched off")
 	}
 }
@@ -74,7 +75,7 @@ func TestSemFastLayout(t *testing.T) {
 	}
 	// EOVERFLOW at SEM_VALUE_MAX comes from glibc, as without the fast path.
 	k2 := testSemKey(t, PosixRealtime, false)
-	full, err := NewSemaphore(k2, int(semValueMax), Create)
+	full, err := NewSemaphore(k2, math.MaxInt32, Create)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +83,8 @@ func TestSemFastLayout(t *testing.T) {
 	if err := full.Release(1); !errors.Is(err, syscall.EOVERFLOW) {
 		t.Fatalf("Release at SEM_VALUE_MAX: %v, want EOVERFLOW", err)
 	}
-	if v, _ := full.Value(); v != int(semValueMax) {
-		t.Fatalf("count %d after failed post, want %d", v, semValueMax)
+	if v, _ := full.Value(); v != math.MaxInt32 {
+		t.Fatalf("count %d after failed post, want %d", v, math.MaxInt32)
 	}
 }
 
@@ -250,21 +251,14 @@ func TestSemFastPingPongC(t *testing.T) {
 	}
 }
 
-// TestSemFastDeferredClose: a closed fast handle is unmapped once
-// unreachable, and a create/close loop starts a collection every
-// deferredCloseBatch closes instead of piling up mappings until the GC
-// happens to run.
-func TestSemFastDeferredClose(t *testing.T) {
+// TestSemCloseUnmapsAtOnce: Close itself unmaps a semaphore's sem_t when
+// no call uses it, and the last call to leave does when one does: no
+// mapping waits for the garbage collector.
+func TestSemCloseUnmapsAtOnce(t *testing.T) {
 	requireSemFast(t)
-	drainDeferredCloses(t)
-	maps0 := countMaps(t)
-	for closeGCRunning.Load() { // so that the first batch below starts one
-		time.Sleep(time.Millisecond)
-	}
-	gcs0 := closeGCs.Load()
 	k := testSemKey(t, PosixRealtime, false)
-	const n = 3 * deferredCloseBatch
-	for i := range n {
+	maps0 := countMaps(t)
+	for i := range 3000 {
 		s, err := NewSemaphore(k, 1, Create)
 		if err != nil {
 			t.Fatalf("open %d: %v", i, err)
@@ -272,14 +266,27 @@ func TestSemFastDeferredClose(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatalf("close %d: %v", i, err)
 		}
+		if i%500 == 0 {
+			if maps := countMaps(t); maps != maps0 {
+				t.Fatalf("after close %d: %d shared mappings, want %d", i, maps, maps0)
+			}
+		}
 	}
-	// One at a time: the first batch starts one, later ones may find it
-	// still running.
-	if gcs := closeGCs.Load() - gcs0; gcs < 1 || gcs > n/deferredCloseBatch {
-		t.Errorf("%d closes started %d collections, want 1 to %d", n, gcs, n/deferredCloseBatch)
+	s, err := NewSemaphore(k, 0, Create)
+	if err != nil {
+		t.Fatal(err)
 	}
-	drainDeferredCloses(t)
-	if maps1 := countMaps(t); maps1 > maps0 {
-		t.Errorf("shared mappings %d → %d after %d closes and a collection", maps0, maps1, n)
+	w := rawSemWord(t, s)
+	done := make(chan error, 1)
+	go func() { done <- s.Acquire() }()
+	waitFor(t, "the Acquire to block in glibc", func() bool { return w.Load()>>32 >= 1 })
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, ErrClosed) {
+		t.Fatalf("Acquire ended by Close: %v", err)
+	}
+	if maps := countMaps(t); maps != maps0 {
+		t.Fatalf("after the waiter left the closed semaphore: %d shared mappings, want %d", maps, maps0)
 	}
 }

@@ -39,11 +39,8 @@ import (
 // frees it.
 func RecoverLock(key Key) (bool, error) {
 	const op = "QSharedMemory::recoverLock"
-	if !key.IsValid() {
-		return false, &Error{Op: op, Key: key, Kind: KeyError, text: "unsupported key type"}
-	}
-	if key.IsEmpty() {
-		return false, &Error{Op: op, Key: key, Kind: KeyError, text: "key is empty"}
+	if err := checkKey("QSharedMemory", op, key); err != nil {
+		return false, err
 	}
 	lk := lockKeyFor(key)
 	if lk.IsEmpty() {

@@ -41,16 +41,12 @@ func scaled(short, long int) int {
 }
 
 // The reliability peer: the test binary re-executed with QIPC_RELPEER=1
-// holds the states the protocol's peers cannot stop in (inside Create with
-// the lock held; creator holding the lock). It runs before TestMain, and
-// before the init functions of the cgo files (the go command compiles
-// those last), so it registers their backends itself.
+// holds the states the protocol's peers cannot stop in (a creator holding
+// the lock; group permissions). It runs before TestMain.
 func init() {
 	if os.Getenv("QIPC_RELPEER") != "1" {
 		return
 	}
-	registerBackend(PosixRealtime, posixBackend{})
-	registerBackend(SystemV, sysvBackend{})
 	os.Exit(relPeerMain(os.Args[1:]))
 }
 

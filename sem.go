@@ -3,7 +3,6 @@ package qipc
 import (
 	"context"
 	"errors"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +33,17 @@ const reopenLimit = 64
 // ErrInvalidCount is matched by errors.Is when Release is given n < 0.
 var ErrInvalidCount = errors.New("qipc: invalid count")
 
+// The state word of a Semaphore (see the package documentation's
+// "Concurrency"): the number of calls using its OS handles in the low bits,
+// and flags above them.
+const (
+	stateClosed   = 1 << 63 // Close has run: no call may begin
+	stateClosing  = 1 << 62 // SharedMemory.Close has begun: Lock may not begin
+	stateHeld     = 1 << 61 // SharedMemory's lock is taken by its object
+	stateRetired  = 1 << 60 // replaced handles wait for the calls to drain
+	stateUserMask = 1<<32 - 1
+)
+
 // Semaphore is a named counting semaphore shared with other processes: the
 // object a QSystemSemaphore with the same key uses. Its methods are safe
 // for concurrent use.
@@ -43,77 +53,84 @@ type Semaphore struct {
 	initial int
 	opts    options
 
-	// rw is held for writing by Close and by a reopen, and for reading by
-	// every call on a handle that is not close-safe, for the duration of
-	// its system call, so that such a handle is never closed under it.
-	// Close-safe handles need no lock (see closeSafeSem).
-	rw sync.RWMutex
-	// cur is the handle, replaced by a reopen and, unless keepHandle,
-	// dropped by Close (calls in flight keep the one they loaded).
+	// state counts the calls that use a handle and holds the flags
+	// above; whoever leaves it with no calls, no lock held and a flag
+	// that asks for it closes the handles (drain).
+	state atomic.Uint64
+	// cur is the handle; a reopen replaces it.
 	cur atomic.Pointer[semRef]
-	// owner: Close removes the semaphore; set by a reopen that created it.
-	owner atomic.Bool
-	// closed is written with rw held for writing and read without it.
-	closed atomic.Bool
-	// closeSafe: the backend's handles are closeSafeSems.
-	closeSafe bool
-	// keepHandle is set for SharedMemory's lock before it is shared:
-	// Close keeps cur so that releaseHeld can give back through a
-	// close-safe handle a count taken before a concurrent Close.
-	keepHandle bool
+
+	mu      sync.Mutex // guards the fields below, and reopen and Close
+	owner   bool       // Close removes the semaphore
+	retired []semHandle
+	drained bool // cur's handle is closed
 }
 
-// semRef is one handle, with its sem_t at hand when it is a lockFreeSem
-// so that the uncontended path makes no call.
+// semRef is one handle, with its glibc sem_t at hand when the lock-free
+// path may use it, so that the uncontended path makes no call.
 type semRef struct {
 	h    semHandle
 	word unsafe.Pointer // nil: no lock-free path
 }
 
-// tryTake and tryGive keep r alive until the CAS is done: the sem_t stays
-// mapped only while the handle is reachable, and word alone does not keep
-// it so.
-func (r *semRef) tryTake() bool {
-	ok := r.word != nil && semFast.Load() && semFastTake(r.word)
-	runtime.KeepAlive(r)
-	return ok
-}
-
-func (r *semRef) tryGive() bool {
-	ok := r.word != nil && semFast.Load() && semFastGive(r.word)
-	runtime.KeepAlive(r)
-	return ok
-}
-
-// setHandle installs h, with rw held for writing or before s is shared.
-func (s *Semaphore) setHandle(h semHandle) {
+func newSemRef(h semHandle) *semRef {
 	r := &semRef{h: h}
-	if lf, ok := h.(lockFreeSem); ok {
-		r.word = lf.word()
+	if f, ok := h.(fastSem); ok {
+		r.word = f.word()
 	}
-	s.cur.Store(r)
+	return r
 }
 
-// beginCall returns the handle for one call, holding rw for reading
-// unless the handle is close-safe; endCall(locked) ends the call.
-func (s *Semaphore) beginCall() (r *semRef, locked bool) {
-	if s.closeSafe {
-		return s.cur.Load(), false
+func (r *semRef) tryTake() bool { return r.word != nil && semFastOn() && semFastTake(r.word) }
+func (r *semRef) tryGive() bool { return r.word != nil && semFastOn() && semFastGive(r.word) }
+
+// enter begins a call that uses the handle; it fails once the object is
+// closed, or, with lock set, once its SharedMemory is closing.
+func (s *Semaphore) enter(lock bool) bool {
+	v := s.state.Add(1)
+	if v&stateClosed != 0 || lock && v&stateClosing != 0 {
+		return s.refused()
 	}
-	s.rw.RLock()
-	return s.cur.Load(), true
+	return true
 }
 
-func (s *Semaphore) endCall(locked bool) {
-	if locked {
-		s.rw.RUnlock()
+// refused undoes the count of a call that may not begin.
+func (s *Semaphore) refused() bool {
+	s.leave()
+	return false
+}
+
+// leave ends a call; the last one out after Close (or after a reopen)
+// closes what waits to be closed.
+func (s *Semaphore) leave() { s.settle(s.state.Add(^uint64(0))) }
+
+// settle closes the handles when state v, just written, says that no call
+// uses them, no lock pins them and someone asked for it.
+func (s *Semaphore) settle(v uint64) {
+	if v&stateUserMask == 0 && v&stateHeld == 0 && v&(stateClosed|stateRetired) != 0 {
+		s.drain()
 	}
 }
 
-// tryTakeFast is the uncontended take without a lock or a system call;
-// false means the caller must take the slow path.
-func (s *Semaphore) tryTakeFast() bool {
-	return !s.closed.Load() && s.cur.Load().tryTake()
+// drain closes the handles replaced by reopens and, once the object is
+// closed, the current one: each exactly once, and only while no call uses
+// them.
+func (s *Semaphore) drain() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.state.Load()
+	if v&stateUserMask != 0 || v&stateHeld != 0 {
+		return // a call came in meanwhile; it drains when it leaves
+	}
+	for _, h := range s.retired {
+		_ = h.close()
+	}
+	s.retired = nil
+	s.state.And(^uint64(stateRetired))
+	if v&stateClosed != 0 && !s.drained {
+		s.drained = true
+		_ = s.cur.Load().h.close()
+	}
 }
 
 // NewSemaphore opens the semaphore named by key (see [SemaphoreKey] and
@@ -124,14 +141,8 @@ func (s *Semaphore) tryTakeFast() bool {
 // [WithoutCleanup] is given.
 func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (*Semaphore, error) {
 	const op = "QSystemSemaphore::handle"
-	if !key.IsValid() {
-		return nil, &Error{Op: "QSystemSemaphore::setNativeKey", Key: key, Kind: KeyError, text: "unsupported key type"}
-	}
-	if key.IsEmpty() {
-		return nil, &Error{Op: handleOp("QSystemSemaphore", key), Key: key, Kind: KeyError, text: "key is empty"}
-	}
-	if why := badNative(key); why != "" {
-		return nil, &Error{Op: handleOp("QSystemSemaphore", key), Key: key, Kind: KeyError, text: why}
+	if err := checkKey("QSystemSemaphore", "", key); err != nil {
+		return nil, err
 	}
 	if initial < 0 {
 		return nil, &Error{Op: op, Key: key, Kind: UnknownError, Err: ErrInvalidCount, text: "initial count is negative"}
@@ -146,15 +157,14 @@ func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (*Se
 		return nil, err
 	}
 	s := newSemaphore(key, b, initial, o, h)
-	s.owner.Store(created || mode == Create)
+	s.owner = created || mode == Create
 	return s, nil
 }
 
 // newSemaphore wraps a handle just opened.
 func newSemaphore(key Key, b backend, initial int, o options, h semHandle) *Semaphore {
 	s := &Semaphore{key: key, b: b, initial: initial, opts: o}
-	s.setHandle(h)
-	_, s.closeSafe = h.(closeSafeSem)
+	s.cur.Store(newSemRef(h))
 	return s
 }
 
@@ -191,14 +201,35 @@ func (s *Semaphore) AcquireTimeout(d time.Duration) (bool, error) {
 	return s.wait(ctx, -1)
 }
 
-// wait is the one waiting loop of the package: it takes a count in slices
-// of at most waitSlice so that cancellation and Close are noticed, and
-// follows a semaphore that was removed and recreated, as Qt does.
-// A zero limit only tries once.
+// wait takes a count for Acquire and its forms: one call, ended whatever
+// the outcome.
 func (s *Semaphore) wait(ctx context.Context, limit time.Duration) (bool, error) {
-	if s.tryTakeFast() {
+	ok, err := s.take(ctx, limit, false)
+	if ok {
+		s.leave()
+	}
+	return ok, err
+}
+
+// take is the one waiting loop of the package. It begins a call and takes
+// a count in slices of at most waitSlice, so that cancellation and Close
+// are noticed, following a semaphore that was removed and recreated, as
+// Qt does; a zero limit only tries once. On success the call is still
+// open: the caller ends it (leave), turns it into the held lock (nowHeld)
+// or gives the count back within it (give). forLock makes the closing of
+// the SharedMemory end the wait too.
+func (s *Semaphore) take(ctx context.Context, limit time.Duration, forLock bool) (bool, error) {
+	if !s.enter(forLock) {
+		return false, s.closedError("QSystemSemaphore::acquire")
+	}
+	if s.cur.Load().tryTake() {
 		return true, nil
 	}
+	return s.takeSlow(ctx, limit, forLock)
+}
+
+// takeSlow is take once the uncontended take failed, within the call.
+func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, forLock bool) (bool, error) {
 	for reopened, tries := 0, 0; ; tries++ {
 		// The first try never waits: an uncontended take then costs one
 		// non-blocking call, without the clock reads and timer set-up of
@@ -211,36 +242,70 @@ func (s *Semaphore) wait(ctx context.Context, limit time.Duration) (bool, error)
 				timeout = max(left, 0)
 			}
 		}
-		r, locked := s.beginCall()
-		if s.closed.Load() {
-			s.endCall(locked)
-			return false, s.closedError("QSystemSemaphore::acquire")
-		}
+		r := s.cur.Load()
 		ok, err := r.h.wait(timeout)
-		s.endCall(locked)
 		switch {
-		case ok && s.closeSafe && s.closed.Load():
-			// Close did not wait for this call: a count taken after it
-			// would be one that no Release can give back.
-			_ = r.h.post(1)
+		case s.ended(forLock):
+			if ok {
+				// Taken after Close began: no Release could give it
+				// back later.
+				_ = r.h.post(1)
+			}
+			s.leave()
 			return false, s.closedError("QSystemSemaphore::acquire")
 		case ok:
 			return true, nil
-		case errors.Is(err, errSemaphoreGone) && ctx.Err() != nil:
-			return false, err // a given-up wait recreates nothing
-		case errors.Is(err, errSemaphoreGone) && reopened < reopenLimit:
+		case errors.Is(err, errSemaphoreGone) && ctx.Err() == nil && reopened < reopenLimit:
 			reopened++
-			if err := s.reopen(); err != nil {
-				return false, err
+			if err = s.reopen(r); err == nil {
+				continue
 			}
+		case err == nil && limit != 0 && ctx.Err() == nil:
 			continue
-		case err != nil:
-			return false, err
 		}
-		if limit == 0 || ctx.Err() != nil {
-			return false, nil
+		// A given-up wait, an error, or a reopen that failed: a wait that
+		// ends recreates nothing.
+		s.leave()
+		return false, err
+	}
+}
+
+// ended reports whether the call in progress must stop: the object was
+// closed, or (for SharedMemory's lock) its SharedMemory is closing.
+func (s *Semaphore) ended(forLock bool) bool {
+	v := s.state.Load()
+	return v&stateClosed != 0 || forLock && v&stateClosing != 0
+}
+
+// nowHeld turns the open call of a take into the held lock, in one
+// instruction: from now on the lock, not the call, keeps the handle open,
+// and Unlock may claim it. It returns the state it wrote.
+func (s *Semaphore) nowHeld() uint64 { return s.state.Add(stateHeld - 1) }
+
+// claimHeld turns the held lock back into an open call, and reports
+// whether there was one: one instruction, so that of two Unlocks (or an
+// Unlock and a Close) only one gives the lock back.
+func (s *Semaphore) claimHeld() bool {
+	for {
+		v := s.state.Load()
+		if v&stateHeld == 0 {
+			return false
+		}
+		if s.state.CompareAndSwap(v, v-stateHeld+1) {
+			return true
 		}
 	}
+}
+
+// give posts the count an open call holds and ends the call. It works on
+// a closed object, whose handle the call keeps open.
+func (s *Semaphore) give() error {
+	var err error
+	if !s.cur.Load().tryGive() {
+		err = s.post(1)
+	}
+	s.leave()
+	return err
 }
 
 // Release adds n to the count (QSystemSemaphore::release). n == 0 does
@@ -252,38 +317,31 @@ func (s *Semaphore) Release(n int) error {
 	if n < 0 {
 		return &Error{Op: "QSystemSemaphore::release", Key: s.key, Kind: UnknownError, Err: ErrInvalidCount, text: "n is negative"}
 	}
-	if n == 1 && !s.closed.Load() && s.cur.Load().tryGive() {
+	if !s.enter(false) {
+		return s.closedError("QSystemSemaphore::release")
+	}
+	defer s.leave()
+	if n == 1 && s.cur.Load().tryGive() {
 		return nil
 	}
-	return s.post(n, false)
+	return s.post(n)
 }
 
-// post adds n, following a semaphore that was removed and recreated, as
-// Qt does. evenClosed lets it post through a close-safe handle after
-// Close; a semaphore removed by then stays removed, as there is no one
-// left to release it for.
-func (s *Semaphore) post(n int, evenClosed bool) error {
+// post adds n within a call, following a semaphore that was removed and
+// recreated, as Qt does, unless the object is closed.
+func (s *Semaphore) post(n int) error {
 	for reopened := 0; ; reopened++ {
-		r, locked := s.beginCall()
-		closed := s.closed.Load()
-		if closed && !evenClosed {
-			s.endCall(locked)
-			return s.closedError("QSystemSemaphore::release")
-		}
+		r := s.cur.Load()
 		err := r.h.post(n)
-		s.endCall(locked)
 		switch {
-		case !errors.Is(err, errSemaphoreGone):
+		case !errors.Is(err, errSemaphoreGone) || reopened == reopenLimit:
 			return err
-		case closed:
+		case s.state.Load()&stateClosed != 0:
+			// A lock given back by a closed object whose semaphore was
+			// removed: there is no one left to release it for.
 			return nil
-		case reopened == reopenLimit:
-			return err
 		}
-		if err := s.reopen(); err != nil {
-			if evenClosed && s.closed.Load() {
-				continue // closed meanwhile: post to the handle as it is
-			}
+		if err := s.reopen(r); err != nil {
 			return err
 		}
 	}
@@ -292,32 +350,35 @@ func (s *Semaphore) post(n int, evenClosed bool) error {
 // Value returns the current count. Another process may change it at any
 // moment; it is meant for inspection and tests.
 func (s *Semaphore) Value() (int, error) {
-	r, locked := s.beginCall()
-	defer s.endCall(locked)
-	if s.closed.Load() {
+	if !s.enter(false) {
 		return 0, s.closedError("QSystemSemaphore::value")
 	}
-	return r.h.value()
+	defer s.leave()
+	return s.cur.Load().h.value()
 }
 
-// reopen replaces a handle whose semaphore was removed under it by one for
-// the same name in Open mode, recreating it with the initial count if
-// needed, as Qt's handle() does after EIDRM.
-func (s *Semaphore) reopen() error {
-	s.rw.Lock()
-	defer s.rw.Unlock()
-	if s.closed.Load() {
+// reopen replaces the handle old, whose semaphore was removed under it,
+// by one for the same name in Open mode, recreating it with the initial
+// count if needed, as Qt's handle() does after EIDRM. Called within a
+// call; the old handle is closed once no call uses it.
+func (s *Semaphore) reopen(old *semRef) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state.Load()&stateClosed != 0 {
 		return s.closedError("QSystemSemaphore::handle")
+	}
+	if s.cur.Load() != old {
+		return nil // another call reopened it already
 	}
 	h, created, err := s.b.openSemaphore(s.key, s.initial, false, s.opts.perm)
 	if err != nil {
 		return err
 	}
-	old := s.cur.Load()
-	s.setHandle(h)
-	_ = old.h.close()
+	s.cur.Store(newSemRef(h))
+	s.retired = append(s.retired, old.h)
+	s.state.Or(stateRetired)
 	if created {
-		s.owner.Store(true)
+		s.owner = true
 	}
 	return nil
 }
@@ -325,25 +386,22 @@ func (s *Semaphore) reopen() error {
 // Close gives up the handle and, when this object owns the semaphore and
 // clean-up is on, removes it: other processes that have it open keep
 // working on the old object, and new opens create a fresh one (Qt's rule).
+// Calls in flight finish first; the last of them closes the handle.
 // Closing twice returns ErrClosed.
 func (s *Semaphore) Close() error {
-	s.rw.Lock()
-	defer s.rw.Unlock()
-	if s.closed.Load() {
+	s.mu.Lock()
+	if s.state.Load()&stateClosed != 0 {
+		s.mu.Unlock()
 		return s.closedError("QSystemSemaphore::cleanHandle")
 	}
-	s.closed.Store(true)
 	var err error
-	r := s.cur.Load()
-	if s.owner.Load() && s.opts.cleanup {
-		err = r.h.remove()
+	if s.owner && s.opts.cleanup {
+		err = s.cur.Load().h.remove()
 	}
-	if !s.keepHandle {
-		// Unreachable once calls in flight are done, so a closed object
-		// the program keeps does not keep a POSIX sem_t mapped.
-		s.cur.Store(&semRef{})
-	}
-	return errors.Join(err, r.h.close())
+	v := s.state.Or(stateClosed) | stateClosed
+	s.mu.Unlock()
+	s.settle(v)
+	return err
 }
 
 // retire closes the object and then removes the semaphore, for
@@ -351,37 +409,42 @@ func (s *Semaphore) Close() error {
 // instead of following the removal and making a fresh semaphore (and key
 // file) that no one would remove.
 func (s *Semaphore) retire() error {
-	s.rw.Lock()
-	defer s.rw.Unlock()
-	if s.closed.Load() {
+	s.mu.Lock()
+	if s.state.Load()&stateClosed != 0 {
+		s.mu.Unlock()
 		return nil
 	}
-	s.closed.Store(true)
-	r := s.cur.Load()
-	return errors.Join(r.h.remove(), r.h.close())
+	v := s.state.Or(stateClosed) | stateClosed
+	err := s.cur.Load().h.remove()
+	s.mu.Unlock()
+	s.settle(v)
+	return err
 }
 
-// remove deletes the semaphore whatever its owner; SharedMemory uses it
-// when it removes the segment the semaphore locks.
+// remove deletes the semaphore through its handle, whoever owns it;
+// SharedMemory uses it when it removes the segment the semaphore locks.
 func (s *Semaphore) remove() error {
-	r, locked := s.beginCall()
-	defer s.endCall(locked)
-	if s.closed.Load() {
+	if !s.enter(false) {
 		return nil
 	}
-	return r.h.remove()
+	defer s.leave()
+	return s.cur.Load().h.remove()
 }
 
-// releaseHeld gives back a count this object took for SharedMemory's
-// lock. With a close-safe handle it does so even after a concurrent Close,
-// so the lock is never left taken for every process; with other handles
-// the caller must keep Close away (SharedMemory.lockUse).
-func (s *Semaphore) releaseHeld() error {
-	if s.cur.Load().tryGive() {
-		return nil
-	}
-	return s.post(1, s.closeSafe)
+// isOwner reports whether Close would remove the semaphore.
+func (s *Semaphore) isOwner() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.owner
 }
+
+// closedLock is the lock of a SharedMemory closed before it ever bound
+// one, so that its Lock reports ErrClosed like any other.
+var closedLock = func() *Semaphore {
+	s := &Semaphore{drained: true}
+	s.state.Store(stateClosed | stateClosing)
+	return s
+}()
 
 func (s *Semaphore) closedError(op string) error {
 	return &Error{Op: op, Key: s.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
@@ -392,11 +455,8 @@ func (s *Semaphore) closedError(op string) error {
 // missing semaphore is not an error.
 func RemoveSemaphore(key Key) error {
 	const op = "QSystemSemaphore::remove"
-	if key.IsEmpty() {
-		return &Error{Op: op, Key: key, Kind: KeyError, text: "key is empty"}
-	}
-	if why := badNative(key); why != "" {
-		return &Error{Op: op, Key: key, Kind: KeyError, text: why}
+	if err := checkKey("QSystemSemaphore", op, key); err != nil {
+		return err
 	}
 	b, err := backendFor(op, key)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // AccessMode says whether a mapping may be written.
@@ -30,47 +31,26 @@ type SharedMemory struct {
 	key  Key
 	opts options
 
-	// closeCtx is cancelled by Close so that waits on the lock in other
-	// goroutines return instead of keeping Close waiting.
-	closeCtx    context.Context
-	closeCancel context.CancelFunc
-	// closing is set with closeCtx's cancellation; Lock reads it on its
-	// fast path, where closeCtx.Err() (a mutex) would cost more than the
-	// lock itself.
-	closing atomic.Bool
-	// lockUse is held for reading by Lock and Unlock calls on a lock
-	// semaphore that is not close-safe (see closeSafeSem), which never take
-	// mu (so a Close or Detach waiting for the lock with mu held cannot
-	// block them), and for writing by Close, so that it does not close
-	// such a semaphore between a take and its release.
-	lockUse sync.RWMutex
-	// lock is the lock semaphore, bound by the first Create or Attach and
-	// dropped by the detach that removes it, both with mu held while this
-	// object does not hold it. Close keeps it, so that an Unlock racing
-	// with Close can still give a close-safe one back.
+	// lock is the lock semaphore, bound by a Create or Attach with mu
+	// held, and nil only before the first. Whether this object holds it,
+	// whether the detach that removed the segment retired it, and whether
+	// Close has begun are bits of its state word (sem.go), so Lock and
+	// Unlock read nothing else.
 	lock atomic.Pointer[Semaphore]
 
-	mu      sync.Mutex // guards the fields below
+	mu      sync.Mutex // orders Create, Attach, Detach and Close; guards below
 	b       backend
 	seg     segment
 	creator bool // this object created the segment
 	mapped  bool // a Create or Attach of this object succeeded
 	closed  bool
-
-	// held is true while this object holds lock; it is read without mu by
-	// Lock/Unlock so that a goroutine blocked on the lock never needs mu
-	// to finish. An integer, not the semaphore itself: pointer atomics
-	// pay for a write barrier, a third of the fast path's cost.
-	held atomic.Bool
 }
 
 // NewSharedMemory returns an object for the segment named by key (see
 // [SharedMemoryKey] and [LegacySharedMemoryKey]); it touches nothing until
 // Create or Attach.
 func NewSharedMemory(key Key, opts ...Option) *SharedMemory {
-	m := &SharedMemory{key: key, opts: buildOptions(opts)}
-	m.closeCtx, m.closeCancel = context.WithCancel(context.Background())
-	return m
+	return &SharedMemory{key: key, opts: buildOptions(opts)}
 }
 
 // Key returns the segment's key.
@@ -89,14 +69,13 @@ func (m *SharedMemory) Create(size int, mode AccessMode) error {
 	if size <= 0 {
 		return &Error{Op: op, Key: m.key, Kind: InvalidSize, text: "create size is less then 0"}
 	}
-	err := m.underLock(op, func() error {
+	return m.underLock(op, func() error {
 		seg, err := m.b.createSegment(m.key, size, mode, m.opts.perm)
 		if err == nil {
 			m.seg, m.creator, m.mapped = seg, true, true
 		}
 		return err
 	})
-	return err
 }
 
 // Attach maps an existing segment.
@@ -124,12 +103,9 @@ func (m *SharedMemory) usable(op string) error {
 		return &Error{Op: op, Key: m.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
 	case m.seg != nil:
 		return &Error{Op: op, Key: m.key, Kind: UnknownError, Err: ErrAttached, text: "already attached"}
-	case !m.key.IsValid():
-		return &Error{Op: "QSharedMemory::setNativeKey", Key: m.key, Kind: KeyError, text: "unsupported key type"}
-	case m.key.IsEmpty():
-		return &Error{Op: handleOp("QSharedMemory", m.key), Key: m.key, Kind: KeyError, text: "key is empty"}
-	case badNative(m.key) != "":
-		return &Error{Op: handleOp("QSharedMemory", m.key), Key: m.key, Kind: KeyError, text: badNative(m.key)}
+	}
+	if err := checkKey("QSharedMemory", "", m.key); err != nil {
+		return err
 	}
 	if m.b == nil {
 		b, err := backendFor("QSharedMemory::setNativeKey", m.key)
@@ -138,7 +114,7 @@ func (m *SharedMemory) usable(op string) error {
 		}
 		m.b = b
 	}
-	if m.lock.Load() == nil {
+	if l := m.lock.Load(); l == nil || l.state.Load()&stateClosed != 0 {
 		// Open mode even for Create: Qt's Create mode would reset a lock
 		// another process may hold right now (see COMPAT.md).
 		lock, err := NewSemaphore(lockKeyFor(m.key), 1, Open, WithoutCleanup(), WithPermissions(fsMode(m.opts.perm)))
@@ -153,31 +129,34 @@ func (m *SharedMemory) usable(op string) error {
 				text:   "unable to set key on lock (" + QtErrorString(err) + ")",
 				legacy: "QSharedMemoryPrivate::initKey: unable to set key on lock"}
 		}
-		lock.keepHandle = true
 		m.lock.Store(lock)
 	}
 	return nil
 }
 
 // underLock runs fn holding the lock semaphore, unless this object already
-// holds it through Lock, as Qt's create/attach/detach do. Call with mu held.
+// holds it through Lock, as Qt's create/attach/detach do. Call with mu
+// held. Close ends the wait for the lock.
 func (m *SharedMemory) underLock(op string, fn func() error) error {
-	if m.held.Load() {
+	lock := m.lock.Load()
+	if lock.state.Load()&stateHeld != 0 {
 		return fn()
 	}
-	lock := m.lock.Load()
-	if err := lock.AcquireContext(m.closeCtx); err != nil {
-		return m.lockError(op, err)
+	ok, err := lock.take(context.Background(), -1, true)
+	if !ok {
+		return m.lockError(op, lock, err)
 	}
-	err := fn()
-	return errors.Join(err, lock.Release(1))
+	err = fn()
+	return errors.Join(err, lock.give())
 }
 
 // lockError reports a failure to take the lock in Qt's words, keeping the
 // cause (a context error, ErrClosed, an errno) reachable by errors.Is.
-func (m *SharedMemory) lockError(op string, cause error) error {
+func (m *SharedMemory) lockError(op string, lock *Semaphore, cause error) error {
 	switch {
-	case m.closing.Load():
+	case lock == nil:
+		cause = ErrNotAttached
+	case lock.state.Load()&stateClosing != 0:
 		cause = ErrClosed
 	case errors.Is(cause, ErrClosed):
 		// The lock semaphore closed under an open object: the detach
@@ -192,36 +171,42 @@ func (m *SharedMemory) lockError(op string, cause error) error {
 func (m *SharedMemory) Detach() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.detachWith(m.held.Load())
-}
-
-// detachWith detaches with mu held. held says this object holds the lock
-// already (and keeps it, as Qt's detach keeps a lock taken by lock());
-// otherwise it takes the lock for the clean-up and gives it back. When it
-// removes the segment, it drops the lock too (m.lock becomes nil).
-func (m *SharedMemory) detachWith(held bool) error {
 	const op = "QSharedMemory::detach"
 	if m.seg == nil {
 		return &Error{Op: op, Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
 	}
 	lock := m.lock.Load()
-	if !held {
-		if err := lock.AcquireContext(context.Background()); err != nil {
-			return m.lockError(op, err)
-		}
+	if lock.state.Load()&stateHeld != 0 {
+		// Qt's detach keeps a lock taken by lock(), and so does this.
+		return m.detachUnder(lock, false)
 	}
+	ok, err := lock.take(context.Background(), -1, false)
+	if !ok {
+		return m.lockError(op, lock, err)
+	}
+	return m.detachUnder(lock, true)
+}
+
+// detachUnder unmaps with mu and the lock held; taken says the lock is an
+// open call of this detach (or Close), to be given back here. When the
+// detach removes the segment, the lock goes with it, still taken: it is
+// retired, not given back, so that a Lock waiting for it fails rather
+// than making a fresh one (the next Create or Attach binds a new one).
+func (m *SharedMemory) detachUnder(lock *Semaphore, taken bool) error {
 	removed, err := m.seg.detach(m.opts.cleanup)
 	m.seg = nil
 	if removed {
-		// No one is attached: the lock goes with the segment, still
-		// taken. Retired, not removed and closed, so that a Lock waiting
-		// for it fails rather than making a fresh one.
-		m.held.Store(false)
-		m.lock.Store(nil)
-		return errors.Join(err, lock.retire())
+		if !taken && lock.claimHeld() {
+			taken = true
+		}
+		err = errors.Join(err, lock.retire())
+		if taken {
+			lock.leave()
+		}
+		return err
 	}
-	if !held {
-		err = errors.Join(err, lock.Release(1))
+	if taken {
+		err = errors.Join(err, lock.give())
 	}
 	return err
 }
@@ -232,46 +217,45 @@ func (m *SharedMemory) detachWith(held bool) error {
 // its lock semaphore, as Qt 6.6+ documents; [WithoutCleanup] keeps them.
 // Other processes' mappings stay valid. Close unblocks Lock calls waiting
 // in other goroutines; they return ErrClosed. An Unlock racing with Close
-// still gives the lock back, which is why, on POSIX, the lock semaphore's
-// page stays mapped until the object itself is unreachable.
+// still gives the lock back: the lock semaphore's handle is closed when
+// the last call using it ends.
 func (m *SharedMemory) Close() error {
-	m.closing.Store(true)
-	m.closeCancel()
-	// Wait until Lock calls in flight on a semaphore that is not
-	// close-safe have seen closing and left; later ones see it at once.
-	// Not held longer: detaching below may wait for another process, and
-	// a Lock arriving meanwhile must not wait too.
-	m.lockUse.Lock()
-	//lint:ignore SA2001 the empty section is the point: a barrier for Lock calls in flight
-	m.lockUse.Unlock()
+	// First, so that waiting Locks (and a Create or Attach waiting for
+	// the lock with mu held) end, and Locks from now on fail.
+	if lock := m.lock.Load(); lock != nil {
+		lock.state.Or(stateClosing)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return &Error{Op: "QSharedMemory::close", Key: m.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
 	}
 	m.closed = true
-	// Take over a lock this object holds before detaching under it, so
-	// that a Lock racing with Close cannot give it back meanwhile (its
-	// nowHeld sees closing and finds held taken).
-	wasHeld := m.held.Swap(false)
-	var err error
-	if m.seg != nil {
-		err = m.detachWith(wasHeld)
-	}
-	// With lockUse held, no Unlock of a semaphore that is not close-safe
-	// is between taking held and releasing, so closing the semaphore
-	// below cannot strand a release.
-	m.lockUse.Lock()
-	defer m.lockUse.Unlock()
 	lock := m.lock.Load()
 	if lock == nil {
-		return err // the detach removed the segment and its lock
+		m.lock.Store(closedLock)
+		return nil
 	}
-	if wasHeld {
-		err = errors.Join(err, lock.releaseHeld())
+	lock.state.Or(stateClosing) // bound after the Or above
+	// Take over a lock this object holds, so that a Lock racing with
+	// Close cannot give it back meanwhile; the detach runs under it.
+	held := lock.claimHeld()
+	var err error
+	if m.seg != nil {
+		if held {
+			err = m.detachUnder(lock, true)
+		} else if ok, terr := lock.take(context.Background(), -1, false); ok {
+			err = m.detachUnder(lock, true)
+		} else {
+			err = m.lockError("QSharedMemory::detach", lock, terr)
+		}
+		held = false
+		if lock.state.Load()&stateClosed != 0 {
+			return err // the detach removed the segment and retired its lock
+		}
 	}
-	if m.held.Swap(false) {
-		err = errors.Join(err, lock.releaseHeld())
+	if held {
+		err = errors.Join(err, lock.give())
 	}
 	removeLock := false
 	switch {
@@ -281,11 +265,11 @@ func (m *SharedMemory) Close() error {
 			_, rerr := m.b.removeSegment(m.key)
 			err = errors.Join(err, rerr)
 		}
-		removeLock = m.creator || lock.owner.Load()
+		removeLock = m.creator || lock.isOwner()
 	default:
 		// Where the last detach removes the lock, only a lock this object
 		// made for a segment it never mapped (a failed Attach) is left.
-		removeLock = lock.owner.Load() && !m.mapped
+		removeLock = lock.isOwner() && !m.mapped
 	}
 	if removeLock {
 		err = errors.Join(err, lock.remove())
@@ -328,83 +312,7 @@ func (m *SharedMemory) LockContext(ctx context.Context) error {
 	if planted, err := m.plantedLock(); planted {
 		return err
 	}
-	if took, err := m.lockFast(); took {
-		return err
-	}
-	return m.lockSlow(ctx)
-}
-
-// lockFast is the uncontended path: one CAS on the mapped semaphore and
-// one store, no lock of our own and no cancellation set-up, which would
-// cost more than the lock itself. took says whether it took the lock; err
-// is then nowHeld's.
-func (m *SharedMemory) lockFast() (took bool, err error) {
-	lock := m.lock.Load()
-	if lock == nil || m.closing.Load() || !lock.tryTakeFast() {
-		return false, nil
-	}
-	return true, m.nowHeld(lock)
-}
-
-// lockSlow waits for the lock. Unless the lock semaphore is close-safe,
-// it holds lockUse for reading so that Close cannot close the semaphore
-// between the take and nowHeld's giving it back.
-func (m *SharedMemory) lockSlow(ctx context.Context) error {
-	const op = "QSharedMemory::lock"
-	if lock := m.lock.Load(); lock == nil || !lock.closeSafe {
-		m.lockUse.RLock()
-		defer m.lockUse.RUnlock()
-	}
-	lock := m.lock.Load()
-	if m.closing.Load() || lock == nil {
-		cause := ErrNotAttached
-		if m.closing.Load() {
-			cause = ErrClosed
-		}
-		return &Error{Op: op, Key: m.key, Kind: LockError, Err: cause, text: "unable to lock"}
-	}
-	ok, err := lock.TryAcquire()
-	if err != nil {
-		return m.lockError(op, err)
-	}
-	if !ok {
-		if err := m.waitLock(ctx, lock); err != nil {
-			return err
-		}
-	}
-	return m.nowHeld(lock)
-}
-
-// nowHeld records that this object took the lock, unless Close has begun.
-// Close sets closing before it takes held to give it back, and both are
-// sequentially consistent, so either Close finds the lock in held or this
-// sees closing and gives the lock back itself (unless Close took it from
-// held first).
-func (m *SharedMemory) nowHeld(lock *Semaphore) error {
-	m.held.Store(true)
-	if !m.closing.Load() {
-		return nil
-	}
-	var err error
-	if m.held.CompareAndSwap(true, false) {
-		err = lock.releaseHeld()
-	}
-	return errors.Join(m.lockError("QSharedMemory::lock", ErrClosed), err)
-}
-
-// waitLock waits for the lock until ctx is done or m is closed.
-func (m *SharedMemory) waitLock(ctx context.Context, lock *Semaphore) error {
-	const op = "QSharedMemory::lock"
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(m.closeCtx, cancel)()
-	if err := lock.AcquireContext(ctx); err != nil {
-		if m.closeCtx.Err() == nil && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return m.lockError(op, err)
-	}
-	return nil
+	return m.lockWith(ctx, -1)
 }
 
 // TryLock takes the lock if it is free now and reports whether it did.
@@ -412,16 +320,42 @@ func (m *SharedMemory) TryLock() (bool, error) {
 	if planted, err := m.plantedLock(); planted {
 		return err == nil, err
 	}
-	if took, err := m.lockFast(); took {
-		return err == nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	err := m.lockSlow(ctx)
-	if errors.Is(err, context.Canceled) {
+	err := m.lockWith(context.Background(), 0)
+	if errors.Is(err, errNotNow) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// errNotNow is what lockWith reports when a zero limit found the lock taken.
+var errNotNow = errors.New("lock taken")
+
+// lockWith takes the lock, waiting at most as limit says (see take).
+func (m *SharedMemory) lockWith(ctx context.Context, limit time.Duration) error {
+	const op = "QSharedMemory::lock"
+	lock := m.lock.Load()
+	if lock == nil {
+		return m.lockError(op, nil, ErrNotAttached)
+	}
+	ok, err := lock.take(ctx, limit, true)
+	switch {
+	case ok:
+	case err == nil && limit == 0:
+		return errNotNow
+	case err == nil:
+		return ctx.Err()
+	default:
+		return m.lockError(op, lock, err)
+	}
+	if lock.nowHeld()&stateClosing == 0 {
+		return nil
+	}
+	// Close began before the lock was marked held: either Close finds it
+	// held and gives it back, or this does; the claim decides.
+	if lock.claimHeld() {
+		err = lock.give()
+	}
+	return errors.Join(m.lockError(op, lock, ErrClosed), err)
 }
 
 // Unlock releases the lock taken by Lock. It fails when this object does
@@ -431,10 +365,11 @@ func (m *SharedMemory) Unlock() error {
 	case mutant("unlock-noop"):
 		return nil
 	case mutant("no-exclusion"):
-		if !m.held.CompareAndSwap(true, false) {
-			return m.unlockError(ErrNotLocked)
+		if lock := m.lock.Load(); lock != nil && lock.claimHeld() {
+			lock.leave()
+			return nil
 		}
-		return nil
+		return m.unlockError(ErrNotLocked)
 	case mutant("unlock-fails"):
 		return errors.Join(m.unlock(), m.unlockError(errors.New("planted fault")))
 	}
@@ -442,32 +377,23 @@ func (m *SharedMemory) Unlock() error {
 }
 
 func (m *SharedMemory) unlock() error {
-	if lock := m.lock.Load(); lock != nil && lock.closeSafe {
-		// releaseHeld works even if Close closes the semaphore meanwhile.
-		if !m.held.CompareAndSwap(true, false) {
-			return m.unlockError(ErrNotLocked)
-		}
-		return m.unlockError(lock.releaseHeld())
-	}
-	// Other semaphores must stay open until the release is done: Close
-	// takes held and closes the semaphore with lockUse held for writing.
-	m.lockUse.RLock()
-	defer m.lockUse.RUnlock()
 	lock := m.lock.Load()
-	if !m.held.Swap(false) || lock == nil {
+	if lock == nil || !lock.claimHeld() {
 		return m.unlockError(ErrNotLocked)
 	}
-	return m.unlockError(lock.releaseHeld())
+	return m.unlockError(lock.give())
 }
 
 // plantedLock is Lock as the faults of `make verify` make it: lock-noop
-// does nothing, no-exclusion marks the lock held without taking it.
+// does nothing, no-exclusion takes nothing but marks the lock held.
 func (m *SharedMemory) plantedLock() (planted bool, err error) {
 	switch {
 	case mutant("lock-noop"):
 		return true, nil
 	case mutant("no-exclusion"):
-		m.held.Store(true)
+		if lock := m.lock.Load(); lock != nil && lock.enter(true) {
+			lock.nowHeld()
+		}
 		return true, nil
 	}
 	return false, nil
@@ -492,11 +418,8 @@ var ErrNotLocked = errors.New("qipc: not locked")
 // their last handle and there is nothing to remove.
 func RemoveSharedMemory(key Key) error {
 	const op = "QSharedMemory::remove"
-	if key.IsEmpty() {
-		return &Error{Op: op, Key: key, Kind: KeyError, text: "key is empty"}
-	}
-	if why := badNative(key); why != "" {
-		return &Error{Op: op, Key: key, Kind: KeyError, text: why}
+	if err := checkKey("QSharedMemory", op, key); err != nil {
+		return err
 	}
 	b, err := backendFor(op, key)
 	if err != nil {

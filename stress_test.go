@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,19 +158,6 @@ func countMaps(t *testing.T) int {
 	return n
 }
 
-// drainDeferredCloses runs collections until the sem_close of every closed,
-// unreachable fast handle has run, so that mappings can be counted.
-func drainDeferredCloses(t *testing.T) {
-	t.Helper()
-	for i := 0; i < 200 && deferredSemCloses.Load() > 0; i++ {
-		runtime.GC()
-		time.Sleep(time.Millisecond) // cleanups run on their own goroutine
-	}
-	if n := deferredSemCloses.Load(); n > 0 {
-		t.Logf("%d closed semaphores still reachable", n)
-	}
-}
-
 func countSysv(t *testing.T) (int, int) {
 	return len(sysvTable(t, "shm")), len(sysvTable(t, "sem"))
 }
@@ -185,7 +171,6 @@ func TestStressCycles(t *testing.T) {
 		t.Run(shmKind(typ), func(t *testing.T) {
 			k := testShmKey(t, typ, false)
 			sk := testSemKey(t, typ, false)
-			drainDeferredCloses(t)
 			fd0, maps0 := countFDs(t), countMaps(t)
 			shm0, sem0 := countSysv(t)
 			start := time.Now()
@@ -215,7 +200,6 @@ func TestStressCycles(t *testing.T) {
 					t.Fatalf("cycle %d: Semaphore.Close: %v", i, err)
 				}
 			}
-			drainDeferredCloses(t)
 			fd1, maps1 := countFDs(t), countMaps(t)
 			shm1, sem1 := countSysv(t)
 			if fd1 > fd0 || maps1 > maps0 {

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // The System V semaphore operations that cannot sleep, a take with
@@ -20,11 +22,11 @@ import (
 // sysvRawOK: the raw path exists on this platform.
 const sysvRawOK = true
 
-// sysvRaw is sysvRawOK unless a test turned it off to measure or check
-// the C path.
-var sysvRaw atomic.Bool
+// sysvRawOff is set by tests that measure or check the C path.
+var sysvRawOff atomic.Bool
 
-func init() { sysvRaw.Store(sysvRawOK) }
+// sysvRawOn reports whether semops that cannot sleep are made from Go.
+func sysvRawOn() bool { return sysvRawOK && !sysvRawOff.Load() }
 
 // sembuf is struct sembuf: sem_num, sem_op, sem_flg.
 type sembuf struct {
@@ -37,6 +39,6 @@ type sembuf struct {
 // op > 0) and returns its errno.
 func sysvSemopNow(semid int32, op, flg int16) syscall.Errno {
 	sop := sembuf{op: op, flg: flg}
-	_, _, e := syscall.RawSyscall6(syscall.SYS_SEMTIMEDOP, uintptr(semid), uintptr(unsafe.Pointer(&sop)), 1, 0, 0, 0)
+	_, _, e := unix.RawSyscall6(unix.SYS_SEMTIMEDOP, uintptr(semid), uintptr(unsafe.Pointer(&sop)), 1, 0, 0, 0)
 	return e
 }

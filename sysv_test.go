@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qipc-go/qipc/internal/qtnames"
 )
 
 // System V specifics, checked against what the kernel shows in
@@ -165,7 +167,7 @@ func TestSysVSupported(t *testing.T) {
 func TestSysVLegacyLayout(t *testing.T) {
 	k := testShmKey(t, SystemV, true)
 	m := mustCreate(t, k, 1000)
-	want := legacyTempDir(os.Getenv("TMPDIR")) + "/qipc_sharedmemory_"
+	want := qtnames.LegacyTempDir(os.Getenv("TMPDIR")) + "/qipc_sharedmemory_"
 	if !strings.HasPrefix(k.Native, want) {
 		t.Fatalf("native key %q, want prefix %q", k.Native, want)
 	}
@@ -546,9 +548,9 @@ func TestSysvRawSemopMatchesC(t *testing.T) {
 	}
 	steps := []step{{"take", -1}, {"take at zero", -1}, {"post", 1}, {"post past SEMVMX", 32767}, {"take", -1}, {"post up to SEMVMX", 32767}}
 	run := func(raw bool) []string {
-		old := sysvRaw.Load()
-		sysvRaw.Store(raw)
-		defer sysvRaw.Store(old)
+		old := sysvRawOff.Load()
+		sysvRawOff.Store(!raw)
+		defer sysvRawOff.Store(old)
 		k := testSemKey(t, SystemV, false)
 		s, err := NewSemaphore(k, 1, Create)
 		if err != nil {

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/qipc-go/qipc/internal/glibcsem"
+	"golang.org/x/sys/unix"
 )
 
 // canCountWaiters: lockWaiters and lockCount work here.
@@ -40,11 +43,11 @@ func readLock(t testing.TB, k Key, waiters bool) (int, bool) {
 		if err != nil || len(b) < 8 || !semFastOK {
 			return 0, false
 		}
-		w := binary.LittleEndian.Uint64(b)
+		count, blocked := glibcsem.Value(binary.LittleEndian.Uint64(b))
 		if waiters {
-			return int(w >> 32), true
+			return blocked, true
 		}
-		return int(uint32(w)), true
+		return count, true
 	case lk.Type.IsSystemV():
 		var st syscall.Stat_t
 		if err := syscall.Stat(lk.Native, &st); err != nil {
@@ -55,12 +58,12 @@ func readLock(t testing.TB, k Key, waiters bool) (int, bool) {
 		if !found {
 			return 0, false
 		}
-		const getval, getncnt = 12, 14
+		const getval, getncnt = 12, 14 // <sys/sem.h>
 		cmd := getval
 		if waiters {
 			cmd = getncnt
 		}
-		r, _, errno := syscall.Syscall6(syscall.SYS_SEMCTL, uintptr(e.id), 0, uintptr(cmd), 0, 0, 0)
+		r, _, errno := unix.Syscall6(unix.SYS_SEMCTL, uintptr(e.id), 0, uintptr(cmd), 0, 0, 0)
 		if errno != 0 {
 			return 0, false
 		}

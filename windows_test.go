@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/windows"
 )
 
 // The Windows backend, in process and against other processes: the test
@@ -110,22 +112,25 @@ func TestWindowsErrorMapping(t *testing.T) {
 		kind ErrorKind
 		text string // "" = unknown error with the system's text
 	}{
-		{shmOp, errorAlreadyExists, AlreadyExists, "QSharedMemory::create: already exists"},
-		{shmOp, errorFileNotFound, NotFound, "QSharedMemory::create: doesn't exist"},
-		{shmOp, errorCommitmentLimit, InvalidSize, "QSharedMemory::create: invalid size"},
-		{shmOp, errorNoSystemResources, OutOfResources, "QSharedMemory::create: out of resources"},
-		{shmOp, errorNotEnoughMemory, OutOfResources, "QSharedMemory::create: out of resources"},
-		{shmOp, errorAccessDenied, PermissionDenied, "QSharedMemory::create: permission denied"},
-		{shmOp, errorInvalidHandle, UnknownError, ""},
-		{semOp, errorAlreadyExists, UnknownError, ""},
-		{semOp, errorFileNotFound, UnknownError, ""},
-		{semOp, errorCommitmentLimit, UnknownError, ""},
-		{semOp, errorNotEnoughMemory, OutOfResources, "QSystemSemaphore::handle: out of resources"},
-		{semOp, errorNoSystemResources, OutOfResources, "QSystemSemaphore::handle: out of resources"},
-		{semOp, errorAccessDenied, PermissionDenied, "QSystemSemaphore::handle: permission denied"},
+		{shmOp, windows.ERROR_ALREADY_EXISTS, AlreadyExists, "QSharedMemory::create: already exists"},
+		{shmOp, windows.ERROR_FILE_NOT_FOUND, NotFound, "QSharedMemory::create: doesn't exist"},
+		{shmOp, windows.ERROR_COMMITMENT_LIMIT, InvalidSize, "QSharedMemory::create: invalid size"},
+		{shmOp, windows.ERROR_NO_SYSTEM_RESOURCES, OutOfResources, "QSharedMemory::create: out of resources"},
+		{shmOp, windows.ERROR_NOT_ENOUGH_MEMORY, OutOfResources, "QSharedMemory::create: out of resources"},
+		{shmOp, windows.ERROR_ACCESS_DENIED, PermissionDenied, "QSharedMemory::create: permission denied"},
+		{shmOp, windows.ERROR_INVALID_HANDLE, UnknownError, ""},
+		{semOp, windows.ERROR_ALREADY_EXISTS, UnknownError, ""},
+		{semOp, windows.ERROR_FILE_NOT_FOUND, UnknownError, ""},
+		{semOp, windows.ERROR_COMMITMENT_LIMIT, UnknownError, ""},
+		{semOp, windows.ERROR_NOT_ENOUGH_MEMORY, OutOfResources, "QSystemSemaphore::handle: out of resources"},
+		{semOp, windows.ERROR_NO_SYSTEM_RESOURCES, OutOfResources, "QSystemSemaphore::handle: out of resources"},
+		{semOp, windows.ERROR_ACCESS_DENIED, PermissionDenied, "QSystemSemaphore::handle: permission denied"},
 		{semOp, 298, UnknownError, ""}, // ERROR_TOO_MANY_POSTS
 	} {
-		err := osError(c.op, Key{}, c.code)
+		err := shmError(c.op, Key{}, c.code)
+		if c.op == semOp {
+			err = semError(c.op, Key{}, c.code)
+		}
 		want := c.text
 		if want == "" {
 			want = c.op + ": unknown error: " + unknownErrorText(c.code)
@@ -134,7 +139,7 @@ func TestWindowsErrorMapping(t *testing.T) {
 			t.Errorf("%s %d: %v %q; want %v %q", c.op, c.code, err.Kind, QtErrorString(err), c.kind, want)
 		}
 	}
-	for _, code := range []syscall.Errno{errorInvalidHandle, errorInvalidParameter, 298} {
+	for _, code := range []syscall.Errno{windows.ERROR_INVALID_HANDLE, windows.ERROR_INVALID_PARAMETER, 298} {
 		s := unknownErrorText(code)
 		if s == "" || strings.HasSuffix(s, "\n") || strings.HasPrefix(s, "Unknown error 0x") {
 			t.Errorf("unknownErrorText(%d) = %q, want the system's message", code, s)
@@ -263,7 +268,7 @@ func TestWindowsSemaphore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if !s.owner.Load() {
+	if !s.isOwner() {
 		t.Error("the semaphore was created by this object but it does not own it")
 	}
 	// Create mode cannot reset an existing semaphore on Windows (nor in Qt).
@@ -321,8 +326,8 @@ func TestWindowsSemaphore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s3.Close()
-	if v, _ := s3.Value(); v != 4 || !s3.owner.Load() {
-		t.Fatalf("re-created semaphore: value %d owner %v", v, s3.owner.Load())
+	if v, _ := s3.Value(); v != 4 || !s3.isOwner() {
+		t.Fatalf("re-created semaphore: value %d owner %v", v, s3.isOwner())
 	}
 }
 
@@ -337,7 +342,7 @@ func TestWindowsNameCollision(t *testing.T) {
 	}
 	defer sem.Close()
 	err = NewSharedMemory(k).Create(64, ReadWrite)
-	want := "QSharedMemory::create: unknown error: " + unknownErrorText(errorInvalidHandle)
+	want := "QSharedMemory::create: unknown error: " + unknownErrorText(windows.ERROR_INVALID_HANDLE)
 	if KindOf(err) != UnknownError || QtErrorString(err) != want {
 		t.Fatalf("Create over a semaphore's name: %v / %q", err, QtErrorString(err))
 	}
@@ -574,11 +579,6 @@ func printWinMatrix(results map[string]string) {
 	}
 	fmt.Fprint(os.Stdout, b.String())
 }
-
-const (
-	errorInvalidHandle    syscall.Errno = 6  // ERROR_INVALID_HANDLE
-	errorInvalidParameter syscall.Errno = 87 // ERROR_INVALID_PARAMETER
-)
 
 // winLine is proc.line without the "\r" the C peer's text-mode stdout puts
 // before each "\n" on Windows.

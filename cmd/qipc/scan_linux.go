@@ -2,27 +2,29 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/qipc-go/qipc"
+	"github.com/qipc-go/qipc/internal/glibcsem"
+	"github.com/qipc-go/qipc/internal/qtnames"
+	"golang.org/x/sys/unix"
 )
 
 const (
 	devShm      = "/dev/shm"
-	qtProjectID = 0x51
-	shmPrefix   = "qipc_sharedmemory_"
-	semPrefix   = "qipc_systemsem_"
+	qtProjectID = qtnames.FtokProjectID
+	shmPrefix   = qtnames.SharedMemoryPrefix
+	semPrefix   = qtnames.SemaphorePrefix
 )
 
 // tempDir is the directory of Qt's legacy System V key files, taken from
@@ -36,38 +38,33 @@ func tempDir() string {
 	return ""
 }
 
-// runtimeDir is where Qt 6.6+ puts System V key files: $XDG_RUNTIME_DIR if
-// absolute, else <tmp>/runtime-<user>. Unlike Qt, it creates nothing.
+// runtimeDir is where Qt 6.6+ puts System V key files: the first of Qt's
+// candidates that is a directory. Unlike Qt, it creates nothing.
 func runtimeDir(tmp string) string {
-	if x := os.Getenv("XDG_RUNTIME_DIR"); strings.HasPrefix(x, "/") {
-		return x
+	for _, dir := range qtnames.RuntimeDirCandidates(os.Getenv("XDG_RUNTIME_DIR"), tmp, qtnames.UserName(os.Geteuid())) {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			return dir
+		}
 	}
-	if tmp == "" {
-		return ""
-	}
-	u, err := user.LookupId(strconv.Itoa(os.Geteuid()))
-	if err != nil {
-		return ""
-	}
-	return tmp + "/runtime-" + u.Username
+	return ""
 }
 
 // keyFile is a file that may be a System V key file.
 type keyFile struct {
 	path  string
 	low24 uint32 // ftok's bits without the project id
-	st    *syscall.Stat_t
+	st    *unix.Stat_t
 	temp  bool // in the temp dir with a qipc_ prefix
 	users []*Object
 }
 
-func low24(st *syscall.Stat_t) uint32 {
+func low24(st *unix.Stat_t) uint32 {
 	return uint32(st.Dev&0xff)<<16 | uint32(st.Ino&0xffff)
 }
 
-func statFile(path string) (*syscall.Stat_t, error) {
-	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
+func statFile(path string) (*unix.Stat_t, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
 		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
 	return &st, nil
@@ -97,7 +94,7 @@ func findKeyFiles() []*keyFile {
 			return
 		}
 		st, err := statFile(path)
-		if err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 			return
 		}
 		seen[path] = true
@@ -226,16 +223,16 @@ func pick(cands []*keyFile, prefix string) *keyFile {
 // file is p: Qt <= 6.5's qipc_systemsem_ twin, else the same file (Qt 6.6+).
 func lockFileFor(p string) string {
 	dir, base := filepath.Split(p)
-	if s, ok := strings.CutPrefix(base, shmPrefix); ok {
-		return dir + semPrefix + s
+	if twin, ok := qtnames.LockTwin(base); ok {
+		return dir + twin
 	}
 	return p
 }
 
 // posixLockName is the /dev/shm name of the lock semaphore of POSIX segment name.
 func posixLockName(name string) string {
-	if s, ok := strings.CutPrefix(name, shmPrefix); ok {
-		return "sem." + semPrefix + s
+	if twin, ok := qtnames.LockTwin(name); ok {
+		return "sem." + twin
 	}
 	return "sem." + name
 }
@@ -316,7 +313,7 @@ func (m mapsIndex) mappers(path string) []int {
 	return m.pids[st.Ino]
 }
 
-func ctimeOf(st *syscall.Stat_t) time.Time {
+func ctimeOf(st *unix.Stat_t) time.Time {
 	return time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
 }
 
@@ -501,13 +498,10 @@ func kindOrder(k string) int {
 	return map[string]int{kindSysvShm: 0, kindSysvSem: 1, kindKeyFile: 2, kindPosixShm: 3, kindPosixSem: 4}[k]
 }
 
-// posixSemValue reads the count of a glibc POSIX semaphore from its file:
-// on 64-bit glibc the sem_t starts with a 64-bit word whose low half is
-// the value.
+// posixSemValue reads the count of a glibc POSIX semaphore from its file,
+// where the library's probe found glibc's layout (internal/glibcsem).
 func posixSemValue(path string) (int, bool) {
-	switch runtime.GOARCH {
-	case "amd64", "arm64", "riscv64", "ppc64le", "loong64", "mips64le":
-	default:
+	if !glibcsem.OK {
 		return 0, false
 	}
 	f, err := os.Open(path)
@@ -515,12 +509,12 @@ func posixSemValue(path string) (int, bool) {
 		return 0, false
 	}
 	defer f.Close()
-	var b [4]byte
+	var b [8]byte
 	if _, err := f.ReadAt(b[:], 0); err != nil {
 		return 0, false
 	}
-	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-	return int(v & 0x7fffffff), true
+	count, _ := glibcsem.Value(binary.LittleEndian.Uint64(b[:]))
+	return count, true
 }
 
 // matches reports whether the object is (or is the key file of) k.

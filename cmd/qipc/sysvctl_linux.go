@@ -1,54 +1,47 @@
-//go:build linux && cgo
-
 package main
 
-/*
-#include <errno.h>
-#include <sys/ipc.h>
-#include <sys/sem.h>
-#include <sys/shm.h>
+import (
+	"errors"
 
-static int qipc_shm_rmid(int id) { return shmctl(id, IPC_RMID, 0) == 0 ? 0 : errno; }
-static int qipc_sem_rmid(int id) { return semctl(id, 0, IPC_RMID) == 0 ? 0 : errno; }
-static int qipc_sem_get(int id, int cmd, int *out) {
-	int r = semctl(id, 0, cmd);
-	if (r < 0) return errno;
-	*out = r;
-	return 0;
-}
-static int qipc_getval(void) { return GETVAL; }
-static int qipc_getpid(void) { return GETPID; }
-*/
-import "C"
+	"golang.org/x/sys/unix"
+)
 
-import "syscall"
+// The semctl commands of <sys/sem.h> that x/sys does not name.
+const (
+	semGETPID = 11 // the last process to operate on the set
+	semGETVAL = 12 // the count
+)
 
 // shmRemoveID removes System V segment id (IPC_RMID); gone already is fine.
 func shmRemoveID(id int) error {
-	if rc := syscall.Errno(C.qipc_shm_rmid(C.int(id))); rc != 0 && rc != syscall.EINVAL && rc != syscall.EIDRM {
-		return rc
-	}
-	return nil
+	_, err := unix.SysvShmCtl(id, unix.IPC_RMID, nil)
+	return goneIsFine(err)
 }
 
 // semRemoveID removes System V semaphore set id (IPC_RMID).
 func semRemoveID(id int) error {
-	if rc := syscall.Errno(C.qipc_sem_rmid(C.int(id))); rc != 0 && rc != syscall.EINVAL && rc != syscall.EIDRM {
-		return rc
-	}
-	return nil
+	_, err := semctl(id, unix.IPC_RMID)
+	return goneIsFine(err)
 }
 
-func semGet(id int, cmd C.int) (int, error) {
-	var v C.int
-	if rc := syscall.Errno(C.qipc_sem_get(C.int(id), cmd, &v)); rc != 0 {
-		return 0, rc
+func goneIsFine(err error) error {
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EIDRM) {
+		return nil
 	}
-	return int(v), nil
+	return err
+}
+
+// semctl is semctl(id, 0, cmd) for the commands that take no argument.
+func semctl(id, cmd int) (int, error) {
+	r, _, errno := unix.Syscall6(unix.SYS_SEMCTL, uintptr(id), 0, uintptr(cmd), 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
 }
 
 // semValue is semctl(id, 0, GETVAL).
-func semValue(id int) (int, error) { return semGet(id, C.qipc_getval()) }
+func semValue(id int) (int, error) { return semctl(id, semGETVAL) }
 
 // semLastPid is semctl(id, 0, GETPID): the last process to operate on it.
-func semLastPid(id int) (int, error) { return semGet(id, C.qipc_getpid()) }
+func semLastPid(id int) (int, error) { return semctl(id, semGETPID) }

@@ -1,4 +1,4 @@
-// The run-time check behind the POSIX semaphore fast path (posix_fast.go).
+// The run-time check behind package glibcsem (glibcsem.go).
 //
 // glibc >= 2.21 on 64-bit targets ("new_sem", nptl/semaphoreP.h) keeps a
 // sem_t as { uint64_t data; int private; int pad; }: the count in the low 32

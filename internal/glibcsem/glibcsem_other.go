@@ -1,0 +1,21 @@
+//go:build !(cgo && linux && (amd64 || arm64))
+
+package glibcsem
+
+import "unsafe"
+
+// No lock-free path outside 64-bit glibc targets: musl, macOS, the BSDs and
+// 32-bit glibc use other sem_t layouts, so every operation goes through the
+// C library.
+
+// OK is false: there is no glibc sem_t to read here.
+const OK = false
+
+// Take never takes: the caller uses the C library.
+func Take(unsafe.Pointer) bool { return false }
+
+// Give never gives: the caller uses the C library.
+func Give(unsafe.Pointer) bool { return false }
+
+// Value is not defined here; OK is false.
+func Value(uint64) (count, waiters int) { return 0, 0 }

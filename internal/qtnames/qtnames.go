@@ -1,0 +1,85 @@
+// Package qtnames holds the facts about Qt's IPC names that the qipc
+// library and the qipc command must agree on: the prefixes of legacy
+// names, the ftok project id, and where Qt keeps System V key files
+// (docs/qt-ipc.md §2.2, §2.3, §4.1). One copy, so that the command never
+// lists objects under other names than the library makes them.
+package qtnames
+
+import (
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// The prefixes of Qt 4.4–6.5's names (and Qt 6.6+'s legacy keys): a
+// segment is SharedMemoryPrefix + letters + SHA-1, its lock semaphore and
+// a QSystemSemaphore SemaphorePrefix + the same.
+const (
+	SharedMemoryPrefix = "qipc_sharedmemory_"
+	SemaphorePrefix    = "qipc_systemsem_"
+)
+
+// FtokProjectID is the ftok project id Qt has always used ('Q'), and the
+// number of the SystemV key type.
+const FtokProjectID = 0x51
+
+// LockTwin returns the name of the lock semaphore of a legacy segment name
+// (SharedMemoryPrefix → SemaphorePrefix), and false for other names.
+func LockTwin(name string) (string, bool) {
+	s, ok := strings.CutPrefix(name, SharedMemoryPrefix)
+	if !ok {
+		return "", false
+	}
+	return SemaphorePrefix + s, true
+}
+
+// LegacyTempDir is QDir::tempPath() as Qt 5.15 and 6.4 compute it
+// (observed on Debian): $TMPDIR if non-empty else /tmp, cleaned, made
+// absolute and canonical (symlinks resolved), and "" when it does not
+// exist. Newer Qt versions skip the canonicalisation; the file named is
+// the same, only the spelling differs. On macOS Qt falls back to
+// NSTemporaryDirectory() where this uses /tmp.
+func LegacyTempDir(tmpdir string) string {
+	if tmpdir == "" {
+		tmpdir = "/tmp"
+	}
+	abs, err := filepath.Abs(filepath.Clean(tmpdir))
+	if err != nil {
+		return ""
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return ""
+	}
+	return real
+}
+
+// RuntimeDirCandidates are the directories Qt 6.6+ tries, in order, for
+// its runtime location on XDG systems (QStandardPaths::RuntimeLocation),
+// where its System V key files go: $XDG_RUNTIME_DIR when absolute, then
+// <tempDir>/runtime-<user>. With no temp directory there is no fallback,
+// rather than "/runtime-<user>" in the root directory, which Qt 6.6+ then
+// fails to create too. Qt takes the first that passes its checks (the
+// library makes them and creates a missing directory, as Qt does; the
+// command only looks).
+func RuntimeDirCandidates(xdg, tempDir, user string) []string {
+	var dirs []string
+	if strings.HasPrefix(xdg, "/") {
+		dirs = append(dirs, xdg)
+	}
+	if tempDir != "" {
+		dirs = append(dirs, tempDir+"/runtime-"+user)
+	}
+	return dirs
+}
+
+// UserName is the login name of uid, or "" when it has none, as Qt's
+// QFileSystemEngine::resolveUserName gives it.
+func UserName(uid int) string {
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return ""
+	}
+	return u.Username
+}
