@@ -9,8 +9,14 @@ MINGWCC ?= x86_64-w64-mingw32-gcc
 FUZZ_PARSEKEY ?= 300000x
 FUZZ_DERIVATION ?= 150000x
 export QIPC_BUILD := $(abspath $(BUILD))
+# The Python peers (PySide6, posix_ipc, sysv_ipc) and zig live in a virtual
+# environment (`make venv`): Debian's own python3 refuses pip installs
+# (PEP 668). Its python3 comes first wherever it exists.
+VENV    := $(BUILD)/venv
+PYPKGS  := PySide6-Essentials posix_ipc sysv_ipc ziglang
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all build peers cpeer qtpeers pauselib test check verify unit fuzz interop bench stress test-windows clean
+.PHONY: all build peers cpeer qtpeers pauselib venv test check verify native unit nocgo cross test-arm64 fuzz interop bench stress test-windows clean
 
 all: build
 
@@ -22,6 +28,13 @@ peers: cpeer qtpeers pauselib
 cpeer: $(BUILD)/cpeer
 
 pauselib: $(BUILD)/libqipcpause.so
+
+venv: $(VENV)/.done
+
+$(VENV)/.done:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/python3 -m pip install -q --disable-pip-version-check $(PYPKGS)
+	@touch $@
 
 # Preloaded into a peer to stop it between two system calls of create, for
 # the crash matrix (peers/PROTOCOL.md).
@@ -47,6 +60,9 @@ test: check peers
 	@bash tools/leftovers.sh snapshot $(BUILD)/ipc.before
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) verify
+	$(MAKE) nocgo
+	$(MAKE) cross
+	$(MAKE) test-arm64
 	$(MAKE) fuzz
 	$(MAKE) test-windows
 	@bash tools/leftovers.sh check $(BUILD)/ipc.before
@@ -58,11 +74,31 @@ check:
 	 elif [ "$$CI" = true ]; then echo "staticcheck missing: go install honnef.co/go/tools/cmd/staticcheck@latest"; exit 1; \
 	 else echo "skip: staticcheck not installed (go install honnef.co/go/tools/cmd/staticcheck@latest)"; fi
 	@bash tools/c-edit-check.sh
+	$(GO) run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
 # The mutation check: planted faults (tools/verify.sh) must each turn
 # some test red, and those tests must pass without them.
 verify: peers
 	bash tools/verify.sh
+
+# A build without cgo says what is missing (ErrNeedsCgo).
+nocgo:
+	CGO_ENABLED=0 $(GO) test -count=1 -run '^TestWithoutCgo$$' .
+
+# darwin/amd64, darwin/arm64, freebsd/amd64, linux/arm64 and windows/amd64:
+# package, test binary and cmd/qipc built with cgo; vet and staticcheck.
+cross:
+	bash tools/cross/build.sh
+
+# The linux/arm64 test binary under qemu-user, with the native peers.
+test-arm64: peers
+	bash tools/qemu/test-arm64.sh
+
+# What a Linux machine can run natively, without Wine, qemu or zig (the
+# GitHub arm64 runner).
+native: check peers
+	$(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) verify
 
 unit:
 	$(GO) test -race -count=1 -short ./...

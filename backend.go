@@ -2,6 +2,7 @@ package qipc
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -130,11 +131,20 @@ func handleOp(class string, k Key) string {
 	return class + "::handle"
 }
 
+// applePosixNameMax is PSHMNAMLEN: Apple's shm_open and sem_open refuse
+// longer names (bytes, the leading slash included) with ENAMETOOLONG. The
+// names Qt derives there fit (docs/qt-ipc.md §2.4).
+const applePosixNameMax = 31
+
 // badNative says why the OS cannot name k exactly, or "": a NUL byte would
 // cut the name short in C and reach another object, and bytes that are not
 // UTF-8 name nothing a Qt peer can name. POSIX names may hold no "/" after
-// the first and must fit glibc's "sem.<name>" in NAME_MAX.
-func badNative(k Key) string {
+// the first and must fit glibc's "sem.<name>" in NAME_MAX, and Apple's
+// PSHMNAMLEN there.
+func badNative(k Key) string { return badNativeOn(runtime.GOOS, k) }
+
+// badNativeOn is badNative for an OS, so that every OS's rules are tested.
+func badNativeOn(goos string, k Key) string {
 	switch {
 	case strings.IndexByte(k.Native, 0) >= 0:
 		return "key contains a NUL byte"
@@ -143,6 +153,8 @@ func badNative(k Key) string {
 	case k.Type == PosixRealtime && strings.Contains(strings.TrimLeft(k.Native, "/"), "/"):
 		return "bad name"
 	case k.Type == PosixRealtime && len(strings.TrimLeft(k.Native, "/")) > 251:
+		return "key too long"
+	case k.Type == PosixRealtime && isApple(goos) && len(k.Native) > applePosixNameMax:
 		return "key too long"
 	}
 	return ""

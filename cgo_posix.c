@@ -112,6 +112,30 @@ int qipc_posix_sem_wait(sem_t *s, int64_t timeout_ns) {
 		} while (rc != 0 && errno == EINTR);
 		return rc == 0 ? 0 : errno;
 	}
+#if defined(__APPLE__)
+	// Apple has no sem_timedwait (and Qt no timed wait there): poll with
+	// sem_trywait, sleeping at most 1 ms between tries.
+	struct timespec now, deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ns / 1000000000;
+	deadline.tv_nsec += timeout_ns % 1000000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	for (;;) {
+		if (sem_trywait(s) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EINTR)
+			return errno;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int64_t left = (int64_t)(deadline.tv_sec - now.tv_sec) * 1000000000 + (deadline.tv_nsec - now.tv_nsec);
+		if (left <= 0)
+			return ETIMEDOUT;
+		struct timespec nap = {0, left < 1000000 ? (long)left : 1000000};
+		nanosleep(&nap, NULL);
+	}
+#else
 	struct timespec deadline;
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
 	clockid_t clock = CLOCK_MONOTONIC;
@@ -133,6 +157,7 @@ int qipc_posix_sem_wait(sem_t *s, int64_t timeout_ns) {
 #endif
 	} while (rc != 0 && errno == EINTR);
 	return rc == 0 ? 0 : errno;
+#endif
 }
 
 // Qt posts n times and, if one post fails, takes back the ones that
@@ -151,7 +176,16 @@ int qipc_posix_sem_post(sem_t *s, int n) {
 	return 0;
 }
 
-int qipc_posix_sem_value(sem_t *s, int *value) { return sem_getvalue(s, value) == 0 ? 0 : errno; }
+int qipc_posix_sem_value(sem_t *s, int *value) {
+#if defined(__APPLE__)
+	// Declared, deprecated and always ENOSYS on Apple systems.
+	(void)s;
+	(void)value;
+	return ENOSYS;
+#else
+	return sem_getvalue(s, value) == 0 ? 0 : errno;
+#endif
+}
 
 int qipc_posix_sem_close(sem_t *s) { return sem_close(s) == 0 ? 0 : errno; }
 

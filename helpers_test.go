@@ -103,6 +103,14 @@ type peer struct {
 	argv       func() ([]string, string) // command, or why it is missing
 }
 
+// selfArgv runs this test binary again, as the Go peer or the relpeer.
+// QIPC_EXEC_PREFIX names the emulator that runs a test binary of another
+// architecture ("qemu-aarch64 -L /usr/aarch64-linux-gnu"), since nothing
+// registers one with the kernel; the other peers run natively.
+func selfArgv() []string {
+	return append(strings.Fields(os.Getenv("QIPC_EXEC_PREFIX")), os.Args[0])
+}
+
 func buildDir() string {
 	if d := os.Getenv("QIPC_BUILD"); d != "" {
 		return d
@@ -129,7 +137,7 @@ var pysideCheck = sync.OnceValue(func() string {
 })
 
 var peers = []peer{
-	{name: "go", posix: true, sysv: true, argv: func() ([]string, string) { return []string{os.Args[0]}, "" }},
+	{name: "go", posix: true, sysv: true, argv: func() ([]string, string) { return selfArgv(), "" }},
 	{name: "c", posix: true, sysv: true, argv: binaryPeer("cpeer", "run `make peers`")},
 	{name: "qt5", sysv: true, legacyOnly: true, argv: binaryPeer("qtpeer5", "apt-get install qtbase5-dev, then `make peers`")},
 	{name: "qt6.4", sysv: true, legacyOnly: true, argv: binaryPeer("qtpeer6", "apt-get install qt6-base-dev, then `make peers`")},

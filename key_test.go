@@ -1129,3 +1129,20 @@ func TestExportedDerivations(t *testing.T) {
 		}
 	}
 }
+
+// Apple's POSIX names end at PSHMNAMLEN (31 bytes with the slash); the
+// names Qt derives there fit, longer ones are a KeyError before any call.
+func TestApplePosixNameLimit(t *testing.T) {
+	apple := target{goos: "darwin"}
+	derived := platformSafeKey(apple, kindSharedMemory, strings.Repeat("x", 100), PosixRealtime)
+	if why := badNativeOn("darwin", derived); why != "" || len(derived.Native) > applePosixNameMax {
+		t.Errorf("Qt's Apple name %q (%d bytes): %q", derived.Native, len(derived.Native), why)
+	}
+	long := NewKey("/"+strings.Repeat("x", 31), PosixRealtime)
+	if why := badNativeOn("darwin", long); why != "key too long" {
+		t.Errorf("32-byte POSIX name on darwin: %q, want key too long", why)
+	}
+	if why := badNativeOn("linux", long); why != "" {
+		t.Errorf("32-byte POSIX name on linux: %q", why)
+	}
+}

@@ -136,7 +136,8 @@ func requirePermUsers(t *testing.T) map[string]osUser {
 // runAs runs the Go peer as user u and returns its result line.
 func runAs(t *testing.T, bin string, u osUser, cmd string, k Key, rest ...string) string {
 	t.Helper()
-	args := append([]string{"--reuid=" + strconv.Itoa(u.uid), "--regid=" + strconv.Itoa(u.gid), "--init-groups", bin, cmd, k.String()}, rest...)
+	args := []string{"--reuid=" + strconv.Itoa(u.uid), "--regid=" + strconv.Itoa(u.gid), "--init-groups"}
+	args = append(append(append(args, strings.Fields(os.Getenv("QIPC_EXEC_PREFIX"))...), bin, cmd, k.String()), rest...)
 	pr := spawnCmd(t, u.name, nil, func() *exec.Cmd {
 		c := exec.Command("setpriv", args...)
 		c.Env = append(os.Environ(), "QIPC_PEER=go")
@@ -291,13 +292,12 @@ func TestGroupPermissions(t *testing.T) {
 	for _, bt := range permBackends {
 		t.Run(bt.name, func(t *testing.T) {
 			k := testShmKey(t, bt.typ, bt.legacy)
-			// The creator: root with qipctgroup as its group.
 			// The creator: root with qipctgroup as its group, and umask 0:
 			// the POSIX lock semaphore's mode still goes through the umask
 			// (TestGroupModeIgnoresUmask).
+			argv := append([]string{"setpriv", "--regid=" + strconv.Itoa(group.gid), "--clear-groups"}, selfArgv()...)
 			old := syscall.Umask(0)
-			pr := spawn(t, "creator", []string{"setpriv", "--regid=" + strconv.Itoa(group.gid), "--clear-groups", os.Args[0], "create-perm", k.String(), "64"},
-				[]string{"QIPC_RELPEER=1"}, nil)
+			pr := spawn(t, "creator", append(argv, "create-perm", k.String(), "64"), []string{"QIPC_RELPEER=1"}, nil)
 			syscall.Umask(old)
 			expectLine(t, "create-perm", pr.line(), "ok size=64")
 			shm, lock := objectModes(t, k)

@@ -13,8 +13,9 @@ import (
 
 var semFastOK = glibcsem.OK
 
-// semFastOff is set by tests that measure or check the C path.
-var semFastOff atomic.Bool
+// semFastOff and sysvRawOff are set by tests that measure or check the C
+// path (sysv_fast.go).
+var semFastOff, sysvRawOff atomic.Bool
 
 // semFastOn reports whether Go takes and gives uncontended counts itself.
 func semFastOn() bool { return semFastOK && !semFastOff.Load() }

@@ -96,7 +96,7 @@ func relPeerMain(args []string) int {
 
 func relStart(t *testing.T, cmd string, k Key, size string) *proc {
 	t.Helper()
-	return spawn(t, "relpeer", []string{os.Args[0], cmd, k.String(), size}, []string{"QIPC_RELPEER=1"}, nil)
+	return spawn(t, "relpeer", append(selfArgv(), cmd, k.String(), size), []string{"QIPC_RELPEER=1"}, nil)
 }
 
 // ---- qipc ls ----
@@ -469,6 +469,9 @@ func crashDuringCreate(t *testing.T, p peer, typ KeyType, step string) {
 	lib := pauseLib(t)
 	k := testShmKey(t, typ, p.legacyOnly)
 	const size = 4096
+	if self := os.Getenv("QIPC_PAUSE_LIB_SELF"); p.name == "go" && self != "" {
+		lib = self // the pause library built for this test binary's architecture (qemu)
+	}
 	c := p.startArgs(t, "create", p.args("create", k, strconv.Itoa(size)), []string{"LD_PRELOAD=" + lib, "QIPC_PAUSE_AT=" + step})
 	waitStopped(t, c)
 	// Stopped inside create: the lock is taken and the segment exists.

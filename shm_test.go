@@ -197,7 +197,8 @@ func TestReadOnlyWriteFaults(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, typ KeyType) {
 		k := testShmKey(t, typ, false)
 		mustCreate(t, k, 64)
-		cmd := exec.Command(os.Args[0], "poke-ro", k.String())
+		argv := append(selfArgv(), "poke-ro", k.String())
+		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Env = append(os.Environ(), "QIPC_PEER=go")
 		out, err := cmd.CombinedOutput()
 		var exit *exec.ExitError

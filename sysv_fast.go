@@ -3,7 +3,6 @@
 package qipc
 
 import (
-	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -21,9 +20,6 @@ import (
 
 // sysvRawOK: the raw path exists on this platform.
 const sysvRawOK = true
-
-// sysvRawOff is set by tests that measure or check the C path.
-var sysvRawOff atomic.Bool
 
 // sysvRawOn reports whether semops that cannot sleep are made from Go.
 func sysvRawOn() bool { return sysvRawOK && !sysvRawOff.Load() }

@@ -1,19 +1,11 @@
-//go:build !(cgo && linux && (amd64 || arm64))
+//go:build cgo && (darwin || freebsd || netbsd || openbsd || (linux && !(amd64 || arm64)))
 
 package qipc
 
-import (
-	"sync/atomic"
-	"syscall"
-)
+import "syscall"
 
 // No raw semop outside linux/amd64 and arm64 (see sysv_fast.go): every
 // System V operation goes through C.
-
-const sysvRawOK = false
-
-// sysvRawOff is set by tests that measure or check the C path.
-var sysvRawOff atomic.Bool
 
 func sysvRawOn() bool { return false }
 

@@ -35,9 +35,8 @@ type Object struct {
 	Reasons    []string  `json:"reasons"`
 	Unverified bool      `json:"unverified,omitempty"`
 
-	// for clean: the key file is also used by an object that is not stale
-	keyFileShared bool
-	lpidAlive     bool
+	lpidAlive bool
+	scanState // what the platform's scan keeps for clean
 }
 
 // Kinds.
@@ -48,16 +47,6 @@ const (
 	kindPosixSem = "posix-sem"
 	kindKeyFile  = "keyfile"
 )
-
-func (o *Object) stale(reason string) {
-	o.Stale = true
-	for _, r := range o.Reasons {
-		if r == reason {
-			return
-		}
-	}
-	o.Reasons = append(o.Reasons, reason)
-}
 
 func (o *Object) label() string {
 	switch o.Kind {

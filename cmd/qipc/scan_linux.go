@@ -673,3 +673,19 @@ func attachedTo(k qipc.Key) (pids []int, n int, known bool) {
 	}
 	return nil, 0, false
 }
+
+// scanState is what the scan keeps for clean.
+type scanState struct {
+	// the key file is also used by an object that is not stale
+	keyFileShared bool
+}
+
+func (o *Object) stale(reason string) {
+	o.Stale = true
+	for _, r := range o.Reasons {
+		if r == reason {
+			return
+		}
+	}
+	o.Reasons = append(o.Reasons, reason)
+}
