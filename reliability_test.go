@@ -1012,3 +1012,102 @@ func TestBadInputTable(t *testing.T) {
 		}
 	})
 }
+
+// TestLockWhileSemaphoreRecreated: a Lock waiting on an object whose other
+// goroutine holds the lock, when another process removes the System V lock
+// semaphore, follows Qt onto the recreated one; it must not mark the lock
+// held twice (the state word's held bit would carry into its flags), and
+// Unlock, Lock and Close must all still work. Found by review.
+func TestLockWhileSemaphoreRecreated(t *testing.T) {
+	k := testShmKey(t, SystemV, false)
+	m := mustCreate(t, k, 8)
+	if err := m.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	go func() { second <- m.Lock() }()
+	waitForWaiter(t, k, &proc{t: t, name: "Lock", lines: make(chan string)})
+	if err := RemoveSemaphore(lockKeyFor(k)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the waiter follows the removal
+	if err := m.Unlock(); err != nil {
+		t.Fatalf("Unlock of the first Lock: %v", err)
+	}
+	select {
+	case err := <-second:
+		if err != nil {
+			t.Fatalf("second Lock: %v", err)
+		}
+	case <-time.After(peerTimeout()):
+		t.Fatal("second Lock never returned")
+	}
+	if err := m.Unlock(); err != nil {
+		t.Fatalf("Unlock of the second Lock: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(peerTimeout()):
+		t.Fatal("Close hung")
+	}
+}
+
+// TestCloseAfterRemovingDetach: Close after the Detach that removed the
+// System V segment (and retired its lock) succeeds, and Lock then says
+// ErrClosed. Found by review.
+func TestCloseAfterRemovingDetach(t *testing.T) {
+	k := testShmKey(t, SystemV, false)
+	m := NewSharedMemory(k)
+	if err := m.Create(8, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Detach(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Lock(); !errors.Is(err, ErrNotAttached) {
+		t.Errorf("Lock after the removing Detach: %v, want ErrNotAttached", err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatalf("Close after the removing Detach: %v", err)
+	}
+	if err := m.Lock(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Lock after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestCloseEndsAttachWaitingForLock: Close ends an Attach that waits for a
+// lock another process holds, also when Close begins while the Attach is
+// still binding the lock semaphore. Found by review.
+func TestCloseEndsAttachWaitingForLock(t *testing.T) {
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		t.Run(shmKind(typ), func(t *testing.T) {
+			k := testShmKey(t, typ, false)
+			mustCreate(t, k, 8)
+			holder, _ := gop.startHolder(t, k)
+			for r := range scaled(100, 2000) {
+				m := NewSharedMemory(k)
+				attached := make(chan error, 1)
+				go func() { attached <- m.Attach(ReadWrite) }()
+				if r%2 == 1 {
+					time.Sleep(time.Duration(rand.IntN(200)) * time.Microsecond)
+				}
+				closed := make(chan error, 1)
+				go func() { closed <- m.Close() }()
+				for _, c := range []chan error{attached, closed} {
+					select {
+					case <-c:
+					case <-time.After(peerTimeout()):
+						t.Fatalf("round %d: Attach or Close still waiting for a lock another process holds", r)
+					}
+				}
+			}
+			holder.release()
+			holder.stamp("ok unlocked at=")
+		})
+	}
+}

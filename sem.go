@@ -279,8 +279,21 @@ func (s *Semaphore) ended(forLock bool) bool {
 
 // nowHeld turns the open call of a take into the held lock, in one
 // instruction: from now on the lock, not the call, keeps the handle open,
-// and Unlock may claim it. It returns the state it wrote.
-func (s *Semaphore) nowHeld() uint64 { return s.state.Add(stateHeld - 1) }
+// and Unlock may claim it. It returns the state it wrote, and false when
+// the object holds the lock already: a count that only a semaphore
+// removed and recreated under the holder can have given (the call then
+// stays open).
+func (s *Semaphore) nowHeld() (uint64, bool) {
+	for {
+		v := s.state.Load()
+		if v&stateHeld != 0 {
+			return v, false
+		}
+		if s.state.CompareAndSwap(v, v+stateHeld-1) {
+			return v + stateHeld - 1, true
+		}
+	}
+}
 
 // claimHeld turns the held lock back into an open call, and reports
 // whether there was one: one instruction, so that of two Unlocks (or an

@@ -37,6 +37,10 @@ type SharedMemory struct {
 	// Close has begun are bits of its state word (sem.go), so Lock and
 	// Unlock read nothing else.
 	lock atomic.Pointer[Semaphore]
+	// closing is set first by Close; a Create or Attach that binds a lock
+	// afterwards passes it on to the lock's closing bit, so that Close
+	// ends its wait for the lock there too.
+	closing atomic.Bool
 
 	mu      sync.Mutex // orders Create, Attach, Detach and Close; guards below
 	b       backend
@@ -130,6 +134,9 @@ func (m *SharedMemory) usable(op string) error {
 				legacy: "QSharedMemoryPrivate::initKey: unable to set key on lock"}
 		}
 		m.lock.Store(lock)
+		if m.closing.Load() {
+			lock.state.Or(stateClosing)
+		}
 	}
 	return nil
 }
@@ -222,6 +229,7 @@ func (m *SharedMemory) detachUnder(lock *Semaphore, taken bool) error {
 func (m *SharedMemory) Close() error {
 	// First, so that waiting Locks (and a Create or Attach waiting for
 	// the lock with mu held) end, and Locks from now on fail.
+	m.closing.Store(true)
 	if lock := m.lock.Load(); lock != nil {
 		lock.state.Or(stateClosing)
 	}
@@ -237,6 +245,9 @@ func (m *SharedMemory) Close() error {
 		return nil
 	}
 	lock.state.Or(stateClosing) // bound after the Or above
+	if lock.state.Load()&stateClosed != 0 {
+		return nil // an earlier detach removed the segment and retired its lock
+	}
 	// Take over a lock this object holds, so that a Lock racing with
 	// Close cannot give it back meanwhile; the detach runs under it.
 	held := lock.claimHeld()
@@ -337,21 +348,35 @@ func (m *SharedMemory) lockWith(ctx context.Context, limit time.Duration) error 
 	if lock == nil {
 		return m.lockError(op, nil, ErrNotAttached)
 	}
-	ok, err := lock.take(ctx, limit, true)
-	switch {
-	case ok:
-	case err == nil && limit == 0:
-		return errNotNow
-	case err == nil:
-		return ctx.Err()
-	default:
-		return m.lockError(op, lock, err)
+	var v uint64
+	for {
+		ok, err := lock.take(ctx, limit, true)
+		switch {
+		case ok:
+		case err == nil && limit == 0:
+			return errNotNow
+		case err == nil:
+			return ctx.Err()
+		default:
+			return m.lockError(op, lock, err)
+		}
+		var held bool
+		if v, held = lock.nowHeld(); held {
+			break
+		}
+		// Held already, by a count of the semaphore this one replaced:
+		// one holder per object, so give this count back and wait.
+		if err := lock.give(); err != nil {
+			return m.lockError(op, lock, err)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	if lock.nowHeld()&stateClosing == 0 {
+	if v&stateClosing == 0 {
 		return nil
 	}
 	// Close began before the lock was marked held: either Close finds it
 	// held and gives it back, or this does; the claim decides.
+	var err error
 	if lock.claimHeld() {
 		err = lock.give()
 	}
@@ -392,7 +417,9 @@ func (m *SharedMemory) plantedLock() (planted bool, err error) {
 		return true, nil
 	case mutant("no-exclusion"):
 		if lock := m.lock.Load(); lock != nil && lock.enter(true) {
-			lock.nowHeld()
+			if _, held := lock.nowHeld(); !held {
+				lock.leave()
+			}
 		}
 		return true, nil
 	}
