@@ -16,7 +16,7 @@ VENV    := $(BUILD)/venv
 PYPKGS  := PySide6-Essentials posix_ipc sysv_ipc ziglang
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all build peers cpeer qtpeers pauselib venv test check verify native unit nocgo cross test-arm64 fuzz interop bench stress test-windows clean
+.PHONY: all build peers cpeer qtpeers pauselib venv test check verify native unit nocgo cross test-arm64 test-musl fuzz interop bench stress test-windows clean
 
 all: build
 
@@ -63,6 +63,7 @@ test: check peers
 	$(MAKE) nocgo
 	$(MAKE) cross
 	$(MAKE) test-arm64
+	$(MAKE) test-musl
 	$(MAKE) fuzz
 	$(MAKE) test-windows
 	@bash tools/leftovers.sh check $(BUILD)/ipc.before
@@ -89,6 +90,11 @@ nocgo:
 # package, test binary and cmd/qipc built with cgo; vet and staticcheck.
 cross:
 	bash tools/cross/build.sh
+
+# The test binary and the C peer built statically for musl (zig), run
+# natively beside the glibc peers.
+test-musl: peers
+	bash tools/musl/test-musl.sh
 
 # The linux/arm64 test binary under qemu-user, with the native peers.
 test-arm64: peers

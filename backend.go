@@ -41,6 +41,11 @@ type backend interface {
 	countsAttachments() bool
 	// supported runs the probe Qt's isKeyTypeSupported() runs.
 	supported() bool
+	// lockShadowsSegment reports whether the lock semaphore of segment k
+	// would take the name of the segment itself: musl keeps POSIX
+	// semaphores in /dev/shm under their own name, and Qt 6.6+ gives a
+	// segment's lock the segment's name.
+	lockShadowsSegment(k Key) bool
 }
 
 // semHandle is one open handle to a named semaphore.

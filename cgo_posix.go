@@ -14,10 +14,11 @@ import (
 	"errors"
 	"math"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/qipc-go/qipc/internal/glibcsem"
 )
 
 // posixBackend serves PosixRealtime keys with shm_open/mmap and sem_open,
@@ -31,6 +32,10 @@ const createAttempts = 3
 func (posixBackend) countsAttachments() bool { return false }
 
 func (posixBackend) supported() bool { return C.qipc_posix_probe() != 0 }
+
+func (posixBackend) lockShadowsSegment(k Key) bool {
+	return glibcsem.Libc == "musl" && lockKeyFor(k).Native == k.Native
+}
 
 func (posixBackend) createSegment(k Key, size int, mode AccessMode, perm uint32) (segment, error) {
 	name := C.CString(k.Native)
@@ -146,8 +151,8 @@ func (posixBackend) openSemaphore(k Key, initial int, create bool, perm uint32) 
 	}
 	if perm != 0o600 && runtime.GOOS == "linux" {
 		// sem_open applies the umask; a group mode must survive it, as
-		// for segments (glibc keeps the semaphore in /dev/shm/sem.<name>).
-		_ = syscall.Chmod("/dev/shm/sem."+strings.TrimLeft(k.Native, "/"), perm)
+		// for segments.
+		_ = syscall.Chmod(glibcsem.SemFile(k.Native), perm)
 	}
 	return newPosixSem(s, k), true, nil
 }

@@ -27,6 +27,9 @@ type sysvBackend struct{}
 
 func (sysvBackend) countsAttachments() bool { return true }
 
+// lockShadowsSegment: System V keeps segments and semaphores apart.
+func (sysvBackend) lockShadowsSegment(Key) bool { return false }
+
 func (sysvBackend) supported() bool {
 	if runtime.GOOS == "darwin" && appleSandboxed() {
 		return false

@@ -38,6 +38,9 @@ type windowsBackend struct{}
 
 func (windowsBackend) countsAttachments() bool { return true }
 
+// lockShadowsSegment: a Windows lock is named "<segment>_sem".
+func (windowsBackend) lockShadowsSegment(Key) bool { return false }
+
 // supported: Qt's isKeyTypeSupported(Windows) is true on every Windows.
 func (windowsBackend) supported() bool { return true }
 

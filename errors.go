@@ -82,6 +82,12 @@ var (
 	ErrClosed = errors.New("qipc: use of closed object")
 	// ErrNotAttached is returned by operations that need an attached segment.
 	ErrNotAttached = errors.New("qipc: not attached")
+	// ErrLibcSemaphores is the cause of a KeyError for what a C library's
+	// POSIX semaphores cannot do: with musl, a segment's lock semaphore
+	// under Qt 6.6+'s scheme would take the segment's own name. POSIX
+	// semaphores are libc-specific: a musl process and a glibc process
+	// (a Qt application, say) cannot share one; System V is the kernel's.
+	ErrLibcSemaphores = errors.New("qipc: POSIX semaphores are libc-specific")
 	// ErrNeedsCgo is the cause of every error of a build without cgo
 	// (CGO_ENABLED=0, the go command's default when it finds no C
 	// compiler): qipc makes its system calls in C, as Qt does. It also

@@ -41,6 +41,12 @@ func testShmKey(t testing.TB, typ KeyType, legacy bool) Key {
 	t.Helper()
 	name := testName(t)
 	k := SharedMemoryKey(name, typ)
+	if typ == PosixRealtime && testLibc() == "musl" {
+		// musl refuses Qt 6.6+ POSIX segment keys (ErrLibcSemaphores,
+		// TestMuslPosixRules); the tests of the POSIX backend use the
+		// legacy derivation, whose lock has a name of its own.
+		legacy = true
+	}
 	if legacy {
 		k = LegacySharedMemoryKey(name, typ)
 	}
@@ -100,7 +106,10 @@ type peer struct {
 	// legacyOnly: Qt <= 6.5 has no QNativeIpcKey, so it only locks
 	// segments named by a legacy key and only opens legacy semaphores.
 	legacyOnly bool
-	argv       func() ([]string, string) // command, or why it is missing
+	// glibc: the peer's POSIX semaphores are glibc's, whatever this
+	// test binary's C library is.
+	glibc bool
+	argv  func() ([]string, string) // command, or why it is missing
 }
 
 // selfArgv runs this test binary again, as the Go peer or the relpeer.
@@ -122,6 +131,9 @@ func buildDir() string {
 func binaryPeer(file, how string) func() ([]string, string) {
 	return func() ([]string, string) {
 		p := filepath.Join(buildDir(), file)
+		if file == "cpeer" && os.Getenv("QIPC_CPEER") != "" {
+			p = os.Getenv("QIPC_CPEER") // the musl run's C peer
+		}
 		if _, err := os.Stat(p); err != nil {
 			return nil, p + " is not built: " + how
 		}
@@ -139,15 +151,31 @@ var pysideCheck = sync.OnceValue(func() string {
 var peers = []peer{
 	{name: "go", posix: true, sysv: true, argv: func() ([]string, string) { return selfArgv(), "" }},
 	{name: "c", posix: true, sysv: true, argv: binaryPeer("cpeer", "run `make peers`")},
-	{name: "qt5", sysv: true, legacyOnly: true, argv: binaryPeer("qtpeer5", "apt-get install qtbase5-dev, then `make peers`")},
-	{name: "qt6.4", sysv: true, legacyOnly: true, argv: binaryPeer("qtpeer6", "apt-get install qt6-base-dev, then `make peers`")},
-	{name: "pyside6", posix: true, sysv: true, argv: func() ([]string, string) {
+	{name: "qt5", sysv: true, legacyOnly: true, glibc: true, argv: binaryPeer("qtpeer5", "apt-get install qtbase5-dev, then `make peers`")},
+	{name: "qt6.4", sysv: true, legacyOnly: true, glibc: true, argv: binaryPeer("qtpeer6", "apt-get install qt6-base-dev, then `make peers`")},
+	{name: "pyside6", posix: true, sysv: true, glibc: true, argv: func() ([]string, string) {
 		if why := pysideCheck(); why != "" {
 			return nil, why
 		}
 		wd, _ := os.Getwd()
 		return []string{"python3", filepath.Join(wd, "peers", "pyside", "peer.py")}, ""
 	}},
+}
+
+func init() {
+	// The C peer is glibc's unless the run names one built like this
+	// test binary (make test-musl).
+	peers[1].glibc = os.Getenv("QIPC_CPEER") == ""
+}
+
+// posixSkip says why peer p cannot share a POSIX semaphore with this test
+// binary, or "": a musl build and a glibc peer each read the other's sem_t
+// wrongly (POSIX semaphores are libc-specific; System V is the kernel's).
+func (p peer) posixSkip() string {
+	if testLibc() == "musl" && p.glibc {
+		return "musl build: POSIX semaphores are libc-specific, and " + p.name + " uses glibc's"
+	}
+	return ""
 }
 
 func peerNamed(name string) peer {

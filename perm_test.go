@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/qipc-go/qipc/internal/glibcsem"
 )
 
 // Permissions: objects are created 0600 as Qt creates them, and another
@@ -198,7 +200,7 @@ func objectModes(t *testing.T, k Key) (shm, lock [2]int) {
 			}
 			return [2]int{int(fi.Mode().Perm()), fileGid(fi)}
 		}
-		return st("/dev/shm" + k.Native), st("/dev/shm/sem." + lockKeyFor(k).Native[1:])
+		return st("/dev/shm" + k.Native), st(glibcsem.SemFile(lockKeyFor(k).Native))
 	}
 	o := sysvObjectsOf(t, k)
 	p, g, ok := sysvOwner(t, "shm", o.shmKey)

@@ -118,6 +118,10 @@ func (m *SharedMemory) usable(op string) error {
 		}
 		m.b = b
 	}
+	if m.b.lockShadowsSegment(m.key) {
+		return &Error{Op: handleOp("QSharedMemory", m.key), Key: m.key, Kind: KeyError, Err: ErrLibcSemaphores,
+			text: "musl keeps a POSIX semaphore under the segment's own name, which Qt 6.6+ gives its lock: use System V keys or a legacy POSIX key with musl"}
+	}
 	if l := m.lock.Load(); l == nil || l.state.Load()&stateClosed != 0 {
 		// Open mode even for Create: Qt's Create mode would reset a lock
 		// another process may hold right now (see COMPAT.md).

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/qipc-go/qipc/internal/glibcsem"
 )
 
 // backendTypes are the key types the shared tests run for; a type whose
@@ -145,7 +147,7 @@ func TestCreatorCloseRemoves(t *testing.T) {
 	if _, err := os.Stat("/dev/shm" + k.Native); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("segment file after the creator's Close: %v", err)
 	}
-	if _, err := os.Stat("/dev/shm/sem." + k.Native[1:]); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(glibcsem.SemFile(k.Native)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("lock semaphore after the creator's Close: %v", err)
 	}
 	if err := NewSharedMemory(k).Attach(ReadOnly); !errors.Is(err, ErrNotFound) {

@@ -5,7 +5,6 @@ package qipc
 import (
 	"encoding/binary"
 	"os"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -13,8 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// canCountWaiters: lockWaiters and lockCount work here.
-const canCountWaiters = true
+// testLibc is the C library of this test binary ("glibc", "musl").
+func testLibc() string { return glibcsem.Libc }
 
 // lockWaiters returns how many processes are blocked in the kernel waiting
 // for the lock semaphore of segment key k, as the OS counts them: glibc's
@@ -39,7 +38,7 @@ func readLock(t testing.TB, k Key, waiters bool) (int, bool) {
 	lk := lockKeyFor(k)
 	switch {
 	case lk.Type == PosixRealtime:
-		b, err := os.ReadFile("/dev/shm/sem." + strings.TrimPrefix(lk.Native, "/"))
+		b, err := os.ReadFile(glibcsem.SemFile(lk.Native))
 		if err != nil || len(b) < 8 || !semFastOK {
 			return 0, false
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/qipc-go/qipc"
+	"github.com/qipc-go/qipc/internal/glibcsem"
 )
 
 var termSignal os.Signal = syscall.SIGTERM
@@ -206,6 +207,11 @@ creating anything. Fails (exit 1) when none of them exists.`)
 		fmt.Fprintf(stdout, "native:     %s\n", k.Native)
 		if !sem {
 			fmt.Fprintf(stdout, "lock key:   %s\n", lk)
+		}
+		if k.Type == qipc.PosixRealtime && glibcsem.Libc != "" {
+			// A hang between processes of different C libraries is
+			// not detectable; say the rule where it applies.
+			fmt.Fprintf(stdout, "semaphores: %s's (POSIX semaphores are libc-specific: a glibc and a musl process cannot share one; System V can)\n", glibcsem.Libc)
 		}
 		for _, o := range mine {
 			fmt.Fprintln(stdout)
