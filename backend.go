@@ -64,6 +64,15 @@ type semHandle interface {
 	remove() error
 	// close gives up the handle; the named object stays.
 	close() error
+	// owners lists who owns the semaphore and its key file, as far as
+	// the backend can tell.
+	owners() []owner
+}
+
+// owner is the user that owns one of the objects behind a key.
+type owner struct {
+	what string // "segment", "lock semaphore", "key file /tmp/…"
+	id   string // a uid in decimal, or a Windows SID ("S-1-5-…")
 }
 
 // fastSem is a semHandle on a glibc sem_t mapped in this process, whose
@@ -85,6 +94,8 @@ type segment interface {
 	// if no process has it mapped, as Qt's detach does, and reports
 	// whether it did.
 	detach(removeUnused bool) (removed bool, err error)
+	// owners lists who owns the segment (and its key file).
+	owners() []owner
 }
 
 // errSemaphoreGone is wrapped by semHandle errors that mean the semaphore

@@ -53,7 +53,7 @@ fail:
 	return rc;
 }
 
-int qipc_posix_shm_attach(const char *name, int readonly, int *fd_out, void **addr_out, int64_t *size_out, int *step) {
+int qipc_posix_shm_attach(const char *name, int readonly, int *fd_out, void **addr_out, int64_t *size_out, unsigned *uid_out, int *step) {
 	*step = QIPC_STEP_OPEN;
 	int fd = posix_shm_open(name, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, readonly ? 0400 : 0600);
 	if (fd < 0)
@@ -69,6 +69,7 @@ int qipc_posix_shm_attach(const char *name, int readonly, int *fd_out, void **ad
 	*fd_out = fd;
 	*addr_out = addr;
 	*size_out = (int64_t)st.st_size;
+	*uid_out = (unsigned)st.st_uid;
 	return 0;
 fail:;
 	int rc = errno;

@@ -66,13 +66,14 @@ func (posixBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
 		fd   C.int
 		addr unsafe.Pointer
 		size C.int64_t
+		uid  C.uint
 		step C.int
 	)
 	ro := C.int(0)
 	if mode == ReadOnly {
 		ro = 1
 	}
-	if rc := C.qipc_posix_shm_attach(name, ro, &fd, &addr, &size, &step); rc != 0 {
+	if rc := C.qipc_posix_shm_attach(name, ro, &fd, &addr, &size, &uid, &step); rc != 0 {
 		op := map[C.int]string{
 			C.QIPC_STEP_OPEN: "QSharedMemory::attach (shm_open)",
 			C.QIPC_STEP_STAT: "QSharedMemory::attach (fstat)",
@@ -80,7 +81,7 @@ func (posixBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
 		}[step]
 		return nil, posixShmError(op, k, syscall.Errno(rc), step)
 	}
-	return &posixSegment{addr: addr, size: int(size), fd: fd}, nil
+	return &posixSegment{addr: addr, size: int(size), fd: fd, uid: int(uid)}, nil
 }
 
 // posixShmError applies Qt's one special case: shm_open's EINVAL means a
@@ -109,9 +110,13 @@ type posixSegment struct {
 	addr unsafe.Pointer
 	size int
 	fd   C.int
+	uid  int // its owner
 }
 
 func (s *posixSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.size) }
+
+// owners: the segment file's owner.
+func (s *posixSegment) owners() []owner { return []owner{uidOwner("segment", s.uid)} }
 
 // detach never removes: POSIX cannot tell who else has the segment mapped.
 func (s *posixSegment) detach(bool) (bool, error) {
@@ -236,6 +241,14 @@ func (p *posixSem) value() (int, error) {
 		return 0, semError("QSystemSemaphore::value (sem_getvalue)", p.key, rc)
 	}
 	return int(v), nil
+}
+
+// owners: the semaphore's file, where the C library keeps it.
+func (p *posixSem) owners() []owner {
+	if uid, ok := fileUID(glibcsem.SemFile(p.key.Native)); ok {
+		return []owner{uidOwner("lock semaphore", uid)}
+	}
+	return nil
 }
 
 func (p *posixSem) remove() error { return posixBackend{}.removeSemaphore(p.key) }

@@ -70,7 +70,7 @@ int qipc_sysv_shm_create(int key, size_t size, unsigned perm) {
 // Qt's attach(): shmget(key, 0, 0400 or 0600), shmat (SHM_RDONLY for
 // read-only), then IPC_STAT for the size, which is shm_segsz exactly. Unlike
 // Qt, a failing IPC_STAT does not leave the segment mapped.
-int qipc_sysv_shm_attach(int key, int readonly, int *id_out, void **addr_out, int64_t *size_out, int *step) {
+int qipc_sysv_shm_attach(int key, int readonly, int *id_out, void **addr_out, int64_t *size_out, unsigned *uid_out, unsigned *cuid_out, int *step) {
 	*step = QIPC_SV_STEP_GET;
 	int id = shmget((key_t)key, 0, readonly ? 0400 : 0600);
 	if (id < 0)
@@ -89,6 +89,20 @@ int qipc_sysv_shm_attach(int key, int readonly, int *id_out, void **addr_out, in
 	*id_out = id;
 	*addr_out = addr;
 	*size_out = (int64_t)ds.shm_segsz;
+	*uid_out = (unsigned)ds.shm_perm.uid;
+	*cuid_out = (unsigned)ds.shm_perm.cuid;
+	return 0;
+}
+
+// The owner of a semaphore set (IPC_STAT), for the check that refuses
+// objects another user made.
+int qipc_sysv_sem_owner(int semid, unsigned *uid) {
+	struct semid_ds ds;
+	union qipc_semun arg;
+	arg.buf = &ds;
+	if (semctl(semid, 0, IPC_STAT, arg) != 0)
+		return errno;
+	*uid = (unsigned)ds.sem_perm.uid;
 	return 0;
 }
 

@@ -127,16 +127,17 @@ func (sysvBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
 
 func sysvAttach(k Key, key C.int, mode AccessMode) (segment, error) {
 	var (
-		id   C.int
-		addr unsafe.Pointer
-		size C.int64_t
-		step C.int
+		id        C.int
+		addr      unsafe.Pointer
+		size      C.int64_t
+		uid, cuid C.uint
+		step      C.int
 	)
 	ro := C.int(0)
 	if mode == ReadOnly {
 		ro = 1
 	}
-	if rc := syscall.Errno(C.qipc_sysv_shm_attach(key, ro, &id, &addr, &size, &step)); rc != 0 {
+	if rc := syscall.Errno(C.qipc_sysv_shm_attach(key, ro, &id, &addr, &size, &uid, &cuid, &step)); rc != 0 {
 		op := map[C.int]string{
 			C.QIPC_SV_STEP_GET:  "QSharedMemory::attach (shmget)",
 			C.QIPC_SV_STEP_AT:   "QSharedMemory::attach (shmat)",
@@ -144,7 +145,7 @@ func sysvAttach(k Key, key C.int, mode AccessMode) (segment, error) {
 		}[step]
 		return nil, shmError(op, k, rc)
 	}
-	return &sysvSegment{addr: addr, size: int(size), id: id, key: key, k: k}, nil
+	return &sysvSegment{addr: addr, size: int(size), id: id, key: key, k: k, uids: []int{int(uid), int(cuid)}}, nil
 }
 
 func (sysvBackend) removeSegment(k Key) (bool, error) {
@@ -195,9 +196,19 @@ type sysvSegment struct {
 	id   C.int // the segment attached, for the detach clean-up
 	key  C.int // its ftok key
 	k    Key
+	uids []int // its owner and creator
 }
 
 func (s *sysvSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.size) }
+
+// owners: the segment's owner and creator, and its key file's owner.
+func (s *sysvSegment) owners() []owner {
+	out := []owner{uidOwner("segment", s.uids[0]), uidOwner("segment (creator)", s.uids[1])}
+	if uid, ok := fileUID(s.k.Native); ok {
+		out = append(out, uidOwner("key file "+s.k.Native, uid))
+	}
+	return out
+}
 
 func (s *sysvSegment) detach(removeUnused bool) (bool, error) {
 	err := s.unmap()
@@ -293,6 +304,19 @@ type sysvSem struct {
 	key   C.int // the ftok key the set was found under
 	proj  C.int
 	k     Key
+}
+
+// owners: the set's owner and its key file's owner.
+func (s *sysvSem) owners() []owner {
+	var out []owner
+	var uid C.uint
+	if C.qipc_sysv_sem_owner(s.semid, &uid) == 0 {
+		out = append(out, uidOwner("lock semaphore", int(uid)))
+	}
+	if uid, ok := fileUID(s.k.Native); ok {
+		out = append(out, uidOwner("key file "+s.k.Native, uid))
+	}
+	return out
 }
 
 func (s *sysvSem) op(n int, timeout time.Duration) syscall.Errno {

@@ -11,7 +11,10 @@
 #define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
+#include <aclapi.h>
+#include <sddl.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cgo_windows.h"
 
@@ -143,4 +146,29 @@ int qipc_win_sem_value(uintptr_t h, int32_t *value) {
 	}
 	*value = (int32_t)info.CurrentCount;
 	return 0;
+}
+
+// The owner SID of a mapping or semaphore, in its string form ("S-1-5-…"),
+// or "" when the descriptor names none (Wine gives objects made with
+// default security no owner). Qt does not look; the Go side refuses objects
+// another user owns.
+int qipc_win_owner(uintptr_t h, char *sid, int n) {
+	PSID owner = NULL;
+	PSECURITY_DESCRIPTOR sd = NULL;
+	DWORD rc = GetSecurityInfo((HANDLE)h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL, NULL, &sd);
+	if (rc != ERROR_SUCCESS)
+		return (int)rc;
+	char *str = NULL;
+	int ret = 0;
+	if (owner == NULL)
+		sid[0] = 0;
+	else if (!ConvertSidToStringSidA(owner, &str))
+		ret = last_error();
+	else if ((int)strlen(str) >= n)
+		ret = (int)ERROR_INSUFFICIENT_BUFFER;
+	else
+		strcpy(sid, str);
+	LocalFree(str);
+	LocalFree(sd);
+	return ret;
 }

@@ -4,6 +4,7 @@ package qipc
 
 /*
 #cgo CFLAGS: -Wall -Wextra -Werror
+#cgo LDFLAGS: -ladvapi32
 #include "cgo_windows.h"
 */
 import "C"
@@ -27,7 +28,8 @@ import (
 //     remove do nothing) and objects do not outlive a crashed process;
 //   - mappings are created with default security (the permission option is
 //     ignored), and attach opens them with FILE_MAP_ALL_ACCESS even for a
-//     read-only view;
+//     read-only view; the owner SID in an object's descriptor is what the
+//     foreign-owner check reads;
 //   - a semaphore's Create mode is ignored: an existing semaphore keeps its
 //     count, because CreateSemaphoreW cannot reset it;
 //   - sizes are whole pages: VirtualQuery reports the view's region size,
@@ -104,6 +106,23 @@ type windowsSegment struct {
 
 func (s *windowsSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.size) }
 
+func (s *windowsSegment) owners() []owner { return winOwners("segment", s.h) }
+
+// winOwners reads the owner SID from the object's security descriptor.
+// The handles this backend opens carry READ_CONTROL, so a descriptor that
+// cannot be read is not trusted. Wine names no owner for objects made with
+// default security: those have none to check.
+func winOwners(what string, h C.uintptr_t) []owner {
+	var buf [256]C.char
+	if rc := syscall.Errno(C.qipc_win_owner(h, &buf[0], C.int(len(buf)))); rc != 0 {
+		return []owner{{what, "an owner that cannot be read (" + rc.Error() + ")"}}
+	}
+	if buf[0] == 0 {
+		return nil
+	}
+	return []owner{{what, C.GoString(&buf[0])}}
+}
+
 // detach is Qt's detach(): UnmapViewOfFile, then CloseHandle. The handle is
 // closed even when the unmap fails, since the segment is given up anyway;
 // the OS removes the segment with its last handle.
@@ -178,6 +197,8 @@ func (w *windowsSem) value() (int, error) {
 
 // remove has nothing to do on Windows.
 func (w *windowsSem) remove() error { return nil }
+
+func (w *windowsSem) owners() []owner { return winOwners("lock semaphore", w.h) }
 
 func (w *windowsSem) close() error {
 	if rc := syscall.Errno(C.qipc_win_close(w.h)); rc != 0 {

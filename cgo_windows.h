@@ -16,5 +16,6 @@ int qipc_win_sem_open(const uint16_t *name, int64_t initial, uintptr_t *h, int *
 int qipc_win_sem_wait(uintptr_t h, int64_t timeout_ms, int *acquired);
 int qipc_win_sem_post(uintptr_t h, int64_t n);
 int qipc_win_sem_value(uintptr_t h, int32_t *value);
+int qipc_win_owner(uintptr_t h, char *sid, int n);
 
 #endif

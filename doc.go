@@ -40,6 +40,20 @@
 // [Semaphore.AcquireTimeout] add what Qt lacks: waits that a context or a
 // deadline ends.
 //
+// # Faults and failures
+//
+// [SharedMemory.Data] is the mapping itself: a peer that truncates a
+// POSIX segment under it makes the next access a SIGBUS that ends the
+// process, as it ends a Qt one. [SharedMemory.Locked],
+// [SharedMemory.ReadAt] and [SharedMemory.WriteAt] turn such a fault into
+// an error matching [ErrFault]. A Create or Attach that fails removes the
+// lock semaphore and key file it made before it returns, so a program that
+// exits on the error leaves nothing. Create and Attach refuse objects that
+// another user owns (a squatted legacy key file or segment) unless
+// [WithForeignOwners] is given, and [SharedMemory.CreateContext],
+// [SharedMemory.AttachContext] and [SharedMemory.DetachContext] bound
+// their wait for the lock, which a dead POSIX holder never gives back.
+//
 // # Concurrency
 //
 // Every method of [SharedMemory] and [Semaphore] is safe for concurrent

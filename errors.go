@@ -82,6 +82,10 @@ var (
 	ErrClosed = errors.New("qipc: use of closed object")
 	// ErrNotAttached is returned by operations that need an attached segment.
 	ErrNotAttached = errors.New("qipc: not attached")
+	// ErrForeignOwner is the cause of the PermissionDenied of a Create or
+	// Attach that found an object (segment, lock semaphore, key file)
+	// owned by another user; see WithForeignOwners.
+	ErrForeignOwner = errors.New("qipc: owned by another user")
 	// ErrLibcSemaphores is the cause of a KeyError for what a C library's
 	// POSIX semaphores cannot do: with musl, a segment's lock semaphore
 	// under Qt 6.6+'s scheme would take the segment's own name. POSIX

@@ -3,9 +3,11 @@
 package qipc_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/qipc-go/qipc"
 )
@@ -35,13 +37,18 @@ func Example_shareWithQt() {
 		return
 	}
 
-	// The same lock QSharedMemory::lock() takes in the Qt process.
-	if err := shm.Lock(); err != nil {
-		fmt.Println(err)
-		return
-	}
-	n := copy(shm.Data(), "frame 1")
-	if err := shm.Unlock(); err != nil {
+	// Under the same lock QSharedMemory::lock() takes in the Qt process.
+	// Locked gives it back whatever fn does, and a fault in the mapping
+	// (a peer that truncated the segment) is an error, not a crash. A
+	// context with a deadline bounds the wait for a stuck peer.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var n int
+	err := shm.Locked(ctx, func(data []byte) error {
+		n = copy(data, "frame 1")
+		return nil
+	})
+	if err != nil {
 		fmt.Println(err)
 		return
 	}

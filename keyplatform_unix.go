@@ -18,3 +18,12 @@ func fileOwner(fi fs.FileInfo) (int, bool) {
 	}
 	return int(st.Uid), true
 }
+
+// fileUID returns the uid that owns the file at path.
+func fileUID(path string) (int, bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, false
+	}
+	return fileOwner(fi)
+}

@@ -7,8 +7,9 @@ import "io/fs"
 type Option func(*options)
 
 type options struct {
-	cleanup bool
-	perm    uint32
+	cleanup       bool
+	perm          uint32
+	foreignOwners bool
 }
 
 func buildOptions(opts []Option) options {
@@ -26,6 +27,15 @@ func buildOptions(opts []Option) options {
 // other processes (Qt 6.6+ documents the same opt-out). Remove them later
 // with [RemoveSharedMemory] or [RemoveSemaphore], or `qipc rm`.
 func WithoutCleanup() Option { return func(o *options) { o.cleanup = false } }
+
+// WithForeignOwners lets Create and Attach use a segment, lock semaphore
+// or key file that another user owns. Without it they refuse one (not
+// when running as root): in the shared temporary directory another local
+// user can make a legacy key file and a 0666 segment first, and a program
+// that then attaches would read and write that user's bytes. Qt never
+// makes objects another user owns, so Qt peers are not affected. Use it
+// for deliberate multi-user set-ups (with WithPermissions).
+func WithForeignOwners() Option { return func(o *options) { o.foreignOwners = true } }
 
 // WithPermissions sets the permission bits of the objects this object
 // creates, instead of Qt's 0600 (owner only). 0o660 lets the owner's group

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -31,7 +33,8 @@ type peerArgs struct {
 	ro, hold bool
 	nolock   bool
 	barrier  bool
-	init     []byte // --init HEX
+	init     []byte   // --init HEX
+	opts     []Option // --mode OCTAL, --foreign (not in the protocol: the permission tests)
 	lockKey  string
 }
 
@@ -48,6 +51,18 @@ func parsePeerArgs(args []string) (peerArgs, error) {
 			a.nolock = true
 		case "--barrier":
 			a.barrier = true
+		case "--foreign":
+			a.opts = append(a.opts, WithForeignOwners())
+		case "--mode":
+			if i+1 == len(args) {
+				return a, errors.New("--mode needs OCTAL")
+			}
+			i++
+			mode, err := strconv.ParseUint(args[i], 8, 32)
+			if err != nil {
+				return a, fmt.Errorf("--mode: %v", err)
+			}
+			a.opts = append(a.opts, WithPermissions(fs.FileMode(mode)))
 		case "--init":
 			if i+1 == len(args) {
 				return a, errors.New("--init needs HEX")
@@ -111,6 +126,15 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 		mode = ReadOnly
 	}
 	switch a.cmd {
+	case "truncate":
+		// Not in the protocol: a misbehaving peer that cuts a POSIX
+		// segment short under the processes that map it.
+		if err := os.Truncate("/dev/shm/"+strings.TrimPrefix(key.Native, "/"), int64(num(0))); err != nil {
+			fmt.Fprintln(stdout, "err UnknownError truncate:", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, "ok")
+		return 0
 	case "poke-ro":
 		// Not in the protocol: proves a read-only mapping faults on write.
 		m := NewSharedMemory(key)
@@ -121,7 +145,7 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 		fmt.Fprintln(stdout, "ok wrote through a read-only mapping")
 		return 0
 	case "create", "attach", "read", "write", "hold-lock", "counter":
-		m := NewSharedMemory(key)
+		m := NewSharedMemory(key, a.opts...)
 		switch a.cmd {
 		case "create":
 			err = m.Create(num(0), mode)
@@ -275,9 +299,9 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 	case "sem-create", "sem-acquire", "sem-release":
 		var s *Semaphore
 		if a.cmd == "sem-create" {
-			s, err = NewSemaphore(key, num(0), Create)
+			s, err = NewSemaphore(key, num(0), Create, a.opts...)
 		} else {
-			s, err = NewSemaphore(key, 0, Open)
+			s, err = NewSemaphore(key, 0, Open, a.opts...)
 		}
 		if err != nil {
 			return fail(err)

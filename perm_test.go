@@ -4,6 +4,8 @@ package qipc
 
 import (
 	"bufio"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -138,14 +140,7 @@ func requirePermUsers(t *testing.T) map[string]osUser {
 // runAs runs the Go peer as user u and returns its result line.
 func runAs(t *testing.T, bin string, u osUser, cmd string, k Key, rest ...string) string {
 	t.Helper()
-	args := []string{"--reuid=" + strconv.Itoa(u.uid), "--regid=" + strconv.Itoa(u.gid), "--init-groups"}
-	args = append(append(append(args, strings.Fields(os.Getenv("QIPC_EXEC_PREFIX"))...), bin, cmd, k.String()), rest...)
-	pr := spawnCmd(t, u.name, nil, func() *exec.Cmd {
-		c := exec.Command("setpriv", args...)
-		c.Env = append(os.Environ(), "QIPC_PEER=go")
-		c.Dir = "/" // the other users may not enter the test's directory
-		return c
-	})
+	pr := startAs(t, bin, u, cmd, k, rest...)
 	line := pr.line()
 	pr.finish()
 	return line
@@ -307,9 +302,12 @@ func TestGroupPermissions(t *testing.T) {
 			if shm != want || lock != want {
 				t.Errorf("segment mode/gid %#o/%d, lock %#o/%d, want %#o/%d", shm[0], shm[1], lock[0], lock[1], want[0], want[1])
 			}
-			expectLine(t, "member attach", runAs(t, bin, member, "attach", k), "ok size=64")
-			expectLine(t, "member write", runAs(t, bin, member, "write", k, "0", "6d656d626572"), "ok")
-			expectLine(t, "member read", runAs(t, bin, member, "read", k, "0", "6"), "ok hex=6d656d626572")
+			// A deliberate multi-user set-up says so: without the
+			// option the member refuses root's objects.
+			expectErr(t, "member attach", runAs(t, bin, member, "attach", k), PermissionDenied)
+			expectLine(t, "member attach", runAs(t, bin, member, "attach", k, "--foreign"), "ok size=64")
+			expectLine(t, "member write", runAs(t, bin, member, "write", k, "0", "6d656d626572", "--foreign"), "ok")
+			expectLine(t, "member read", runAs(t, bin, member, "read", k, "0", "6", "--foreign"), "ok hex=6d656d626572")
 			for _, cmd := range [][]string{{"attach"}, {"attach", "--ro"}, {"read", "0", "6"}, {"hold-lock"}} {
 				if got := runAs(t, bin, other, cmd[0], k, cmd[1:]...); !strings.HasPrefix(got, "err PermissionDenied ") {
 					t.Errorf("%v as %s: %q, want err PermissionDenied", cmd, other.name, got)
@@ -345,4 +343,74 @@ func TestGroupModeIgnoresUmask(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startAs starts the Go peer as user u and leaves it running.
+func startAs(t *testing.T, bin string, u osUser, cmd string, k Key, rest ...string) *proc {
+	t.Helper()
+	args := []string{"--reuid=" + strconv.Itoa(u.uid), "--regid=" + strconv.Itoa(u.gid), "--init-groups"}
+	args = append(append(append(args, strings.Fields(os.Getenv("QIPC_EXEC_PREFIX"))...), bin, cmd, k.String()), rest...)
+	return spawnCmd(t, u.name, nil, func() *exec.Cmd {
+		c := exec.Command("setpriv", args...)
+		c.Env = append(os.Environ(), "QIPC_PEER=go")
+		c.Dir = "/" // the other users may not enter the test's directory
+		return c
+	})
+}
+
+// TestSquattedKeyRefused: another local user makes the segment (0666,
+// "EVIL" in it) or only the legacy key file first. Attach and Create of a
+// second user refuse it, naming the owner, and nothing of the second user
+// is left; WithForeignOwners lets a deliberate multi-user set-up in.
+func TestSquattedKeyRefused(t *testing.T) {
+	users := requirePermUsers(t)
+	attacker, victim := users[permUser], users[permMember]
+	bin := permBinary(t)
+	evil := hex.EncodeToString([]byte("EVIL"))
+	for _, bt := range permBackends {
+		t.Run(bt.name+"/segment", func(t *testing.T) {
+			k := testShmKey(t, bt.typ, bt.legacy)
+			squat := startAs(t, bin, attacker, "create", k, "64", "--mode", "666", "--init", evil, "--hold")
+			expectLine(t, "attacker create", squat.line(), "ok size=64")
+			got := runAs(t, bin, victim, "attach", k)
+			if why := expectErr(t, "victim attach", got, PermissionDenied); !strings.Contains(why, permUser) {
+				t.Errorf("the refusal does not name the owner: %q", why)
+			}
+			expectErr(t, "victim create", runAs(t, bin, victim, "create", k, "64"), PermissionDenied)
+			expectLine(t, "victim attach --foreign", runAs(t, bin, victim, "attach", k, "--foreign"), "ok size=64")
+			squat.release()
+		})
+	}
+	for _, bt := range permBackends {
+		t.Run(bt.name+"/lock-only", func(t *testing.T) {
+			k := testShmKey(t, bt.typ, bt.legacy)
+			squat := startAs(t, bin, attacker, "sem-create", lockKeyFor(k), "1", "--mode", "666", "--hold")
+			expectLine(t, "attacker sem-create", squat.line(), "ok")
+			got := runAs(t, bin, victim, "create", k, "64")
+			if why := expectErr(t, "victim create", got, PermissionDenied); !strings.Contains(why, "lock semaphore") || !strings.Contains(why, permUser) {
+				t.Errorf("the refusal does not name the lock semaphore and its owner: %q", why)
+			}
+			if err := NewSharedMemory(k).Attach(ReadOnly); !errors.Is(err, ErrNotFound) {
+				t.Errorf("the refused Create made a segment: Attach says %v", err)
+			}
+			squat.release()
+		})
+	}
+	t.Run("sysv/key-file-only", func(t *testing.T) {
+		k := testShmKey(t, SystemV, true)
+		if err := os.WriteFile(k.Native, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(k.Native, attacker.uid, attacker.gid); err != nil {
+			t.Fatal(err)
+		}
+		shm0, sem0 := countSysv(t)
+		got := runAs(t, bin, victim, "create", k, "64")
+		if why := expectErr(t, "victim create on a foreign key file", got, PermissionDenied); !strings.Contains(why, "key file") {
+			t.Errorf("the refusal does not name the key file: %q", why)
+		}
+		if shm1, sem1 := countSysv(t); shm1 != shm0 || sem1 != sem0 {
+			t.Errorf("the refused Create left System V objects: segments %d → %d, semaphore sets %d → %d", shm0, shm1, sem0, sem1)
+		}
+	})
 }

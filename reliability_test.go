@@ -65,6 +65,33 @@ func relPeerMain(args []string) int {
 	fmt.Sscan(args[2], &size)
 	wait := func() { _, _ = io.Copy(io.Discard, os.Stdin) }
 	switch args[0] {
+	case "orphan-lock":
+		// What a failed Attach of an older qipc left: the lock semaphore
+		// and its key file, used once, the segment never made.
+		lock, err := NewSemaphore(lockKeyFor(k), 1, Open, WithoutCleanup())
+		if err != nil {
+			return peerFail(os.Stdout, err)
+		}
+		if err := lock.Acquire(); err != nil {
+			return peerFail(os.Stdout, err)
+		}
+		if err := lock.Release(1); err != nil {
+			return peerFail(os.Stdout, err)
+		}
+		fmt.Println("ok")
+		return 0
+	case "attach-exit", "create0-exit":
+		// A failed call and an exit without Close, as log.Fatal does.
+		m := NewSharedMemory(k)
+		err := m.Attach(ReadWrite)
+		if args[0] == "create0-exit" {
+			err = m.Create(size, ReadWrite)
+		}
+		if err != nil {
+			return peerFail(os.Stdout, err)
+		}
+		fmt.Println("ok")
+		return 0
 	case "create-perm":
 		// Create with group permissions and hold, for perm_test.go.
 		m := NewSharedMemory(k, WithPermissions(0o660))
@@ -1121,5 +1148,67 @@ func TestCloseEndsAttachWaitingForLock(t *testing.T) {
 			holder.release()
 			holder.stamp("ok unlocked at=")
 		})
+	}
+}
+
+// TestOrphanedLegacyLockIsStale: qipc ls marks a legacy lock semaphore
+// whose segment's key file is gone, whose last user is dead and whose
+// count is free as stale (an orphan), so that clean --stale finds what
+// older versions and crashed Qt programs leave.
+func TestOrphanedLegacyLockIsStale(t *testing.T) {
+	k := testShmKey(t, SystemV, true)
+	c := relStart(t, "orphan-lock", k, "0")
+	expectLine(t, "orphan-lock", c.line(), "ok")
+	c.finish()
+	found := false
+	for _, o := range qipcLs(t, lockKeyFor(k)) {
+		if o.Kind == "sysv-sem" {
+			found = true
+			if !o.Stale || !strings.Contains(strings.Join(o.Reasons, ";"), "orphaned lock") {
+				t.Errorf("qipc ls: orphaned lock %+v not marked stale as an orphan", o)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("qipc ls does not list the orphaned lock semaphore")
+	}
+}
+
+// TestContextsEndWaitsForDeadHolder: a POSIX lock whose holder was killed
+// is never given back; CreateContext, AttachContext and DetachContext give
+// up at their deadline instead of waiting for ever (Detach leaving the
+// segment attached), and work again once the lock is recovered.
+func TestContextsEndWaitsForDeadHolder(t *testing.T) {
+	k := testShmKey(t, PosixRealtime, false)
+	m := mustCreate(t, k, 64)
+	h, _ := gop.startHolder(t, k)
+	h.kill()
+	deadline := func() context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	other := NewSharedMemory(k)
+	defer other.Close()
+	if err := other.AttachContext(deadline(), ReadWrite); !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrLock) {
+		t.Errorf("AttachContext behind a dead holder: %v, want a LockError matching DeadlineExceeded", err)
+	}
+	if err := NewSharedMemory(k).CreateContext(deadline(), 64, ReadWrite); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("CreateContext behind a dead holder: %v, want DeadlineExceeded", err)
+	}
+	if err := m.DetachContext(deadline()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("DetachContext behind a dead holder: %v, want DeadlineExceeded", err)
+	}
+	if !m.IsAttached() {
+		t.Fatal("a DetachContext that gave up detached anyway")
+	}
+	if rec, err := RecoverLock(k); !rec || err != nil {
+		t.Fatalf("RecoverLock: %v %v", rec, err)
+	}
+	if err := other.AttachContext(deadline(), ReadWrite); err != nil {
+		t.Fatalf("AttachContext after recovery: %v", err)
+	}
+	if err := m.DetachContext(deadline()); err != nil {
+		t.Fatalf("DetachContext after recovery: %v", err)
 	}
 }

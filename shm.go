@@ -3,6 +3,7 @@ package qipc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,7 +64,15 @@ func (m *SharedMemory) Key() Key { return m.key }
 // Create makes the segment with size bytes and attaches it, under the lock
 // as Qt does, so an attaching Qt peer never sees it half made. It fails with
 // ErrAlreadyExists when the segment exists; Qt's recipe is then to Attach.
+// A Create that fails leaves nothing it made behind.
 func (m *SharedMemory) Create(size int, mode AccessMode) error {
+	return m.CreateContext(context.Background(), size, mode)
+}
+
+// CreateContext is Create that gives up waiting for the lock when ctx is
+// done (a holder that died on POSIX never gives it back); the error then
+// matches ctx.Err().
+func (m *SharedMemory) CreateContext(ctx context.Context, size int, mode AccessMode) error {
 	const op = "QSharedMemory::create"
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -71,32 +80,67 @@ func (m *SharedMemory) Create(size int, mode AccessMode) error {
 		return err
 	}
 	if size <= 0 {
-		return &Error{Op: op, Key: m.key, Kind: InvalidSize, text: "create size is less then 0"}
+		return m.failed(&Error{Op: op, Key: m.key, Kind: InvalidSize, text: "create size is less then 0"})
 	}
-	return m.underLock(op, func() error {
+	return m.failed(m.underLock(ctx, op, func() error {
 		seg, err := m.b.createSegment(m.key, size, mode, m.opts.perm)
-		if err == nil {
-			m.seg, m.creator, m.mapped = seg, true, true
+		if err != nil {
+			return err
 		}
-		return err
-	})
+		if err := m.trust(op, seg.owners()); err != nil {
+			// A key file another user made first: give up the segment
+			// made on it.
+			_, derr := seg.detach(true)
+			return errors.Join(err, derr)
+		}
+		m.seg, m.creator, m.mapped = seg, true, true
+		return nil
+	}))
 }
 
-// Attach maps an existing segment.
+// Attach maps an existing segment. An Attach that fails leaves nothing it
+// made behind.
 func (m *SharedMemory) Attach(mode AccessMode) error {
+	return m.AttachContext(context.Background(), mode)
+}
+
+// AttachContext is Attach that gives up waiting for the lock when ctx is
+// done; the error then matches ctx.Err().
+func (m *SharedMemory) AttachContext(ctx context.Context, mode AccessMode) error {
 	const op = "QSharedMemory::attach"
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.usable(op); err != nil {
 		return err
 	}
-	return m.underLock(op, func() error {
+	return m.failed(m.underLock(ctx, op, func() error {
 		seg, err := m.b.attachSegment(m.key, mode)
-		if err == nil {
-			m.seg, m.mapped = seg, true
+		if err != nil {
+			return err
 		}
+		if err := m.trust(op, seg.owners()); err != nil {
+			_, derr := seg.detach(false)
+			return errors.Join(err, derr)
+		}
+		m.seg, m.mapped = seg, true
+		return nil
+	}))
+}
+
+// failed finishes a Create or Attach that returns err, with mu held: when
+// it failed and this object made the lock semaphore (and its key file)
+// only for it, they go now, not at a Close that may never come (a program
+// that exits on the error). Qt removes them when the object is destroyed.
+func (m *SharedMemory) failed(err error) error {
+	lock := m.lock.Load()
+	if err == nil || m.seg != nil || lock == nil || lock.state.Load()&(stateHeld|stateClosed) != 0 || !lock.isOwner() {
 		return err
-	})
+	}
+	m.lock.Store(nil)
+	if m.closing.Load() {
+		m.lock.Store(closedLock)
+	}
+	return errors.Join(err, lock.remove(), lock.Close())
 }
 
 // usable checks the object and its key before Create or Attach and binds
@@ -137,6 +181,9 @@ func (m *SharedMemory) usable(op string) error {
 				text:   "unable to set key on lock (" + QtErrorString(err) + ")",
 				legacy: "QSharedMemoryPrivate::initKey: unable to set key on lock"}
 		}
+		if err := m.trust(op, lock.cur.Load().h.owners()); err != nil {
+			return errors.Join(err, lock.Close())
+		}
 		m.lock.Store(lock)
 		if m.closing.Load() {
 			lock.state.Or(stateClosing)
@@ -145,16 +192,36 @@ func (m *SharedMemory) usable(op string) error {
 	return nil
 }
 
+// trust refuses objects another user owns, unless WithForeignOwners says
+// they are expected (or the process runs as root): another local user can
+// make a legacy key file and a 0666 segment first, and this object would
+// then read and write that user's bytes.
+func (m *SharedMemory) trust(op string, owners []owner) error {
+	if m.opts.foreignOwners {
+		return nil
+	}
+	for _, o := range owners {
+		if who, foreign := foreignOwner(o.id); foreign {
+			return &Error{Op: op, Key: m.key, Kind: PermissionDenied, Err: ErrForeignOwner,
+				text: fmt.Sprintf("%s is owned by %s, not by this process's user; WithForeignOwners() accepts that", o.what, who)}
+		}
+	}
+	return nil
+}
+
 // underLock runs fn holding the lock semaphore, unless this object already
 // holds it through Lock, as Qt's create/attach/detach do. Call with mu
 // held. Close ends the wait for the lock.
-func (m *SharedMemory) underLock(op string, fn func() error) error {
+func (m *SharedMemory) underLock(ctx context.Context, op string, fn func() error) error {
 	lock := m.lock.Load()
 	if lock.state.Load()&stateHeld != 0 {
 		return fn()
 	}
-	ok, err := lock.take(context.Background(), -1, true)
+	ok, err := lock.take(ctx, -1, true)
 	if !ok {
+		if err == nil {
+			err = ctx.Err()
+		}
 		return m.lockError(op, lock, err)
 	}
 	err = fn()
@@ -179,7 +246,11 @@ func (m *SharedMemory) lockError(op string, lock *Semaphore, cause error) error 
 
 // Detach unmaps the segment. On System V the process that detaches last
 // removes the segment, its key file and its lock semaphore, as Qt does.
-func (m *SharedMemory) Detach() error {
+func (m *SharedMemory) Detach() error { return m.DetachContext(context.Background()) }
+
+// DetachContext is Detach that gives up waiting for the lock when ctx is
+// done, leaving the segment attached; the error then matches ctx.Err().
+func (m *SharedMemory) DetachContext(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	const op = "QSharedMemory::detach"
@@ -191,8 +262,11 @@ func (m *SharedMemory) Detach() error {
 		// Qt's detach keeps a lock taken by lock(), and so does this.
 		return m.detachUnder(lock, false)
 	}
-	ok, err := lock.take(context.Background(), -1, false)
+	ok, err := lock.take(ctx, -1, false)
 	if !ok {
+		if err == nil {
+			err = ctx.Err()
+		}
 		return m.lockError(op, lock, err)
 	}
 	return m.detachUnder(lock, true)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -194,7 +195,8 @@ func TestHolderKeepsMappingAfterRemoval(t *testing.T) {
 	})
 }
 
-// A write through a read-only mapping faults; the child process proves it.
+// A write through a read-only mapping faults: Data() ends the process (a
+// child proves it), WriteAt returns ErrFault.
 func TestReadOnlyWriteFaults(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, typ KeyType) {
 		k := testShmKey(t, typ, false)
@@ -206,6 +208,19 @@ func TestReadOnlyWriteFaults(t *testing.T) {
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || !strings.Contains(string(out), "fault") {
 			t.Fatalf("write through a read-only mapping did not fault: %v\n%s", err, out)
+		}
+		// WriteAt turns the same fault into an error and the process goes on.
+		ro := NewSharedMemory(k)
+		defer ro.Close()
+		if err := ro.Attach(ReadOnly); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ro.WriteAt([]byte("x"), 0); !errors.Is(err, ErrFault) {
+			t.Fatalf("WriteAt through a read-only mapping: %v, want ErrFault", err)
+		}
+		size := ro.Size() // whole pages on Windows
+		if n, err := ro.ReadAt(make([]byte, size+16), 0); n != size || err != io.EOF {
+			t.Fatalf("ReadAt past the end: %d %v, want %d io.EOF", n, err, size)
 		}
 	})
 }
@@ -316,6 +331,49 @@ func TestCloseUnblocksLock(t *testing.T) {
 		holder.finish()
 		if err := <-closed; err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestLockedGivesLockBack: whatever fn does (return an error, panic), Locked
+// gives the lock back, and fn ran with the lock held.
+func TestLockedGivesLockBack(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, typ KeyType) {
+		k := testShmKey(t, typ, false)
+		m := mustCreate(t, k, 8)
+		other := NewSharedMemory(k)
+		defer other.Close()
+		if err := other.Attach(ReadWrite); err != nil {
+			t.Fatal(err)
+		}
+		errFn := errors.New("fn failed")
+		err := m.Locked(context.Background(), func(data []byte) error {
+			if ok, _ := other.TryLock(); ok {
+				t.Error("TryLock succeeded while Locked ran fn")
+				_ = other.Unlock()
+			}
+			copy(data, "locked")
+			return errFn
+		})
+		if !errors.Is(err, errFn) {
+			t.Fatalf("Locked: %v, want fn's error", err)
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != "boom" {
+					t.Fatalf("recovered %v, want fn's panic", r)
+				}
+			}()
+			_ = m.Locked(context.Background(), func([]byte) error { panic("boom") })
+		}()
+		if ok, err := other.TryLock(); !ok || err != nil {
+			_ = m.Unlock() // or other's Close would wait for the lock
+			t.Fatalf("TryLock after Locked returned and panicked: %v %v", ok, err)
+		}
+		_ = other.Unlock()
+		buf := make([]byte, 6)
+		if _, err := other.ReadAt(buf, 0); err != nil || string(buf) != "locked" {
+			t.Fatalf("ReadAt: %q %v", buf, err)
 		}
 	})
 }

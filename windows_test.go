@@ -4,6 +4,7 @@ package qipc
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 )
@@ -592,3 +594,155 @@ func winRun(p peer, t testing.TB, cmd string, k Key, rest ...string) string {
 	pr.finish()
 	return line
 }
+
+// TestWindowsCrashMatrix: the crash cells that apply to Windows, with the
+// Go and C peers killed (TerminateProcess): an attacher that wrote its
+// pattern, the lock holder and a semaphore holder. Windows gives a dead
+// process's semaphore counts back to no one: RecoverLock (the lock) and a
+// Release (a bare semaphore) do. A killed creator is TestWindowsKilledCreator.
+func TestWindowsCrashMatrix(t *testing.T) {
+	pattern := hex.EncodeToString([]byte("crashpattern"))
+	for _, p := range winPeers {
+		t.Run(p.name+"/attacher", func(t *testing.T) {
+			k := winNameCases[0].shmKey(t)
+			m := mustCreate(t, k, 64)
+			a := p.start(t, "attach", k, "--hold", "--init", pattern)
+			expectExact(t, p.name+" attach", winLine(a), sizeLine(64))
+			a.kill()
+			if ok, err := m.TryLock(); !ok || err != nil {
+				t.Fatalf("TryLock after the attacher was killed: %v %v", ok, err)
+			}
+			if got := string(m.Data()[:12]); got != "crashpattern" {
+				t.Errorf("contents: %q", got)
+			}
+			_ = m.Unlock()
+		})
+		t.Run(p.name+"/lock-holder", func(t *testing.T) {
+			k := winNameCases[0].shmKey(t)
+			m := mustCreate(t, k, 64)
+			h, _ := p.startHolder(t, k, "--init", pattern)
+			if ok, _ := m.TryLock(); ok {
+				t.Fatalf("%s says it holds the lock, but TryLock succeeded", p.name)
+			}
+			h.kill()
+			if ok, _ := m.TryLock(); ok {
+				t.Fatal("a killed holder's count came back on Windows")
+			}
+			if rec, err := RecoverLock(k); !rec || err != nil {
+				t.Fatalf("RecoverLock: %v %v", rec, err)
+			}
+			if ok, err := m.TryLock(); !ok || err != nil {
+				t.Fatalf("TryLock after RecoverLock: %v %v", ok, err)
+			}
+			if got := string(m.Data()[:12]); got != "crashpattern" {
+				t.Errorf("contents: %q", got)
+			}
+			_ = m.Unlock()
+		})
+		t.Run(p.name+"/sem-holder", func(t *testing.T) {
+			k := winNameCases[0].semKey(t)
+			s, err := NewSemaphore(k, 1, Create)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			h := p.start(t, "sem-acquire", k, "1", "--hold")
+			expectExact(t, p.name+" sem-acquire", winLine(h), "ok")
+			if ok, _ := s.TryAcquire(); ok {
+				t.Fatalf("%s holds the count, but TryAcquire succeeded", p.name)
+			}
+			h.kill()
+			if ok, _ := s.TryAcquire(); ok {
+				t.Fatal("a killed holder's count came back on Windows")
+			}
+			if err := s.Release(1); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := s.TryAcquire(); !ok || err != nil {
+				t.Fatalf("TryAcquire after Release: %v %v", ok, err)
+			}
+		})
+	}
+}
+
+// TestWindowsForeignOwnerRefused: a mapping or lock semaphore whose owner
+// SID is not this process's user is refused, as on Unix; WithForeignOwners
+// accepts it. Wine has one user, so the squatter's objects are made here
+// with a descriptor that names another owner (LocalSystem).
+func TestWindowsForeignOwnerRefused(t *testing.T) {
+	tu, err := windows.GetCurrentProcessToken().GetTokenUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := tu.User.Sid.String()
+	squat := func(t *testing.T, k Key, sem bool, owner string) {
+		sd, err := windows.SecurityDescriptorFromString("O:" + owner + "D:(A;;GA;;;WD)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sa := &windows.SecurityAttributes{Length: uint32(unsafe.Sizeof(windows.SecurityAttributes{})), SecurityDescriptor: sd}
+		var h windows.Handle
+		if sem {
+			r, _, e := createSemaphoreW.Call(uintptr(unsafe.Pointer(sa)), 1, 1, uintptr(unsafe.Pointer(windows.StringToUTF16Ptr(k.Native))))
+			if h, err = windows.Handle(r), nil; r == 0 {
+				err = e
+			}
+		} else {
+			h, err = windows.CreateFileMapping(windows.InvalidHandle, sa, windows.PAGE_READWRITE, 0, 4096, windows.StringToUTF16Ptr(k.Native))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = windows.CloseHandle(h) })
+	}
+	t.Run("own", func(t *testing.T) {
+		k := winNameCases[0].shmKey(t)
+		squat(t, k, false, self)
+		m := NewSharedMemory(k)
+		defer m.Close()
+		if err := m.Attach(ReadWrite); err != nil {
+			t.Fatalf("Attach of a segment our user owns: %v", err)
+		}
+		if got := m.seg.owners(); len(got) != 1 || got[0].id != self {
+			t.Fatalf("owners: %v, want %s", got, self)
+		}
+	})
+	t.Run("segment", func(t *testing.T) {
+		k := winNameCases[0].shmKey(t)
+		squat(t, k, false, "SY")
+		m := NewSharedMemory(k)
+		defer m.Close()
+		err := m.Attach(ReadWrite)
+		if !errors.Is(err, ErrForeignOwner) || !errors.Is(err, ErrPermissionDenied) || !strings.Contains(err.Error(), "S-1-5-18") {
+			t.Fatalf("Attach of a segment LocalSystem owns: %v, want ErrForeignOwner naming S-1-5-18", err)
+		}
+		if err := m.Create(64, ReadWrite); !errors.Is(err, ErrAlreadyExists) {
+			t.Fatalf("Create over it: %v, want ErrAlreadyExists", err)
+		}
+		trusting := NewSharedMemory(k, WithForeignOwners())
+		defer trusting.Close()
+		if err := trusting.Attach(ReadWrite); err != nil {
+			t.Fatalf("Attach WithForeignOwners: %v", err)
+		}
+	})
+	t.Run("lock", func(t *testing.T) {
+		k := winNameCases[0].shmKey(t)
+		squat(t, lockKeyFor(k), true, "SY")
+		m := NewSharedMemory(k)
+		defer m.Close()
+		if err := m.Create(64, ReadWrite); !errors.Is(err, ErrForeignOwner) {
+			t.Fatalf("Create with a lock semaphore LocalSystem owns: %v, want ErrForeignOwner", err)
+		}
+		if err := NewSharedMemory(k).Attach(ReadOnly); !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrForeignOwner) {
+			t.Fatalf("the refused Create made a segment: Attach says %v", err)
+		}
+		trusting := NewSharedMemory(k, WithForeignOwners())
+		defer trusting.Close()
+		if err := trusting.Create(64, ReadWrite); err != nil {
+			t.Fatalf("Create WithForeignOwners: %v", err)
+		}
+	})
+}
+
+// x/sys/windows does not wrap CreateSemaphoreW.
+var createSemaphoreW = windows.NewLazySystemDLL("kernel32.dll").NewProc("CreateSemaphoreW")

@@ -394,6 +394,22 @@ func scan() ([]*Object, error) {
 		return nil, err
 	}
 
+	// A legacy lock semaphore whose segment's key file is gone, whose last
+	// user is dead and whose count is free is an orphan: what a failed
+	// Attach of an older qipc, or a Qt program that crashed, leaves. Its
+	// name gives the segment's: qipc_systemsem_X locks qipc_sharedmemory_X.
+	for _, o := range objs {
+		if o.Kind != kindSysvSem || o.Path == "" || o.Value == nil || *o.Value != 1 || o.lpidAlive {
+			continue
+		}
+		dir, base := filepath.Split(o.Path)
+		if s, ok := strings.CutPrefix(base, semPrefix); ok {
+			if _, err := os.Stat(dir + shmPrefix + s); errors.Is(err, fs.ErrNotExist) {
+				o.stale("orphaned lock: its segment's key file is gone, its last user is dead and it is free")
+			}
+		}
+	}
+
 	// The lock semaphore of a stale segment is stale with it.
 	for _, o := range objs {
 		if o.Kind != kindSysvShm || !o.Stale || o.Lock == "" {

@@ -1443,6 +1443,27 @@ int main(int argc, char **argv)
         }
         out("ok last=%llu", (unsigned long long)v);
         shm_finish();
+    } else if (strcmp(cmd, "truncate") == 0) {
+        /* Not Qt: a misbehaving peer that cuts a POSIX segment short under
+         * the processes that have it mapped (the fault tests). */
+#ifndef _WIN32
+        ipckey k;
+        long long size;
+        int fd;
+        NARGS(2, 2);
+        size = num_arg(pos[2], "SIZE");
+        get_key(pos[1], &k);
+        fd = shm_open(k.name, O_RDWR, 0);
+        if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
+            out("err UnknownError truncate: %s", strerror(errno));
+            return 1;
+        }
+        close(fd);
+        out("ok");
+        return 0;
+#else
+        usage("truncate is for POSIX segments");
+#endif
     } else if (strcmp(cmd, "sem-create") == 0) {
         long long init;
         NARGS(2, 2);

@@ -138,6 +138,18 @@ def run(cmd, key, args, o):
         finish(shm, hold)
         return
 
+    if cmd == "truncate":
+        # Not Qt: a misbehaving Qt application that attached the segment
+        # and then cuts it short under the others (the fault tests).
+        nargs(cmd, args, 1, 1)
+        if key.type() != QNativeIpcKey.Type.PosixRealtime:
+            usage("truncate needs a POSIX key")
+        shm = attached(key)
+        os.truncate("/dev/shm" + key.nativeKey(), to_int(args[0], 0))
+        out("ok")
+        finish(shm, hold)
+        return
+
     if cmd == "read":
         nargs(cmd, args, 2, 2)
         off, length = to_int(args[0], 0), to_int(args[1], 0)

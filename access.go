@@ -1,0 +1,102 @@
+package qipc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"runtime/debug"
+)
+
+// ErrFault is matched by errors.Is when reading or writing the mapping
+// faulted: another process truncated a POSIX segment under it (SIGBUS),
+// or a write hit a read-only mapping (SIGSEGV). Data gives no such
+// protection: a fault there ends the process, as it ends a Qt one.
+var ErrFault = errors.New("qipc: memory fault in the shared segment")
+
+// ReadAt copies len(p) bytes of the segment at offset off into p, as
+// io.ReaderAt does: fewer bytes and io.EOF at the end of the segment. It
+// does not take the lock (use Locked for that), and a fault becomes an
+// error matching ErrFault instead of crashing the process.
+func (m *SharedMemory) ReadAt(p []byte, off int64) (int, error) {
+	return m.access("read", off, len(p), func(data []byte) { copy(p, data) })
+}
+
+// WriteAt copies p into the segment at offset off, as io.WriterAt does: a
+// write past the end copies nothing and fails. It does not take the lock
+// (use Locked for that), and a fault becomes an error matching ErrFault.
+func (m *SharedMemory) WriteAt(p []byte, off int64) (int, error) {
+	return m.access("write", off, len(p), func(data []byte) { copy(data, p) })
+}
+
+// access runs fn on the part [off, off+n) of the mapping that exists, with
+// mu held so that no Detach unmaps it meanwhile.
+func (m *SharedMemory) access(op string, off int64, n int, fn func([]byte)) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seg == nil {
+		return 0, &Error{Op: op, Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
+	}
+	data := m.seg.bytes()
+	if off < 0 || off > int64(len(data)) {
+		return 0, &Error{Op: op, Key: m.key, Kind: InvalidSize, text: "offset outside the segment"}
+	}
+	avail := data[off:]
+	if op == "write" && n > len(avail) {
+		return 0, &Error{Op: op, Key: m.key, Kind: InvalidSize, text: "write past the end of the segment"}
+	}
+	done := min(n, len(avail))
+	if err := catchFault(op, m.key, func() { fn(avail[:done]) }); err != nil {
+		return 0, err
+	}
+	if done < n {
+		return done, io.EOF
+	}
+	return done, nil
+}
+
+// Locked runs fn with the mapping while holding the lock (LockContext
+// before, Unlock after, whatever fn returns), so that a Qt peer's
+// lock() excludes it. A fault inside fn, from a peer that truncated the
+// segment, becomes an error matching ErrFault, and the lock is given
+// back, also when fn panics: the form of Data to use when a peer may
+// misbehave. data must not
+// be kept after fn returns.
+func (m *SharedMemory) Locked(ctx context.Context, fn func(data []byte) error) (err error) {
+	if err := m.LockContext(ctx); err != nil {
+		return err
+	}
+	// Deferred, so that a panic in fn does not leave the lock to Qt's peers.
+	defer func() { err = errors.Join(err, m.Unlock()) }()
+	var ferr error
+	fault := catchFault("locked", m.key, func() {
+		data := m.Data()
+		if data == nil {
+			ferr = &Error{Op: "locked", Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
+			return
+		}
+		ferr = fn(data)
+	})
+	return errors.Join(fault, ferr)
+}
+
+// catchFault runs fn and turns a memory fault in it (SIGBUS, SIGSEGV on
+// the mapping) into an *Error matching ErrFault; other panics go on.
+func catchFault(op string, k Key, fn func()) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		if re, ok := r.(runtime.Error); ok {
+			if _, fault := re.(interface{ Addr() uintptr }); fault {
+				err = &Error{Op: op, Key: k, Kind: UnknownError, Err: ErrFault, text: "memory fault (" + re.Error() + ")"}
+				return
+			}
+		}
+		panic(r)
+	}()
+	fn()
+	return nil
+}
