@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+	"strings"
 )
 
 // ErrFault is matched by errors.Is when reading or writing the mapping
@@ -46,7 +47,7 @@ func (m *SharedMemory) access(op string, off int64, n int, fn func([]byte)) (int
 		return 0, &Error{Op: op, Key: m.key, Kind: InvalidSize, text: "write past the end of the segment"}
 	}
 	done := min(n, len(avail))
-	if err := catchFault(op, m.key, func() { fn(avail[:done]) }); err != nil {
+	if err := catchFault(op, m.key, true, func() { fn(avail[:done]) }); err != nil {
 		return 0, err
 	}
 	if done < n {
@@ -69,7 +70,7 @@ func (m *SharedMemory) Locked(ctx context.Context, fn func(data []byte) error) (
 	// Deferred, so that a panic in fn does not leave the lock to Qt's peers.
 	defer func() { err = errors.Join(err, m.Unlock()) }()
 	var ferr error
-	fault := catchFault("locked", m.key, func() {
+	fault := catchFault("locked", m.key, false, func() {
 		data := m.Data()
 		if data == nil {
 			ferr = &Error{Op: "locked", Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
@@ -82,7 +83,10 @@ func (m *SharedMemory) Locked(ctx context.Context, fn func(data []byte) error) (
 
 // catchFault runs fn and turns a memory fault in it (SIGBUS, SIGSEGV on
 // the mapping) into an *Error matching ErrFault; other panics go on.
-func catchFault(op string, k Key, fn func()) (err error) {
+// ownCode says that fn is the package's own copy, which cannot dereference
+// nil: a fault without an address (qemu-user reports none, and the runtime
+// then calls it a nil dereference) is then a fault of the mapping too.
+func catchFault(op string, k Key, ownCode bool, fn func()) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		r := recover()
@@ -90,7 +94,8 @@ func catchFault(op string, k Key, fn func()) (err error) {
 			return
 		}
 		if re, ok := r.(runtime.Error); ok {
-			if _, fault := re.(interface{ Addr() uintptr }); fault {
+			_, fault := re.(interface{ Addr() uintptr })
+			if fault || ownCode && strings.HasPrefix(re.Error(), "runtime error: invalid memory address") {
 				err = &Error{Op: op, Key: k, Kind: UnknownError, Err: ErrFault, text: "memory fault (" + re.Error() + ")"}
 				return
 			}

@@ -34,6 +34,11 @@ func TestTruncatedSegmentFault(t *testing.T) {
 			if _, err := m.WriteAt([]byte("x"), size-1); !errors.Is(err, ErrFault) {
 				t.Fatalf("WriteAt past the truncation: %v, want ErrFault", err)
 			}
+			if emulated() {
+				// qemu-user gives the fault no address: Locked, which runs
+				// the caller's code, cannot tell it from a nil dereference.
+				return
+			}
 			err := m.Locked(context.Background(), func(data []byte) error {
 				faultSink = data[len(data)-1] // a real load, kept
 				return nil
