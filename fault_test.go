@@ -60,6 +60,10 @@ func TestTruncatedSegmentFault(t *testing.T) {
 
 var faultSink byte
 
+// emulated reports whether this test binary runs under an emulator
+// (QIPC_EXEC_PREFIX), which may differ from a kernel in what a signal says.
+func emulated() bool { return os.Getenv("QIPC_EXEC_PREFIX") != "" }
+
 // TestReplacedSegmentKeepsMapping: a segment removed and created anew
 // under the same name by another process leaves this process's mapping
 // (of the old one) readable: no fault, the old bytes.

@@ -120,10 +120,6 @@ func selfArgv() []string {
 	return append(strings.Fields(os.Getenv("QIPC_EXEC_PREFIX")), os.Args[0])
 }
 
-// emulated reports whether this test binary runs under an emulator
-// (QIPC_EXEC_PREFIX), which may differ from a kernel in what a signal says.
-func emulated() bool { return os.Getenv("QIPC_EXEC_PREFIX") != "" }
-
 func buildDir() string {
 	if d := os.Getenv("QIPC_BUILD"); d != "" {
 		return d
