@@ -1,6 +1,7 @@
 package qipc
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -164,12 +165,12 @@ func goPeerBench(a peerArgs, key Key, stdin io.Reader, stdout io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		s1, err := NewSemaphore(key, 0, Open)
+		s1, err := NewSemaphore(key, 0, Open, a.opts...)
 		if err != nil {
 			return fail(err)
 		}
 		defer s1.Close()
-		s2, err := NewSemaphore(k2, 0, Open)
+		s2, err := NewSemaphore(k2, 0, Open, a.opts...)
 		if err != nil {
 			return fail(err)
 		}
@@ -385,6 +386,98 @@ func pingPongGoA(t testing.TB, p peer, bb benchBackend, n int) (float64, error) 
 	return ns, err
 }
 
+// ---- hand-offs: spinning against blocking ----
+
+// spinArgs are the extra arguments for peer p: only the Go peer knows
+// --spin.
+func spinArgs(p peer, args []string) []string {
+	if p.name == "go" {
+		return args
+	}
+	return nil
+}
+
+// cpuOf is the CPU time (user and system) that a finished peer used.
+func cpuOf(pr *proc) time.Duration {
+	if st := pr.cmd.ProcessState; st != nil {
+		return st.UserTime() + st.SystemTime()
+	}
+	return 0
+}
+
+// pingPongCPU runs n round trips, role b in pb and role a in pa, and
+// returns a's ns per round trip and the CPU time both used per round trip,
+// less their start-up (a run of one round trip). goArgs go to Go peers.
+func pingPongCPU(t testing.TB, pa, pb peer, bb benchBackend, n int, goArgs ...string) (ns, cpu float64, err error) {
+	run := func(n int) (float64, time.Duration, error) {
+		k1, k2 := testSemKey(t, bb.typ, bb.legacy), testSemKey(t, bb.typ, bb.legacy)
+		rb := pb.start(t, "pingpong", k1, append([]string{k2.String(), strconv.Itoa(n), "b", "--hold"}, spinArgs(pb, goArgs)...)...)
+		time.Sleep(100 * time.Millisecond)
+		ra := pa.start(t, "pingpong", k1, append([]string{k2.String(), strconv.Itoa(n), "a"}, spinArgs(pa, goArgs)...)...)
+		line := ra.line()
+		ra.finish()
+		if l := rb.line(); l != "ok" {
+			return 0, 0, fmt.Errorf("%s role b: %s", pb.name, l)
+		}
+		rb.finish()
+		ns, err := parseMetric(line, "ns_per_roundtrip")
+		return ns, cpuOf(ra) + cpuOf(rb), err
+	}
+	_, cpu1, err := run(1)
+	if err != nil {
+		return 0, 0, err
+	}
+	ns, cpuN, err := run(n)
+	return ns, float64(cpuN-cpu1) / float64(n-1), err
+}
+
+// counterCPU runs procs counters of peer p at once (the barrier), n locked
+// increments each, on a fresh segment, and returns the increments per
+// second (from the barrier to the last result) and the CPU time per
+// increment of all of them, less their start-up (a run of one increment
+// each). The sum must be exact.
+func counterCPU(t testing.TB, p peer, procs int, bb benchBackend, n int, goArgs ...string) (perSec, cpu float64, err error) {
+	run := func(n int) (time.Duration, time.Duration, error) {
+		k := testShmKey(t, bb.typ, bb.legacy)
+		m := NewSharedMemory(k)
+		if err := m.Create(8, ReadWrite); err != nil {
+			return 0, 0, err
+		}
+		defer m.Close()
+		var prs []*proc
+		for range procs {
+			prs = append(prs, p.start(t, "counter", k, append([]string{strconv.Itoa(n), "--barrier"}, spinArgs(p, goArgs)...)...))
+		}
+		for _, pr := range prs {
+			expectLine(t, pr.name+" counter", pr.line(), "ready")
+		}
+		t0 := time.Now()
+		for _, pr := range prs {
+			pr.send("go")
+		}
+		for _, pr := range prs {
+			pr.value("ok last=")
+		}
+		wall := time.Since(t0)
+		var cpu time.Duration
+		for _, pr := range prs {
+			pr.finish()
+			cpu += cpuOf(pr)
+		}
+		if got := binary.LittleEndian.Uint64(m.Data()); got != uint64(procs*n) {
+			return 0, 0, fmt.Errorf("%s counter: %d, want %d", p.name, got, procs*n)
+		}
+		return wall, cpu, nil
+	}
+	_, cpu1, err := run(1)
+	if err != nil {
+		return 0, 0, err
+	}
+	wall, cpuN, err := run(n)
+	total := float64(procs * n)
+	return total / wall.Seconds(), float64(cpuN-cpu1) / (total - float64(procs)), err
+}
+
 // ---- the table ----
 
 func parseMetric(line, name string) (float64, error) {
@@ -394,20 +487,6 @@ func parseMetric(line, name string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no %s in %q", name, line)
-}
-
-// pingPongPeers runs role b in pb and then role a in pa (b first, so that
-// a's clock does not include b's start-up) and returns a's ns/round trip.
-func pingPongPeers(t testing.TB, pa, pb peer, bb benchBackend, n int) (float64, error) {
-	k1, k2 := testSemKey(t, bb.typ, bb.legacy), testSemKey(t, bb.typ, bb.legacy)
-	rb := pb.start(t, "pingpong", k1, k2.String(), strconv.Itoa(n), "b", "--hold")
-	time.Sleep(100 * time.Millisecond)
-	line := pa.run(t, "pingpong", k1, k2.String(), strconv.Itoa(n), "a")
-	if l := rb.line(); l != "ok" {
-		return 0, fmt.Errorf("%s role b: %s", pb.name, l)
-	}
-	rb.finish()
-	return parseMetric(line, "ns_per_roundtrip")
 }
 
 type cell struct {
@@ -456,6 +535,7 @@ type row struct {
 	higherOK bool // MB/s: the ratio is of bandwidths, so higher is better
 	goC, cC  cell
 	qtC      cell
+	noSpin   cell // Go with WithSpin(0): what spinning costs or saves
 	qtName   string
 	measure  func(t *testing.T, r *row)
 }
@@ -477,7 +557,7 @@ func (r *row) ratio(other *cell) string {
 	case !okg || !oko || g <= 0 || o <= 0:
 		return "—"
 	case r.higherOK:
-		return fmt.Sprintf("%.2f (bandwidth)", g/o)
+		return fmt.Sprintf("%.2f (higher is better)", g/o)
 	default:
 		return fmt.Sprintf("%.2f", g/o)
 	}
@@ -527,6 +607,7 @@ func TestBenchTable(t *testing.T) {
 		nCycle    = 2000
 		nAttach   = 20000
 		nCopy     = 2000
+		nCounter  = 20000
 	)
 	posix, sysv := benchBackends[0], benchBackends[1]
 	segment := func(t *testing.T, bb benchBackend, size int) *SharedMemory {
@@ -565,18 +646,54 @@ func TestBenchTable(t *testing.T) {
 			}
 		}
 	}
-	pingRow := func(bb benchBackend, n int, goPeer, cPeer, qtPeer string) func(t *testing.T, r *row) {
+	// spinRow fills row r (and the CPU row cpu, when not nil) from run,
+	// which measures with the given peers: Go spinning and not (goA and
+	// goB say which side is the Go peer, the other being qtName), then,
+	// when both are Go, C against C; and qtName against itself. A Python
+	// peer's CPU is not shown: its start-up dwarfs its loop.
+	spinRow := func(qtName string, goA, goB bool, cpu *row, run func(t *testing.T, pa, pb peer, div int, goArgs ...string) (float64, float64, error)) func(t *testing.T, r *row) {
+		if cpu == nil {
+			cpu = &row{}
+		}
 		return func(t *testing.T, r *row) {
-			if goPeer != "" {
-				r.goC.add(pingPongGoA(t, peerNamed(goPeer), bb, n))
+			gp, qp := peerNamed("go"), peerNamed(qtName)
+			pa, pb := gp, gp
+			if !goA {
+				pa = qp
 			}
-			if cPeer != "" {
-				r.cC.add(pingPongPeers(t, peerNamed(cPeer), peerNamed(cPeer), bb, n))
+			if !goB {
+				pb = qp
 			}
-			if qtPeer != "" && peerAvailable(qtPeer) {
-				r.qtC.add(pingPongPeers(t, peerNamed(qtPeer), peerNamed(qtPeer), bb, n))
+			add := func(c, cpuCell *cell, v, cpuNs float64, err error) {
+				c.add(v, err)
+				cpuCell.add(cpuNs, err)
+			}
+			v, c, err := run(t, pa, pb, 1)
+			add(&r.goC, &cpu.goC, v, c, err)
+			v, c, err = run(t, pa, pb, 1, "--spin", "0")
+			add(&r.noSpin, &cpu.noSpin, v, c, err)
+			if goA && goB {
+				v, c, err = run(t, cpeer, cpeer, 1)
+				add(&r.cC, &cpu.cC, v, c, err)
+			}
+			if peerAvailable(qtName) {
+				v, _, err = run(t, qp, qp, r.qtDiv())
+				r.qtC.add(v, err)
 			}
 		}
+	}
+	// pingRow measures round trips between processes a and b.
+	pingRow := func(bb benchBackend, n int, qtName string, goA, goB bool, cpu *row) func(t *testing.T, r *row) {
+		return spinRow(qtName, goA, goB, cpu, func(t *testing.T, pa, pb peer, div int, goArgs ...string) (float64, float64, error) {
+			return pingPongCPU(t, pa, pb, bb, n/div, goArgs...)
+		})
+	}
+	// counterRow measures procs processes of one kind incrementing one
+	// counter under the lock.
+	counterRow := func(bb benchBackend, procs, n int, qtName string, cpu *row) func(t *testing.T, r *row) {
+		return spinRow(qtName, true, true, cpu, func(t *testing.T, pa, _ peer, div int, goArgs ...string) (float64, float64, error) {
+			return counterCPU(t, pa, procs, bb, n/div, goArgs...)
+		})
 	}
 	cycleRow := func(bb benchBackend, n int) func(t *testing.T, r *row) {
 		return func(t *testing.T, r *row) {
@@ -622,11 +739,25 @@ func TestBenchTable(t *testing.T) {
 		r.cC.add(parseMetric(strings.TrimSpace(string(out)), "mb_per_s"))
 	}
 
+	// CPU rows are filled by the ping-pong and counter rows before them.
+	cpuRow := func(name, qtName string) *row {
+		return &row{name: name, unit: "ns CPU", qtName: qtName, measure: func(*testing.T, *row) {}}
+	}
+	posixPingCPU := cpuRow("POSIX CPU per round trip (both processes)", posixQt)
+	posixCounterCPU := cpuRow("POSIX CPU per increment, 8 processes", posixQt)
+	sysvPingCPU := cpuRow("System V CPU per round trip (both processes)", qt)
+	sysvCounterCPU := cpuRow("System V CPU per increment, 8 processes", qt)
 	rows := []*row{
 		{name: "POSIX Lock+Unlock", unit: "ns/op", qtName: posixQt, measure: lockRow(posix, nLock)},
 		{name: "POSIX Acquire+Release", unit: "ns/op", qtName: posixQt, measure: semRow(posix, nLock)},
-		{name: "POSIX ping-pong (Go⇄Go, C⇄C, Qt⇄Qt)", unit: "ns/rt", qtName: posixQt, measure: pingRow(posix, nPing, "go", "c", posixQt)},
-		{name: "POSIX ping-pong Go⇄Qt (vs C⇄C)", unit: "ns/rt", qtName: posixQt, measure: pingRow(posix, nPing, posixQt, "c", "")},
+		{name: "POSIX ping-pong (Go⇄Go, C⇄C, Qt⇄Qt)", unit: "ns/rt", qtName: posixQt, measure: pingRow(posix, nPing, posixQt, true, true, posixPingCPU)},
+		posixPingCPU,
+		{name: "POSIX ping-pong Go⇄Qt (vs Qt⇄Qt)", unit: "ns/rt", qtName: posixQt, measure: pingRow(posix, nPing, posixQt, true, false, nil)},
+		{name: "POSIX ping-pong Qt⇄Go (vs Qt⇄Qt)", unit: "ns/rt", qtName: posixQt, measure: pingRow(posix, nPing, posixQt, false, true, nil)},
+		{name: "POSIX counter, 2 processes", unit: "incr/s", higherOK: true, qtName: posixQt, measure: counterRow(posix, 2, nCounter, posixQt, nil)},
+		{name: "POSIX counter, 4 processes", unit: "incr/s", higherOK: true, qtName: posixQt, measure: counterRow(posix, 4, nCounter, posixQt, nil)},
+		{name: "POSIX counter, 8 processes", unit: "incr/s", higherOK: true, qtName: posixQt, measure: counterRow(posix, 8, nCounter, posixQt, posixCounterCPU)},
+		posixCounterCPU,
 		{name: "POSIX Create+Attach+Detach+Close", unit: "ns/op", qtName: posixQt, measure: cycleRow(posix, nCycle)},
 		{name: "POSIX Attach+Detach", unit: "ns/op", qtName: posixQt, measure: attachRow(posix, nAttach)},
 		{name: "copy 1 MiB into Data()", unit: "MB/s", higherOK: true, measure: copyRow},
@@ -635,8 +766,14 @@ func TestBenchTable(t *testing.T) {
 		rows = append(rows,
 			&row{name: "System V Lock+Unlock", unit: "ns/op", qtName: qt, measure: lockRow(sysv, nSysV)},
 			&row{name: "System V Acquire+Release", unit: "ns/op", qtName: qt, measure: semRow(sysv, nSysV)},
-			&row{name: "System V ping-pong (Go⇄Go, C⇄C, Qt⇄Qt)", unit: "ns/rt", qtName: qt, measure: pingRow(sysv, nPingSysV, "go", "c", qt)},
-			&row{name: "System V ping-pong Go⇄Qt (vs C⇄C)", unit: "ns/rt", qtName: qt, measure: pingRow(sysv, nPingSysV, qt, "c", "")},
+			&row{name: "System V ping-pong (Go⇄Go, C⇄C, Qt⇄Qt)", unit: "ns/rt", qtName: qt, measure: pingRow(sysv, nPingSysV, qt, true, true, sysvPingCPU)},
+			sysvPingCPU,
+			&row{name: "System V ping-pong Go⇄Qt (vs Qt⇄Qt)", unit: "ns/rt", qtName: qt, measure: pingRow(sysv, nPingSysV, qt, true, false, nil)},
+			&row{name: "System V ping-pong Qt⇄Go (vs Qt⇄Qt)", unit: "ns/rt", qtName: qt, measure: pingRow(sysv, nPingSysV, qt, false, true, nil)},
+			&row{name: "System V counter, 2 processes", unit: "incr/s", higherOK: true, qtName: qt, measure: counterRow(sysv, 2, nCounter, qt, nil)},
+			&row{name: "System V counter, 4 processes", unit: "incr/s", higherOK: true, qtName: qt, measure: counterRow(sysv, 4, nCounter, qt, nil)},
+			&row{name: "System V counter, 8 processes", unit: "incr/s", higherOK: true, qtName: qt, measure: counterRow(sysv, 8, nCounter, qt, sysvCounterCPU)},
+			sysvCounterCPU,
 			&row{name: "System V Create+Attach+Detach+Close", unit: "ns/op", qtName: qt, measure: cycleRow(sysv, nCycle)},
 			&row{name: "System V Attach+Detach", unit: "ns/op", qtName: qt, measure: attachRow(sysv, nAttach)},
 		)
@@ -663,14 +800,14 @@ func TestBenchTable(t *testing.T) {
 	}
 	fmt.Fprintf(&sb, "\nqipc bench: %s, %d CPUs, %s/%s, %s, POSIX fast path %v; medians of %d rounds\n",
 		cpu, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), semFastOK, rounds)
-	fmt.Fprintf(&sb, "| operation | unit | Go | C peer | Qt | Go/C | Go/Qt |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&sb, "| operation | unit | Go | Go, spin off | C peer | Qt | Go/C | Go/Qt | Go/spin off |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {
 		qtCol := r.qtC.String()
 		if qtCol != "—" && r.qtName != "" {
 			qtCol += " (" + r.qtName + ")"
 		}
-		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s |\n", r.name, r.unit, r.goC.String(), r.cC.String(), qtCol,
-			r.ratio(&r.cC), r.ratio(&r.qtC))
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, r.unit, r.goC.String(), r.noSpin.String(), r.cC.String(), qtCol,
+			r.ratio(&r.cC), r.ratio(&r.qtC), r.ratio(&r.noSpin))
 	}
 	fmt.Print(sb.String())
 }

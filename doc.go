@@ -38,7 +38,10 @@
 // waits, as sync.Mutex does. [SharedMemory.LockContext],
 // [SharedMemory.TryLock], [Semaphore.AcquireContext] and
 // [Semaphore.AcquireTimeout] add what Qt lacks: waits that a context or a
-// deadline ends.
+// deadline ends. Every wait first tries for a few microseconds without
+// sleeping, which spares a hand-off between two running processes the
+// kernel's sleep and wake-up; [WithSpin] sets or turns off that budget.
+// The protocol on the semaphore is Qt's either way.
 //
 // # Faults and failures
 //

@@ -34,7 +34,7 @@ type peerArgs struct {
 	nolock   bool
 	barrier  bool
 	init     []byte   // --init HEX
-	opts     []Option // --mode OCTAL, --foreign (not in the protocol: the permission tests)
+	opts     []Option // --mode OCTAL, --foreign, --spin D (not in the protocol: permission tests, bench)
 	lockKey  string
 }
 
@@ -42,6 +42,19 @@ func parsePeerArgs(args []string) (peerArgs, error) {
 	var a peerArgs
 	var pos []string
 	for i := 0; i < len(args); i++ {
+		// value parses the flag's argument with parse, or says what it
+		// needs.
+		value := func(what string, parse func(string) error) error {
+			if i+1 == len(args) {
+				return fmt.Errorf("%s needs %s", args[i], what)
+			}
+			i++
+			if err := parse(args[i]); err != nil {
+				return fmt.Errorf("%s: %v", args[i-1], err)
+			}
+			return nil
+		}
+		var err error
 		switch args[i] {
 		case "--ro":
 			a.ro = true
@@ -53,34 +66,33 @@ func parsePeerArgs(args []string) (peerArgs, error) {
 			a.barrier = true
 		case "--foreign":
 			a.opts = append(a.opts, WithForeignOwners())
+		case "--spin":
+			err = value("a duration", func(v string) error {
+				d, err := time.ParseDuration(v)
+				a.opts = append(a.opts, WithSpin(d))
+				return err
+			})
 		case "--mode":
-			if i+1 == len(args) {
-				return a, errors.New("--mode needs OCTAL")
-			}
-			i++
-			mode, err := strconv.ParseUint(args[i], 8, 32)
-			if err != nil {
-				return a, fmt.Errorf("--mode: %v", err)
-			}
-			a.opts = append(a.opts, WithPermissions(fs.FileMode(mode)))
+			err = value("OCTAL", func(v string) error {
+				mode, err := strconv.ParseUint(v, 8, 32)
+				a.opts = append(a.opts, WithPermissions(fs.FileMode(mode)))
+				return err
+			})
 		case "--init":
-			if i+1 == len(args) {
-				return a, errors.New("--init needs HEX")
-			}
-			i++
-			b, err := hex.DecodeString(args[i])
-			if err != nil {
-				return a, fmt.Errorf("--init: %v", err)
-			}
-			a.init = b
+			err = value("HEX", func(v string) (err error) {
+				a.init, err = hex.DecodeString(v)
+				return err
+			})
 		case "--lock":
-			if i+1 == len(args) {
-				return a, errors.New("--lock needs a key")
-			}
-			i++
-			a.lockKey = args[i]
+			err = value("a key", func(v string) error {
+				a.lockKey = v
+				return nil
+			})
 		default:
 			pos = append(pos, args[i])
+		}
+		if err != nil {
+			return a, err
 		}
 	}
 	if len(pos) < 2 {

@@ -1212,3 +1212,61 @@ func TestContextsEndWaitsForDeadHolder(t *testing.T) {
 		t.Fatalf("DetachContext after recovery: %v", err)
 	}
 }
+
+// TestKilledSpinningWaiter: a Go waiter told to spin for minutes spins
+// (its CPU time grows while the kernel counts no waiter on the lock), is
+// killed there, and leaves the lock exactly as a killed sleeper does: the
+// holder's count untouched, and once it unlocks, the lock free for others.
+func TestKilledSpinningWaiter(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, typ KeyType) {
+		if !multiCPU {
+			t.Skip("one CPU: the library does not spin")
+		}
+		k := testShmKey(t, typ, false)
+		mustCreate(t, k, 8)
+		w := gop.start(t, "hold-lock", k, "--barrier", "--spin", "10m")
+		expectLine(t, "go hold-lock", w.line(), "ok attached")
+		h, _ := peerNamed("c").startHolder(t, k)
+		w.send("go")
+		before := cpuTicks(t, w)
+		deadline := time.Now().Add(peerTimeout())
+		for cpuTicks(t, w) < before+10 { // 100 ms of CPU: it spins
+			if time.Now().After(deadline) {
+				t.Fatalf("the waiter used no CPU for %v: it does not spin", peerTimeout())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n, ok := lockWaiters(t, k); ok && n != 0 {
+			t.Fatalf("%d waiters blocked in the kernel while the Go waiter spins", n)
+		}
+		w.kill()
+		if n, ok := lockCount(t, k); ok && n != 0 {
+			t.Fatalf("lock count %d after the spinning waiter was killed, want 0 (the holder's)", n)
+		}
+		h.release()
+		h.finish()
+		m := NewSharedMemory(k)
+		defer m.Close()
+		if err := m.Attach(ReadWrite); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := m.TryLock(); !ok || err != nil {
+			t.Fatalf("TryLock after the holder unlocked: %v %v", ok, err)
+		}
+		_ = m.Unlock()
+	})
+}
+
+// cpuTicks is the user+system CPU time of the peer's process, in clock
+// ticks (/proc/PID/stat fields 14 and 15).
+func cpuTicks(t *testing.T, pr *proc) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pr.cmd.Process.Pid))
+	if err != nil {
+		t.Fatalf("%s: %v", pr.name, err)
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return utime + stime
+}

@@ -169,7 +169,7 @@ func (m *SharedMemory) usable(op string) error {
 	if l := m.lock.Load(); l == nil || l.state.Load()&stateClosed != 0 {
 		// Open mode even for Create: Qt's Create mode would reset a lock
 		// another process may hold right now (see COMPAT.md).
-		lock, err := NewSemaphore(lockKeyFor(m.key), 1, Open, WithoutCleanup(), WithPermissions(fsMode(m.opts.perm)))
+		lock, err := NewSemaphore(lockKeyFor(m.key), 1, Open, WithoutCleanup(), WithPermissions(fsMode(m.opts.perm)), WithSpin(m.opts.spin))
 		if err != nil {
 			var se *Error
 			errors.As(err, &se)
