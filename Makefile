@@ -48,7 +48,7 @@ $(BUILD)/cpeer: peers/c/peer.c
 
 $(BUILD)/cpeer.exe: peers/c/peer.c
 	@mkdir -p $(BUILD)
-	$(MINGWCC) -O2 -Wall -Wextra -Werror -o $@ $<
+	$(MINGWCC) -O2 -Wall -Wextra -Werror -o $@ $< -lshell32
 
 qtpeers:
 	@mkdir -p $(BUILD)

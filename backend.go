@@ -156,7 +156,8 @@ const applePosixNameMax = 31
 // cut the name short in C and reach another object, and bytes that are not
 // UTF-8 name nothing a Qt peer can name. POSIX names may hold no "/" after
 // the first and must fit glibc's "sem.<name>" in NAME_MAX, and Apple's
-// PSHMNAMLEN there.
+// PSHMNAMLEN there. A Windows name may hold a lone surrogate (WTF-8),
+// which Qt's cut of a long name leaves.
 func badNative(k Key) string { return badNativeOn(runtime.GOOS, k) }
 
 // badNativeOn is badNative for an OS, so that every OS's rules are tested.
@@ -164,7 +165,7 @@ func badNativeOn(goos string, k Key) string {
 	switch {
 	case strings.IndexByte(k.Native, 0) >= 0:
 		return "key contains a NUL byte"
-	case !utf8.ValidString(k.Native):
+	case k.Type == Windows && !validWTF8(k.Native), k.Type != Windows && !utf8.ValidString(k.Native):
 		return "key is not valid UTF-8"
 	case k.Type == PosixRealtime && strings.Contains(strings.TrimLeft(k.Native, "/"), "/"):
 		return "bad name"

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"syscall"
 	"time"
-	"unicode/utf16"
 	"unsafe"
 )
 
@@ -46,11 +45,12 @@ func (windowsBackend) lockShadowsSegment(Key) bool { return false }
 // supported: Qt's isKeyTypeSupported(Windows) is true on every Windows.
 func (windowsBackend) supported() bool { return true }
 
-// winName converts a native key to the NUL-terminated UTF-16 Win32 wants.
-// Win32 reads a name up to its first NUL, so a NUL inside the key ends the
-// name there, as it does for Qt's utf16() buffer.
+// winName converts a native key to the NUL-terminated UTF-16 Win32 wants
+// (winUTF16: a lone surrogate left by Qt's cut stays one). Win32 reads a
+// name up to its first NUL, so a NUL inside the key ends the name there,
+// as it does for Qt's utf16() buffer.
 func winName(k Key) *C.uint16_t {
-	u := append(utf16.Encode([]rune(k.Native)), 0)
+	u := append(winUTF16(k.Native), 0)
 	return (*C.uint16_t)(unsafe.Pointer(&u[0]))
 }
 

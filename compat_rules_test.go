@@ -49,3 +49,57 @@ func TestFailedCreateKeepsHeldLock(t *testing.T) {
 		})
 	}
 }
+
+// TestDetachKeepsCallersLock: Detach while Lock is held keeps the lock
+// (COMPAT.md #14). Qt's detach() takes the lock through an internal locker
+// that finds it already taken and then unlocks it on the way out, so a Qt
+// caller's lock is free after detach(): shown here with Qt 5.15, 6.4 and
+// PySide6 (the Go process takes the lock the peer thought it held).
+func TestDetachKeepsCallersLock(t *testing.T) {
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		t.Run(typ.String()+"/go", func(t *testing.T) {
+			skipWithoutBackend(t, typ)
+			k := testShmKey(t, typ, false)
+			mustCreate(t, k, 8)
+			m := NewSharedMemory(k)
+			defer m.Close()
+			if err := m.Attach(ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Lock(); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Detach(); err != nil {
+				t.Fatal(err)
+			}
+			if n, ok := lockCount(t, k); ok && n != 0 {
+				t.Fatalf("lock count %d after Detach under Lock, want 0 (still held)", n)
+			}
+			if err := m.Unlock(); err != nil {
+				t.Fatalf("Unlock after Detach: %v", err)
+			}
+			if n, ok := lockCount(t, k); ok && n != 1 {
+				t.Fatalf("lock count %d after Unlock, want 1", n)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		peer string
+		typ  KeyType
+	}{{"qt5", SystemV}, {"qt6.4", SystemV}, {"pyside6", SystemV}, {"pyside6", PosixRealtime}} {
+		t.Run(tc.typ.String()+"/"+tc.peer, func(t *testing.T) {
+			skipWithoutBackend(t, tc.typ)
+			p := peerNamed(tc.peer)
+			p.require(t)
+			k := testShmKey(t, tc.typ, tc.peer == "qt5" || tc.peer == "qt6.4")
+			mustCreate(t, k, 8)
+			pr := p.start(t, "lock-detach", k)
+			expectLine(t, tc.peer+" lock-detach", pr.line(), "ok detached")
+			if n, ok := lockCount(t, k); ok && n != 1 {
+				t.Fatalf("lock count %d after %s's detach under lock(), want 1 (released)", n, tc.peer)
+			}
+			pr.send("go")
+			expectLine(t, tc.peer+" unlock", pr.line(), "ok unlock=false")
+		})
+	}
+}

@@ -741,15 +741,30 @@ func TestUTF16Truncation(t *testing.T) {
 		{"abc", 0, ""},
 		{"日本語", 2, "日本"},
 		{emoji + emoji, 4, emoji + emoji},
-		{emoji + emoji, 3, emoji + "?"}, // the lone high surrogate Qt keeps
+		{emoji + emoji, 3, emoji + "?"}, // the lone high surrogate Qt's UTF-8 encoder replaces
 		{emoji + emoji, 2, emoji},
 		{"a" + emoji, 2, "a?"},
 		{"\xff\xfeab", 3, "\xff\xfea"},
 	}
 	for _, tt := range tests {
-		if got := leftUTF16(tt.s, tt.n); got != tt.want {
+		if got := leftUTF16(tt.s, tt.n, false); got != tt.want {
 			t.Errorf("leftUTF16(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
 		}
+	}
+	// Windows keeps the lone high surrogate, in WTF-8, and winUTF16 gives
+	// it back as the one unit Qt's QString holds.
+	cut := leftUTF16("a"+emoji, 2, true)
+	if cut != "a\xed\xa0\xbd" {
+		t.Errorf("Windows cut %q, want a + WTF-8 of U+D83D", cut)
+	}
+	if got := winUTF16(cut + "_sem"); !slices.Equal(got, []uint16{'a', 0xD83D, '_', 's', 'e', 'm'}) {
+		t.Errorf("winUTF16 of the cut: %#x", got)
+	}
+	if got := leftUTF16(cut+"bc", 2, true); got != cut {
+		t.Errorf("a lone surrogate counts as one unit: %q", got)
+	}
+	if got := winUTF16("\xffé" + emoji); !slices.Equal(got, []uint16{0xFFFD, 0xE9, 0xD83D, 0xDE00}) {
+		t.Errorf("winUTF16: %#x", got)
 	}
 	// Apple: "/" + 29 units.
 	name := strings.Repeat("a", 28) + emoji + "tail"

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/qipc-go/qipc/internal/qtnames"
@@ -82,7 +83,7 @@ func platformSafeKey(tg target, kind ipcKind, name string, t KeyType) Key {
 			return k
 		}
 		if isApple(tg.goos) {
-			k.Native = "/" + leftUTF16(name, shmNameMax-1)
+			k.Native = "/" + leftUTF16(name, shmNameMax-1, false)
 		} else {
 			k.Native = "/" + name
 		}
@@ -101,7 +102,7 @@ func platformSafeKey(tg target, kind ipcKind, name string, t KeyType) Key {
 		if kind == kindSemaphore {
 			mid = "sem_"
 		}
-		k.Native = leftUTF16(prefix+mid+payload, maxPath)
+		k.Native = leftUTF16(prefix+mid+payload, maxPath, true)
 	default:
 		if !ipcSupported(tg.goos, SystemV) {
 			return k
@@ -195,27 +196,38 @@ func lockKeyForTarget(tg target, shm Key) Key {
 		return legacyKey(tg, kindSemaphore, shm.LegacyKey, shm.Type)
 	}
 	if shm.Type == Windows && ipcSupported(tg.goos, Windows) {
-		return Key{Type: Windows, Native: leftUTF16(shm.Native, maxPath-len(lockSuffix)-1) + lockSuffix}
+		return Key{Type: Windows, Native: leftUTF16(shm.Native, maxPath-len(lockSuffix)-1, true) + lockSuffix}
 	}
 	return shm
 }
 
 // leftUTF16 is QString::left(n): the first n UTF-16 code units of s. Qt
-// may cut a surrogate pair in half; a Go string cannot hold the lone high
-// surrogate that leaves, so it becomes '?', the byte Qt's UTF-8 encoder
-// writes for it when the name reaches the OS (Apple POSIX names). Windows
-// would see the lone surrogate itself, which no Go string can reproduce.
-// Each byte of invalid UTF-8 counts as one unit and is kept as it is.
-func leftUTF16(s string, n int) string {
+// may cut a surrogate pair in half. A Windows name keeps the lone high
+// surrogate (keepLone), which this package writes in WTF-8 (the bytes
+// UTF-8 would give the code point; winUTF16 turns them back into the one
+// unit); elsewhere it becomes '?', the byte Qt's UTF-8 encoder writes for
+// it when the name reaches the OS (Apple POSIX names). Each byte of other
+// invalid UTF-8 counts as one unit and is kept as it is.
+func leftUTF16(s string, n int, keepLone bool) string {
 	units := 0
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		w := 1
-		if r >= 0x10000 {
-			w = 2
+		w, size := 1, 0
+		if _, ok := wtf8Surrogate(s[i:]); ok {
+			size = 3
+		} else {
+			var r rune
+			r, size = utf8.DecodeRuneInString(s[i:])
+			if r >= 0x10000 {
+				w = 2
+			}
 		}
 		if units+w > n {
-			if units < n {
+			if units < n { // the cut splits a pair: its high half stays
+				if keepLone {
+					r, _ := utf8.DecodeRuneInString(s[i:])
+					hi, _ := utf16.EncodeRune(r)
+					return s[:i] + wtf8(uint16(hi))
+				}
 				return s[:i] + "?"
 			}
 			return s[:i]
@@ -224,6 +236,53 @@ func leftUTF16(s string, n int) string {
 		i += size
 	}
 	return s
+}
+
+// wtf8 is the WTF-8 form of a lone surrogate u (0xD800–0xDFFF).
+func wtf8(u uint16) string {
+	return string([]byte{0xE0 | byte(u>>12), 0x80 | byte(u>>6)&0x3F, 0x80 | byte(u)&0x3F})
+}
+
+// wtf8Surrogate decodes a lone surrogate in WTF-8 at the start of s.
+func wtf8Surrogate(s string) (uint16, bool) {
+	if len(s) >= 3 && s[0] == 0xED && s[1] >= 0xA0 && s[1] <= 0xBF && s[2] >= 0x80 && s[2] <= 0xBF {
+		return 0xD000 | uint16(s[1]&0x3F)<<6 | uint16(s[2]&0x3F), true
+	}
+	return 0, false
+}
+
+// validWTF8 reports whether s is UTF-8 but for lone surrogates in WTF-8.
+func validWTF8(s string) bool {
+	for i := 0; i < len(s); {
+		if _, ok := wtf8Surrogate(s[i:]); ok {
+			i += 3
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+// winUTF16 is the UTF-16 a Windows name stands for: UTF-8 decoded (each
+// invalid byte U+FFFD, as Go's conversion to runes gives), and a lone
+// surrogate in WTF-8 as the unit itself.
+func winUTF16(s string) []uint16 {
+	var out []uint16
+	for i := 0; i < len(s); {
+		if u, ok := wtf8Surrogate(s[i:]); ok {
+			out = append(out, u)
+			i += 3
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		out = utf16.AppendRune(out, r)
+		i += size
+	}
+	return out
 }
 
 // hostTarget describes the running system, looking up only the directories

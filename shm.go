@@ -259,7 +259,8 @@ func (m *SharedMemory) DetachContext(ctx context.Context) error {
 	}
 	lock := m.lock.Load()
 	if lock.state.Load()&stateHeld != 0 {
-		// Qt's detach keeps a lock taken by lock(), and so does this.
+		// A lock taken by Lock stays taken (Qt's detach unlocks it on
+		// the way out: COMPAT.md #14).
 		return m.detachUnder(lock, false)
 	}
 	ok, err := lock.take(ctx, -1, false)

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf16"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -746,3 +748,76 @@ func TestWindowsForeignOwnerRefused(t *testing.T) {
 
 // x/sys/windows does not wrap CreateSemaphoreW.
 var createSemaphoreW = windows.NewLazySystemDLL("kernel32.dll").NewProc("CreateSemaphoreW")
+
+// TestWindowsSurrogateCut: a native key whose lock name Qt cuts between
+// the halves of a surrogate pair (255 units before "_sem"). Qt's lock is
+// then named with the lone high surrogate; the Go and C peers must open
+// that very semaphore: it exists under its UTF-16 name once the segment is
+// made, and a lock held by one peer is seen by the other.
+func TestWindowsSurrogateCut(t *testing.T) {
+	emoji := "\U0001F600" // D83D DE00
+	k := NewKey(strings.Repeat("a", 253)+"x"+emoji+"tail", Windows)
+	want := append(utf16.Encode([]rune(strings.Repeat("a", 253)+"x")), 0xD83D)
+	want = append(want, utf16.Encode([]rune("_sem"))...)
+	if got := winUTF16(lockKeyFor(k).Native); !slices.Equal(got, want) {
+		t.Fatalf("lock name ends %#x (%d units), want %#x (%d)", got[max(len(got)-8, 0):], len(got), want[len(want)-8:], len(want))
+	}
+	for _, creator := range winPeers {
+		for _, holder := range winPeers {
+			t.Run(creator.name+"-creates/"+holder.name+"-holds", func(t *testing.T) {
+				c := creator.start(t, "create", k, "64", "--hold")
+				expectExact(t, creator.name+" create", winLine(c), sizeLine(64))
+				// The lock exists under Qt's name: opening it reports so.
+				name := append(slices.Clone(want), 0)
+				r, _, e := createSemaphoreW.Call(0, 1, 1, uintptr(unsafe.Pointer(&name[0])))
+				if r == 0 {
+					t.Fatal(e)
+				}
+				_ = windows.CloseHandle(windows.Handle(r))
+				if e != windows.ERROR_ALREADY_EXISTS {
+					t.Fatalf("no semaphore under the cut name after %s's create (%v)", creator.name, e)
+				}
+				h, _ := holder.startHolder(t, k)
+				m := NewSharedMemory(k)
+				defer m.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+				defer cancel()
+				if err := m.AttachContext(ctx, ReadWrite); !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("AttachContext while %s holds the lock: %v, want it to wait (DeadlineExceeded)", holder.name, err)
+				}
+				h.finish()
+				if err := m.Attach(ReadWrite); err != nil {
+					t.Fatal(err)
+				}
+				if ok, err := m.TryLock(); !ok || err != nil {
+					t.Fatalf("TryLock after %s unlocked: %v %v", holder.name, ok, err)
+				}
+				_ = m.Unlock()
+				c.finish()
+			})
+		}
+	}
+}
+
+// TestWindowsFailedCreateDropsHandle: a Create that fails with
+// AlreadyExists closes the handle CreateFileMappingW gave it at once (Qt
+// keeps it until the object is reused or destroyed), so the mapping goes
+// with its creator's last handle (COMPAT.md #15).
+func TestWindowsFailedCreateDropsHandle(t *testing.T) {
+	k := winNameCases[0].shmKey(t)
+	creator := NewSharedMemory(k)
+	if err := creator.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	second := NewSharedMemory(k)
+	defer second.Close()
+	if err := second.Create(64, ReadWrite); !errors.Is(err, ErrAlreadyExists) {
+		t.Fatalf("second Create: %v, want ErrAlreadyExists", err)
+	}
+	if err := creator.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := NewSharedMemory(k).Attach(ReadOnly); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Attach after the creator closed: %v, want ErrNotFound (no handle kept by the failed Create)", err)
+	}
+}

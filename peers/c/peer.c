@@ -50,6 +50,7 @@
 #    define WIN32_LEAN_AND_MEAN
 #  endif
 #  include <windows.h>
+#  include <shellapi.h>
 #else
 #  define _GNU_SOURCE
 #  include <fcntl.h>
@@ -300,16 +301,75 @@ union qt_semun {
 #endif
 
 #ifdef _WIN32
-/* UTF-8 -> UTF-16 (caller frees) */
+/* Windows names are UTF-16, and Qt may cut one between the halves of a
+ * surrogate pair; the name then ends in a lone high surrogate. Names pass
+ * through this peer as WTF-8 (UTF-8 that may hold a lone surrogate as the
+ * three bytes UTF-8 would give its code point), as the Go library writes
+ * them, so that both sides open the same object. */
+
+/* WTF-8 -> UTF-16 (caller frees); an invalid byte becomes U+FFFD. */
 static wchar_t *to_wide(const char *s)
 {
-    int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
-    wchar_t *w;
-    if (n <= 0) n = 1;
-    w = (wchar_t *)calloc((size_t)n + 8, sizeof(wchar_t));
+    const unsigned char *p = (const unsigned char *)s;
+    wchar_t *w = (wchar_t *)calloc(strlen(s) + 8, sizeof(wchar_t)), *o = w;
     if (!w) { fputs("out of memory\n", stderr); exit(2); }
-    if (s[0]) MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
+    while (*p) {
+        unsigned c = p[0], cp = 0xFFFD;
+        int len = 1;
+        if (c < 0x80) {
+            cp = c;
+        } else if ((c & 0xE0) == 0xC0 && (p[1] & 0xC0) == 0x80) {
+            unsigned v = (c & 0x1Fu) << 6 | (p[1] & 0x3Fu);
+            if (v >= 0x80) { cp = v; len = 2; }
+        } else if ((c & 0xF0) == 0xE0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
+            unsigned v = (c & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu);
+            if (v >= 0x800) { cp = v; len = 3; }
+        } else if ((c & 0xF8) == 0xF0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80 &&
+                   (p[3] & 0xC0) == 0x80) {
+            unsigned v = (c & 0x07u) << 18 | (p[1] & 0x3Fu) << 12 | (p[2] & 0x3Fu) << 6 | (p[3] & 0x3Fu);
+            if (v >= 0x10000 && v <= 0x10FFFF) { cp = v; len = 4; }
+        }
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            *o++ = (wchar_t)(0xD800 + (cp >> 10));
+            *o++ = (wchar_t)(0xDC00 + (cp & 0x3FF));
+        } else {
+            *o++ = (wchar_t)cp;
+        }
+        p += len;
+    }
     return w;
+}
+
+/* UTF-16 -> WTF-8 into out (cap bytes, NUL-terminated); a lone surrogate
+ * keeps its own three bytes. */
+static void from_wide(const wchar_t *w, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *w; w++) {
+        unsigned cp = (unsigned)*w;
+        unsigned char b[4];
+        size_t len;
+        if (cp >= 0xD800 && cp < 0xDC00 && w[1] >= 0xDC00 && w[1] < 0xE000) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + ((unsigned)w[1] - 0xDC00);
+            w++;
+        }
+        if (cp < 0x80) {
+            b[0] = (unsigned char)cp; len = 1;
+        } else if (cp < 0x800) {
+            b[0] = (unsigned char)(0xC0 | cp >> 6); b[1] = (unsigned char)(0x80 | (cp & 0x3F)); len = 2;
+        } else if (cp < 0x10000) {
+            b[0] = (unsigned char)(0xE0 | cp >> 12); b[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+            b[2] = (unsigned char)(0x80 | (cp & 0x3F)); len = 3;
+        } else {
+            b[0] = (unsigned char)(0xF0 | cp >> 18); b[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+            b[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F)); b[3] = (unsigned char)(0x80 | (cp & 0x3F)); len = 4;
+        }
+        if (n + len + 1 > cap) break;
+        memcpy(out + n, b, len);
+        n += len;
+    }
+    out[n] = 0;
 }
 #endif
 
@@ -679,13 +739,7 @@ static void qshm_init(qshm *m, const ipckey *key, const ipckey *lockkey)
                 wl = MAX_PATH - 4 - 1;
                 w[wl] = 0;
             }
-            if (wl == 0) {
-                m->lockkey.name[0] = 0;
-            } else {
-                int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, m->lockkey.name,
-                                            (int)sizeof m->lockkey.name - 8, NULL, NULL);
-                if (n <= 0) m->lockkey.name[0] = 0;
-            }
+            from_wide(w, m->lockkey.name, sizeof m->lockkey.name - 8);
             free(w);
             /* Qt appends "_sem" to the (possibly empty) truncated key */
             strcat(m->lockkey.name, "_sem");
@@ -1309,6 +1363,24 @@ int main(int argc, char **argv)
     int npos = 0, i;
     const char *cmd;
 
+#ifdef _WIN32
+    /* argv is in the ANSI code page, which cannot hold every key: take the
+     * UTF-16 command line and pass each argument on as WTF-8. */
+    {
+        int wargc = 0;
+        wchar_t **wargv = CommandLineToArgvW(GetCommandLineW(), &wargc);
+        if (wargv && wargc == argc) {
+            for (i = 0; i < argc; i++) {
+                size_t cap = wcslen(wargv[i]) * 3 + 1;
+                char *a = (char *)malloc(cap);
+                if (!a) { fputs("out of memory\n", stderr); exit(2); }
+                from_wide(wargv[i], a, cap);
+                argv[i] = a;
+            }
+        }
+        LocalFree(wargv);
+    }
+#endif
     if (argc > 0 && argv[0]) prog = argv[0];
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--ro") == 0) opt_ro = 1;

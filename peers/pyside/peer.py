@@ -187,6 +187,20 @@ def run(cmd, key, args, o):
         finish(shm, hold)
         return
 
+    if cmd == "lock-detach":
+        # Not in the core protocol: detach() while holding lock(); see
+        # peers/qt/peer.cpp.
+        nargs(cmd, args, 0, 0)
+        shm = attached(key)
+        if not shm.lock():
+            shm_fail(shm)
+        if not shm.detach():
+            shm_fail(shm)
+        out("ok detached")
+        wait_line()
+        out("ok unlock=%s" % ("true" if shm.unlock() else "false"))
+        return
+
     if cmd == "hold-lock":
         nargs(cmd, args, 0, 0)
         shm = attached(key)

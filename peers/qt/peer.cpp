@@ -484,6 +484,25 @@ int run(int argc, char **argv)
         out("ok");
         return finish(shm);
     }
+    if (cmd == "lock-detach") {
+        // Not in the core protocol: detach() while holding lock(). Qt's
+        // internal locker unlocks on the way out of detach(), so the
+        // lock is free after "ok detached"; the unlock() that follows
+        // reports whether the object still held it.
+        nargs(0, 0);
+        QSharedMemory shm;
+        bindShm(shm, key);
+        if (!shm.attach(QSharedMemory::ReadWrite))
+            failShm(shm);
+        if (!shm.lock())
+            failShm(shm);
+        if (!shm.detach())
+            failShm(shm);
+        out("ok detached");
+        waitForLine();
+        out(std::string("ok unlock=") + (shm.unlock() ? "true" : "false"));
+        return 0;
+    }
     if (cmd == "hold-lock") {
         nargs(0, 0);
         QSharedMemory shm;
