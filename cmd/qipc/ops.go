@@ -646,7 +646,7 @@ attached (System V nattch, or POSIX mappings found in /proc/*/maps) unless
 	ks := k.String()
 	if sem {
 		if exists, known := lockExists(k); known && !exists {
-			return fail("rm", ks, errors.New("no such semaphore"))
+			return fail("rm", ks, errors.New("no such semaphore"+elsewhere(pos[0], true, k)))
 		}
 		if err := qipc.RemoveSemaphore(k); err != nil {
 			return fail("rm", ks, err)
@@ -663,12 +663,47 @@ attached (System V nattch, or POSIX mappings found in /proc/*/maps) unless
 	}
 	if err := qipc.RemoveSharedMemory(k); err != nil {
 		if errors.Is(err, qipc.ErrNotFound) {
-			return fail("rm", ks, errors.New("no such segment"))
+			return fail("rm", ks, errors.New("no such segment"+elsewhere(pos[0], false, k)))
 		}
 		return fail("rm", ks, err)
 	}
 	fmt.Fprintf(stdout, "removed %s\n", ks)
 	return exitOK
+}
+
+// elsewhere is the hint for a plain NAME that named nothing: the flags
+// under which the same name names a segment (or semaphore) that exists.
+// Qt <= 6.5 derived names one way and Qt 6.6+ another, and the type
+// defaults differ, so a user's first guess often misses.
+func elsewhere(arg string, sem bool, tried qipc.Key) string {
+	if looksLikeKey(arg) {
+		return ""
+	}
+	var found []string
+	for _, legacy := range []bool{false, true} {
+		for _, typ := range []string{"posix", "systemv"} {
+			kf := keyFlags{typ: typ, legacy: legacy}
+			k, err := kf.resolve(arg, sem)
+			if err != nil || k.String() == tried.String() {
+				continue
+			}
+			exists := segmentExists
+			if sem {
+				exists = lockExists
+			}
+			if ok, _ := exists(k); ok {
+				flags := "--type " + typ
+				if legacy {
+					flags += " --legacy"
+				}
+				found = append(found, fmt.Sprintf("%s (%s)", flags, k))
+			}
+		}
+	}
+	if len(found) == 0 {
+		return ""
+	}
+	return "; the name exists with " + strings.Join(found, ", or ")
 }
 
 func joinInts(v []int) string {

@@ -640,3 +640,30 @@ func TestSemaphores(t *testing.T) {
 		t.Error("rm --sem left the semaphore")
 	}
 }
+
+// TestRmSuggestsOtherKinds: `qipc rm NAME` of a name that a Qt 5 program
+// used (legacy System V) misses under the default derivation (Qt 6.6+
+// POSIX); the error names the flags under which the name exists, and
+// removes nothing.
+func TestRmSuggestsOtherKinds(t *testing.T) {
+	name, _ := uniqueName("rmhint")
+	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
+	cleanupKey(t, k)
+	m := qipc.NewSharedMemory(k, qipc.WithoutCleanup())
+	if err := m.Create(64, qipc.ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := runQ(t, "", "rm", name)
+	if r.code != 1 || !strings.Contains(r.err, "no such segment; the name exists with --type systemv --legacy") {
+		t.Fatalf("rm %s: exit %d, stderr %q; want a miss naming --type systemv --legacy", name, r.code, r.err)
+	}
+	if !strings.Contains(mustQ(t, "", "rm", name, "--legacy"), "removed") {
+		t.Fatal("rm --legacy did not remove the segment the hint named")
+	}
+	if r := runQ(t, "", "rm", name, "--legacy"); r.code != 1 || strings.Contains(r.err, "exists with") {
+		t.Fatalf("rm after removal: exit %d, %q; want a plain miss", r.code, r.err)
+	}
+}

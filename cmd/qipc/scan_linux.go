@@ -642,6 +642,24 @@ func lockExists(k qipc.Key) (exists, known bool) {
 }
 
 // keyFileExists reports whether the System V key file of k exists.
+// segmentExists reports whether the segment named by k exists, and
+// whether that could be determined.
+func segmentExists(k qipc.Key) (exists, known bool) {
+	switch {
+	case k.Type.IsSystemV():
+		key, err := ftokOf(k.Native, projectID(k.Type))
+		if err != nil {
+			return false, errors.Is(err, fs.ErrNotExist)
+		}
+		_, _, ok := sysvLookup("/proc/sysvipc/shm", "shmid", key)
+		return ok, true
+	case k.Type == qipc.PosixRealtime:
+		_, err := os.Stat(devShm + k.Native)
+		return err == nil, err == nil || errors.Is(err, fs.ErrNotExist)
+	}
+	return false, false
+}
+
 func keyFileExists(k qipc.Key) bool {
 	if !k.Type.IsSystemV() {
 		return false

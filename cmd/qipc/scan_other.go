@@ -17,6 +17,7 @@ func (o *Object) matches(qipc.Key) bool      { return false }
 func (o *Object) removeActions() []action    { return o.noScan() }
 func processAlive(int) bool                  { return false }
 func lockExists(qipc.Key) (bool, bool)       { return false, false }
+func segmentExists(qipc.Key) (bool, bool)    { return false, false }
 func keyFileExists(qipc.Key) bool            { return false }
 func dropLock(qipc.Key, qipc.Key, bool)      {}
 func attachedTo(qipc.Key) ([]int, int, bool) { return nil, 0, false }
