@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"strconv"
 	"strings"
 	"syscall"
@@ -765,7 +766,7 @@ STALE marks, with their reasons:
   unverified     true when the mark could not be checked against every
                  process (clean then skips it without --force)`)
 	fs.BoolVar(&asJSON, "json", false, "print a JSON array (fields above)")
-	match := fs.String("match", "", "list only objects whose key or path contains `STR`")
+	match := fs.String("match", "", "list only objects whose key or path contains `STR`, or that a Qt <= 6.5 program makes for the key name STR")
 	if _, _, stop := fs.parse(args, 0, 0); stop >= 0 {
 		return stop
 	}
@@ -798,7 +799,7 @@ not be verified is skipped unless --force.`)
 	fs.BoolVar(&stale, "stale", false, "remove the objects marked STALE (required)")
 	fs.BoolVar(&dryRun, "dry-run", false, "print what would be removed, remove nothing")
 	fs.BoolVar(&force, "force", false, "also remove stale objects that live processes use")
-	match := fs.String("match", "", "clean only objects whose key or path contains `STR`")
+	match := fs.String("match", "", "clean only objects whose key or path contains `STR`, or that a Qt <= 6.5 program makes for the key name STR")
 	if _, _, stop := fs.parse(args, 0, 0); stop >= 0 {
 		return stop
 	}
@@ -840,17 +841,35 @@ not be verified is skipped unless --force.`)
 }
 
 // scanMatching is scan limited to the objects whose key, native name or path
-// contains match ("" keeps all).
+// contains match ("" keeps all), or that a Qt 4.4–6.5 program derives from
+// the name match (qtNames).
 func scanMatching(match string) ([]*Object, error) {
 	objs, err := scan()
 	if err != nil || match == "" {
 		return objs, err
 	}
+	alts := append([]string{match}, qtNames(match)...)
 	var keep []*Object
 	for _, o := range objs {
-		if strings.Contains(o.Key, match) || strings.Contains(o.Path, match) || strings.Contains(o.Native, match) {
-			keep = append(keep, o)
+		for _, m := range alts {
+			if strings.Contains(o.Key, m) || strings.Contains(o.Path, m) || strings.Contains(o.Native, m) {
+				keep = append(keep, o)
+				break
+			}
 		}
 	}
 	return keep, nil
+}
+
+// qtNames are the base names a Qt 4.4–6.5 program gives the segment and the
+// semaphore (the segment's lock) it makes for the key name: Qt drops the
+// name's non-letters and appends a hash, so "Shared-nc.1" is not in them.
+func qtNames(name string) []string {
+	var out []string
+	for _, k := range []qipc.Key{qipc.LegacySharedMemoryKey(name, qipc.SystemV), qipc.LegacySemaphoreKey(name, qipc.SystemV)} {
+		if !k.IsEmpty() {
+			out = append(out, path.Base(k.Native))
+		}
+	}
+	return out
 }

@@ -667,3 +667,24 @@ func TestRmSuggestsOtherKinds(t *testing.T) {
 		t.Fatalf("rm after removal: exit %d, %q; want a plain miss", r.code, r.err)
 	}
 }
+
+// TestMatchQtName: --match with the name a Qt 5 program passed to
+// QSharedMemory finds its objects, although Qt dropped the name's
+// non-letters from their native names.
+func TestMatchQtName(t *testing.T) {
+	name, _ := uniqueName("match-qt.name")
+	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
+	if strings.Contains(k.Native, name) {
+		t.Fatalf("the native name %q holds the Qt name: the test proves nothing", k.Native)
+	}
+	cleanupKey(t, k)
+	m := qipc.NewSharedMemory(k)
+	defer m.Close()
+	if err := m.Create(64, qipc.ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	objs := lsJSON(t, name)
+	if find(objs, "sysv-shm") == nil || find(objs, "sysv-sem") == nil {
+		t.Fatalf("ls --match %q found not both the segment and its lock: %+v", name, objs)
+	}
+}
