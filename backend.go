@@ -123,6 +123,8 @@ func checkKey(class, op string, k Key) error {
 	switch {
 	case !k.IsValid():
 		text = "unsupported key type"
+	case k.IsEmpty() && k.Type == Windows && class == "QSharedMemory":
+		text = "unable to make key" // Qt's Windows handle(); its Unix ones say "key is empty"
 	case k.IsEmpty():
 		text = "key is empty"
 	}

@@ -153,6 +153,10 @@ func (m *SharedMemory) usable(op string) error {
 		return &Error{Op: op, Key: m.key, Kind: UnknownError, Err: ErrAttached, text: "already attached"}
 	}
 	if err := checkKey("QSharedMemory", "", m.key); err != nil {
+		if op == "QSharedMemory::create" && m.key.Type == Windows && m.key.IsEmpty() {
+			// Qt's Windows create() checks the key itself, before handle().
+			return &Error{Op: op, Key: m.key, Kind: KeyError, text: "key error"}
+		}
 		return err
 	}
 	if m.b == nil {

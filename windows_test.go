@@ -821,3 +821,31 @@ func TestWindowsFailedCreateDropsHandle(t *testing.T) {
 		t.Fatalf("Attach after the creator closed: %v, want ErrNotFound (no handle kept by the failed Create)", err)
 	}
 }
+
+// TestWindowsEmptyKeyTexts: an empty Windows key fails as Qt's Windows
+// backend says (qsharedmemory_win.cpp): create() "key error", attach()
+// through handle() "unable to make key"; the C peer says the same.
+func TestWindowsEmptyKeyTexts(t *testing.T) {
+	k := NewKey("", Windows)
+	for _, tc := range []struct {
+		cmd, want string
+		call      func(*SharedMemory) error
+	}{
+		{"create", "QSharedMemory::create: key error", func(m *SharedMemory) error { return m.Create(64, ReadWrite) }},
+		{"attach", "QSharedMemory::handle: unable to make key", func(m *SharedMemory) error { return m.Attach(ReadWrite) }},
+	} {
+		m := NewSharedMemory(k)
+		err := tc.call(m)
+		_ = m.Close()
+		if KindOf(err) != KeyError || QtErrorString(err) != tc.want {
+			t.Errorf("%s of an empty key: %v (%q), want KeyError %q", tc.cmd, KindOf(err), QtErrorString(err), tc.want)
+		}
+		args := []string{}
+		if tc.cmd == "create" {
+			args = append(args, "64")
+		}
+		if got := winRun(cpeerWin, t, tc.cmd, k, args...); got != "err KeyError "+tc.want {
+			t.Errorf("C peer %s: %q, want %q", tc.cmd, got, "err KeyError "+tc.want)
+		}
+	}
+}
