@@ -36,7 +36,7 @@ func (m *SharedMemory) access(op string, off int64, n int, fn func([]byte)) (int
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.seg == nil {
-		return 0, &Error{Op: op, Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
+		return 0, m.notAttached(op)
 	}
 	data := m.seg.bytes()
 	if off < 0 || off > int64(len(data)) {
@@ -73,7 +73,7 @@ func (m *SharedMemory) Locked(ctx context.Context, fn func(data []byte) error) (
 	fault := catchFault("locked", m.key, false, func() {
 		data := m.Data()
 		if data == nil {
-			ferr = &Error{Op: "locked", Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
+			ferr = m.notAttached("locked")
 			return
 		}
 		ferr = fn(data)

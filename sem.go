@@ -87,8 +87,11 @@ func newSemRef(h semHandle) *semRef {
 	return r
 }
 
-func (r *semRef) tryTake() bool { return r.word != nil && semFastOn() && semFastTake(r.word) }
-func (r *semRef) tryGive() bool { return r.word != nil && semFastOn() && semFastGive(r.word) }
+// lockFree reports whether takes and gives may use the mapped sem_t.
+func (r *semRef) lockFree() bool { return r.word != nil && semFastOn() }
+
+func (r *semRef) tryTake() bool { return r.lockFree() && semFastTake(r.word) }
+func (r *semRef) tryGive() bool { return r.lockFree() && semFastGive(r.word) }
 
 // enter begins a call that uses the handle; it fails once the object is
 // closed, or, with lock set, once its SharedMemory is closing.
@@ -230,10 +233,17 @@ func (s *Semaphore) take(ctx context.Context, limit time.Duration, forLock bool)
 		return false, s.closedError("QSystemSemaphore::acquire")
 	}
 	r := s.cur.Load()
-	if r.tryTake() || limit != 0 && s.spin(r) {
+	if r.tryTake() {
 		return true, nil
 	}
-	return s.takeSlow(ctx, limit, forLock)
+	tried := false
+	if limit != 0 {
+		var taken bool
+		if taken, tried = s.spin(r); taken {
+			return true, nil
+		}
+	}
+	return s.takeSlow(ctx, limit, forLock, tried)
 }
 
 // defaultSpin is WithSpin's default: longer than a hand-off between two
@@ -255,13 +265,16 @@ var multiCPU = runtime.NumCPU() > 1
 // WithSpin budget. It never stops altogether: two processes that hand a
 // count back and forth would then both sleep, and neither would spin long
 // enough to catch the other again (the wake-up takes longer than a spin).
-func (s *Semaphore) spin(r *semRef) bool {
+//
+// tried reports whether it made any try, so that takeSlow need not begin
+// with another non-blocking one.
+func (s *Semaphore) spin(r *semRef) (taken, tried bool) {
 	limit := s.opts.spin
 	if limit <= 0 || !multiCPU || runtime.GOMAXPROCS(0) == 1 {
-		return false
+		return false, false
 	}
 	budget := min(max(time.Duration(s.spinFor.Load()), minSpin), limit)
-	cheap := r.word != nil && semFastOn() // a try is a load, not a system call
+	cheap := r.lockFree() // a try is a load, not a system call
 	start := time.Now()
 	for i := 1; ; i++ {
 		var ok bool
@@ -270,12 +283,12 @@ func (s *Semaphore) spin(r *semRef) bool {
 		} else {
 			var err error
 			if ok, err = r.h.wait(0); err != nil {
-				return false // takeSlow reports or follows it
+				return false, true // takeSlow reports or follows it
 			}
 		}
 		if ok {
 			s.learnSpin(4*time.Since(start), limit)
-			return true
+			return true, true
 		}
 		if (!cheap || i%16 == 0) && time.Since(start) >= budget {
 			break
@@ -283,7 +296,7 @@ func (s *Semaphore) spin(r *semRef) bool {
 		spin.Pause(spinPauses)
 	}
 	s.learnSpin(0, limit)
-	return false
+	return false, true
 }
 
 // learnSpin moves the spin budget a quarter of the way to target. Two
@@ -305,12 +318,18 @@ const (
 	spinPauses = 1
 )
 
-// takeSlow is take once the uncontended take failed, within the call.
-func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, forLock bool) (bool, error) {
-	for reopened, tries := 0, 0; ; tries++ {
+// takeSlow is take once the uncontended take failed, within the call;
+// spun says that spin already made non-blocking tries.
+func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, forLock, spun bool) (bool, error) {
+	tries := 0
+	if spun {
+		tries = 1
+	}
+	for reopened := 0; ; tries++ {
 		// The first try never waits: an uncontended take then costs one
 		// non-blocking call, without the clock reads and timer set-up of
-		// a timed wait (a third of a System V Acquire).
+		// a timed wait (a third of a System V Acquire). After a spin it
+		// would only repeat the spin's last try.
 		timeout := waitSlice
 		if tries == 0 || limit == 0 || ctx.Err() != nil {
 			timeout = 0

@@ -252,6 +252,11 @@ func (m *SharedMemory) lockError(op string, lock *Semaphore, cause error) error 
 // removes the segment, its key file and its lock semaphore, as Qt does.
 func (m *SharedMemory) Detach() error { return m.DetachContext(context.Background()) }
 
+// notAttached is the error of an operation that needs the mapping.
+func (m *SharedMemory) notAttached(op string) *Error {
+	return &Error{Op: op, Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
+}
+
 // DetachContext is Detach that gives up waiting for the lock when ctx is
 // done, leaving the segment attached; the error then matches ctx.Err().
 func (m *SharedMemory) DetachContext(ctx context.Context) error {
@@ -259,7 +264,7 @@ func (m *SharedMemory) DetachContext(ctx context.Context) error {
 	defer m.mu.Unlock()
 	const op = "QSharedMemory::detach"
 	if m.seg == nil {
-		return &Error{Op: op, Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
+		return m.notAttached(op)
 	}
 	lock := m.lock.Load()
 	if lock.state.Load()&stateHeld != 0 {

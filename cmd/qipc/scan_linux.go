@@ -620,46 +620,38 @@ func sysvLookup(table, idCol string, key uint32) (int, map[string]string, bool) 
 // lockExists reports whether the semaphore named by k exists, and whether
 // that could be determined.
 func lockExists(k qipc.Key) (exists, known bool) {
-	switch {
-	case k.Type.IsSystemV():
-		key, err := ftokOf(k.Native, projectID(k.Type))
-		if err != nil {
-			return false, errors.Is(err, fs.ErrNotExist)
-		}
-		if _, err := os.Stat("/proc/sysvipc/sem"); err != nil {
-			return false, false
-		}
-		_, _, ok := sysvLookup("/proc/sysvipc/sem", "semid", key)
-		return ok, true
-	case k.Type == qipc.PosixRealtime:
-		_, err := os.Stat(devShm + "/sem." + strings.TrimPrefix(k.Native, "/"))
-		if err == nil {
-			return true, true
-		}
-		return false, errors.Is(err, fs.ErrNotExist)
-	}
-	return false, false
+	return ipcExists(k, "sem", "semid", devShm+"/sem."+strings.TrimPrefix(k.Native, "/"))
 }
 
-// keyFileExists reports whether the System V key file of k exists.
 // segmentExists reports whether the segment named by k exists, and
 // whether that could be determined.
 func segmentExists(k qipc.Key) (exists, known bool) {
+	return ipcExists(k, "shm", "shmid", devShm+k.Native)
+}
+
+// ipcExists looks k up in the System V table /proc/sysvipc/<table>, or
+// stats the POSIX file posixPath.
+func ipcExists(k qipc.Key, table, idCol, posixPath string) (exists, known bool) {
 	switch {
 	case k.Type.IsSystemV():
 		key, err := ftokOf(k.Native, projectID(k.Type))
 		if err != nil {
 			return false, errors.Is(err, fs.ErrNotExist)
 		}
-		_, _, ok := sysvLookup("/proc/sysvipc/shm", "shmid", key)
+		path := "/proc/sysvipc/" + table
+		if _, err := os.Stat(path); err != nil {
+			return false, false
+		}
+		_, _, ok := sysvLookup(path, idCol, key)
 		return ok, true
 	case k.Type == qipc.PosixRealtime:
-		_, err := os.Stat(devShm + k.Native)
+		_, err := os.Stat(posixPath)
 		return err == nil, err == nil || errors.Is(err, fs.ErrNotExist)
 	}
 	return false, false
 }
 
+// keyFileExists reports whether the System V key file of k exists.
 func keyFileExists(k qipc.Key) bool {
 	if !k.Type.IsSystemV() {
 		return false
