@@ -75,6 +75,23 @@ type owner struct {
 	id   string // a uid in decimal, or a Windows SID ("S-1-5-…")
 }
 
+// wakeableSem is a semHandle whose blocking waits need no slices: the OS
+// can wait for the semaphore and an event at once (Windows). waitWake
+// takes one count as wait does, and also returns, without it, once w is
+// woken.
+type wakeableSem interface {
+	semHandle
+	newWaker() (waker, error)
+	waitWake(timeout time.Duration, w waker) (bool, error)
+}
+
+// waker ends the waits of one call from another goroutine: its context's
+// end, or a Close.
+type waker interface {
+	wake()
+	close() error
+}
+
 // fastSem is a semHandle on a glibc sem_t mapped in this process, whose
 // uncontended take and give Semaphore does itself with atomics
 // (semFastTake, semFastGive) instead of calling into C. The sem_t stays

@@ -90,17 +90,22 @@ int qipc_win_sem_open(const uint16_t *name, int64_t initial, uintptr_t *h_out, i
 	return 0;
 }
 
-// WaitForSingleObjectEx, not alertable. timeout_ms < 0 waits without limit,
-// 0 only tries. acquired is 0 on a timeout.
-int qipc_win_sem_wait(uintptr_t h, int64_t timeout_ms, int *acquired) {
+// WaitForSingleObjectEx on the semaphore, or WaitForMultipleObjectsEx on
+// the semaphore and the event wake (not 0), not alertable. timeout_ms < 0
+// waits without limit, 0 only tries. acquired is 0 on a timeout and when
+// the event ended the wait; with both signalled the semaphore comes first.
+int qipc_win_sem_wait(uintptr_t h, uintptr_t wake, int64_t timeout_ms, int *acquired) {
 	DWORD ms = INFINITE;
 	if (timeout_ms >= 0)
 		ms = timeout_ms >= (int64_t)INFINITE ? INFINITE - 1 : (DWORD)timeout_ms;
 	*acquired = 0;
-	switch (WaitForSingleObjectEx((HANDLE)h, ms, FALSE)) {
+	HANDLE both[2] = {(HANDLE)h, (HANDLE)wake};
+	DWORD r = wake ? WaitForMultipleObjectsEx(2, both, FALSE, ms, FALSE) : WaitForSingleObjectEx((HANDLE)h, ms, FALSE);
+	switch (r) {
 	case WAIT_OBJECT_0:
 		*acquired = 1;
 		return 0;
+	case WAIT_OBJECT_0 + 1:
 	case WAIT_TIMEOUT:
 		return 0;
 	case WAIT_FAILED:
@@ -109,6 +114,18 @@ int qipc_win_sem_wait(uintptr_t h, int64_t timeout_ms, int *acquired) {
 		return (int)ERROR_GEN_FAILURE;
 	}
 }
+
+// CreateEventW(NULL, auto-reset, not signalled, no name): the event that
+// ends one wait of qipc_win_sem_wait from another thread (SetEvent).
+int qipc_win_event_new(uintptr_t *h_out) {
+	HANDLE h = CreateEventW(NULL, FALSE, FALSE, NULL);
+	if (h == NULL)
+		return last_error();
+	*h_out = (uintptr_t)h;
+	return 0;
+}
+
+int qipc_win_event_set(uintptr_t h) { return SetEvent((HANDLE)h) ? 0 : last_error(); }
 
 // ReleaseSemaphore adds n in one operation; it fails without changing the
 // count when that would pass MAXLONG (ERROR_TOO_MANY_POSTS).

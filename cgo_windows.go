@@ -11,6 +11,7 @@ import "C"
 
 import (
 	"errors"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -160,16 +161,62 @@ type windowsSem struct {
 	key Key
 }
 
-func (w *windowsSem) wait(timeout time.Duration) (bool, error) {
+func (w *windowsSem) wait(timeout time.Duration) (bool, error) { return w.waitWake(timeout, nil) }
+
+// waitWake waits in one call for as long as it takes: an event ends it
+// when the context is done or the object closes, so the waiter keeps its
+// place in the semaphore's queue, which a wait in slices gives up at
+// every slice (and with it its turn to Qt's waiters, which wait with
+// INFINITE).
+func (w *windowsSem) waitWake(timeout time.Duration, wk waker) (bool, error) {
 	ms := int64(-1)
 	if timeout >= 0 {
 		ms = int64((timeout + time.Millisecond - 1) / time.Millisecond)
 	}
+	var ev C.uintptr_t
+	if e, ok := wk.(*winEvent); ok {
+		ev = e.h
+	}
 	var acquired C.int
-	if rc := syscall.Errno(C.qipc_win_sem_wait(w.h, C.int64_t(ms), &acquired)); rc != 0 {
+	if rc := syscall.Errno(C.qipc_win_sem_wait(w.h, ev, C.int64_t(ms), &acquired)); rc != 0 {
 		return false, semError("QSystemSemaphore::modifySemaphore", w.key, rc)
 	}
 	return acquired != 0, nil
+}
+
+func (w *windowsSem) newWaker() (waker, error) {
+	e := &winEvent{}
+	if rc := syscall.Errno(C.qipc_win_event_new(&e.h)); rc != 0 {
+		return nil, semError("QSystemSemaphore::acquire (CreateEventW)", w.key, rc)
+	}
+	return e, nil
+}
+
+// winEvent is an auto-reset event that ends one call's waits. wake may
+// come from a context's AfterFunc after the call ended; mu keeps it off a
+// closed (and perhaps reused) handle.
+type winEvent struct {
+	mu sync.Mutex
+	h  C.uintptr_t // 0 once closed
+}
+
+func (e *winEvent) wake() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.h != 0 {
+		C.qipc_win_event_set(e.h)
+	}
+}
+
+func (e *winEvent) close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	h := e.h
+	e.h = 0
+	if rc := syscall.Errno(C.qipc_win_close(h)); rc != 0 {
+		return rc
+	}
+	return nil
 }
 
 func (w *windowsSem) post(n int) error {

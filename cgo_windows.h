@@ -13,7 +13,9 @@ int qipc_win_shm_map(uintptr_t h, int readonly, void **addr, uint64_t *size, int
 int qipc_win_shm_unmap(void *addr);
 int qipc_win_close(uintptr_t h);
 int qipc_win_sem_open(const uint16_t *name, int64_t initial, uintptr_t *h, int *existed);
-int qipc_win_sem_wait(uintptr_t h, int64_t timeout_ms, int *acquired);
+int qipc_win_sem_wait(uintptr_t h, uintptr_t wake, int64_t timeout_ms, int *acquired);
+int qipc_win_event_new(uintptr_t *h);
+int qipc_win_event_set(uintptr_t h);
 int qipc_win_sem_post(uintptr_t h, int64_t n);
 int qipc_win_sem_value(uintptr_t h, int32_t *value);
 int qipc_win_owner(uintptr_t h, char *sid, int n);

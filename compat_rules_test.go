@@ -1,6 +1,7 @@
 package qipc
 
 import (
+	"context"
 	"errors"
 	"testing"
 )
@@ -102,4 +103,93 @@ func TestDetachKeepsCallersLock(t *testing.T) {
 			expectLine(t, tc.peer+" unlock", pr.line(), "ok unlock=false")
 		})
 	}
+}
+
+// TestNativeKeyWithoutLock: Qt 4.4 to 6.5 have no lock for a native key
+// (QSharedMemory::setNativeKey): their lock() fails with LockError and
+// their create, attach and detach take none. A key from NewKey is such a
+// key: with Qt 5.15 and 6.4 in both directions, the segment is shared,
+// neither side makes a semaphore, and Lock fails as Qt's lock() does,
+// naming ErrNoLock, instead of locking something the Qt side never takes.
+// The last subtest shows what Qt 6.6+'s lock on the same native key
+// (NativeLock) would promise: a Go process holds it while Qt 5 writes.
+func TestNativeKeyWithoutLock(t *testing.T) {
+	skipWithoutBackend(t, SystemV)
+	const data = "6e6f6c6f636b" // "nolock"
+	for _, name := range []string{"qt5", "qt6.4"} {
+		p := peerNamed(name)
+		for _, goCreates := range []bool{true, false} {
+			pair := "go→" + name
+			if !goCreates {
+				pair = name + "→go"
+			}
+			t.Run(pair, func(t *testing.T) {
+				t.Cleanup(func() { recordMatrix(t, "systemv-native (Qt ≤ 6.5 setNativeKey)", "no-lock", pair) })
+				p.require(t)
+				withLock := testShmKey(t, SystemV, false) // its clean-up covers the key file and any semaphore on it
+				k := NewKey(withLock.Native, SystemV)
+				m := NewSharedMemory(k)
+				defer m.Close()
+				if goCreates {
+					if err := m.Create(16, ReadWrite); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := m.WriteAt([]byte("nolock"), 0); err != nil {
+						t.Fatal(err)
+					}
+					expectLine(t, name+" read", p.run(t, "read", k, "0", "6"), "ok hex="+data)
+				} else {
+					startCreator(t, p, k, 16, "--init", data)
+					if err := m.Attach(ReadWrite); err != nil {
+						t.Fatal(err)
+					}
+					got := make([]byte, 6)
+					if _, err := m.ReadAt(got, 0); err != nil || string(got) != "nolock" {
+						t.Fatalf("ReadAt: %q, %v; want %q", got, err, "nolock")
+					}
+				}
+				if n, ok := lockCount(t, withLock); ok {
+					t.Fatalf("a semaphore (count %d) on the native key's file: Qt <= 6.5 makes none", n)
+				}
+				holder := p.start(t, "hold-lock", k)
+				expectLine(t, name+" hold-lock", holder.line(), "ok attached")
+				qtText := expectErr(t, name+" lock()", holder.line(), LockError)
+				err := m.Lock()
+				if KindOf(err) != LockError || !errors.Is(err, ErrNoLock) || QtErrorString(err) != qtText {
+					t.Fatalf("Lock: %v (%v, %q); want LockError matching ErrNoLock with %s's text %q", err, KindOf(err), QtErrorString(err), name, qtText)
+				}
+				if ok, err := m.TryLock(); ok || !errors.Is(err, ErrNoLock) {
+					t.Fatalf("TryLock: %v, %v; want false, ErrNoLock", ok, err)
+				}
+				if err := m.Locked(context.Background(), func([]byte) error { return nil }); !errors.Is(err, ErrNoLock) {
+					t.Fatalf("Locked: %v, want ErrNoLock", err)
+				}
+				if _, err := RecoverLock(k); !errors.Is(err, ErrNoLock) {
+					t.Fatalf("RecoverLock: %v, want ErrNoLock", err)
+				}
+				if err := m.Detach(); err != nil {
+					t.Fatal(err)
+				}
+				if n, ok := lockCount(t, withLock); ok {
+					t.Fatalf("a semaphore (count %d) on the native key's file after both sides ran", n)
+				}
+			})
+		}
+	}
+	t.Run("qt6.6-lock-excludes-nothing", func(t *testing.T) {
+		p := peerNamed("qt5")
+		p.require(t)
+		k := testShmKey(t, SystemV, false)
+		m := mustCreate(t, k, 16)
+		if err := m.Lock(); err != nil {
+			t.Fatal(err)
+		}
+		expectLine(t, "qt5 write under Go's lock", p.run(t, "write", NewKey(k.Native, SystemV), "0", data), "ok")
+		if got := string(m.Data()[:6]); got != "nolock" {
+			t.Fatalf("segment holds %q, want Qt 5's write %q made while Go held the lock", got, "nolock")
+		}
+		if err := m.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

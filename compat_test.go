@@ -3,6 +3,7 @@ package qipc
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -233,19 +234,42 @@ func printMatrix() {
 	}
 	var b strings.Builder
 	b.WriteString("\nInterop matrix (creator→attacher; ok / FAIL / skip):\n")
+	// The matrix's backends in its order, then the tables of tests that
+	// record cells of their own (recordMatrix), by name.
+	var backends []string
 	for _, bc := range backendCases {
-		rows := matrix[bc.name]
+		backends = append(backends, bc.name)
+	}
+	var extra []string
+	for name := range matrix {
+		if !slices.Contains(backends, name) {
+			extra = append(extra, name)
+		}
+	}
+	sort.Strings(extra)
+	for _, backend := range append(backends, extra...) {
+		rows := matrix[backend]
 		if rows == nil {
 			continue
 		}
 		var cols []string
-		pairSet := map[string]bool{}
 		for _, sc := range scenarios {
-			if r, ok := rows[sc.name]; ok {
+			if _, ok := rows[sc.name]; ok {
 				cols = append(cols, sc.name)
-				for p := range r {
-					pairSet[p] = true
-				}
+			}
+		}
+		var own []string
+		for name := range rows {
+			if !slices.Contains(cols, name) {
+				own = append(own, name)
+			}
+		}
+		sort.Strings(own)
+		cols = append(cols, own...)
+		pairSet := map[string]bool{}
+		for _, c := range cols {
+			for p := range rows[c] {
+				pairSet[p] = true
 			}
 		}
 		var pairs []string
@@ -253,7 +277,7 @@ func printMatrix() {
 			pairs = append(pairs, p)
 		}
 		sort.Strings(pairs)
-		fmt.Fprintf(&b, "\n%s\n| pair | %s |\n|---|%s\n", bc.name, strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
+		fmt.Fprintf(&b, "\n%s\n| pair | %s |\n|---|%s\n", backend, strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
 		for _, p := range pairs {
 			fmt.Fprintf(&b, "| %s |", p)
 			for _, c := range cols {

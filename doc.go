@@ -19,6 +19,10 @@
 //     and [SemaphoreKey].
 //   - A string from QNativeIpcKey::toString(): [ParseKey]; [Key.String]
 //     gives the string back.
+//   - A native name taken verbatim: [NewKey]. Qt 4.4 to 6.5
+//     (setNativeKey) lock nothing for such a key, so neither does qipc:
+//     Lock fails with [ErrNoLock]. Set [Key.NativeLock] to share the lock
+//     a Qt 6.6+ QNativeIpcKey of that name has.
 //
 // # Ownership
 //

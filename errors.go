@@ -82,6 +82,11 @@ var (
 	ErrClosed = errors.New("qipc: use of closed object")
 	// ErrNotAttached is returned by operations that need an attached segment.
 	ErrNotAttached = errors.New("qipc: not attached")
+	// ErrNoLock is the cause of the LockError of Lock (and of
+	// RecoverLock) on a segment whose key has no lock: a native key
+	// without NativeLock, which Qt 4.4 to 6.5 lock nothing for. Exclusion
+	// with such peers is the application's to arrange.
+	ErrNoLock = errors.New("qipc: the key has no lock (Qt 4.4 to 6.5 lock nothing for a native key; arrange exclusion in the application, or set Key.NativeLock to share a Qt 6.6+ peer's lock)")
 	// ErrForeignOwner is the cause of the PermissionDenied of a Create or
 	// Attach that found an object (segment, lock semaphore, key file)
 	// owned by another user; see WithForeignOwners.

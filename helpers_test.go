@@ -162,6 +162,10 @@ var peers = []peer{
 	}},
 }
 
+// cpeerWin is the C peer built for Windows, which the Windows tests run
+// under Wine.
+var cpeerWin = peer{name: "c", argv: binaryPeer("cpeer.exe", "run `make build/cpeer.exe`")}
+
 func init() {
 	// The C peer is glibc's unless the run names one built like this
 	// test binary (make test-musl).

@@ -85,10 +85,11 @@ func legacyDefaultFor(goos string, sandboxed bool) KeyType {
 }
 
 // Key identifies a shared-memory segment or system semaphore exactly as a
-// Qt 6.6+ QNativeIpcKey does. It is a comparable value: two keys are equal
-// when type, native key and legacy key are equal, which is Qt's rule too
-// (Qt treats "no legacy key" and an empty legacy key alike, as Go's zero
-// value does).
+// Qt 6.6+ QNativeIpcKey does, plus the one thing a native name alone does
+// not tell: whether a segment has a lock. It is a comparable value: two
+// keys are equal when all four fields are; Qt compares type, native key
+// and legacy key (and treats "no legacy key" and an empty legacy key
+// alike, as Go's zero value does).
 type Key struct {
 	// Type selects the mechanism.
 	Type KeyType
@@ -99,11 +100,30 @@ type Key struct {
 	// from ([LegacySharedMemoryKey]); it is what lets a Qt 6.6+ peer find
 	// the same lock semaphore as a Qt 5 peer, so it travels in String().
 	LegacyKey string
+	// NativeLock says that a segment with this key and no LegacyKey is
+	// locked by a semaphore named after Native, as Qt 6.6+ locks every
+	// QNativeIpcKey. Qt 4.4 to 6.5 lock nothing for a native key
+	// (QSharedMemory::setNativeKey): their lock() fails and their create,
+	// attach and detach take no lock. Without NativeLock a SharedMemory
+	// does the same, so that a program sharing a segment with such a peer
+	// is not promised an exclusion the peer never takes: Lock fails with
+	// ErrNoLock and the application arranges exclusion itself.
+	//
+	// ParseKey, SharedMemoryKey, SemaphoreKey and the legacy derivations
+	// set it (their keys come from Qt 6.6+ or carry a legacy key); NewKey
+	// and a Key literal leave it unset. String does not carry it: Qt's
+	// string form is 6.6+'s, and ParseKey reads it back with the lock.
+	// Semaphores ignore it.
+	NativeLock bool
 }
 
 // NewKey returns the key with native name native, taken verbatim, as
 // QNativeIpcKey(native, t) does. Use it for names that come from another
 // program; use [SharedMemoryKey] or [SemaphoreKey] to derive names.
+//
+// A segment with such a key has no lock, as with Qt 4.4 to 6.5's
+// setNativeKey; set NativeLock (or use [ParseKey]) to share the lock of a
+// Qt 6.6+ QSharedMemory with the same native key.
 func NewKey(native string, t KeyType) Key { return Key{Type: t, Native: native} }
 
 // IsValid reports whether the key's type is one Qt knows. Like Qt, it does
@@ -216,6 +236,7 @@ func ParseKey(s string) (Key, error) {
 		}
 	}
 	k := Key{Type: t, Native: decodePath(hier)}
+	k.NativeLock = k.Native != "" // a Qt 6.6+ key, locked as 6.6+ locks
 
 	if question >= 0 {
 		query := s[question+1 : hash]
@@ -447,12 +468,20 @@ func LegacySemaphoreKey(name string, t KeyType) Key {
 
 // LockKey returns the key of the semaphore that QSharedMemory::lock() uses
 // for a segment with key k: the legacy semaphore key when k carries a
-// legacy key, else k itself (on Windows, k's name + "_sem").
+// legacy key, else k itself (on Windows, k's name + "_sem"); the zero Key
+// when k has no lock (neither a legacy key nor NativeLock).
 func (k Key) LockKey() Key { return lockKeyFor(k) }
+
+// HasLock reports whether a segment with key k has a lock: k carries a
+// legacy key or NativeLock is set.
+func (k Key) HasLock() bool { return k.LegacyKey != "" || k.NativeLock || mutant("native-lock") }
 
 // lockKeyFor returns the key of the semaphore a QSharedMemory with key shm
 // locks (Qt 6.6+ rules; see keyplatform.go).
 func lockKeyFor(shm Key) Key {
+	if !shm.HasLock() {
+		return Key{}
+	}
 	var tg target
 	if shm.LegacyKey != "" {
 		tg = hostTarget(shm.Type, true)

@@ -269,7 +269,7 @@ func TestParseKeyQtRows(t *testing.T) {
 			t.Errorf("%s: ParseKey(%q): %v", r.name, r.in, err)
 			continue
 		}
-		if d := cmp.Diff(r.want, got); d != "" {
+		if d := cmp.Diff(parsed(r.want), got); d != "" {
 			t.Errorf("%s: ParseKey(%q) (-want +got):\n%s", r.name, r.in, d)
 		}
 	}
@@ -342,21 +342,21 @@ func TestParseKeyRules(t *testing.T) {
 		{"posix:/x?#frag", NewKey("/x", PosixRealtime)},
 		{"posix:/x?legacyKey=", NewKey("/x", PosixRealtime)},
 		{"posix:/x?legacyKey", NewKey("/x", PosixRealtime)},
-		{"posix:/x?legacyKey=a", Key{PosixRealtime, "/x", "a"}},
-		{"posix:/x?legacyKey=a&", Key{PosixRealtime, "/x", "a"}},
-		{"posix:/x?legacyKey=1&legacyKey=2", Key{PosixRealtime, "/x", "2"}},
-		{"posix:/x?legacyKey=a=b", Key{PosixRealtime, "/x", "a=b"}},
-		{"posix:/x?legacyKey=a+b c", Key{PosixRealtime, "/x", "a+b c"}},
-		{"posix:/x?legacyKey=a?b/c", Key{PosixRealtime, "/x", "a?b/c"}},
-		{"posix:/x?legacy%4Bey=a", Key{PosixRealtime, "/x", "a"}},
-		{"posix:/x?legacyKey=%E6%97%A5", Key{PosixRealtime, "/x", "日"}},
-		{"posix:/x?legacyKey=%E6%97", Key{PosixRealtime, "/x", "\uFFFD\uFFFD"}},
-		{"posix:/x?legacyKey=%EF%BB%BFabc", Key{PosixRealtime, "/x", "abc"}}, // QString::fromUtf8 drops a BOM
-		{"posix:/x?legacyKey=\uFEFFabc", Key{PosixRealtime, "/x", "abc"}},
-		{"posix:/x?legacyKey=a%zz%41", Key{PosixRealtime, "/x", "a%zz%41"}},
-		{"posix:/x?legacyKey=a%41&legacyKey=%", Key{PosixRealtime, "/x", "%"}},
-		{"posix:/x?legacyKey=a#b", Key{PosixRealtime, "/x", "a"}},
-		{"posix:?legacyKey=a", Key{PosixRealtime, "", "a"}},
+		{"posix:/x?legacyKey=a", Key{PosixRealtime, "/x", "a", true}},
+		{"posix:/x?legacyKey=a&", Key{PosixRealtime, "/x", "a", true}},
+		{"posix:/x?legacyKey=1&legacyKey=2", Key{PosixRealtime, "/x", "2", true}},
+		{"posix:/x?legacyKey=a=b", Key{PosixRealtime, "/x", "a=b", true}},
+		{"posix:/x?legacyKey=a+b c", Key{PosixRealtime, "/x", "a+b c", true}},
+		{"posix:/x?legacyKey=a?b/c", Key{PosixRealtime, "/x", "a?b/c", true}},
+		{"posix:/x?legacy%4Bey=a", Key{PosixRealtime, "/x", "a", true}},
+		{"posix:/x?legacyKey=%E6%97%A5", Key{PosixRealtime, "/x", "日", true}},
+		{"posix:/x?legacyKey=%E6%97", Key{PosixRealtime, "/x", "\uFFFD\uFFFD", true}},
+		{"posix:/x?legacyKey=%EF%BB%BFabc", Key{PosixRealtime, "/x", "abc", true}}, // QString::fromUtf8 drops a BOM
+		{"posix:/x?legacyKey=\uFEFFabc", Key{PosixRealtime, "/x", "abc", true}},
+		{"posix:/x?legacyKey=a%zz%41", Key{PosixRealtime, "/x", "a%zz%41", true}},
+		{"posix:/x?legacyKey=a%41&legacyKey=%", Key{PosixRealtime, "/x", "%", true}},
+		{"posix:/x?legacyKey=a#b", Key{PosixRealtime, "/x", "a", true}},
+		{"posix:?legacyKey=a", Key{PosixRealtime, "", "a", true}},
 		{"posix:/x?&legacyKey=a", Key{}},
 		{"posix:/x?legacyKey=a&&", Key{}},
 		{"posix:/x?=a", Key{}},
@@ -364,7 +364,7 @@ func TestParseKeyRules(t *testing.T) {
 		{"posix:/x?legacyKey=a&other=b", Key{}},
 		{"posix:/x?legacy%zzKey=a", Key{}},
 		// docs/qt-ipc.md §9.4 encoding stress
-		{"posix:100%25/%3F%23?legacyKey=a%26b%3Dc%25d", Key{PosixRealtime, "100%/?#", "a&b=c%d"}},
+		{"posix:100%25/%3F%23?legacyKey=a%26b%3Dc%25d", Key{PosixRealtime, "100%/?#", "a&b=c%d", true}},
 	}
 	for _, tt := range tests {
 		got, err := ParseKey(tt.in)
@@ -378,7 +378,7 @@ func TestParseKeyRules(t *testing.T) {
 			t.Errorf("ParseKey(%q): %v", tt.in, err)
 			continue
 		}
-		if d := cmp.Diff(tt.want, got); d != "" {
+		if d := cmp.Diff(parsed(tt.want), got); d != "" {
 			t.Errorf("ParseKey(%q) (-want +got):\n%s", tt.in, d)
 		}
 	}
@@ -427,7 +427,7 @@ func TestKeyStringInvalidUTF8(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(Key{PosixRealtime, "/a\uFFFDb#", "\uFFFD="}, got); d != "" {
+	if d := cmp.Diff(Key{PosixRealtime, "/a\uFFFDb#", "\uFFFD=", true}, got); d != "" {
 		t.Errorf("ParseKey(String()) (-want +got):\n%s", d)
 	}
 }
@@ -626,7 +626,7 @@ func TestLegacyKeysSpec(t *testing.T) {
 			want string
 		}{{linuxTarget, SystemV, want.sysvSem}, {linuxTarget, PosixRealtime, want.posixSem}, {windowsTarget, Windows, want.winSem}} {
 			lock := lockKeyForTarget(c.tg, legacyKey(c.tg, kindSharedMemory, k, c.typ))
-			if d := cmp.Diff(Key{c.typ, c.want, k}, lock); d != "" {
+			if d := cmp.Diff(Key{c.typ, c.want, k, true}, lock); d != "" {
 				t.Errorf("lock of legacy %q %v (-want +got):\n%s", k, c.typ, d)
 			}
 		}
@@ -723,7 +723,7 @@ func TestPlatformSafeKeysSpec(t *testing.T) {
 		}
 	}
 	// Qt sends invalid types down the System V path too.
-	if got := platformSafeKey(linuxTarget, kindSharedMemory, "x", 0); got != (Key{0, "/run/user/1000/x", ""}) {
+	if got := platformSafeKey(linuxTarget, kindSharedMemory, "x", 0); got != (Key{0, "/run/user/1000/x", "", true}) {
 		t.Errorf("invalid type: %+v", got)
 	}
 }
@@ -795,9 +795,16 @@ func TestUTF16Truncation(t *testing.T) {
 	}
 }
 
+// parsed is k as ParseKey gives it back: a Qt 6.6+ string names a key with
+// Qt 6.6+'s lock.
+func parsed(k Key) Key {
+	k.NativeLock = k.Native != ""
+	return k
+}
+
 func TestLockKey(t *testing.T) {
-	plain := NewKey("shm_myapp", Windows)
-	if got := lockKeyForTarget(windowsTarget, plain); got != NewKey("shm_myapp_sem", Windows) {
+	plain := Key{Type: Windows, Native: "shm_myapp", NativeLock: true}
+	if got := lockKeyForTarget(windowsTarget, plain); got != (Key{Windows, "shm_myapp_sem", "", true}) {
 		t.Errorf("Windows lock %+v", got)
 	}
 	// Off Windows, Qt leaves even a Windows key alone.
@@ -805,13 +812,18 @@ func TestLockKey(t *testing.T) {
 		t.Errorf("Windows key's lock on Linux %+v", got)
 	}
 	for _, k := range []Key{NewKey("/myapp", PosixRealtime), NewKey("/run/user/1000/myapp", SystemV), NewKey("/x", 84), NewKey("", PosixRealtime)} {
-		if got := lockKeyFor(k); got != k {
+		// Qt <= 6.5's native keys have no lock; Qt 6.6+'s lock themselves.
+		if got := lockKeyFor(k); got != (Key{}) || k.HasLock() {
+			t.Errorf("lockKeyFor(%+v) = %+v, HasLock %v; want no lock", k, got, k.HasLock())
+		}
+		k.NativeLock = true
+		if got := lockKeyFor(k); got != k || !k.HasLock() {
 			t.Errorf("lockKeyFor(%+v) = %+v", k, got)
 		}
 	}
 	// A legacy key's lock follows the legacy key, not the native string.
 	odd := Key{Type: PosixRealtime, Native: "/whatever", LegacyKey: "myapp"}
-	want := Key{PosixRealtime, "/qipc_systemsem_myapp94e7d341f71ff6f43253f1c5e813057b22f91cda", "myapp"}
+	want := Key{PosixRealtime, "/qipc_systemsem_myapp94e7d341f71ff6f43253f1c5e813057b22f91cda", "myapp", true}
 	if runtime.GOOS == "darwin" {
 		want.Native = "/94e7d341f71ff6f43253f1c5e8130"
 	}
@@ -824,7 +836,7 @@ func TestLockKey(t *testing.T) {
 		dir := canonicalTempDir(t)
 		t.Setenv("TMPDIR", dir)
 		got := lockKeyFor(LegacySharedMemoryKey("myapp", SystemV))
-		if want := (Key{SystemV, dir + "/qipc_systemsem_myapp94e7d341f71ff6f43253f1c5e813057b22f91cda", "myapp"}); got != want {
+		if want := (Key{SystemV, dir + "/qipc_systemsem_myapp94e7d341f71ff6f43253f1c5e813057b22f91cda", "myapp", true}); got != want {
 			t.Errorf("legacy System V lock (-want +got):\n%s", cmp.Diff(want, got))
 		}
 	}
@@ -856,7 +868,7 @@ func TestKeyStringSpec(t *testing.T) {
 		{leg(linuxTarget, "org.example.myapp", PosixRealtime), "posix:/qipc_sharedmemory_orgexamplemyapp350d7df8d3d519a2da33a2c7c3ddf1135a47bcfb?legacyKey=org.example.myapp"},
 		{leg(windowsTarget, "Shared", Windows), "windows:qipc_sharedmemory_Shared50d0d8dd11a959484cb838e05c14b2e51b64c68d?legacyKey=Shared"},
 		{leg(macTarget, "myapp", PosixRealtime), "posix:/94e7d341f71ff6f43253f1c5e8130?legacyKey=myapp"},
-		{Key{PosixRealtime, "100%/?#", "a&b=c%d"}, "posix:100%25/%3F%23?legacyKey=a%26b%3Dc%25d"},
+		{Key{PosixRealtime, "100%/?#", "a&b=c%d", true}, "posix:100%25/%3F%23?legacyKey=a%26b%3Dc%25d"},
 		{leg(linuxTarget, "", SystemV), "systemv:"},
 		{legacyKey(linuxTarget, kindSemaphore, "myapp", SystemV), "systemv:/tmp/qipc_systemsem_myapp94e7d341f71ff6f43253f1c5e813057b22f91cda?legacyKey=myapp"},
 	}
@@ -867,7 +879,7 @@ func TestKeyStringSpec(t *testing.T) {
 		back, err := ParseKey(tt.want)
 		if err != nil {
 			t.Errorf("ParseKey(%q): %v", tt.want, err)
-		} else if d := cmp.Diff(tt.k, back); d != "" {
+		} else if d := cmp.Diff(parsed(tt.k), back); d != "" {
 			t.Errorf("ParseKey(%q) (-want +got):\n%s", tt.want, d)
 		}
 	}
@@ -912,10 +924,10 @@ func TestLegacyKeysObservedDebian(t *testing.T) {
 	}
 	for _, tt := range tests {
 		typ := LegacyDefaultKeyType()
-		if d := cmp.Diff(Key{typ, tt.shm, tt.k}, LegacySharedMemoryKey(tt.k, typ)); d != "" {
+		if d := cmp.Diff(Key{typ, tt.shm, tt.k, true}, LegacySharedMemoryKey(tt.k, typ)); d != "" {
 			t.Errorf("LegacySharedMemoryKey(%q) (-want +got):\n%s", tt.k, d)
 		}
-		if d := cmp.Diff(Key{typ, tt.sem, tt.k}, LegacySemaphoreKey(tt.k, typ)); d != "" {
+		if d := cmp.Diff(Key{typ, tt.sem, tt.k, true}, LegacySemaphoreKey(tt.k, typ)); d != "" {
 			t.Errorf("LegacySemaphoreKey(%q) (-want +got):\n%s", tt.k, d)
 		}
 	}
@@ -1080,7 +1092,7 @@ func TestRuntimeDir(t *testing.T) {
 				want = "/myapp"
 			}
 			for _, f := range []func(string, KeyType) Key{SharedMemoryKey, SemaphoreKey} {
-				if d := cmp.Diff(Key{Type: SystemV, Native: want}, f("myapp", SystemV)); d != "" {
+				if d := cmp.Diff(Key{Type: SystemV, Native: want, NativeLock: true}, f("myapp", SystemV)); d != "" {
 					t.Errorf("(-want +got):\n%s", d)
 				}
 			}
@@ -1097,7 +1109,7 @@ func TestRuntimeDir(t *testing.T) {
 				}
 			}
 			// Absolute names never look at the directory.
-			if got := SharedMemoryKey("/abs/path", 84); got != (Key{84, "/abs/path", ""}) {
+			if got := SharedMemoryKey("/abs/path", 84); got != (Key{84, "/abs/path", "", true}) {
 				t.Errorf("absolute name: %+v", got)
 			}
 		})
@@ -1105,7 +1117,7 @@ func TestRuntimeDir(t *testing.T) {
 	t.Run("TMPDIR missing", func(t *testing.T) {
 		t.Setenv("TMPDIR", filepath.Join(canonicalTempDir(t), "missing"))
 		t.Setenv("XDG_RUNTIME_DIR", "")
-		if got := SharedMemoryKey("myapp", SystemV); got != (Key{SystemV, "/myapp", ""}) {
+		if got := SharedMemoryKey("myapp", SystemV); got != (Key{SystemV, "/myapp", "", true}) {
 			t.Errorf("%+v", got)
 		}
 	})
@@ -1113,7 +1125,7 @@ func TestRuntimeDir(t *testing.T) {
 		base := canonicalTempDir(t)
 		t.Setenv("TMPDIR", base)
 		t.Setenv("XDG_RUNTIME_DIR", "")
-		if got := SharedMemoryKey("myapp", PosixRealtime); got != (Key{PosixRealtime, "/myapp", ""}) {
+		if got := SharedMemoryKey("myapp", PosixRealtime); got != (Key{PosixRealtime, "/myapp", "", true}) {
 			t.Errorf("%+v", got)
 		}
 		if _, err := os.Stat(base + "/runtime-" + me); err == nil {

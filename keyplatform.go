@@ -113,6 +113,7 @@ func platformSafeKey(tg target, kind ipcKind, name string, t KeyType) Key {
 			k.Native = tg.runtimeLocation() + "/" + name
 		}
 	}
+	k.NativeLock = k.Native != "" // a Qt 6.6+ key; an empty one is QNativeIpcKey(t)
 	return k
 }
 
@@ -138,9 +139,9 @@ func legacyKey(tg target, kind ipcKind, name string, t KeyType) Key {
 		// Apple's 30-byte limit leaves no room for prefix and letters;
 		// sandboxed applications must use "<group id>/<name>" verbatim.
 		if tg.sandboxed {
-			return Key{Type: t, Native: name, LegacyKey: name}
+			return Key{Type: t, Native: name, LegacyKey: name, NativeLock: true}
 		}
-		return Key{Type: t, Native: "/" + h[:shmNameMax-1], LegacyKey: name}
+		return Key{Type: t, Native: "/" + h[:shmNameMax-1], LegacyKey: name, NativeLock: true}
 	}
 
 	prefix := shmPrefix
@@ -166,7 +167,7 @@ func legacyKey(tg target, kind ipcKind, name string, t KeyType) Key {
 		}
 		k.Native = tg.tempDir + "/" + base
 	}
-	k.LegacyKey = name
+	k.LegacyKey, k.NativeLock = name, true
 	return k
 }
 
@@ -196,7 +197,7 @@ func lockKeyForTarget(tg target, shm Key) Key {
 		return legacyKey(tg, kindSemaphore, shm.LegacyKey, shm.Type)
 	}
 	if shm.Type == Windows && ipcSupported(tg.goos, Windows) {
-		return Key{Type: Windows, Native: leftUTF16(shm.Native, maxPath-len(lockSuffix)-1, true) + lockSuffix}
+		return Key{Type: Windows, Native: leftUTF16(shm.Native, maxPath-len(lockSuffix)-1, true) + lockSuffix, NativeLock: true}
 	}
 	return shm
 }

@@ -121,6 +121,7 @@ func peerFail(stdout io.Writer, err error) int {
 }
 
 func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
+	slicedWaits.Store(os.Getenv("QIPC_SLICED_WAITS") == "1")
 	a, err := parsePeerArgs(args)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gopeer:", err)
@@ -156,7 +157,7 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 		m.Data()[0] = 1
 		fmt.Fprintln(stdout, "ok wrote through a read-only mapping")
 		return 0
-	case "create", "attach", "read", "write", "hold-lock", "counter":
+	case "create", "attach", "read", "write", "hold-lock", "counter", "contend":
 		m := NewSharedMemory(key, a.opts...)
 		switch a.cmd {
 		case "create":
@@ -306,6 +307,25 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 				}
 			}
 			fmt.Fprintf(stdout, "ok last=%d\n", last)
+		case "contend":
+			hold := time.Duration(num(0)) * time.Millisecond
+			if a.barrier {
+				fmt.Fprintln(stdout, "ready")
+				waitLine(stdin)
+			}
+			count := 0
+			for end := time.Now().Add(time.Duration(num(1)) * time.Millisecond); time.Now().Before(end); count++ {
+				if err := lock(); err != nil {
+					m.Close()
+					return fail(err)
+				}
+				time.Sleep(hold)
+				if err := unlock(); err != nil {
+					m.Close()
+					return fail(err)
+				}
+			}
+			fmt.Fprintf(stdout, "ok count=%d\n", count)
 		}
 		return finish(a.hold)
 	case "sem-create", "sem-acquire", "sem-release":

@@ -42,6 +42,9 @@ func RecoverLock(key Key) (bool, error) {
 	if err := checkKey("QSharedMemory", op, key); err != nil {
 		return false, err
 	}
+	if !key.HasLock() {
+		return false, &Error{Op: op, Key: key, Kind: LockError, Err: ErrNoLock, text: "key has no lock"}
+	}
 	lk := lockKeyFor(key)
 	if lk.IsEmpty() {
 		return false, &Error{Op: op, Key: key, Kind: KeyError, text: "key has no lock"}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,10 +25,15 @@ const (
 	Create
 )
 
-// waitSlice bounds each blocking wait in the OS, so that a cancelled
-// context or a concurrent Close is noticed within this time; a post still
-// wakes a waiter at once.
+// waitSlice bounds each blocking wait in the OS where nothing else can end
+// it (POSIX, System V), so that a cancelled context or a concurrent Close
+// is noticed within this time; a post still wakes a waiter at once. On
+// Windows an event ends the wait instead (wakeableSem).
 const waitSlice = 20 * time.Millisecond
+
+// slicedWaits makes waits on a wakeableSem use slices too: the fairness
+// measurement compares the two (QIPC_SLICED_WAITS=1 in the Go peer).
+var slicedWaits atomic.Bool
 
 // reopenLimit bounds how often an operation follows a semaphore that is
 // being removed and recreated under it; Qt retries without limit.
@@ -69,7 +75,8 @@ type Semaphore struct {
 	mu      sync.Mutex // guards the fields below, and reopen and Close
 	owner   bool       // Close removes the semaphore
 	retired []semHandle
-	drained bool // cur's handle is closed
+	drained bool    // cur's handle is closed
+	wakers  []waker // of the calls waiting on a wakeableSem, woken by Close
 }
 
 // semRef is one handle, with its glibc sem_t at hand when the lock-free
@@ -325,6 +332,14 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, forLock, 
 	if spun {
 		tries = 1
 	}
+	var w waker // set up by the first blocking wait on a wakeableSem
+	var stopWake func() bool
+	defer func() {
+		if w != nil {
+			stopWake()
+			s.dropWaker(w)
+		}
+	}()
 	for reopened := 0; ; tries++ {
 		// The first try never waits: an uncontended take then costs one
 		// non-blocking call, without the clock reads and timer set-up of
@@ -339,7 +354,29 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, forLock, 
 			}
 		}
 		r := s.cur.Load()
-		ok, err := r.h.wait(timeout)
+		var ok bool
+		var err error
+		if ws, wakeable := r.h.(wakeableSem); wakeable && timeout > 0 && !slicedWaits.Load() {
+			if w == nil {
+				if w, stopWake, err = s.addWaker(ctx, ws); err != nil {
+					s.leave()
+					return false, err
+				}
+			}
+			// The whole wait in one call; Close and ctx wake it. A Close
+			// that woke the wakers before this one joined them has
+			// ended the call already.
+			timeout = -1
+			if deadline, ok := ctx.Deadline(); ok {
+				timeout = max(time.Until(deadline), 0)
+			}
+			if s.ended(forLock) {
+				timeout = 0
+			}
+			ok, err = ws.waitWake(timeout, w)
+		} else {
+			ok, err = r.h.wait(timeout)
+		}
 		switch {
 		case s.ended(forLock):
 			if ok {
@@ -364,6 +401,44 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, forLock, 
 		s.leave()
 		return false, err
 	}
+}
+
+// addWaker makes the waker of one call and registers it, so that Close
+// and the end of ctx end the call's waits; stop ends the latter. A wake
+// that stop comes too late for finds the waker closed and does nothing.
+func (s *Semaphore) addWaker(ctx context.Context, ws wakeableSem) (w waker, stop func() bool, err error) {
+	if w, err = ws.newWaker(); err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	s.wakers = append(s.wakers, w)
+	s.mu.Unlock()
+	return w, context.AfterFunc(ctx, w.wake), nil
+}
+
+// dropWaker unregisters and closes the waker of a call that ends.
+func (s *Semaphore) dropWaker(w waker) {
+	s.mu.Lock()
+	s.wakers = slices.DeleteFunc(s.wakers, func(x waker) bool { return x == w })
+	s.mu.Unlock()
+	_ = w.close()
+}
+
+// wakeWaiters ends the waits in progress after a flag that ends them was
+// set (Close, the closing of the lock's SharedMemory); with s.mu held.
+func (s *Semaphore) wakeWaiters() {
+	for _, w := range s.wakers {
+		w.wake()
+	}
+}
+
+// closing marks the lock of a SharedMemory whose Close has begun, and ends
+// the Lock calls waiting for it.
+func (s *Semaphore) closing() {
+	s.state.Or(stateClosing)
+	s.mu.Lock()
+	s.wakeWaiters()
+	s.mu.Unlock()
 }
 
 // ended reports whether the call in progress must stop: the object was
@@ -508,6 +583,7 @@ func (s *Semaphore) Close() error {
 		err = s.cur.Load().h.remove()
 	}
 	v := s.state.Or(stateClosed) | stateClosed
+	s.wakeWaiters()
 	s.mu.Unlock()
 	s.settle(v)
 	return err
@@ -524,6 +600,7 @@ func (s *Semaphore) retire() error {
 		return nil
 	}
 	v := s.state.Or(stateClosed) | stateClosed
+	s.wakeWaiters()
 	err := s.cur.Load().h.remove()
 	s.mu.Unlock()
 	s.settle(v)

@@ -170,6 +170,9 @@ func (m *SharedMemory) usable(op string) error {
 		return &Error{Op: handleOp("QSharedMemory", m.key), Key: m.key, Kind: KeyError, Err: ErrLibcSemaphores,
 			text: "musl keeps a POSIX semaphore under the segment's own name, which Qt 6.6+ gives its lock: use System V keys or a legacy POSIX key with musl"}
 	}
+	if !m.key.HasLock() {
+		return nil // Qt <= 6.5's native key: nothing to bind
+	}
 	if l := m.lock.Load(); l == nil || l.state.Load()&stateClosed != 0 {
 		// Open mode even for Create: Qt's Create mode would reset a lock
 		// another process may hold right now (see COMPAT.md).
@@ -190,7 +193,7 @@ func (m *SharedMemory) usable(op string) error {
 		}
 		m.lock.Store(lock)
 		if m.closing.Load() {
-			lock.state.Or(stateClosing)
+			lock.closing()
 		}
 	}
 	return nil
@@ -214,11 +217,11 @@ func (m *SharedMemory) trust(op string, owners []owner) error {
 }
 
 // underLock runs fn holding the lock semaphore, unless this object already
-// holds it through Lock, as Qt's create/attach/detach do. Call with mu
-// held. Close ends the wait for the lock.
+// holds it through Lock or the key has none, as Qt's create/attach/detach
+// do. Call with mu held. Close ends the wait for the lock.
 func (m *SharedMemory) underLock(ctx context.Context, op string, fn func() error) error {
 	lock := m.lock.Load()
-	if lock.state.Load()&stateHeld != 0 {
+	if lock == nil || lock.state.Load()&stateHeld != 0 {
 		return fn()
 	}
 	ok, err := lock.take(ctx, -1, true)
@@ -237,7 +240,9 @@ func (m *SharedMemory) underLock(ctx context.Context, op string, fn func() error
 func (m *SharedMemory) lockError(op string, lock *Semaphore, cause error) error {
 	switch {
 	case lock == nil:
-		cause = ErrNotAttached
+		if cause != ErrNoLock {
+			cause = ErrNotAttached
+		}
 	case lock.state.Load()&stateClosing != 0:
 		cause = ErrClosed
 	case errors.Is(cause, ErrClosed):
@@ -267,6 +272,9 @@ func (m *SharedMemory) DetachContext(ctx context.Context) error {
 		return m.notAttached(op)
 	}
 	lock := m.lock.Load()
+	if lock == nil {
+		return m.detachUnder(nil, false) // the key has no lock
+	}
 	if lock.state.Load()&stateHeld != 0 {
 		// A lock taken by Lock stays taken (Qt's detach unlocks it on
 		// the way out: COMPAT.md #14).
@@ -290,6 +298,9 @@ func (m *SharedMemory) DetachContext(ctx context.Context) error {
 func (m *SharedMemory) detachUnder(lock *Semaphore, taken bool) error {
 	removed, err := m.seg.detach(m.opts.cleanup)
 	m.seg = nil
+	if lock == nil {
+		return err
+	}
 	if removed {
 		if !taken && lock.claimHeld() {
 			taken = true
@@ -319,7 +330,7 @@ func (m *SharedMemory) Close() error {
 	// the lock with mu held) end, and Locks from now on fail.
 	m.closing.Store(true)
 	if lock := m.lock.Load(); lock != nil {
-		lock.state.Or(stateClosing)
+		lock.closing()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -330,9 +341,13 @@ func (m *SharedMemory) Close() error {
 	lock := m.lock.Load()
 	if lock == nil {
 		m.lock.Store(closedLock)
-		return nil
+		if m.seg == nil {
+			return nil
+		}
+		// Attached with a key that has no lock.
+		return errors.Join(m.detachUnder(nil, false), m.giveUp(nil))
 	}
-	lock.state.Or(stateClosing) // bound after the Or above
+	lock.closing() // bound after the closing above
 	if lock.state.Load()&stateClosed != 0 {
 		return nil // an earlier detach removed the segment and retired its lock
 	}
@@ -356,19 +371,28 @@ func (m *SharedMemory) Close() error {
 	if held {
 		err = errors.Join(err, lock.give())
 	}
+	return errors.Join(err, m.giveUp(lock))
+}
+
+// giveUp removes at Close what this object owns, and closes its lock
+// (nil for a key without one), with mu held and the segment detached.
+func (m *SharedMemory) giveUp(lock *Semaphore) error {
+	var err error
 	removeLock := false
 	switch {
 	case !m.opts.cleanup:
 	case !m.b.countsAttachments():
 		if m.creator {
-			_, rerr := m.b.removeSegment(m.key)
-			err = errors.Join(err, rerr)
+			_, err = m.b.removeSegment(m.key)
 		}
-		removeLock = m.creator || lock.isOwner()
+		removeLock = lock != nil && (m.creator || lock.isOwner())
 	default:
 		// Where the last detach removes the lock, only a lock this object
 		// made for a segment it never mapped (a failed Attach) is left.
-		removeLock = lock.isOwner() && !m.mapped
+		removeLock = lock != nil && lock.isOwner() && !m.mapped
+	}
+	if lock == nil {
+		return err
 	}
 	if removeLock {
 		err = errors.Join(err, lock.remove())
@@ -432,6 +456,9 @@ var errNotNow = errors.New("lock taken")
 // lockWith takes the lock, waiting at most as limit says (see take).
 func (m *SharedMemory) lockWith(ctx context.Context, limit time.Duration) error {
 	const op = "QSharedMemory::lock"
+	if !m.key.HasLock() {
+		return m.lockError(op, nil, ErrNoLock)
+	}
 	lock := m.lock.Load()
 	if lock == nil {
 		return m.lockError(op, nil, ErrNotAttached)
@@ -541,7 +568,9 @@ func RemoveSharedMemory(key Key) error {
 		return err
 	}
 	removed, err := b.removeSegment(key)
-	err = errors.Join(err, b.removeSemaphore(lockKeyFor(key)))
+	if key.HasLock() {
+		err = errors.Join(err, b.removeSemaphore(lockKeyFor(key)))
+	}
 	if err == nil && !removed {
 		return &Error{Op: op, Key: key, Kind: NotFound}
 	}

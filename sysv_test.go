@@ -387,6 +387,11 @@ func TestSysVErrors(t *testing.T) {
 		wantQtError(t, "NewSemaphore", err, KeyError, "QSystemSemaphore::handle:: unable to make key")
 		_, err = sysvBackend{}.createSegment(k, 16, ReadWrite, 0o600)
 		wantQtError(t, "createSegment", err, KeyError, "QSharedMemory::handle:: unable to make key")
+		// With Qt 6.6+'s lock, the lock's key file fails first; Qt <= 6.5's
+		// native key has no lock, and the segment's fails.
+		err = NewSharedMemory(k).Create(16, ReadWrite)
+		wantQtError(t, "Create", err, KeyError, "QSharedMemory::handle:: unable to make key")
+		k.NativeLock = true
 		err = NewSharedMemory(k).Create(16, ReadWrite)
 		wantQtError(t, "Create", err, KeyError,
 			"QSharedMemoryPrivate::initKey: unable to set key on lock (QSystemSemaphore::handle:: unable to make key)")

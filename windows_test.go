@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,7 +29,6 @@ import (
 
 // cpeerWin is the C peer built for Windows; the shared peer table looks for
 // the Unix binary.
-var cpeerWin = peer{name: "c", argv: binaryPeer("cpeer.exe", "run `make build/cpeer.exe`")}
 
 var winPeers = []peer{gop, cpeerWin}
 
@@ -135,12 +135,19 @@ func TestWindowsErrorMapping(t *testing.T) {
 		if c.op == semOp {
 			err = semError(c.op, Key{}, c.code)
 		}
-		want := c.text
+		// Qt 4.4 to 6.5 (kernel/qsharedmemory_win.cpp and
+		// qsystemsemaphore_win.cpp) map the same codes and say "unknown
+		// error <code>" for the rest, the code in decimal.
+		want, legacy := c.text, c.text
 		if want == "" {
 			want = c.op + ": unknown error: " + unknownErrorText(c.code)
+			legacy = c.op + ": unknown error " + strconv.Itoa(int(c.code))
 		}
 		if err.Kind != c.kind || QtErrorString(err) != want || !errors.Is(err, c.code) {
 			t.Errorf("%s %d: %v %q; want %v %q", c.op, c.code, err.Kind, QtErrorString(err), c.kind, want)
+		}
+		if got := LegacyQtErrorString(err); got != legacy {
+			t.Errorf("%s %d: Qt <= 6.5 text %q, want %q", c.op, c.code, got, legacy)
 		}
 	}
 	for _, code := range []syscall.Errno{windows.ERROR_INVALID_HANDLE, windows.ERROR_INVALID_PARAMETER, 298} {
@@ -149,6 +156,21 @@ func TestWindowsErrorMapping(t *testing.T) {
 			t.Errorf("unknownErrorText(%d) = %q, want the system's message", code, s)
 		}
 		t.Logf("unknownErrorText(%d) = %q", code, s)
+	}
+	// Qt calls FormatMessage without FORMAT_MESSAGE_IGNORE_INSERTS; the
+	// library passes it. For the codes the backends meet, whose messages
+	// have no inserts, the two calls give the same text.
+	for _, code := range []syscall.Errno{windows.ERROR_FILE_NOT_FOUND, windows.ERROR_ACCESS_DENIED, windows.ERROR_INVALID_HANDLE,
+		windows.ERROR_NOT_ENOUGH_MEMORY, windows.ERROR_INVALID_PARAMETER, windows.ERROR_ALREADY_EXISTS, windows.ERROR_INVALID_NAME,
+		windows.ERROR_NO_SYSTEM_RESOURCES, windows.ERROR_COMMITMENT_LIMIT, 298} {
+		buf := make([]uint16, 4096)
+		n, err := windows.FormatMessage(windows.FORMAT_MESSAGE_FROM_SYSTEM, 0, uint32(code), 0x0400, buf, nil)
+		if err != nil {
+			continue // no text on this system: both say "Unknown error 0x…"
+		}
+		if qt := strings.TrimSuffix(windows.UTF16ToString(buf[:n]), "\r\n"); qt != unknownErrorText(code) {
+			t.Errorf("code %d: Qt's FormatMessage gives %q, the library %q", code, qt, unknownErrorText(code))
+		}
 	}
 	if got := unknownErrorText(syscall.Errno(0x20001234)); got != "Unknown error 0x20001234." {
 		t.Errorf("text of an unknown code: %q", got)
@@ -347,8 +369,8 @@ func TestWindowsNameCollision(t *testing.T) {
 	defer sem.Close()
 	err = NewSharedMemory(k).Create(64, ReadWrite)
 	want := "QSharedMemory::create: unknown error: " + unknownErrorText(windows.ERROR_INVALID_HANDLE)
-	if KindOf(err) != UnknownError || QtErrorString(err) != want {
-		t.Fatalf("Create over a semaphore's name: %v / %q", err, QtErrorString(err))
+	if KindOf(err) != UnknownError || QtErrorString(err) != want || LegacyQtErrorString(err) != "QSharedMemory::create: unknown error 6" {
+		t.Fatalf("Create over a semaphore's name: %v / %q / %q", err, QtErrorString(err), LegacyQtErrorString(err))
 	}
 	for _, cmd := range [][]string{{"create", "64"}, {"attach"}} {
 		g := winRun(gop, t, cmd[0], k, cmd[1:]...)
@@ -357,6 +379,18 @@ func TestWindowsNameCollision(t *testing.T) {
 			t.Errorf("%s: go %q, c %q", cmd[0], g, c)
 		}
 		t.Logf("%s: %s", cmd[0], g)
+	}
+	// A mapping under the lock's name: the lock cannot be made. Qt 6.6+
+	// gives the cause in brackets, Qt <= 6.5 not.
+	squat := NewSharedMemory(Key{Type: Windows, Native: lockKeyFor(k).Native})
+	if err := squat.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	defer squat.Close()
+	err = NewSharedMemory(k).Create(64, ReadWrite)
+	want = "QSharedMemoryPrivate::initKey: unable to set key on lock (QSystemSemaphore::handle: unknown error: " + unknownErrorText(windows.ERROR_INVALID_HANDLE) + ")"
+	if QtErrorString(err) != want || LegacyQtErrorString(err) != "QSharedMemoryPrivate::initKey: unable to set key on lock" {
+		t.Fatalf("Create with a mapping under the lock's name: %v / %q / %q", err, QtErrorString(err), LegacyQtErrorString(err))
 	}
 }
 
@@ -757,6 +791,7 @@ var createSemaphoreW = windows.NewLazySystemDLL("kernel32.dll").NewProc("CreateS
 func TestWindowsSurrogateCut(t *testing.T) {
 	emoji := "\U0001F600" // D83D DE00
 	k := NewKey(strings.Repeat("a", 253)+"x"+emoji+"tail", Windows)
+	k.NativeLock = true // Qt 6.6+: the lock is the native name + "_sem"
 	want := append(utf16.Encode([]rune(strings.Repeat("a", 253)+"x")), 0xD83D)
 	want = append(want, utf16.Encode([]rune("_sem"))...)
 	if got := winUTF16(lockKeyFor(k).Native); !slices.Equal(got, want) {
@@ -847,5 +882,39 @@ func TestWindowsEmptyKeyTexts(t *testing.T) {
 		if got := winRun(cpeerWin, t, tc.cmd, k, args...); got != "err KeyError "+tc.want {
 			t.Errorf("C peer %s: %q, want %q", tc.cmd, got, "err KeyError "+tc.want)
 		}
+	}
+}
+
+// TestWindowsNativeKeyWithoutLock: a key from NewKey has no lock on
+// Windows too (Qt 4.4 to 6.5's setNativeKey): no "<name>_sem" semaphore
+// appears, Lock fails with ErrNoLock, and an Attach does not wait for the
+// Qt 6.6+ lock that the C peer holds on the same name.
+func TestWindowsNativeKeyWithoutLock(t *testing.T) {
+	withLock := testShmKey(t, Windows, false)
+	k := NewKey(withLock.Native, Windows)
+	m := mustCreate(t, k, 64)
+	name, err := windows.UTF16FromString(lockKeyFor(withLock).Native)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, e := createSemaphoreW.Call(0, 1, 1, uintptr(unsafe.Pointer(&name[0])))
+	if r == 0 {
+		t.Fatal(e)
+	}
+	_ = windows.CloseHandle(windows.Handle(r))
+	if e == windows.ERROR_ALREADY_EXISTS {
+		t.Fatalf("Create of a key without a lock made the semaphore %s", lockKeyFor(withLock).Native)
+	}
+	if err := m.Lock(); KindOf(err) != LockError || !errors.Is(err, ErrNoLock) {
+		t.Fatalf("Lock: %v, want LockError matching ErrNoLock", err)
+	}
+	h, _ := cpeerWin.startHolder(t, withLock)
+	defer h.finish()
+	other := NewSharedMemory(k)
+	defer other.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := other.AttachContext(ctx, ReadOnly); err != nil {
+		t.Fatalf("Attach while the C peer holds Qt 6.6+'s lock on the name: %v, want no wait", err)
 	}
 }

@@ -1214,6 +1214,18 @@ static void yield_cpu(void)
 #endif
 }
 
+/* Sleeps ms milliseconds (contend's hold), through EINTR. */
+static void sleep_ms(long long ms)
+{
+#ifdef _WIN32
+    Sleep((DWORD)ms);
+#else
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+#endif
+}
+
 /* The wall clock in nanoseconds since the Unix epoch: the at=T of hold-lock,
  * comparable between processes (and with Wine, between Windows and Linux
  * processes of one machine). */
@@ -1514,6 +1526,27 @@ int main(int argc, char **argv)
             shm_unlock_or_fail();
         }
         out("ok last=%llu", (unsigned long long)v);
+        shm_finish();
+    } else if (strcmp(cmd, "contend") == 0) {
+        long long hold_ms, count = 0;
+        double end;
+        NARGS(3, 3);
+        hold_ms = num_arg(pos[2], "HOLD_MS");
+        end = (double)num_arg(pos[3], "DURATION_MS") * 1e6;
+        shm_setup(pos[1]);
+        shm_attach_or_fail(0);
+        if (opt_barrier) {
+            out("ready");
+            wait_line();
+        }
+        end += now_ns();
+        while (now_ns() < end) {
+            shm_lock_or_fail();
+            sleep_ms(hold_ms);
+            shm_unlock_or_fail();
+            count++;
+        }
+        out("ok count=%lld", count);
         shm_finish();
     } else if (strcmp(cmd, "truncate") == 0) {
         /* Not Qt: a misbehaving peer that cuts a POSIX segment short under

@@ -253,6 +253,25 @@ def run(cmd, key, args, o):
         finish(shm, hold)
         return
 
+    if cmd == "contend":
+        nargs(cmd, args, 2, 2)
+        hold_s, duration_ns = to_int(args[0], 0) / 1000, to_int(args[1], 0) * 1000000
+        shm = attached(key)
+        if o.barrier:
+            out("ready")
+            wait_line()
+        count, end = 0, time.monotonic_ns() + duration_ns
+        while time.monotonic_ns() < end:
+            if not shm.lock():
+                shm_fail(shm)
+            time.sleep(hold_s)
+            if not shm.unlock():
+                shm_fail(shm)
+            count += 1
+        out("ok count=%d" % count)
+        finish(shm, hold)
+        return
+
     if cmd == "sem-create":
         nargs(cmd, args, 1, 1)
         init = to_int(args[0])

@@ -42,6 +42,7 @@
 #include <memory>
 #include <sched.h>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -551,6 +552,30 @@ int run(int argc, char **argv)
                 failShm(shm);
         }
         out("ok last=" + std::to_string((unsigned long long)last));
+        return finish(shm);
+    }
+    if (cmd == "contend") {
+        nargs(2, 2);
+        long long holdMs = num(2, 0), durationMs = num(3, 0);
+        QSharedMemory shm;
+        bindShm(shm, key);
+        if (!shm.attach(QSharedMemory::ReadWrite))
+            failShm(shm);
+        if (barrier) {
+            out("ready");
+            waitForLine();
+        }
+        long long count = 0;
+        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(durationMs);
+        while (std::chrono::steady_clock::now() < end) {
+            if (!shm.lock())
+                failShm(shm);
+            std::this_thread::sleep_for(std::chrono::milliseconds(holdMs));
+            if (!shm.unlock())
+                failShm(shm);
+            ++count;
+        }
+        out("ok count=" + std::to_string(count));
         return finish(shm);
     }
     if (cmd == "sem-create") {
