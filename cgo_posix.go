@@ -189,6 +189,32 @@ func newPosixSem(s *C.sem_t, k Key) semHandle {
 
 func (f *posixFastSem) word() unsafe.Pointer { return unsafe.Pointer(f.s) }
 
+// waitWake sleeps on the sem_t's futex as glibc's sem_wait does, in Go,
+// because sem_wait cannot be ended: the kernel restarts its futex sleep
+// after a signal (the Go runtime's handlers use SA_RESTART). One sleep
+// keeps this waiter's place in the kernel's queue; sem_clockwait in slices
+// would give it up at every slice.
+func (f *posixFastSem) waitWake(wk waker) (bool, error) {
+	ok, err := glibcsem.Wait(f.word(), wk.(*repeatingWaker).s.(*futexWaiter).w)
+	if errno := syscall.Errno(0); errors.As(err, &errno) {
+		return false, semError("QSystemSemaphore::modifySemaphore (futex)", f.key, errno)
+	}
+	return ok, err
+}
+
+func (f *posixFastSem) newWaker() (waker, error) {
+	return &repeatingWaker{s: &futexWaiter{w: new(glibcsem.Waiter), word: f.word()}}, nil
+}
+
+// futexWaiter stops a waitWake by waking the futex (glibcsem.Waiter.Stop).
+type futexWaiter struct {
+	w    *glibcsem.Waiter
+	word unsafe.Pointer
+}
+
+func (w *futexWaiter) stop() bool { return w.w.Stop(w.word) }
+func (w *futexWaiter) free()      {}
+
 func (p *posixSem) wait(timeout time.Duration) (bool, error) {
 	if semFastOn() {
 		if semFastTake(unsafe.Pointer(p.s)) {

@@ -12,6 +12,8 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/ipc.h>
@@ -251,6 +253,76 @@ int qipc_sysv_sem_op(int semid, int n, int64_t timeout_ns) {
 		nanosleep(&ts, NULL);
 #endif
 	}
+}
+
+// A wait that another thread ends (qipc_waiter_stop): the waiter records
+// the thread it blocks on, and the stopper sets stop and signals that
+// thread with SIGURG, the signal the Go runtime sends its threads anyway.
+// A signal ends a blocked semop with EINTR whatever SA_RESTART says
+// (signal(7); the BSDs likewise), and the loop then sees stop. A signal
+// that lands before semop blocks is lost: the stopper repeats it while
+// qipc_waiter_stop reports that the wait still runs.
+struct qipc_waiter {
+	pthread_mutex_t mu;
+	pthread_t thread;
+	int armed; // a wait runs on thread
+	int stop;
+};
+
+struct qipc_waiter *qipc_waiter_new(void) {
+	struct qipc_waiter *w = calloc(1, sizeof *w);
+	if (w != NULL && pthread_mutex_init(&w->mu, NULL) != 0) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void qipc_waiter_free(struct qipc_waiter *w) {
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+int qipc_waiter_stop(struct qipc_waiter *w) {
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	int armed = w->armed;
+	if (armed)
+		pthread_kill(w->thread, SIGURG);
+	pthread_mutex_unlock(&w->mu);
+	return armed;
+}
+
+// waiter_set arms or disarms w for the calling thread and returns stop.
+static int waiter_set(struct qipc_waiter *w, int armed) {
+	pthread_mutex_lock(&w->mu);
+	w->thread = pthread_self();
+	w->armed = armed && !w->stop;
+	int stop = w->stop;
+	pthread_mutex_unlock(&w->mu);
+	return stop;
+}
+
+// qipc_sysv_sem_op's -1 without a time limit, which qipc_waiter_stop ends:
+// 0 when it took the count, ECANCELED when stopped. One semop for the
+// whole wait keeps the waiter's place in the kernel's queue of the set,
+// which serves waiters in order; a wait in slices goes to its end at
+// every slice.
+int qipc_sysv_sem_wait_stoppable(int semid, struct qipc_waiter *w) {
+	struct sembuf op = {0, -1, SEM_UNDO};
+	int rc = ECANCELED;
+	while (!waiter_set(w, 1)) {
+		if (semop(semid, &op, 1) == 0) {
+			rc = 0;
+			break;
+		}
+		if (errno != EINTR) {
+			rc = errno;
+			break;
+		}
+	}
+	waiter_set(w, 0);
+	return rc;
 }
 
 static int segment_exists(int key) { return shmget((key_t)key, 0, 0) >= 0 || errno != ENOENT; }

@@ -344,6 +344,35 @@ func (s *sysvSem) modifyError(rc syscall.Errno) error {
 	return err
 }
 
+// waitWake waits in one semop, which keeps this waiter's place in the
+// set's queue: the kernel serves waiters in order, and a wait in slices
+// would go to the end of the queue at every slice, behind Qt's waiters,
+// which wait without a limit. w ends it (SIGURG to its thread).
+func (s *sysvSem) waitWake(wk waker) (bool, error) {
+	switch rc := syscall.Errno(C.qipc_sysv_sem_wait_stoppable(s.semid, wk.(*repeatingWaker).s.(sysvWaiter).w)); rc {
+	case 0:
+		return true, nil
+	case syscall.ECANCELED:
+		return false, nil
+	default:
+		return false, s.modifyError(rc)
+	}
+}
+
+func (s *sysvSem) newWaker() (waker, error) {
+	w := C.qipc_waiter_new()
+	if w == nil {
+		return nil, semError("QSystemSemaphore::acquire", s.k, syscall.ENOMEM)
+	}
+	return &repeatingWaker{s: sysvWaiter{w}}, nil
+}
+
+// sysvWaiter stops a waitWake by signalling its thread (cgo_sysv.c).
+type sysvWaiter struct{ w *C.struct_qipc_waiter }
+
+func (w sysvWaiter) stop() bool { return C.qipc_waiter_stop(w.w) != 0 }
+func (w sysvWaiter) free()      { C.qipc_waiter_free(w.w) }
+
 func (s *sysvSem) wait(timeout time.Duration) (bool, error) {
 	switch rc := s.op(-1, timeout); rc {
 	case 0:

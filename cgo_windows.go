@@ -161,14 +161,16 @@ type windowsSem struct {
 	key Key
 }
 
-func (w *windowsSem) wait(timeout time.Duration) (bool, error) { return w.waitWake(timeout, nil) }
+func (w *windowsSem) wait(timeout time.Duration) (bool, error) { return w.waitTimeout(timeout, nil) }
 
 // waitWake waits in one call for as long as it takes: an event ends it
 // when the context is done or the object closes, so the waiter keeps its
 // place in the semaphore's queue, which a wait in slices gives up at
 // every slice (and with it its turn to Qt's waiters, which wait with
 // INFINITE).
-func (w *windowsSem) waitWake(timeout time.Duration, wk waker) (bool, error) {
+func (w *windowsSem) waitWake(wk waker) (bool, error) { return w.waitTimeout(-1, wk) }
+
+func (w *windowsSem) waitTimeout(timeout time.Duration, wk waker) (bool, error) {
 	ms := int64(-1)
 	if timeout >= 0 {
 		ms = int64((timeout + time.Millisecond - 1) / time.Millisecond)

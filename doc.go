@@ -76,8 +76,9 @@
 // call, Unlock turns the held bit back into a call in the one instruction
 // that begins its own, so Unlock without Lock fails and of two Unlocks, or
 // an Unlock and a Close, only one gives the lock back. Close sets the
-// closing bit first: waiting Locks see it within one wait slice (20 ms)
-// and return ErrClosed, and a Lock that took the lock after it gives the
+// closing bit first and wakes the waiting Locks (an event on Windows, a
+// signal to the thread of a System V semop, a futex wake on glibc; other
+// POSIX waits look every 20 ms), which return ErrClosed, and a Lock that took the lock after it gives the
 // lock back. A SharedMemory's mutex orders only Create, Attach, Detach and
 // Close. The uncontended Lock, Unlock, Acquire and Release make no system
 // call on glibc: the semaphore's own compare-and-swap is done in Go.

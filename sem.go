@@ -356,24 +356,21 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, forLock, 
 		r := s.cur.Load()
 		var ok bool
 		var err error
-		if ws, wakeable := r.h.(wakeableSem); wakeable && timeout > 0 && !slicedWaits.Load() {
+		if ws, wakeable := r.h.(wakeableSem); wakeable && timeout > 0 && !slicedWaits.Load() && !mutant("sliced-waits") {
 			if w == nil {
 				if w, stopWake, err = s.addWaker(ctx, ws); err != nil {
 					s.leave()
 					return false, err
 				}
 			}
-			// The whole wait in one call; Close and ctx wake it. A Close
-			// that woke the wakers before this one joined them has
-			// ended the call already.
-			timeout = -1
-			if deadline, ok := ctx.Deadline(); ok {
-				timeout = max(time.Until(deadline), 0)
-			}
+			// The whole wait in one call; Close and the end of ctx wake
+			// it. A Close that woke the wakers before this one joined
+			// them has ended the call already.
 			if s.ended(forLock) {
-				timeout = 0
+				ok, err = r.h.wait(0)
+			} else {
+				ok, err = ws.waitWake(w)
 			}
-			ok, err = ws.waitWake(timeout, w)
 		} else {
 			ok, err = r.h.wait(timeout)
 		}

@@ -22,6 +22,7 @@ faults=(
   'peer-lies#^TestCompat$/^(posix|systemv-legacy)$/^(counter|lock-contention)$/^(c→go|qt6.4→go)$#TestCompat/posix/counter/c→go TestCompat/posix/lock-contention/c→go TestCompat/systemv-legacy/lock-contention/qt6.4→go'
   'victim-no-lock#^TestCrashMatrix$/^(posix|sysv)$/^(go|go-creator-locked)$/^(lock-holder)?$#TestCrashMatrix/posix/go/lock-holder TestCrashMatrix/sysv/go/lock-holder TestCrashMatrix/posix/go-creator-locked TestCrashMatrix/sysv/go-creator-locked'
   'native-lock#^TestNativeKeyWithoutLock$/^(go→qt5|qt6.4→go)$#TestNativeKeyWithoutLock/go→qt5 TestNativeKeyWithoutLock/qt6.4→go'
+  'sliced-waits#^TestFairness$/^systemv-legacy$/^go\+qt5\+qt6.4$/^one-call$#TestFairness/systemv-legacy/go+qt5+qt6.4/one-call'
   'wrong-kind#^(TestCompat|TestQtErrorTexts)$/^(posix|posix:_create,_exists)$/^(existing-key|c)?$/^(go→go)?$#TestCompat/posix/existing-key/go→go TestQtErrorTexts/posix:_create,_exists'
 )
 

@@ -15,7 +15,9 @@ package glibcsem
 import "C"
 
 import (
+	"math"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 )
 
@@ -75,3 +77,63 @@ func Give(s unsafe.Pointer) bool {
 // Value returns the count and the number of blocked waiters a sem_t's
 // first word holds, as a reader of its /dev/shm/sem.* file sees them.
 func Value(word uint64) (count, waiters int) { return int(uint32(word)), int(word >> 32) }
+
+// A Waiter lets another goroutine end a Wait: Stop.
+type Waiter struct {
+	stop, waiting atomic.Bool
+}
+
+// Wait takes one count of the sem_t at s, sleeping as long as it takes,
+// as glibc's sem_wait does (nptl/sem_waitcommon.c): it counts itself
+// among the waiters in the high word, sleeps on the count's futex while
+// the count is zero, and takes a count and its place among the waiters
+// away in one CAS. The kernel queues futex sleepers in order, and one
+// sleep keeps a waiter's place, which a wait in slices gives up at every
+// slice. Wait returns false, without a count, once Stop was called.
+func Wait(s unsafe.Pointer, w *Waiter) (bool, error) {
+	word := (*atomic.Uint64)(s)
+	w.waiting.Store(true)
+	defer w.waiting.Store(false)
+	d := word.Add(1 << 32)
+	for {
+		if uint32(d) != 0 {
+			if word.CompareAndSwap(d, d-1-1<<32) {
+				return true, nil
+			}
+			d = word.Load()
+			continue
+		}
+		if w.stop.Load() {
+			word.Add(^uint64(1<<32 - 1)) // no longer a waiter
+			return false, nil
+		}
+		// The count's futex is the low half of the word (little-endian);
+		// a named semaphore's futex is shared between processes.
+		if _, _, e := syscall.Syscall6(syscall.SYS_FUTEX, uintptr(s), futexWait, 0, 0, 0, 0); e != 0 && e != syscall.EAGAIN && e != syscall.EINTR {
+			word.Add(^uint64(1<<32 - 1))
+			return false, e
+		}
+		d = word.Load()
+	}
+}
+
+// Stop ends the Wait of w on the sem_t at s and reports whether it may
+// still run: a Stop that comes between its look at the flag and its sleep
+// does not wake it, so the caller repeats Stop until it reports false. It
+// wakes every sleeper on the futex; glibc's look at the count and sleep
+// again.
+func (w *Waiter) Stop(s unsafe.Pointer) bool {
+	w.stop.Store(true)
+	if !w.waiting.Load() {
+		return false
+	}
+	_, _, _ = syscall.Syscall6(syscall.SYS_FUTEX, uintptr(s), futexWake, math.MaxInt32, 0, 0, 0)
+	return true
+}
+
+// The futex operations on a shared (not FUTEX_PRIVATE_FLAG) futex, as
+// glibc uses for a sem_t of sem_open.
+const (
+	futexWait = 0
+	futexWake = 1
+)

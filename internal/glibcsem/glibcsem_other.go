@@ -2,7 +2,10 @@
 
 package glibcsem
 
-import "unsafe"
+import (
+	"errors"
+	"unsafe"
+)
 
 // No lock-free path outside 64-bit glibc targets: musl, macOS, the BSDs and
 // 32-bit glibc use other sem_t layouts, so every operation goes through the
@@ -19,3 +22,12 @@ func Give(unsafe.Pointer) bool { return false }
 
 // Value is not defined here; OK is false.
 func Value(uint64) (count, waiters int) { return 0, 0 }
+
+// A Waiter is not used here; OK is false.
+type Waiter struct{}
+
+// Wait is not defined here; OK is false.
+func Wait(unsafe.Pointer, *Waiter) (bool, error) { return false, errors.ErrUnsupported }
+
+// Stop is not defined here; OK is false.
+func (*Waiter) Stop(unsafe.Pointer) bool { return false }
