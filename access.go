@@ -19,14 +19,16 @@ var ErrFault = errors.New("qipc: memory fault in the shared segment")
 // io.ReaderAt does: fewer bytes and io.EOF at the end of the segment. It
 // does not take the lock (use Locked for that), and a fault becomes an
 // error matching ErrFault instead of crashing the process.
-func (m *SharedMemory) ReadAt(p []byte, off int64) (int, error) {
+func (m *SharedMemory) ReadAt(p []byte, off int64) (_ int, err error) {
+	defer func() { err = called("read", err) }()
 	return m.access("read", off, len(p), func(data []byte) { copy(p, data) })
 }
 
 // WriteAt copies p into the segment at offset off, as io.WriterAt does: a
 // write past the end copies nothing and fails. It does not take the lock
 // (use Locked for that), and a fault becomes an error matching ErrFault.
-func (m *SharedMemory) WriteAt(p []byte, off int64) (int, error) {
+func (m *SharedMemory) WriteAt(p []byte, off int64) (_ int, err error) {
+	defer func() { err = called("write", err) }()
 	return m.access("write", off, len(p), func(data []byte) { copy(data, p) })
 }
 
@@ -40,11 +42,11 @@ func (m *SharedMemory) access(op string, off int64, n int, fn func([]byte)) (int
 	}
 	data := m.seg.bytes()
 	if off < 0 || off > int64(len(data)) {
-		return 0, &Error{Op: op, Key: m.key, Kind: InvalidSize, text: "offset outside the segment"}
+		return 0, &Error{QtOp: op, Key: m.key, Kind: InvalidSize, text: "offset outside the segment"}
 	}
 	avail := data[off:]
 	if op == "write" && n > len(avail) {
-		return 0, &Error{Op: op, Key: m.key, Kind: InvalidSize, text: "write past the end of the segment"}
+		return 0, &Error{QtOp: op, Key: m.key, Kind: InvalidSize, text: "write past the end of the segment"}
 	}
 	done := min(n, len(avail))
 	if err := catchFault(op, m.key, true, func() { fn(avail[:done]) }); err != nil {
@@ -64,6 +66,7 @@ func (m *SharedMemory) access(op string, off int64, n int, fn func([]byte)) (int
 // misbehave. data must not
 // be kept after fn returns.
 func (m *SharedMemory) Locked(ctx context.Context, fn func(data []byte) error) (err error) {
+	defer func() { err = called("lock", err) }()
 	if err := m.LockContext(ctx); err != nil {
 		return err
 	}
@@ -96,7 +99,7 @@ func catchFault(op string, k Key, ownCode bool, fn func()) (err error) {
 		if re, ok := r.(runtime.Error); ok {
 			_, fault := re.(interface{ Addr() uintptr })
 			if fault || ownCode && strings.HasPrefix(re.Error(), "runtime error: invalid memory address") {
-				err = &Error{Op: op, Key: k, Kind: UnknownError, Err: ErrFault, text: "memory fault (" + re.Error() + ")"}
+				err = &Error{QtOp: op, Key: k, Kind: UnknownError, Err: ErrFault, text: "memory fault (" + re.Error() + ")"}
 				return
 			}
 		}

@@ -35,7 +35,13 @@ type backend interface {
 	// removeSegment deletes the named segment (and its key file) whoever
 	// is attached, so that no one can attach it again; mappings that exist
 	// stay valid. It reports whether there was a segment to remove.
-	removeSegment(k Key) (removed bool, err error)
+	// keepName keeps what names the segment besides itself (a System V key
+	// file, which a Qt 6.6+ lock semaphore may share), for a segment
+	// replaced under its lock.
+	removeSegment(k Key, keepName bool) (removed bool, err error)
+	// inspectSegment reports what the OS shows anyone about segment k; a
+	// missing segment is not an error (found is false).
+	inspectSegment(k Key) (segmentFacts, error)
 	// countsAttachments reports whether the OS tells when the last process
 	// detaches (System V, Windows). Where it cannot (POSIX), the creator's
 	// Close removes the segment instead, as Qt 6.6+ documents.
@@ -68,6 +74,29 @@ type semHandle interface {
 	// owners lists who owns the semaphore and its key file, as far as
 	// the backend can tell.
 	owners() []owner
+}
+
+// segmentFacts is what inspectSegment finds; inspect.go makes of it
+// whether the segment is stale, the same way for every backend.
+type segmentFacts struct {
+	found bool
+	size  int64
+	uid   int // -1: the OS does not say
+	// counted: the OS counts attachments (System V): attached is nattch
+	// and creator the creating process.
+	counted  bool
+	attached int
+	creator  int
+	// mappers: the processes that map the segment or hold it open are
+	// known (POSIX on Linux): pids, and unchecked processes (-1: none
+	// could be checked). ownerOnly: only the owner's processes may open it.
+	mappers   bool
+	pids      []int
+	unchecked int
+	ownerOnly bool
+	// handles: the segment exists only while a process holds a handle
+	// (Windows), so one that exists is in use.
+	handles bool
 }
 
 // owner is the user that owns one of the objects behind a key.
@@ -180,7 +209,7 @@ func backendFor(op string, k Key) (backend, error) {
 	if b := platformBackend(k.Type); b != nil {
 		return b, nil
 	}
-	return nil, &Error{Op: op, Key: k, Kind: KeyError, Err: errNoBackend, text: "unsupported key type"}
+	return nil, &Error{QtOp: op, Key: k, Kind: KeyError, Err: errNoBackend, text: "unsupported key type"}
 }
 
 // checkKey returns the KeyError Qt reports for a key that no object can
@@ -207,7 +236,7 @@ func checkKey(class, op string, k Key) error {
 			op = class + "::setNativeKey"
 		}
 	}
-	return &Error{Op: op, Key: k, Kind: KeyError, text: text}
+	return &Error{QtOp: op, Key: k, Kind: KeyError, text: text}
 }
 
 // handleOp is the label Qt's handle() uses; its System V code writes it

@@ -14,11 +14,13 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
 
 	"github.com/qipc-go/qipc/internal/glibcsem"
+	"github.com/qipc-go/qipc/internal/procs"
 )
 
 // posixBackend serves PosixRealtime keys with shm_open/mmap and sem_open,
@@ -88,12 +90,42 @@ func (posixBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
 // bad name.
 func posixShmError(op string, k Key, errno syscall.Errno, step C.int) *Error {
 	if step == C.QIPC_STEP_OPEN && errno == syscall.EINVAL {
-		return &Error{Op: op, Key: k, Kind: KeyError, Err: errno, text: "bad name"}
+		return &Error{QtOp: op, Key: k, Kind: KeyError, Err: errno, text: "bad name"}
 	}
 	return shmError(op, k, errno)
 }
 
-func (posixBackend) removeSegment(k Key) (bool, error) {
+// inspectSegment looks at the segment's file under /dev/shm and at the
+// processes that use it (Linux); elsewhere it maps it for a moment, and who
+// else uses it is not known.
+func (b posixBackend) inspectSegment(k Key) (segmentFacts, error) {
+	if procs.DevShm == "" {
+		seg, err := b.attachSegment(k, ReadOnly)
+		if errors.Is(err, ErrNotFound) {
+			return segmentFacts{}, nil
+		}
+		if err != nil {
+			return segmentFacts{}, err
+		}
+		f := segmentFacts{found: true, size: int64(len(seg.bytes())), uid: -1}
+		_, err = seg.detach(false)
+		return f, err
+	}
+	var st syscall.Stat_t
+	switch err := syscall.Stat(procs.DevShm+"/"+strings.TrimLeft(k.Native, "/"), &st); {
+	case errors.Is(err, syscall.ENOENT):
+		return segmentFacts{}, nil
+	case err != nil:
+		errno := syscall.EIO
+		errors.As(err, &errno)
+		return segmentFacts{}, shmError("QSharedMemory::inspect (stat)", k, errno)
+	}
+	users := procs.ShmUsers()
+	return segmentFacts{found: true, size: st.Size, uid: int(st.Uid), mappers: true, pids: users.Users(st.Ino),
+		unchecked: users.Unchecked, ownerOnly: st.Mode&0o077 == 0}, nil
+}
+
+func (posixBackend) removeSegment(k Key, _ bool) (bool, error) {
 	name := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(name))
 	switch rc := syscall.Errno(C.qipc_posix_shm_unlink(name)); rc {

@@ -120,6 +120,7 @@ static int key_file_gives(const char *path, int proj, int key) {
 // The forced removal (QSharedMemory has none; the clean-up after a crash):
 // IPC_RMID whatever the attach count, and unlink(path) even when there was
 // no segment. *removed tells whether there was one.
+// path NULL keeps the key file.
 int qipc_sysv_shm_remove(int key, const char *path, int *removed, int *step) {
 	*removed = 0;
 	*step = QIPC_SV_STEP_GET;
@@ -134,8 +135,25 @@ int qipc_sysv_shm_remove(int key, const char *path, int *removed, int *step) {
 			return errno;
 	}
 	*step = QIPC_SV_STEP_UNLINK;
-	if (unlink(path) != 0 && errno != ENOENT)
+	if (path != NULL && unlink(path) != 0 && errno != ENOENT)
 		return errno;
+	return 0;
+}
+
+// shmget(key, 0, 0) and IPC_STAT: what anyone may see of the segment with
+// this key (Inspect). ENOENT when there is none.
+int qipc_sysv_shm_stat(int key, int64_t *size, int *nattch, int *cpid, unsigned *uid, unsigned *mode) {
+	int id = shmget((key_t)key, 0, 0);
+	if (id < 0)
+		return errno;
+	struct shmid_ds ds;
+	if (shmctl(id, IPC_STAT, &ds) != 0)
+		return errno;
+	*size = (int64_t)ds.shm_segsz;
+	*nattch = (int)ds.shm_nattch;
+	*cpid = (int)ds.shm_cpid;
+	*uid = (unsigned)ds.shm_perm.uid;
+	*mode = (unsigned)ds.shm_perm.mode & 0777;
 	return 0;
 }
 

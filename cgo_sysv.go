@@ -62,7 +62,7 @@ func sysvKeyFile(op string, k Key, path *C.char, perm uint32) (bool, error) {
 		if created != 0 {
 			_ = syscall.Unlink(k.Native)
 		}
-		return false, &Error{Op: op + ":", Key: k, Kind: KeyError, Err: rc, text: "unable to make key"}
+		return false, &Error{QtOp: op + ":", Key: k, Kind: KeyError, Err: rc, text: "unable to make key"}
 	}
 	return created != 0, nil
 }
@@ -102,7 +102,7 @@ func (sysvBackend) createSegment(k Key, size int, mode AccessMode, perm uint32) 
 			_ = syscall.Unlink(k.Native)
 		}
 		if rc == syscall.EINVAL {
-			return nil, &Error{Op: "QSharedMemory::handle", Key: k, Kind: InvalidSize, Err: rc, text: "system-imposed size restrictions"}
+			return nil, &Error{QtOp: "QSharedMemory::handle", Key: k, Kind: InvalidSize, Err: rc, text: "system-imposed size restrictions"}
 		}
 		return nil, shmError("QSharedMemory::create", k, rc)
 	}
@@ -148,24 +148,59 @@ func sysvAttach(k Key, key C.int, mode AccessMode) (segment, error) {
 	return &sysvSegment{addr: addr, size: int(size), id: id, key: key, k: k, uids: []int{int(uid), int(cuid)}}, nil
 }
 
-func (sysvBackend) removeSegment(k Key) (bool, error) {
-	const op = "QSharedMemory::remove"
-	path := C.CString(k.Native)
-	defer C.free(unsafe.Pointer(path))
+// sysvKeyOf is the ftok key of an existing segment's key file; without
+// the file (found false, err nil) no one can attach a segment by k.
+func sysvKeyOf(k Key, path *C.char) (key C.int, found bool, err error) {
 	key, rc := sysvFtok(k, path)
 	switch rc {
 	case 0:
+		return key, true, nil
 	case syscall.ENOENT:
-		return false, nil // no key file: nothing anyone can attach
+		return 0, false, nil
+	}
+	return 0, false, shmError("QSharedMemory::handle", k, rc)
+}
+
+func (sysvBackend) inspectSegment(k Key) (segmentFacts, error) {
+	path := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(path))
+	key, found, err := sysvKeyOf(k, path)
+	if !found {
+		return segmentFacts{}, err
+	}
+	var (
+		size         C.int64_t
+		nattch, cpid C.int
+		uid, mode    C.uint
+	)
+	switch rc := syscall.Errno(C.qipc_sysv_shm_stat(key, &size, &nattch, &cpid, &uid, &mode)); rc {
+	case 0:
+		return segmentFacts{found: true, size: int64(size), uid: int(uid), counted: true, attached: int(nattch), creator: int(cpid)}, nil
+	case syscall.ENOENT:
+		return segmentFacts{}, nil
 	default:
-		return false, shmError("QSharedMemory::handle", k, rc)
+		return segmentFacts{}, shmError("QSharedMemory::inspect (shmctl)", k, rc)
+	}
+}
+
+func (sysvBackend) removeSegment(k Key, keepName bool) (bool, error) {
+	const op = "QSharedMemory::remove"
+	path := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(path))
+	key, found, err := sysvKeyOf(k, path)
+	if !found {
+		return false, err
 	}
 	var removed, step C.int
-	rc = syscall.Errno(C.qipc_sysv_shm_remove(key, path, &removed, &step))
+	unlink := path
+	if keepName {
+		unlink = nil
+	}
+	rc := syscall.Errno(C.qipc_sysv_shm_remove(key, unlink, &removed, &step))
 	if err := sysvRemoveError(op, k, rc, step); err != nil {
 		return removed != 0, err // set only once the segment is gone
 	}
-	if sysvSharesKeyFile(k) {
+	if !keepName && sysvSharesKeyFile(k) {
 		// The key file is gone, and with it the only name of the lock. (A
 		// detach leaves this to SharedMemory, which retires its lock.)
 		var semid C.int
@@ -225,7 +260,7 @@ func (s *sysvSegment) detach(removeUnused bool) (bool, error) {
 func (s *sysvSegment) unmap() error {
 	if rc := syscall.Errno(C.qipc_sysv_shm_detach(s.addr)); rc != 0 {
 		if rc == syscall.EINVAL {
-			return &Error{Op: "QSharedMemory::detach", Kind: NotFound, Err: rc, text: "not attached"}
+			return &Error{QtOp: "QSharedMemory::detach", Kind: NotFound, Err: rc, text: "not attached"}
 		}
 		return shmError("QSharedMemory::detach", Key{}, rc)
 	}
@@ -238,7 +273,7 @@ func (s *sysvSegment) unmap() error {
 func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (semHandle, bool, error) {
 	const op = "QSystemSemaphore::handle"
 	if runtime.GOOS == "darwin" && appleSandboxed() {
-		return nil, false, &Error{Op: op + ":", Key: k, Kind: PermissionDenied, Err: syscall.EPERM,
+		return nil, false, &Error{QtOp: op + ":", Key: k, Kind: PermissionDenied, Err: syscall.EPERM,
 			text: "System V semaphores are not available for sandboxed applications. Please build Qt with -feature-ipc_posix"}
 	}
 	path := C.CString(k.Native)
@@ -253,7 +288,7 @@ func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (
 		if createdFile {
 			_ = syscall.Unlink(k.Native)
 		}
-		return nil, false, &Error{Op: op + ":", Key: k, Kind: KeyError, Err: rc, text: "ftok failed"}
+		return nil, false, &Error{QtOp: op + ":", Key: k, Kind: KeyError, Err: rc, text: "ftok failed"}
 	}
 	var semid, created C.int
 	if rc := syscall.Errno(C.qipc_sysv_sem_get(key, C.uint(perm), &semid, &created)); rc != 0 {
@@ -286,7 +321,7 @@ func (sysvBackend) removeSemaphore(k Key) error {
 	case syscall.ENOENT:
 		return nil
 	default:
-		return &Error{Op: "QSystemSemaphore::handle:", Key: k, Kind: KeyError, Err: rc, text: "ftok failed"}
+		return &Error{QtOp: "QSystemSemaphore::handle:", Key: k, Kind: KeyError, Err: rc, text: "ftok failed"}
 	}
 	semid := C.int(-1)
 	switch rc := syscall.Errno(C.qipc_sysv_sem_lookup(key, &semid)); rc {

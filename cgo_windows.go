@@ -87,7 +87,7 @@ func mapWindows(k Key, h C.uintptr_t, mode AccessMode) (segment, error) {
 		C.qipc_win_close(h)
 		if step == C.QIPC_WIN_STEP_QUERY {
 			// Qt's literal: "%1: size query failed" with "QSharedMemory::attach: ".
-			return nil, &Error{Op: "QSharedMemory::attach", Key: k, Kind: UnknownError, Err: rc, text: ": size query failed"}
+			return nil, &Error{QtOp: "QSharedMemory::attach", Key: k, Kind: UnknownError, Err: rc, text: ": size query failed"}
 		}
 		return nil, shmError("QSharedMemory::attach", k, rc)
 	}
@@ -97,7 +97,22 @@ func mapWindows(k Key, h C.uintptr_t, mode AccessMode) (segment, error) {
 // removeSegment has nothing to do: the OS removes a mapping with its last
 // handle, and no one can remove it before that. A forced removal (the
 // clean-up after a crash) therefore has nothing left to do and succeeds.
-func (windowsBackend) removeSegment(Key) (bool, error) { return true, nil }
+func (windowsBackend) removeSegment(Key, bool) (bool, error) { return true, nil }
+
+// inspectSegment maps the segment for a moment to learn its size: Windows
+// keeps no record of a mapping but its handles.
+func (b windowsBackend) inspectSegment(k Key) (segmentFacts, error) {
+	seg, err := b.attachSegment(k, ReadOnly)
+	if errors.Is(err, ErrNotFound) {
+		return segmentFacts{}, nil
+	}
+	if err != nil {
+		return segmentFacts{}, err
+	}
+	f := segmentFacts{found: true, size: int64(len(seg.bytes())), uid: -1, handles: true}
+	_, err = seg.detach(false)
+	return f, err
+}
 
 type windowsSegment struct {
 	addr unsafe.Pointer
@@ -237,7 +252,7 @@ func (w *windowsSem) value() (int, error) {
 	case 0:
 		return int(v), nil
 	case syscall.ERROR_PROC_NOT_FOUND:
-		return 0, &Error{Op: op, Key: w.key, Kind: UnknownError, Err: errors.Join(errors.ErrUnsupported, rc),
+		return 0, &Error{QtOp: op, Key: w.key, Kind: UnknownError, Err: errors.Join(errors.ErrUnsupported, rc),
 			text: "reading the count is not supported"}
 	default:
 		return 0, semError(op, w.key, rc)

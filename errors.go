@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -116,11 +117,13 @@ var kindSentinels = [...]error{
 }
 
 // Error records a failed operation, its key and the cause, in the manner of
-// *fs.PathError. Op names the step in Qt's own terms (for example
-// "QSharedMemory::attach (shm_open)") so that QtErrorString can rebuild the
-// exact text a Qt peer would report.
+// *fs.PathError: Op is the method that failed, in Go's words ("create",
+// "attach", "lock"), and QtOp the step in Qt's own terms (for example
+// "QSharedMemory::attach (shm_open)"), from which QtErrorString rebuilds
+// the exact text a Qt peer would report.
 type Error struct {
-	Op   string // Qt's function label for the failing step
+	Op   string // the operation called: "create", "attach", "lock", "acquire", ...
+	QtOp string // Qt's function label for the failing step
 	Key  Key    // the key the operation was using
 	Kind ErrorKind
 	Err  error // the underlying errno / Win32 error, or a sentinel such as ErrClosed; may be nil
@@ -135,18 +138,64 @@ type Error struct {
 	// this failure, where it differs from Qt 6.6+'s beyond the wording of
 	// unknown errors (see LegacyQtErrorString).
 	legacy string
+	// hint, when set, says what to do about it; Error() ends with it, Qt's
+	// texts do not have it.
+	hint string
 }
 
+// Error says what the caller called, on which key, and what went wrong:
+// `qipc: attach "viewer" (systemv /tmp/qipc_sharedmemory_viewer…): doesn't
+// exist; nothing has created it yet ...`. Qt's own label and text are
+// QtOp and QtErrorString.
 func (e *Error) Error() string {
-	s := "qipc: " + e.Op
-	if !e.Key.IsEmpty() {
-		s += " " + e.Key.String()
+	var b strings.Builder
+	b.WriteString("qipc: ")
+	if e.Op != "" {
+		b.WriteString(e.Op)
+	} else {
+		b.WriteString(e.QtOp)
 	}
-	s += ": " + e.qtText()
-	if e.Err != nil && (e.Kind != UnknownError && e.text == "" || errors.Is(e.Err, ErrNeedsCgo)) {
-		s += " (" + e.Err.Error() + ")"
+	if k := e.Key.described(); k != "" {
+		b.WriteString(" " + k)
 	}
-	return s
+	text := e.qtText()
+	b.WriteString(": " + text)
+	// The cause, unless Qt's text says it already (an unknown errno's
+	// strerror, a foreign owner's name).
+	if e.Err != nil && !errors.Is(e.Err, ErrForeignOwner) {
+		if cause := strings.TrimPrefix(e.Err.Error(), "qipc: "); !strings.Contains(text, cause) {
+			b.WriteString(" (" + cause + ")")
+		}
+	}
+	if hint := e.remedy(); hint != "" {
+		b.WriteString("; " + hint)
+	}
+	return b.String()
+}
+
+// remedy is what to do about the failure, where there is something to do.
+func (e *Error) remedy() string {
+	switch {
+	case e.hint != "":
+		return e.hint
+	case e.Kind == NotFound && e.Err != ErrNotAttached && (e.Op == "attach" || e.Op == "open"):
+		return "nothing has created it yet, or under another key (`qipc ls` lists what exists)"
+	case e.Kind == AlreadyExists && e.Op == "create":
+		return "Attach uses it, as Qt's recipe does"
+	case e.Kind == PermissionDenied && !errors.Is(e.Err, ErrForeignOwner):
+		return "its owner or mode keeps this user out (`qipc ls` shows both; WithPermissions widens what this process creates)"
+	}
+	return ""
+}
+
+// called names the operation of err as its caller called it: the first
+// *Error in err gets op unless an inner call named it already.
+func called(op string, err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Op == "" {
+		e.Op = op
+	}
+	return err
 }
 
 // Unwrap returns the underlying cause.
@@ -232,7 +281,7 @@ func QtErrorString(err error) string {
 	if !errors.As(err, &e) {
 		return ""
 	}
-	return e.Op + ": " + e.qtText()
+	return e.QtOp + ": " + e.qtText()
 }
 
 // LegacyQtErrorString returns the English text the errorString() of Qt 4.4
@@ -253,9 +302,9 @@ func LegacyQtErrorString(err error) string {
 	}
 	var errno syscall.Errno
 	if e.Kind == UnknownError && e.text == "" && errors.As(e.Err, &errno) {
-		return e.Op + ": unknown error " + strconv.Itoa(int(errno))
+		return e.QtOp + ": unknown error " + strconv.Itoa(int(errno))
 	}
-	return e.Op + ": " + e.qtText()
+	return e.QtOp + ": " + e.qtText()
 }
 
 // KindOf returns the Qt error kind of err: NoError for nil, the kind of an

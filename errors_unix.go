@@ -43,7 +43,7 @@ func osError(c qtClass, op string, k Key, errno syscall.Errno) *Error {
 			kind = KeyError
 		}
 	}
-	return &Error{Op: op, Key: k, Kind: kind, Err: errno, class: c}
+	return &Error{QtOp: op, Key: k, Kind: kind, Err: errno, class: c}
 }
 
 // unknownErrorText renders an errno as glibc's strerror does (Go's table

@@ -36,7 +36,7 @@ func osError(c qtClass, op string, k Key, code syscall.Errno) *Error {
 	case windows.ERROR_ACCESS_DENIED:
 		kind = PermissionDenied
 	}
-	return &Error{Op: op, Key: k, Kind: kind, Err: code, class: c}
+	return &Error{QtOp: op, Key: k, Kind: kind, Err: code, class: c}
 }
 
 // unknownErrorText renders a Win32 code as Qt 6's qt_error_string does on

@@ -109,7 +109,7 @@ func TestQtErrorTexts(t *testing.T) {
 // lock that cannot be opened.
 func TestLegacyQtErrorString(t *testing.T) {
 	unknown := shmError("QSharedMemory::attach (mmap)", Key{}, syscall.EINVAL)
-	initKey := &Error{Op: "QSharedMemoryPrivate::initKey", Kind: PermissionDenied, Err: syscall.EACCES,
+	initKey := &Error{QtOp: "QSharedMemoryPrivate::initKey", Kind: PermissionDenied, Err: syscall.EACCES,
 		text:   "unable to set key on lock (QSystemSemaphore::handle: permission denied)",
 		legacy: "QSharedMemoryPrivate::initKey: unable to set key on lock"}
 	for _, c := range []struct {
@@ -128,5 +128,32 @@ func TestLegacyQtErrorString(t *testing.T) {
 		if got := LegacyQtErrorString(c.err); got != c.qtLegacy {
 			t.Errorf("LegacyQtErrorString(%v) = %q, want %q", c.err, got, c.qtLegacy)
 		}
+	}
+}
+
+// TestErrorMessages pins the message Go users read (README "Errors"): the
+// operation they called, the key as they gave it, the cause, the remedy;
+// Qt's label and text stay in QtOp and QtErrorString.
+func TestErrorMessages(t *testing.T) {
+	skipWithoutBackend(t, PosixRealtime)
+	k := testShmKey(t, PosixRealtime, false)
+	err := NewSharedMemory(k).Attach(ReadWrite)
+	want := `qipc: attach "` + k.Native + `" (posix): doesn't exist (no such file or directory); nothing has created it yet, or under another key (` + "`qipc ls`" + ` lists what exists)`
+	var e *Error
+	if !errors.As(err, &e) || err.Error() != want || e.Op != "attach" || e.QtOp != "QSharedMemory::attach (shm_open)" ||
+		QtErrorString(err) != "QSharedMemory::attach (shm_open): doesn't exist" {
+		t.Errorf("Attach of a missing segment:\n got %q (Op %q, QtOp %q, Qt %q)\nwant %q", err, e.Op, e.QtOp, QtErrorString(err), want)
+	}
+	m := mustCreate(t, k, 64)
+	err = NewSharedMemory(k).Create(64, ReadWrite)
+	if want := `qipc: create "` + k.Native + `" (posix): already exists (file exists); Attach uses it, as Qt's recipe does`; err == nil || err.Error() != want {
+		t.Errorf("Create of an existing segment:\n got %v\nwant %s", err, want)
+	}
+	if err := m.Unlock(); err == nil || err.Error() != `qipc: unlock "`+k.Native+`" (posix): unable to unlock (not locked)` {
+		t.Errorf("Unlock without Lock: %v", err)
+	}
+	legacy := LegacySharedMemoryKey("Shared", SystemV)
+	if got, want := (&Error{Op: "attach", Key: legacy, Kind: NotFound}).Error(), `qipc: attach "Shared" (systemv `+legacy.Native+`): doesn't exist; nothing`; !strings.HasPrefix(got, want) {
+		t.Errorf("a legacy key is named by its name: %q, want prefix %q", got, want)
 	}
 }

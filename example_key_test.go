@@ -43,5 +43,5 @@ func ExampleParseKey() {
 	// Output:
 	// systemv /tmp/qipc_sharedmemory_myapp94e7d341f71ff6f43253f1c5e813057b22f91cda myapp
 	// systemv-84 "/run/user/1000/my app"
-	// qipc: ParseKey: unknown query item "flavour" (only legacyKey is allowed)
+	// qipc: parse: unknown query item "flavour" (only legacyKey is allowed)
 }

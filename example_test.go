@@ -57,8 +57,9 @@ func Example_shareWithQt() {
 }
 
 // After a crash, a Qt application's create() fails with AlreadyExists and it
-// believes another instance is running. RemoveSharedMemory deletes the
-// segment, its key file and its lock semaphore, so the next create works.
+// believes another instance is running. Inspect tells such a leftover from
+// a live instance's segment, and WithReplaceStale replaces only the
+// leftover; RemoveSharedMemory deletes a segment whoever uses it.
 func Example_cleanUpAfterCrash() {
 	key := qipc.SharedMemoryKey(fmt.Sprintf("crashed-app-%d", os.Getpid()), qipc.PosixRealtime)
 
@@ -72,18 +73,22 @@ func Example_cleanUpAfterCrash() {
 	leftover.Close()
 
 	err := qipc.NewSharedMemory(key).Create(64, qipc.ReadWrite)
-	fmt.Println("create before clean-up:", qipc.KindOf(err))
+	fmt.Println("create:", qipc.KindOf(err))
 
-	if err := qipc.RemoveSharedMemory(key); err != nil {
+	usage, err := qipc.Inspect(key)
+	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	shm := qipc.NewSharedMemory(key)
+	fmt.Println("stale:", usage.Stale, "-", usage.Reason)
+
+	shm := qipc.NewSharedMemory(key, qipc.WithReplaceStale())
 	defer shm.Close()
-	fmt.Println("create after clean-up:", qipc.KindOf(shm.Create(64, qipc.ReadWrite)))
+	fmt.Println("create, replacing a stale segment:", qipc.KindOf(shm.Create(64, qipc.ReadWrite)))
 	// Output:
-	// create before clean-up: AlreadyExists
-	// create after clean-up: NoError
+	// create: AlreadyExists
+	// stale: true - no process maps it or has it open
+	// create, replacing a stale segment: NoError
 }
 
 // A semaphore shared with QSystemSemaphore, with a wait that gives up.

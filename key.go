@@ -174,6 +174,19 @@ const (
 
 const upperHex = "0123456789ABCDEF"
 
+// described is the key as a message names it: the name a legacy key was
+// derived from, as the caller gave it, then the type and the native name
+// the OS sees; "" for the zero Key.
+func (k Key) described() string {
+	if !k.Type.valid() && k.Native == "" {
+		return ""
+	}
+	if k.LegacyKey != "" {
+		return strconv.Quote(k.LegacyKey) + " (" + k.Type.String() + " " + k.Native + ")"
+	}
+	return strconv.Quote(k.Native) + " (" + k.Type.String() + ")"
+}
+
 func percentEncode(s, escapes string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -198,7 +211,8 @@ func percentEncode(s, escapes string) string {
 //
 // The input is treated as the Unicode text a Qt peer would hold: each byte
 // of invalid UTF-8 in s counts as one U+FFFD.
-func ParseKey(s string) (Key, error) {
+func ParseKey(s string) (_ Key, err error) {
+	defer func() { err = called("parse", err) }()
 	s = toValidUTF8(s)
 
 	hash := strings.IndexByte(s, '#')
@@ -259,7 +273,7 @@ func ParseKey(s string) (Key, error) {
 }
 
 func parseError(reason string) error {
-	return &Error{Op: "ParseKey", Kind: KeyError, Err: errors.New(reason), text: reason}
+	return &Error{QtOp: "ParseKey", Kind: KeyError, Err: errors.New(reason), text: reason}
 }
 
 // validScheme applies RFC 3986's scheme syntax, which QUrl enforces before

@@ -400,7 +400,7 @@ func TestParseKeyErrors(t *testing.T) {
 			t.Errorf("ParseKey(%q) error %v is not an *Error", tt.in, err)
 			continue
 		}
-		if e.Kind != KeyError || e.Op != "ParseKey" || e.Key != (Key{}) {
+		if e.Kind != KeyError || e.QtOp != "ParseKey" || e.Key != (Key{}) {
 			t.Errorf("ParseKey(%q) error = %+v", tt.in, e)
 		}
 		if !errors.Is(err, ErrKey) {
@@ -409,7 +409,7 @@ func TestParseKeyErrors(t *testing.T) {
 		if got := QtErrorString(err); got != tt.qt {
 			t.Errorf("ParseKey(%q): QtErrorString = %q, want %q", tt.in, got, tt.qt)
 		}
-		if got, want := err.Error(), "qipc: "+tt.qt; got != want {
+		if got, want := err.Error(), "qipc: parse: "+strings.TrimPrefix(tt.qt, "ParseKey: "); got != want {
 			t.Errorf("ParseKey(%q): Error() = %q, want %q", tt.in, got, want)
 		}
 	}

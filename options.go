@@ -14,6 +14,7 @@ type options struct {
 	perm          uint32
 	foreignOwners bool
 	spin          time.Duration
+	replaceStale  bool
 }
 
 func buildOptions(opts []Option) options {
@@ -62,3 +63,13 @@ func fsMode(perm uint32) fs.FileMode { return fs.FileMode(perm) }
 // CPU or with GOMAXPROCS 1. Peers see no difference: a spinning waiter
 // takes one count, as a blocked one does.
 func WithSpin(d time.Duration) Option { return func(o *options) { o.spin = max(d, 0) } }
+
+// WithReplaceStale makes Create replace a stale segment under its key (see
+// Inspect: no live process uses it) instead of failing with
+// AlreadyExists: what a process killed before it could Close leaves, and
+// what makes a Qt program believe another instance runs. The check and the
+// removal run under the segment's lock, which every Qt and qipc attach
+// takes, so no process can attach in between; a segment any live process
+// uses is never touched. Keys without a lock (NewKey without NativeLock)
+// are not replaced: nothing would keep an attach out.
+func WithReplaceStale() Option { return func(o *options) { o.replaceStale = true } }

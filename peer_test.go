@@ -188,7 +188,7 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 		initData := func(held bool) error {
 			if len(a.init) > m.Size() {
 				fmt.Fprintln(os.Stderr, "gopeer: --init longer than the segment")
-				return &Error{Op: "gopeer --init", Key: key, Kind: InvalidSize}
+				return &Error{QtOp: "gopeer --init", Key: key, Kind: InvalidSize}
 			}
 			if a.init == nil {
 				return nil

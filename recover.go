@@ -37,17 +37,18 @@ import (
 // [Semaphore.Release]: if TryAcquire takes a count the lock was free and
 // the count is given straight back; otherwise the count was 0 and one post
 // frees it.
-func RecoverLock(key Key) (bool, error) {
+func RecoverLock(key Key) (_ bool, err error) {
+	defer func() { err = called("recover lock", err) }()
 	const op = "QSharedMemory::recoverLock"
 	if err := checkKey("QSharedMemory", op, key); err != nil {
 		return false, err
 	}
 	if !key.HasLock() {
-		return false, &Error{Op: op, Key: key, Kind: LockError, Err: ErrNoLock, text: "key has no lock"}
+		return false, &Error{QtOp: op, Key: key, Kind: LockError, Err: ErrNoLock, text: "key has no lock"}
 	}
 	lk := lockKeyFor(key)
 	if lk.IsEmpty() {
-		return false, &Error{Op: op, Key: key, Kind: KeyError, text: "key has no lock"}
+		return false, &Error{QtOp: op, Key: key, Kind: KeyError, text: "key has no lock"}
 	}
 	b, err := backendFor(op, lk)
 	if err != nil {
@@ -65,7 +66,7 @@ func RecoverLock(key Key) (bool, error) {
 		if !b.countsAttachments() {
 			rerr = s.remove()
 		}
-		return false, errors.Join(&Error{Op: op, Key: key, Kind: NotFound, text: "lock does not exist"}, rerr, s.Close())
+		return false, errors.Join(&Error{QtOp: op, Key: key, Kind: NotFound, text: "lock does not exist"}, rerr, s.Close())
 	}
 	defer s.Close()
 	ok, err := s.TryAcquire()
@@ -87,9 +88,10 @@ func RecoverLock(key Key) (bool, error) {
 // supervisor that has just restarted every other user): it waits at most
 // patience, then recovers the lock once and waits for it again without
 // limit (or until ctx is done). It reports whether it recovered.
-func (m *SharedMemory) LockOrRecover(ctx context.Context, patience time.Duration) (bool, error) {
+func (m *SharedMemory) LockOrRecover(ctx context.Context, patience time.Duration) (_ bool, err error) {
+	defer func() { err = called("lock", err) }()
 	wctx, cancel := context.WithTimeout(ctx, patience)
-	err := m.LockContext(wctx)
+	err = m.LockContext(wctx)
 	cancel()
 	if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
 		return false, err

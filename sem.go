@@ -155,13 +155,14 @@ func (s *Semaphore) drain() {
 // to initial either way. The object owns the semaphore when it created it or
 // was made in Create mode, and its Close then removes it unless
 // [WithoutCleanup] is given.
-func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (*Semaphore, error) {
+func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (_ *Semaphore, err error) {
+	defer func() { err = called("open", err) }()
 	const op = "QSystemSemaphore::handle"
 	if err := checkKey("QSystemSemaphore", "", key); err != nil {
 		return nil, err
 	}
 	if initial < 0 {
-		return nil, &Error{Op: op, Key: key, Kind: UnknownError, Err: ErrInvalidCount, text: "initial count is negative"}
+		return nil, &Error{QtOp: op, Key: key, Kind: UnknownError, Err: ErrInvalidCount, text: "initial count is negative"}
 	}
 	b, err := backendFor("QSystemSemaphore::setNativeKey", key)
 	if err != nil {
@@ -194,7 +195,8 @@ func (s *Semaphore) Acquire() error { return s.AcquireContext(context.Background
 
 // AcquireContext takes one count, or returns ctx.Err() once ctx is done
 // without having taken one.
-func (s *Semaphore) AcquireContext(ctx context.Context) error {
+func (s *Semaphore) AcquireContext(ctx context.Context) (err error) {
+	defer func() { err = called("acquire", err) }()
 	ok, err := s.wait(ctx, -1)
 	if err == nil && !ok {
 		err = ctx.Err()
@@ -203,13 +205,15 @@ func (s *Semaphore) AcquireContext(ctx context.Context) error {
 }
 
 // TryAcquire takes one count if it can do so without waiting.
-func (s *Semaphore) TryAcquire() (bool, error) {
+func (s *Semaphore) TryAcquire() (_ bool, err error) {
+	defer func() { err = called("acquire", err) }()
 	return s.wait(context.Background(), 0)
 }
 
 // AcquireTimeout takes one count, waiting at most d; it reports whether it
 // did.
-func (s *Semaphore) AcquireTimeout(d time.Duration) (bool, error) {
+func (s *Semaphore) AcquireTimeout(d time.Duration) (_ bool, err error) {
+	defer func() { err = called("acquire", err) }()
 	if d < 0 {
 		d = 0
 	}
@@ -491,12 +495,13 @@ func (s *Semaphore) give() error {
 
 // Release adds n to the count (QSystemSemaphore::release). n == 0 does
 // nothing, as in Qt; a negative n is an error.
-func (s *Semaphore) Release(n int) error {
+func (s *Semaphore) Release(n int) (err error) {
+	defer func() { err = called("release", err) }()
 	if n == 0 {
 		return nil
 	}
 	if n < 0 {
-		return &Error{Op: "QSystemSemaphore::release", Key: s.key, Kind: UnknownError, Err: ErrInvalidCount, text: "n is negative"}
+		return &Error{QtOp: "QSystemSemaphore::release", Key: s.key, Kind: UnknownError, Err: ErrInvalidCount, text: "n is negative"}
 	}
 	if !s.enter(false) {
 		return s.closedError("QSystemSemaphore::release")
@@ -530,7 +535,8 @@ func (s *Semaphore) post(n int) error {
 
 // Value returns the current count. Another process may change it at any
 // moment; it is meant for inspection and tests.
-func (s *Semaphore) Value() (int, error) {
+func (s *Semaphore) Value() (_ int, err error) {
+	defer func() { err = called("value", err) }()
 	if !s.enter(false) {
 		return 0, s.closedError("QSystemSemaphore::value")
 	}
@@ -569,13 +575,13 @@ func (s *Semaphore) reopen(old *semRef) error {
 // working on the old object, and new opens create a fresh one (Qt's rule).
 // Calls in flight finish first; the last of them closes the handle.
 // Closing twice returns ErrClosed.
-func (s *Semaphore) Close() error {
+func (s *Semaphore) Close() (err error) {
+	defer func() { err = called("close", err) }()
 	s.mu.Lock()
 	if s.state.Load()&stateClosed != 0 {
 		s.mu.Unlock()
 		return s.closedError("QSystemSemaphore::cleanHandle")
 	}
-	var err error
 	if s.owner && s.opts.cleanup {
 		err = s.cur.Load().h.remove()
 	}
@@ -630,13 +636,14 @@ var closedLock = func() *Semaphore {
 }()
 
 func (s *Semaphore) closedError(op string) error {
-	return &Error{Op: op, Key: s.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
+	return &Error{QtOp: op, Key: s.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
 }
 
 // RemoveSemaphore deletes the semaphore named by key (and its key file),
 // whoever owns it; processes that have it open keep the old object. A
 // missing semaphore is not an error.
-func RemoveSemaphore(key Key) error {
+func RemoveSemaphore(key Key) (err error) {
+	defer func() { err = called("remove", err) }()
 	const op = "QSystemSemaphore::remove"
 	if err := checkKey("QSystemSemaphore", op, key); err != nil {
 		return err

@@ -72,7 +72,8 @@ func (m *SharedMemory) Create(size int, mode AccessMode) error {
 // CreateContext is Create that gives up waiting for the lock when ctx is
 // done (a holder that died on POSIX never gives it back); the error then
 // matches ctx.Err().
-func (m *SharedMemory) CreateContext(ctx context.Context, size int, mode AccessMode) error {
+func (m *SharedMemory) CreateContext(ctx context.Context, size int, mode AccessMode) (err error) {
+	defer func() { err = called("create", err) }()
 	const op = "QSharedMemory::create"
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -80,10 +81,15 @@ func (m *SharedMemory) CreateContext(ctx context.Context, size int, mode AccessM
 		return err
 	}
 	if size <= 0 {
-		return m.failed(&Error{Op: op, Key: m.key, Kind: InvalidSize, text: "create size is less then 0"})
+		return m.failed(&Error{QtOp: op, Key: m.key, Kind: InvalidSize, text: "create size is less then 0"})
 	}
 	return m.failed(m.underLock(ctx, op, func() error {
 		seg, err := m.b.createSegment(m.key, size, mode, m.opts.perm)
+		if errors.Is(err, ErrAlreadyExists) {
+			if err = m.existing(err); err == nil {
+				seg, err = m.b.createSegment(m.key, size, mode, m.opts.perm)
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -106,7 +112,8 @@ func (m *SharedMemory) Attach(mode AccessMode) error {
 
 // AttachContext is Attach that gives up waiting for the lock when ctx is
 // done; the error then matches ctx.Err().
-func (m *SharedMemory) AttachContext(ctx context.Context, mode AccessMode) error {
+func (m *SharedMemory) AttachContext(ctx context.Context, mode AccessMode) (err error) {
+	defer func() { err = called("attach", err) }()
 	const op = "QSharedMemory::attach"
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -125,6 +132,33 @@ func (m *SharedMemory) AttachContext(ctx context.Context, mode AccessMode) error
 		m.seg, m.mapped = seg, true
 		return nil
 	}))
+}
+
+// existing handles a Create that found a segment under its key, with the
+// lock held: a stale one is removed (WithReplaceStale; nil tells Create
+// to try again) or named in the error with the remedy.
+func (m *SharedMemory) existing(exists error) error {
+	f, err := m.b.inspectSegment(m.key)
+	if err != nil || !f.found {
+		return exists
+	}
+	var u Usage
+	stale, why := staleness(f, &u)
+	var e *Error
+	if !stale && !mutant("replace-live") || !errors.As(exists, &e) {
+		return exists
+	}
+	if m.opts.replaceStale && m.key.HasLock() {
+		_, err := m.b.removeSegment(m.key, true)
+		return err
+	}
+	hint := "it is stale (" + why + "): WithReplaceStale() replaces it; RemoveSharedMemory or `qipc rm` removes it"
+	if !m.key.HasLock() {
+		hint = "it is stale (" + why + "), but a key without a lock cannot be replaced safely; RemoveSharedMemory or `qipc rm` removes it"
+	}
+	withHint := *e
+	withHint.hint = hint
+	return &withHint
 }
 
 // failed finishes a Create or Attach that returns err, with mu held: when
@@ -148,14 +182,14 @@ func (m *SharedMemory) failed(err error) error {
 func (m *SharedMemory) usable(op string) error {
 	switch {
 	case m.closed:
-		return &Error{Op: op, Key: m.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
+		return &Error{QtOp: op, Key: m.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
 	case m.seg != nil:
-		return &Error{Op: op, Key: m.key, Kind: UnknownError, Err: ErrAttached, text: "already attached"}
+		return &Error{QtOp: op, Key: m.key, Kind: UnknownError, Err: ErrAttached, text: "already attached"}
 	}
 	if err := checkKey("QSharedMemory", "", m.key); err != nil {
 		if op == "QSharedMemory::create" && m.key.Type == Windows && m.key.IsEmpty() {
 			// Qt's Windows create() checks the key itself, before handle().
-			return &Error{Op: op, Key: m.key, Kind: KeyError, text: "key error"}
+			return &Error{QtOp: op, Key: m.key, Kind: KeyError, text: "key error"}
 		}
 		return err
 	}
@@ -167,7 +201,7 @@ func (m *SharedMemory) usable(op string) error {
 		m.b = b
 	}
 	if m.b.lockShadowsSegment(m.key) {
-		return &Error{Op: handleOp("QSharedMemory", m.key), Key: m.key, Kind: KeyError, Err: ErrLibcSemaphores,
+		return &Error{QtOp: handleOp("QSharedMemory", m.key), Key: m.key, Kind: KeyError, Err: ErrLibcSemaphores,
 			text: "musl keeps a POSIX semaphore under the segment's own name, which Qt 6.6+ gives its lock: use System V keys or a legacy POSIX key with musl"}
 	}
 	if !m.key.HasLock() {
@@ -184,7 +218,7 @@ func (m *SharedMemory) usable(op string) error {
 			if se != nil {
 				kind = se.Kind
 			}
-			return &Error{Op: "QSharedMemoryPrivate::initKey", Key: m.key, Kind: kind, Err: errors.Unwrap(err),
+			return &Error{QtOp: "QSharedMemoryPrivate::initKey", Key: m.key, Kind: kind, Err: errors.Unwrap(err),
 				text:   "unable to set key on lock (" + QtErrorString(err) + ")",
 				legacy: "QSharedMemoryPrivate::initKey: unable to set key on lock"}
 		}
@@ -209,7 +243,7 @@ func (m *SharedMemory) trust(op string, owners []owner) error {
 	}
 	for _, o := range owners {
 		if who, foreign := foreignOwner(o.id); foreign {
-			return &Error{Op: op, Key: m.key, Kind: PermissionDenied, Err: ErrForeignOwner,
+			return &Error{QtOp: op, Key: m.key, Kind: PermissionDenied, Err: ErrForeignOwner,
 				text: fmt.Sprintf("%s is owned by %s, not by this process's user; WithForeignOwners() accepts that", o.what, who)}
 		}
 	}
@@ -250,7 +284,7 @@ func (m *SharedMemory) lockError(op string, lock *Semaphore, cause error) error 
 		// that removed the segment retired it.
 		cause = ErrNotAttached
 	}
-	return &Error{Op: op, Key: m.key, Kind: LockError, Err: cause, text: "unable to lock"}
+	return &Error{QtOp: op, Key: m.key, Kind: LockError, Err: cause, text: "unable to lock"}
 }
 
 // Detach unmaps the segment. On System V the process that detaches last
@@ -259,12 +293,13 @@ func (m *SharedMemory) Detach() error { return m.DetachContext(context.Backgroun
 
 // notAttached is the error of an operation that needs the mapping.
 func (m *SharedMemory) notAttached(op string) *Error {
-	return &Error{Op: op, Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
+	return &Error{QtOp: op, Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
 }
 
 // DetachContext is Detach that gives up waiting for the lock when ctx is
 // done, leaving the segment attached; the error then matches ctx.Err().
-func (m *SharedMemory) DetachContext(ctx context.Context) error {
+func (m *SharedMemory) DetachContext(ctx context.Context) (err error) {
+	defer func() { err = called("detach", err) }()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	const op = "QSharedMemory::detach"
@@ -325,7 +360,8 @@ func (m *SharedMemory) detachUnder(lock *Semaphore, taken bool) error {
 // in other goroutines; they return ErrClosed. An Unlock racing with Close
 // still gives the lock back: the lock semaphore's handle is closed when
 // the last call using it ends.
-func (m *SharedMemory) Close() error {
+func (m *SharedMemory) Close() (err error) {
+	defer func() { err = called("close", err) }()
 	// First, so that waiting Locks (and a Create or Attach waiting for
 	// the lock with mu held) end, and Locks from now on fail.
 	m.closing.Store(true)
@@ -335,7 +371,7 @@ func (m *SharedMemory) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return &Error{Op: "QSharedMemory::close", Key: m.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
+		return &Error{QtOp: "QSharedMemory::close", Key: m.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
 	}
 	m.closed = true
 	lock := m.lock.Load()
@@ -354,7 +390,6 @@ func (m *SharedMemory) Close() error {
 	// Take over a lock this object holds, so that a Lock racing with
 	// Close cannot give it back meanwhile; the detach runs under it.
 	held := lock.claimHeld()
-	var err error
 	if m.seg != nil {
 		if held {
 			err = m.detachUnder(lock, true)
@@ -383,7 +418,7 @@ func (m *SharedMemory) giveUp(lock *Semaphore) error {
 	case !m.opts.cleanup:
 	case !m.b.countsAttachments():
 		if m.creator {
-			_, err = m.b.removeSegment(m.key)
+			_, err = m.b.removeSegment(m.key, false)
 		}
 		removeLock = lock != nil && (m.creator || lock.isOwner())
 	default:
@@ -431,7 +466,8 @@ func (m *SharedMemory) Lock() error { return m.LockContext(context.Background())
 
 // LockContext is Lock that gives up when ctx is done, returning ctx.Err()
 // without holding the lock.
-func (m *SharedMemory) LockContext(ctx context.Context) error {
+func (m *SharedMemory) LockContext(ctx context.Context) (err error) {
+	defer func() { err = called("lock", err) }()
 	if planted, err := m.plantedLock(); planted {
 		return err
 	}
@@ -439,11 +475,12 @@ func (m *SharedMemory) LockContext(ctx context.Context) error {
 }
 
 // TryLock takes the lock if it is free now and reports whether it did.
-func (m *SharedMemory) TryLock() (bool, error) {
+func (m *SharedMemory) TryLock() (_ bool, err error) {
+	defer func() { err = called("lock", err) }()
 	if planted, err := m.plantedLock(); planted {
 		return err == nil, err
 	}
-	err := m.lockWith(context.Background(), 0)
+	err = m.lockWith(context.Background(), 0)
 	if errors.Is(err, errNotNow) {
 		return false, nil
 	}
@@ -500,7 +537,8 @@ func (m *SharedMemory) lockWith(ctx context.Context, limit time.Duration) error 
 
 // Unlock releases the lock taken by Lock. It fails when this object does
 // not hold the lock.
-func (m *SharedMemory) Unlock() error {
+func (m *SharedMemory) Unlock() (err error) {
+	defer func() { err = called("unlock", err) }()
 	switch {
 	case mutant("unlock-noop"):
 		return nil
@@ -545,7 +583,7 @@ func (m *SharedMemory) unlockError(cause error) error {
 	if cause == nil {
 		return nil
 	}
-	return &Error{Op: "QSharedMemory::unlock", Key: m.key, Kind: LockError, Err: cause, text: "unable to unlock"}
+	return &Error{QtOp: "QSharedMemory::unlock", Key: m.key, Kind: LockError, Err: cause, text: "unable to unlock"}
 }
 
 // ErrNotLocked is matched by errors.Is when Unlock is called without the
@@ -558,7 +596,8 @@ var ErrNotLocked = errors.New("qipc: not locked")
 // attaches fail. It reports ErrNotFound when there was no segment (the lock
 // semaphore is removed anyway). On Windows the OS removes objects with
 // their last handle and there is nothing to remove.
-func RemoveSharedMemory(key Key) error {
+func RemoveSharedMemory(key Key) (err error) {
+	defer func() { err = called("remove", err) }()
 	const op = "QSharedMemory::remove"
 	if err := checkKey("QSharedMemory", op, key); err != nil {
 		return err
@@ -567,12 +606,12 @@ func RemoveSharedMemory(key Key) error {
 	if err != nil {
 		return err
 	}
-	removed, err := b.removeSegment(key)
+	removed, err := b.removeSegment(key, false)
 	if key.HasLock() {
 		err = errors.Join(err, b.removeSemaphore(lockKeyFor(key)))
 	}
 	if err == nil && !removed {
-		return &Error{Op: op, Key: key, Kind: NotFound}
+		return &Error{QtOp: op, Key: key, Kind: NotFound}
 	}
 	return err
 }

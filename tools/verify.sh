@@ -23,6 +23,7 @@ faults=(
   'victim-no-lock#^TestCrashMatrix$/^(posix|sysv)$/^(go|go-creator-locked)$/^(lock-holder)?$#TestCrashMatrix/posix/go/lock-holder TestCrashMatrix/sysv/go/lock-holder TestCrashMatrix/posix/go-creator-locked TestCrashMatrix/sysv/go-creator-locked'
   'native-lock#^TestNativeKeyWithoutLock$/^(go→qt5|qt6.4→go)$#TestNativeKeyWithoutLock/go→qt5 TestNativeKeyWithoutLock/qt6.4→go'
   'sliced-waits#^TestFairness$/^systemv-legacy$/^go\+qt5\+qt6.4$/^one-call$#TestFairness/systemv-legacy/go+qt5+qt6.4/one-call'
+  'replace-live#^TestReplaceStale$/^(posix|systemv-legacy)$/^(go|qt5)$#TestReplaceStale/posix/go TestReplaceStale/systemv-legacy/qt5'
   'wrong-kind#^(TestCompat|TestQtErrorTexts)$/^(posix|posix:_create,_exists)$/^(existing-key|c)?$/^(go→go)?$#TestCompat/posix/existing-key/go→go TestQtErrorTexts/posix:_create,_exists'
 )
 

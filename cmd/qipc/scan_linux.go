@@ -16,12 +16,13 @@ import (
 
 	"github.com/qipc-go/qipc"
 	"github.com/qipc-go/qipc/internal/glibcsem"
+	"github.com/qipc-go/qipc/internal/procs"
 	"github.com/qipc-go/qipc/internal/qtnames"
 	"golang.org/x/sys/unix"
 )
 
 const (
-	devShm      = "/dev/shm"
+	devShm      = procs.DevShm
 	qtProjectID = qtnames.FtokProjectID
 	shmPrefix   = qtnames.SharedMemoryPrefix
 	semPrefix   = qtnames.SemaphorePrefix
@@ -185,20 +186,7 @@ func userName(uid int) string {
 }
 
 // processAlive reports whether pid runs (a zombie counts as gone).
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return errors.Is(err, fs.ErrPermission)
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z' && s[i+2] != 'X'
-	}
-	return true
-}
+func processAlive(pid int) bool { return procs.Alive(pid) }
 
 // pick chooses, among the key files whose ftok bits match, the one whose
 // name fits the object kind.
@@ -235,82 +223,6 @@ func posixLockName(name string) string {
 		return "sem." + twin
 	}
 	return "sem." + name
-}
-
-// mapsIndex lists, for each /dev/shm file (by inode), the processes that
-// map it or hold it open: a creator between shm_open and mmap has only the
-// descriptor. Inodes, not paths: glibc's sem_open creates a semaphore under
-// a temporary name and links it into place, so its creator's mapping shows
-// the temporary name "(deleted)".
-type mapsIndex struct {
-	pids       map[uint64][]int // inode -> pids
-	unreadable int
-}
-
-func readMaps() mapsIndex {
-	idx := mapsIndex{pids: map[uint64][]int{}}
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		idx.unreadable = -1
-		return idx
-	}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		f, err := os.Open("/proc/" + e.Name() + "/maps")
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				idx.unreadable++
-			}
-			continue
-		}
-		seen := map[uint64]bool{}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			line := sc.Text()
-			if !strings.Contains(line, " "+devShm+"/") {
-				continue
-			}
-			// address perms offset dev inode path
-			fields := strings.Fields(line)
-			if len(fields) < 6 {
-				continue
-			}
-			ino, err := strconv.ParseUint(fields[4], 10, 64)
-			if err != nil || seen[ino] {
-				continue
-			}
-			seen[ino] = true
-			idx.pids[ino] = append(idx.pids[ino], pid)
-		}
-		f.Close()
-		fdDir := "/proc/" + e.Name() + "/fd"
-		fds, _ := os.ReadDir(fdDir)
-		for _, fd := range fds {
-			if target, err := os.Readlink(fdDir + "/" + fd.Name()); err != nil || !strings.HasPrefix(target, devShm+"/") {
-				continue
-			}
-			st, err := statFile(fdDir + "/" + fd.Name())
-			if err != nil || seen[st.Ino] {
-				continue
-			}
-			seen[st.Ino] = true
-			idx.pids[st.Ino] = append(idx.pids[st.Ino], pid)
-		}
-	}
-	return idx
-}
-
-// mappers returns the processes mapping the /dev/shm file at path.
-func (m mapsIndex) mappers(path string) []int {
-	st, err := statFile(path)
-	if err != nil {
-		return nil
-	}
-	return m.pids[st.Ino]
 }
 
 func ctimeOf(st *unix.Stat_t) time.Time {
@@ -380,8 +292,10 @@ func scan() ([]*Object, error) {
 			} else {
 				o.stale("no key file: no one can open it by its key any more")
 			}
-			if kind == kindSysvShm && *o.Nattch == 0 && !processAlive(o.Cpid) {
-				o.stale(fmt.Sprintf("no process attached and its creator (pid %d) is gone", o.Cpid))
+			if kind == kindSysvShm {
+				if stale, why := procs.SysVSegment(*o.Nattch, o.Cpid, procs.Alive); stale {
+					o.stale(why)
+				}
 			}
 			objs = append(objs, o)
 		}
@@ -440,7 +354,7 @@ func scan() ([]*Object, error) {
 
 	// POSIX objects.
 	if ents, err := os.ReadDir(devShm); err == nil {
-		maps := readMaps()
+		users := procs.ShmUsers()
 		for _, e := range ents {
 			if !e.Type().IsRegular() {
 				continue
@@ -467,17 +381,11 @@ func scan() ([]*Object, error) {
 			}
 			o.Native = native
 			o.Key = qipc.NewKey(native, qipc.PosixRealtime).String()
-			o.Pids = maps.pids[st.Ino]
+			o.Pids = users.Users(st.Ino)
 			o.Nattch = intp(len(o.Pids))
-			if len(o.Pids) == 0 {
-				why := "no process maps it or has it open"
-				if maps.unreadable > 0 {
-					// Processes whose maps cannot be read are ignored.
-					why += fmt.Sprintf(" (%d process(es) whose maps cannot be read were not checked)", maps.unreadable)
-				} else if maps.unreadable < 0 {
-					o.Unverified = true
-					why += " (/proc could not be read)"
-				}
+			stale, sure, why := procs.PosixSegment(o.Pids, users.Unchecked, st.Mode&0o077 == 0)
+			if stale {
+				o.Unverified = !sure && users.Unchecked < 0
 				o.stale(why)
 			}
 			objs = append(objs, o)
@@ -694,7 +602,11 @@ func attachedTo(k qipc.Key) (pids []int, n int, known bool) {
 		if _, err := os.Stat(path); err != nil {
 			return nil, 0, false
 		}
-		p := readMaps().mappers(path)
+		st, err := statFile(path)
+		if err != nil {
+			return nil, 0, false
+		}
+		p := procs.ShmUsers().Users(st.Ino)
 		return p, len(p), true
 	}
 	return nil, 0, false

@@ -1,0 +1,92 @@
+package qipc
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/qipc-go/qipc/internal/qtnames"
+)
+
+// Usage is what Inspect finds out about a segment: whether it exists, who
+// uses it, and whether it is a leftover of processes that are gone.
+type Usage struct {
+	Key    Key
+	Exists bool
+	// Size is the segment's size as the OS reports it (on Windows, whole
+	// pages).
+	Size int64
+	// Owner names the user that owns the segment ("alice (uid 1000)"), or
+	// is "" where the OS does not say (Windows, and POSIX outside Linux).
+	Owner string
+	// Attached is how many processes use the segment: System V's attach
+	// count, or on Linux the processes that map a POSIX segment or hold it
+	// open; -1 where the OS does not tell.
+	Attached int
+	// Pids are those processes where the OS names them (POSIX on Linux).
+	Pids []int
+	// Creator is the process that created a System V segment.
+	Creator int
+	// Stale says that no live process uses the segment: what a process
+	// that was killed, or exited without Close, leaves behind. A Qt
+	// program then finds it in create() and believes another instance
+	// runs. Create with WithReplaceStale replaces it.
+	Stale bool
+	// Reason says, in words, why the segment is stale or why it is not.
+	Reason string
+}
+
+// Inspect reports whether the segment named by key exists, who uses it,
+// and whether it is stale, without attaching to it (on Windows, and for
+// POSIX outside Linux, it maps it for a moment). A segment that does not
+// exist is no error: Exists is false.
+//
+// What counts as stale: on System V, no process attached and the creator
+// gone (a creator that runs may attach again); on Linux POSIX, no process
+// maps it or holds it open; on Windows never, since the OS removes a
+// mapping with its last handle. Where the OS cannot tell (POSIX on macOS
+// and the BSDs) a segment is never called stale. `qipc ls` applies the
+// same rules (internal/procs).
+func Inspect(key Key) (_ Usage, err error) {
+	defer func() { err = called("inspect", err) }()
+	const op = "QSharedMemory::inspect"
+	if err := checkKey("QSharedMemory", op, key); err != nil {
+		return Usage{}, err
+	}
+	b, err := backendFor(op, key)
+	if err != nil {
+		return Usage{}, err
+	}
+	f, err := b.inspectSegment(key)
+	if err != nil || !f.found {
+		return Usage{Key: key, Attached: -1}, err
+	}
+	u := Usage{Key: key, Exists: true, Size: f.size, Attached: -1, Creator: f.creator}
+	if f.uid >= 0 {
+		u.Owner = strconv.Itoa(f.uid)
+		if name := qtnames.UserName(f.uid); name != "" {
+			u.Owner = fmt.Sprintf("%s (uid %d)", name, f.uid)
+		}
+	}
+	u.Stale, u.Reason = staleness(f, &u)
+	return u, nil
+}
+
+// staleness applies the rules of Inspect to what a backend found, filling
+// in the users it knows of.
+func staleness(f segmentFacts, u *Usage) (bool, string) {
+	switch {
+	case f.counted:
+		u.Attached = f.attached
+		return sysvSegmentStale(f.attached, f.creator)
+	case f.mappers:
+		u.Attached, u.Pids = len(f.pids), f.pids
+		stale, sure, why := posixSegmentStale(f.pids, f.unchecked, f.ownerOnly)
+		if stale && !sure {
+			return false, why + ": not called stale, since a process that was not checked may use it"
+		}
+		return stale, why
+	case f.handles:
+		return false, "a Windows mapping exists only while a process holds a handle to it"
+	}
+	return false, "this OS does not tell which processes map a POSIX segment"
+}

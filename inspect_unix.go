@@ -1,0 +1,13 @@
+//go:build unix
+
+package qipc
+
+import "github.com/qipc-go/qipc/internal/procs"
+
+func sysvSegmentStale(nattch, creator int) (bool, string) {
+	return procs.SysVSegment(nattch, creator, procs.Alive)
+}
+
+func posixSegmentStale(pids []int, unchecked int, ownerOnly bool) (stale, sure bool, why string) {
+	return procs.PosixSegment(pids, unchecked, ownerOnly)
+}

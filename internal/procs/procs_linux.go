@@ -1,0 +1,106 @@
+package procs
+
+import (
+	"bufio"
+	"errors"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// DevShm is where Linux keeps POSIX segments and glibc its named
+// semaphores.
+const DevShm = "/dev/shm"
+
+// Alive reports whether pid runs; a zombie counts as gone. A process this
+// one may not look at counts as running.
+func Alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return errors.Is(err, fs.ErrPermission)
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2] != 'Z' && s[i+2] != 'X'
+	}
+	return true
+}
+
+// Index lists, for each /dev/shm file (by inode), the processes that map
+// it or hold it open: a creator between shm_open and mmap has only the
+// descriptor. Inodes, not paths: glibc's sem_open creates a semaphore under
+// a temporary name and links it into place, so its creator's mapping shows
+// the temporary name "(deleted)".
+type Index struct {
+	pids map[uint64][]int // inode -> pids
+	// Unchecked counts the processes whose maps could not be read; -1
+	// when /proc itself could not be read.
+	Unchecked int
+}
+
+// ShmUsers reads every process's maps and descriptors.
+func ShmUsers() Index {
+	idx := Index{pids: map[uint64][]int{}}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		idx.Unchecked = -1
+		return idx
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		f, err := os.Open("/proc/" + e.Name() + "/maps")
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				idx.Unchecked++
+			}
+			continue
+		}
+		seen := map[uint64]bool{}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			line := sc.Text()
+			if !strings.Contains(line, " "+DevShm+"/") {
+				continue
+			}
+			// address perms offset dev inode path
+			fields := strings.Fields(line)
+			if len(fields) < 6 {
+				continue
+			}
+			ino, err := strconv.ParseUint(fields[4], 10, 64)
+			if err != nil || seen[ino] {
+				continue
+			}
+			seen[ino] = true
+			idx.pids[ino] = append(idx.pids[ino], pid)
+		}
+		f.Close()
+		fdDir := "/proc/" + e.Name() + "/fd"
+		fds, _ := os.ReadDir(fdDir)
+		for _, fd := range fds {
+			if target, err := os.Readlink(fdDir + "/" + fd.Name()); err != nil || !strings.HasPrefix(target, DevShm+"/") {
+				continue
+			}
+			var st syscall.Stat_t
+			if syscall.Stat(fdDir+"/"+fd.Name(), &st) != nil || seen[st.Ino] {
+				continue
+			}
+			seen[st.Ino] = true
+			idx.pids[st.Ino] = append(idx.pids[st.Ino], pid)
+		}
+	}
+	return idx
+}
+
+// Users returns the processes that map the /dev/shm file with inode ino
+// or hold it open.
+func (x Index) Users(ino uint64) []int { return x.pids[ino] }

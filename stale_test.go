@@ -1,0 +1,87 @@
+//go:build linux
+
+package qipc
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestReplaceStale is the seed program's complaint: a saver killed before
+// it could Close leaves its segment, and the next save fails with "already
+// exists" as if another instance ran. Inspect tells the leftover from a
+// live saver's segment; Create with WithReplaceStale replaces the leftover
+// and never a live saver's segment. The savers are the Go peer and real
+// Qt: Qt 5.15 (System V, legacy keys) and PySide6 (Qt 6.12: POSIX and
+// System V).
+func TestReplaceStale(t *testing.T) {
+	for _, tc := range []struct {
+		backend string
+		typ     KeyType
+		legacy  bool
+		savers  []string
+	}{
+		{"posix", PosixRealtime, false, []string{"go", "pyside6"}},
+		{"systemv", SystemV, false, []string{"go", "pyside6"}},
+		{"systemv-legacy", SystemV, true, []string{"go", "qt5"}},
+	} {
+		for _, name := range tc.savers {
+			t.Run(tc.backend+"/"+name, func(t *testing.T) {
+				skipWithoutBackend(t, tc.typ)
+				p := peerNamed(name)
+				p.require(t)
+				if why := p.posixSkip(); tc.typ == PosixRealtime && why != "" {
+					t.Skip(why)
+				}
+				k := testShmKey(t, tc.typ, tc.legacy)
+				saver := startCreator(t, p, k, 64, "--init", "6c697665") // "live"
+
+				// A live saver's segment: in use, and left alone.
+				u, err := Inspect(k)
+				if err != nil || !u.Exists || u.Stale || u.Attached < 1 {
+					t.Fatalf("Inspect of %s's live segment: %+v, %v; want it in use", name, u, err)
+				}
+				if tc.typ == PosixRealtime && !slices.Contains(u.Pids, saver.cmd.Process.Pid) {
+					t.Errorf("Inspect: pids %v do not name the saver %d", u.Pids, saver.cmd.Process.Pid)
+				}
+				m := NewSharedMemory(k, WithReplaceStale())
+				if err := m.Create(64, ReadWrite); !errors.Is(err, ErrAlreadyExists) || strings.Contains(err.Error(), "stale") {
+					t.Fatalf("Create over a live saver's segment: %v; want AlreadyExists, not called stale", err)
+				}
+				expectLine(t, name+" read", p.run(t, "read", k, "0", "4"), "ok hex=6c697665")
+
+				saver.kill()
+				u, err = Inspect(k)
+				if err != nil || !u.Exists || !u.Stale || u.Attached != 0 {
+					t.Fatalf("Inspect after the saver was killed: %+v, %v; want stale", u, err)
+				}
+				t.Logf("Inspect: stale: %s", u.Reason)
+				// Without the option: AlreadyExists that says what to do,
+				// and Qt's own text unchanged.
+				err = NewSharedMemory(k).Create(64, ReadWrite)
+				if !errors.Is(err, ErrAlreadyExists) || !strings.Contains(err.Error(), "stale") || !strings.Contains(err.Error(), "WithReplaceStale") ||
+					!strings.HasSuffix(QtErrorString(err), ": already exists") {
+					t.Fatalf("Create over the leftover: %v (Qt text %q); want AlreadyExists naming it stale and the remedy", err, QtErrorString(err))
+				}
+				t.Logf("Create without the option: %v", err)
+				if err := m.Create(128, ReadWrite); err != nil {
+					t.Fatalf("Create with WithReplaceStale over the leftover: %v", err)
+				}
+				defer m.Close()
+				if m.Size() < 128 || string(m.Data()[:4]) != "\x00\x00\x00\x00" {
+					t.Fatalf("the new segment: size %d, starts %q; want 128 fresh bytes", m.Size(), m.Data()[:4])
+				}
+				// The saver's peers find the new segment, under the same lock.
+				if _, err := m.WriteAt([]byte("new!"), 0); err != nil {
+					t.Fatal(err)
+				}
+				expectLine(t, name+" read of the new segment", p.run(t, "read", k, "0", "4"), "ok hex=6e657721")
+				if u, err := Inspect(k); err != nil || u.Stale || u.Attached < 1 {
+					t.Fatalf("Inspect of the new segment: %+v, %v; want in use", u, err)
+				}
+			})
+		}
+	}
+}
