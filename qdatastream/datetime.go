@@ -137,10 +137,14 @@ const (
 
 // DateTime writes a QDateTime: the Julian day (qint64), the time of day
 // (quint32) and the spec (qint8), then the offset (qint32) or the zone
-// id (QString) if the spec needs one. Qt_5_0 stores valid times converted
+// id (QString) if the spec needs one; an offset of 0 is UTC, as in Qt.
+// Qt_5_0 stores valid times converted
 // to UTC (a LocalTime by WithLocation's zone), and Qt_5_1 numbers the
 // spec differently and stores no offset or zone, as Qt does.
 func (w *Writer) DateTime(d DateTime) {
+	if d.Spec == OffsetFromUTC && d.Offset == 0 {
+		d.Spec = UTC // as QDateTime makes it
+	}
 	switch {
 	case w.v >= Qt_5_2:
 		w.Int64(d.JulianDay)
@@ -180,10 +184,12 @@ func (w *Writer) DateTime(d DateTime) {
 }
 
 // DateTime reads a QDateTime. What Qt_5_0 stored in UTC is converted back
-// to the spec stored with it (a LocalTime with WithLocation's zone; an
-// offset or zone as UTC, which is all Qt recovers). Qt_5_1's offsets
-// and zones read as UTC and LocalTime, as in Qt. A time zone stored by
-// Qt as a custom UTC offset reads as OffsetFromUTC.
+// to the spec stored with it: a LocalTime with WithLocation's zone, an
+// offset or a zone as UTC, which is all Qt recovers (Qt 6.6 and later
+// read a zone so; Qt 5.15 and 6.4 as LocalTime). Qt_5_1's offsets and
+// zones read as UTC and LocalTime, as in Qt. An offset of 0 reads as
+// UTC, as Qt makes it. A time zone stored by Qt as a custom UTC offset
+// reads as OffsetFromUTC.
 func (r *Reader) DateTime() DateTime {
 	var d DateTime
 	d.JulianDay = r.Int64()
@@ -198,7 +204,9 @@ func (r *Reader) DateTime() DateTime {
 		switch d.Spec {
 		case LocalTime, UTC:
 		case OffsetFromUTC:
-			d.Offset = r.Int32()
+			if d.Offset = r.Int32(); d.Offset == 0 {
+				d.Spec = UTC
+			}
 		case TimeZone:
 			r.timeZone(&d)
 		default:
@@ -206,7 +214,9 @@ func (r *Reader) DateTime() DateTime {
 		}
 	case r.v == Qt_5_0:
 		d.Spec = UTC
-		if TimeSpec(spec) == LocalTime || TimeSpec(spec) == TimeZone {
+		if !d.IsValid() && TimeSpec(spec) != UTC {
+			d.Spec = LocalTime
+		} else if TimeSpec(spec) == LocalTime {
 			if t, err := d.Time(nil); err == nil {
 				d = DateTimeOf(t.In(r.cfg.loc))
 				d.Spec = LocalTime
