@@ -1,0 +1,377 @@
+package qdatastream
+
+import (
+	"encoding/hex"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The text form of values that the tests and the peers agree on
+// (peers/qdatastream/README.md). format gives a case's value as the peers
+// build it (construct) or as a reader shows what it read.
+
+func fmtStrText(s any) string {
+	switch x := s.(type) {
+	case nil:
+		return "null"
+	case string:
+		var b strings.Builder
+		b.WriteByte('u')
+		for _, u := range toUTF16(x) {
+			fmt.Fprintf(&b, "%04x", u)
+		}
+		return b.String()
+	}
+	panic(fmt.Sprintf("string text of %T", s))
+}
+
+func fmtBytesText(b []byte) string {
+	if b == nil {
+		return "null"
+	}
+	return "x" + hex.EncodeToString(b)
+}
+
+func fmtDateTimeText(d DateTime) string {
+	if !d.IsValid() {
+		return "invalid"
+	}
+	s := fmt.Sprintf("%d/%d/", d.JulianDay, d.MSecs)
+	switch d.Spec {
+	case LocalTime:
+		return s + "local"
+	case UTC:
+		return s + "utc"
+	case OffsetFromUTC:
+		return s + "off:" + strconv.Itoa(int(d.Offset))
+	case TimeZone:
+		return s + "tz:" + d.Zone
+	}
+	return s + "?"
+}
+
+// imageKind is o (no alpha), a (straight alpha) or, for construction, p
+// (premultiplied: an *image.RGBA that is not opaque; Qt's
+// Format_ARGB32_Premultiplied).
+func imageKind(img image.Image, construct bool) string {
+	if construct {
+		if isOpaque(img) {
+			return "o"
+		}
+		if _, ok := img.(*image.RGBA); ok {
+			return "p"
+		}
+		return "a"
+	}
+	switch img.(type) {
+	case *image.RGBA, *image.RGBA64, *image.Gray, *image.Gray16, *image.YCbCr:
+		return "o"
+	}
+	return "a"
+}
+
+func isOpaque(img image.Image) bool {
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if _, _, _, a := img.At(x, y).RGBA(); a != 0xffff {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func fmtImageText(img image.Image, construct bool) string {
+	if img == nil {
+		return "null"
+	}
+	b := img.Bounds()
+	var s strings.Builder
+	fmt.Fprintf(&s, "%dx%d:%s:", b.Dx(), b.Dy(), imageKind(img, construct))
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			fmt.Fprintf(&s, "%02x%02x%02x%02x", c.A, c.R, c.G, c.B)
+		}
+	}
+	return s.String()
+}
+
+// imageOf builds an image from the text form: an *image.RGBA for o and
+// p, an *image.NRGBA for a.
+func imageOf(text string) image.Image {
+	if text == "null" {
+		return nil
+	}
+	var w, h int
+	var kind, px string
+	parts := strings.Split(text, ":")
+	if len(parts) != 3 {
+		panic("bad image text " + text)
+	}
+	fmt.Sscanf(parts[0], "%dx%d", &w, &h)
+	kind, px = parts[1], parts[2]
+	at := func(i int) color.NRGBA {
+		v, err := strconv.ParseUint(px[8*i:8*i+8], 16, 32)
+		if err != nil {
+			panic(err)
+		}
+		return color.NRGBA{R: uint8(v >> 16), G: uint8(v >> 8), B: uint8(v), A: uint8(v >> 24)}
+	}
+	r := image.Rect(0, 0, w, h)
+	if kind == "a" {
+		img := image.NewNRGBA(r)
+		for i := range w * h {
+			img.SetNRGBA(i%w, i/w, at(i))
+		}
+		return img
+	}
+	img := image.NewRGBA(r)
+	for i := range w * h {
+		c := at(i)
+		if kind == "o" {
+			c.A = 0xff
+		}
+		img.Set(i%w, i/w, c)
+	}
+	return img
+}
+
+var variantNames = map[Type]string{
+	TypeBool: "bool", TypeInt: "int", TypeUInt: "uint", TypeLongLong: "ll", TypeULongLong: "ull",
+	TypeDouble: "double", TypeFloat: "float", TypeString: "str", TypeByteArray: "bytes",
+	TypeStringList: "strlist", TypeDate: "date", TypeTime: "time", TypeDateTime: "dt", TypeUUID: "uuid",
+	TypePoint: "point", TypeSize: "size", TypeRect: "rect", TypeVariantList: "list",
+	TypeVariantMap: "map", TypeVariantHash: "hash", TypeImage: "image", TypePixmap: "pixmap",
+}
+
+// variantTyp is the case type whose text form a variant's value takes.
+var variantTyp = map[Type]string{
+	TypeBool: "bool", TypeInt: "i32", TypeUInt: "u32", TypeLongLong: "i64", TypeULongLong: "u64",
+	TypeDouble: "f64", TypeFloat: "f32", TypeString: "str", TypeByteArray: "bytes",
+	TypeStringList: "strlist", TypeDateTime: "dt", TypeUUID: "uuid", TypePoint: "point",
+	TypeSize: "size", TypeRect: "rect", TypeImage: "image", TypePixmap: "image",
+}
+
+func fmtVariantText(v Variant, construct bool) string {
+	if v.Type == TypeInvalid {
+		return "invalid"
+	}
+	name := variantNames[v.Type]
+	if construct && v.Null && v.Value == nil {
+		return "null:" + name
+	}
+	p := name + ":"
+	switch v.Type {
+	case TypeDate:
+		return p + strconv.FormatInt(int64(v.Value.(Date)), 10)
+	case TypeTime:
+		return p + strconv.FormatInt(int64(v.Value.(Time)), 10)
+	case TypeVariantList:
+		var parts []string
+		for _, e := range v.Value.([]Variant) {
+			parts = append(parts, fmtVariantText(e, construct))
+		}
+		return p + "[" + strings.Join(parts, ",") + "]"
+	case TypeVariantMap, TypeVariantHash:
+		m := v.Value.(map[string]Variant)
+		var parts []string
+		for _, k := range sortedKeys(m) {
+			parts = append(parts, fmtStrText(k)+":"+fmtVariantText(m[k], construct))
+		}
+		return p + "{" + strings.Join(parts, ",") + "}"
+	case TypeImage, TypePixmap:
+		img, _ := v.Value.(image.Image)
+		return p + fmtImageText(img, construct)
+	}
+	return p + format(variantTyp[v.Type], v.Value, construct)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var k []string
+	for s := range m {
+		k = append(k, s)
+	}
+	slices.SortFunc(k, CompareUTF16)
+	return k
+}
+
+// format gives the text form of a value of case type typ.
+func format(typ string, v any, construct bool) string {
+	switch typ {
+	case "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64":
+		return fmt.Sprint(v)
+	case "bool":
+		if v.(bool) {
+			return "1"
+		}
+		return "0"
+	case "f32":
+		return fmt.Sprintf("%08x", math.Float32bits(v.(float32)))
+	case "f64":
+		return fmt.Sprintf("%016x", math.Float64bits(v.(float64)))
+	case "str":
+		return fmtStrText(v)
+	case "bytes":
+		return fmtBytesText(v.([]byte))
+	case "strlist":
+		var parts []string
+		for _, s := range v.([]string) {
+			parts = append(parts, fmtStrText(s))
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	case "listi32":
+		var parts []string
+		for _, n := range v.([]int32) {
+			parts = append(parts, strconv.Itoa(int(n)))
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	case "mapstri32", "hashstri32":
+		m := v.(map[string]int32)
+		var parts []string
+		for _, k := range sortedKeys(m) {
+			parts = append(parts, fmtStrText(k)+":"+strconv.Itoa(int(m[k])))
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	case "dt":
+		return fmtDateTimeText(v.(DateTime))
+	case "uuid":
+		return v.(UUID).String()
+	case "point":
+		p := v.(Point)
+		return fmt.Sprintf("%d,%d", p.X, p.Y)
+	case "size":
+		s := v.(Size)
+		return fmt.Sprintf("%d,%d", s.W, s.H)
+	case "rect":
+		r := v.(Rect)
+		return fmt.Sprintf("%d,%d,%d,%d", r.X, r.Y, r.W, r.H)
+	case "image", "pixmap":
+		img, _ := v.(image.Image)
+		return fmtImageText(img, construct)
+	case "variant":
+		return fmtVariantText(v.(Variant), construct)
+	}
+	panic("no text form for " + typ)
+}
+
+// encode writes v of case type typ.
+func encode(w *Writer, typ string, v any) {
+	switch typ {
+	case "i8":
+		w.Int8(v.(int8))
+	case "i16":
+		w.Int16(v.(int16))
+	case "i32":
+		w.Int32(v.(int32))
+	case "i64":
+		w.Int64(v.(int64))
+	case "u8":
+		w.Uint8(v.(uint8))
+	case "u16":
+		w.Uint16(v.(uint16))
+	case "u32":
+		w.Uint32(v.(uint32))
+	case "u64":
+		w.Uint64(v.(uint64))
+	case "bool":
+		w.Bool(v.(bool))
+	case "f32":
+		w.Float32(v.(float32))
+	case "f64":
+		w.Float64(v.(float64))
+	case "str":
+		if v == nil {
+			w.NullString()
+		} else {
+			w.String(v.(string))
+		}
+	case "bytes":
+		w.Bytes(v.([]byte))
+	case "strlist":
+		w.StringList(v.([]string))
+	case "listi32":
+		WriteList(w, v.([]int32), (*Writer).Int32)
+	case "mapstri32", "hashstri32":
+		WriteMap(w, v.(map[string]int32), CompareUTF16, (*Writer).String, (*Writer).Int32)
+	case "dt":
+		w.DateTime(v.(DateTime))
+	case "uuid":
+		w.UUID(v.(UUID))
+	case "point":
+		w.Point(v.(Point))
+	case "size":
+		w.Size(v.(Size))
+	case "rect":
+		w.Rect(v.(Rect))
+	case "image", "pixmap":
+		img, _ := v.(image.Image)
+		w.Image(img)
+	case "variant":
+		w.Variant(v.(Variant))
+	default:
+		panic("cannot encode " + typ)
+	}
+}
+
+// decode reads a value of case type typ.
+func decode(r *Reader, typ string) any {
+	switch typ {
+	case "i8":
+		return r.Int8()
+	case "i16":
+		return r.Int16()
+	case "i32":
+		return r.Int32()
+	case "i64":
+		return r.Int64()
+	case "u8":
+		return r.Uint8()
+	case "u16":
+		return r.Uint16()
+	case "u32":
+		return r.Uint32()
+	case "u64":
+		return r.Uint64()
+	case "bool":
+		return r.Bool()
+	case "f32":
+		return r.Float32()
+	case "f64":
+		return r.Float64()
+	case "str":
+		if s, ok := r.StringOrNull(); ok {
+			return s
+		}
+		return nil
+	case "bytes":
+		return r.Bytes()
+	case "strlist":
+		return r.StringList()
+	case "listi32":
+		return ReadList(r, (*Reader).Int32)
+	case "mapstri32", "hashstri32":
+		return ReadMap(r, (*Reader).String, (*Reader).Int32)
+	case "dt":
+		return r.DateTime()
+	case "uuid":
+		return r.UUID()
+	case "point":
+		return r.Point()
+	case "size":
+		return r.Size()
+	case "rect":
+		return r.Rect()
+	case "image", "pixmap":
+		return r.Image()
+	case "variant":
+		return r.Variant()
+	}
+	panic("cannot decode " + typ)
+}

@@ -1,0 +1,339 @@
+package qdatastream
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	_ "time/tzdata" // Europe/Paris and Europe/Berlin without a system zoneinfo
+)
+
+// Byte-exact interoperability with real Qt: the C++ peer built against
+// Qt 5 and Qt 6 (peers/qdatastream/build.sh) and the PySide6 peer
+// (peers/qdatastream/peer.py) each run every case of allCases in both
+// directions. See peers/qdatastream/README.md.
+
+// testZone is the time zone the peers run in and that Qt_5_0's local
+// times are converted with.
+const testZone = "Europe/Paris"
+
+var testLoc = func() *time.Location {
+	loc, err := time.LoadLocation(testZone)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
+type qdsPeer struct {
+	name  string
+	major int
+	argv  func() ([]string, string) // command, or why it is missing
+}
+
+func buildDir() string {
+	if d := os.Getenv("QIPC_BUILD"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "build")
+}
+
+func binaryPeer(file, how string) func() ([]string, string) {
+	return func() ([]string, string) {
+		p, err := filepath.Abs(filepath.Join(buildDir(), file))
+		if err == nil {
+			_, err = os.Stat(p)
+		}
+		if err != nil {
+			return nil, fmt.Sprintf("%s is not built (%v): %s", file, err, how)
+		}
+		return []string{p}, ""
+	}
+}
+
+var qdsPeers = []qdsPeer{
+	{"qt5", 5, binaryPeer("qdspeer5", "apt-get install qtbase5-dev, then `bash peers/qdatastream/build.sh build`")},
+	{"qt6", 6, binaryPeer("qdspeer6", "apt-get install qt6-base-dev, then `bash peers/qdatastream/build.sh build`")},
+	{"pyside6", 6, func() ([]string, string) {
+		if out, err := exec.Command("python3", "-c", "import PySide6.QtGui").CombinedOutput(); err != nil {
+			return nil, "PySide6 is not importable (pip install PySide6-Essentials): " + strings.TrimSpace(string(out))
+		}
+		return []string{"python3", filepath.Join("..", "peers", "qdatastream", "peer.py")}, ""
+	}},
+}
+
+// require returns the peer's command, or skips the test (fails it under
+// CI=true on Linux, where CI installs every peer).
+func (p qdsPeer) require(t *testing.T) []string {
+	t.Helper()
+	argv, why := p.argv()
+	if why != "" {
+		if os.Getenv("CI") == "true" && runtime.GOOS == "linux" {
+			t.Fatalf("peer %s missing in CI: %s", p.name, why)
+		}
+		t.Skipf("peer %s missing: %s", p.name, why)
+	}
+	return argv
+}
+
+// talk runs the peer once with lines on its standard input and returns
+// its answers by case name (the peer answers each line in turn).
+func talk(t *testing.T, argv []string, lines []string) map[string]string {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	runtime := t.TempDir()
+	cmd.Env = append(os.Environ(), "TZ="+testZone, "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+runtime)
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %v\n%s", argv, err, stderr.String())
+	}
+	answers := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		name, rest, _ := strings.Cut(l, " ")
+		answers[name] = rest
+	}
+	if len(answers) < len(lines) {
+		t.Fatalf("%v answered %d of %d lines\nstderr: %s", argv, len(answers), len(lines), stderr.String())
+	}
+	return answers
+}
+
+// maskPNG replaces each PNG file inside b by "<PNG>": Qt's and Go's PNG
+// encoders differ, the framing around them must not.
+func maskPNG(b []byte) []byte {
+	var out []byte
+	for {
+		i := bytes.Index(b, pngSignature)
+		if i < 0 {
+			return append(out, b...)
+		}
+		out = append(out, b[:i]...)
+		j := i + len(pngSignature)
+		for j+8 <= len(b) {
+			n := int(binary.BigEndian.Uint32(b[j:]))
+			typ := string(b[j+4 : j+8])
+			j += 8 + n + 4
+			if typ == "IEND" || j > len(b) {
+				break
+			}
+		}
+		out = append(out, "<PNG>"...)
+		b = b[min(j, len(b)):]
+	}
+}
+
+func hexOrDash(b []byte) string {
+	if len(b) == 0 {
+		return "-"
+	}
+	return hex.EncodeToString(b)
+}
+
+func unhex(s string) ([]byte, error) {
+	if s == "-" {
+		return nil, nil
+	}
+	return hex.DecodeString(s)
+}
+
+// goEncode writes c's value as a Qt <major> program would.
+func goEncode(c tcase, ver Version, major int) ([]byte, error) {
+	var b bytes.Buffer
+	w := NewWriter(&b, ver, c.opts(major)...)
+	encode(w, c.typ, c.val)
+	return b.Bytes(), w.Err()
+}
+
+// goDecode reads a value of c's type from b, which it must use up.
+func goDecode(c tcase, ver Version, b []byte) (any, error) {
+	br := bytes.NewReader(b)
+	r := NewReader(br, ver, c.opts(6)...)
+	v := decode(r, c.typ)
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	if br.Len() != 0 {
+		return nil, fmt.Errorf("%d bytes left unread", br.Len())
+	}
+	return v, nil
+}
+
+// TestCasesRoundTrip checks each case without Qt: what Go writes, Go
+// reads back as the case says a reader must.
+func TestCasesRoundTrip(t *testing.T) {
+	for _, c := range allCases() {
+		ver := c.ver
+		if ver == 0 {
+			ver = Qt_6_12
+		}
+		for _, major := range []int{5, 6} {
+			b, err := goEncode(c, ver, major)
+			if err != nil {
+				t.Errorf("%s: encode: %v", c.name, err)
+				continue
+			}
+			v, err := goDecode(c, ver, b)
+			if err != nil {
+				t.Errorf("%s: decode %x: %v", c.name, b, err)
+				continue
+			}
+			if got := format(c.typ, v, false); got != c.want() {
+				t.Errorf("%s (Qt %d order): read %s, want %s", c.name, major, got, c.want())
+			}
+		}
+	}
+}
+
+type tally struct {
+	pass, skip int
+	why        map[string]int
+}
+
+// TestQtPeers runs every case against every Qt peer, both ways:
+//
+//	enc: Qt writes the case; its bytes must equal Go's (PNG files
+//	     masked: then Go's reader must see the same pixels), and Go must
+//	     read them as the case says.
+//	dec: Go writes the case; Qt must read it as the case says, with
+//	     status Ok, no byte left over, and write what it read back as Go
+//	     writes what Go reads.
+func TestQtPeers(t *testing.T) {
+	for _, p := range qdsPeers {
+		t.Run(p.name, func(t *testing.T) {
+			argv := p.require(t)
+			maxv, err := strconv.Atoi(strings.TrimPrefix(talk(t, argv, []string{"max"})["max"], ""))
+			if err != nil {
+				t.Fatalf("peer %s: no newest version: %v", p.name, err)
+			}
+			type run struct {
+				c   tcase
+				ver Version
+				g   []byte
+			}
+			var runs []run
+			var lines []string
+			for _, c := range allCases() {
+				ver := c.ver
+				if ver == 0 {
+					ver = Version(maxv)
+				} else if int(ver) > maxv {
+					continue
+				}
+				g, err := goEncode(c, ver, p.major)
+				if err != nil {
+					t.Errorf("%s: Go encode: %v", c.name, err)
+					continue
+				}
+				runs = append(runs, run{c, ver, g})
+				head := fmt.Sprintf("%d %s %s %s %s", ver, c.order(), c.prec(), c.typ, format(c.typ, c.val, true))
+				lines = append(lines, "enc "+c.name+" "+head, "dec "+c.name+"#dec "+head+" "+hexOrDash(g))
+			}
+			answers := talk(t, argv, lines)
+			tl := tally{why: map[string]int{}}
+			for _, r := range runs {
+				encOK := checkEnc(t, p, r.c, r.ver, r.g, answers[r.c.name], &tl)
+				decOK := checkDec(t, p, maxv, r.c, r.ver, r.g, answers[r.c.name+"#dec"], &tl)
+				_, _ = encOK, decOK
+			}
+			var whys []string
+			for w, n := range tl.why {
+				whys = append(whys, fmt.Sprintf("%d× %s", n, w))
+			}
+			slices.Sort(whys)
+			t.Logf("%s (stream versions up to %d): %d cases, %d checks passed, %d skipped by the peer %v",
+				p.name, maxv, len(runs), tl.pass, tl.skip, whys)
+		})
+	}
+}
+
+func skipped(answer string, tl *tally) bool {
+	if why, ok := strings.CutPrefix(answer, "skip "); ok {
+		tl.skip++
+		tl.why[why]++
+		return true
+	}
+	return false
+}
+
+func checkEnc(t *testing.T, p qdsPeer, c tcase, ver Version, g []byte, answer string, tl *tally) bool {
+	t.Helper()
+	if skipped(answer, tl) {
+		return true
+	}
+	qhex, ok := strings.CutPrefix(answer, "ok ")
+	q, err := unhex(qhex)
+	if !ok || err != nil {
+		t.Errorf("%s enc: peer answered %q", c.name, answer)
+		return false
+	}
+	if !c.unordered && !bytes.Equal(maskPNG(q), maskPNG(g)) {
+		t.Errorf("%s enc: %s wrote %x\n                Go wrote %x", c.name, p.name, maskPNG(q), maskPNG(g))
+		return false
+	}
+	v, err := goDecode(c, ver, q)
+	if err != nil {
+		t.Errorf("%s enc: Go cannot read %s's %x: %v", c.name, p.name, q, err)
+		return false
+	}
+	if got := format(c.typ, v, false); got != c.want() {
+		t.Errorf("%s enc: Go reads %s's bytes as %s, want %s", c.name, p.name, got, c.want())
+		return false
+	}
+	tl.pass++
+	return true
+}
+
+func checkDec(t *testing.T, p qdsPeer, maxv int, c tcase, ver Version, g []byte, answer string, tl *tally) bool {
+	t.Helper()
+	if skipped(answer, tl) {
+		return true
+	}
+	f := strings.Fields(strings.TrimPrefix(answer, "ok "))
+	if !strings.HasPrefix(answer, "ok ") || len(f) != 4 {
+		t.Errorf("%s dec: peer answered %q", c.name, answer)
+		return false
+	}
+	text, status, left, rehex := f[0], f[1], f[2], f[3]
+	want := c.want()
+	if c.oldQt != "" && maxv <= int(Qt_6_0) {
+		want = c.oldQt
+	}
+	if text != want || status != "Ok" || left != "left=0" {
+		t.Errorf("%s dec: %s read Go's %x as %s %s %s, want %s Ok left=0", c.name, p.name, g, text, status, left, want)
+		return false
+	}
+	if c.oldQt != "" {
+		tl.pass++ // Qt read it otherwise than Go does: no byte comparison
+		return true
+	}
+	if c.unordered || (p.name == "pyside6" && c.typ == "variant") {
+		tl.pass++ // Qt's hash order, or PySide's Python objects: no byte comparison
+		return true
+	}
+	v, err := goDecode(c, ver, g)
+	if err != nil {
+		t.Errorf("%s dec: Go cannot read its own %x: %v", c.name, g, err)
+		return false
+	}
+	var b bytes.Buffer
+	w := NewWriter(&b, ver, c.opts(p.major)...)
+	encode(w, c.typ, v)
+	re, err := unhex(rehex)
+	if err != nil || !bytes.Equal(maskPNG(re), maskPNG(b.Bytes())) {
+		t.Errorf("%s dec: %s wrote what it read as %s, Go as %x", c.name, p.name, rehex, maskPNG(b.Bytes()))
+		return false
+	}
+	tl.pass++
+	return true
+}
