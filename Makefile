@@ -16,7 +16,7 @@ VENV    := $(BUILD)/venv
 PYPKGS  := PySide6-Essentials posix_ipc sysv_ipc ziglang
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all build peers cpeer qtpeers pauselib venv test check verify native unit nocgo cross test-arm64 test-musl fuzz interop bench stress test-windows clean
+.PHONY: demo all build peers cpeer qtpeers pauselib venv test check verify native unit nocgo cross test-arm64 test-musl fuzz interop bench stress test-windows clean
 
 all: build
 
@@ -54,11 +54,16 @@ qtpeers:
 	@mkdir -p $(BUILD)
 	bash peers/qt/build.sh $(BUILD)
 
+# The main job, on a machine where no Qt application runs (tools/demo.sh).
+demo:
+	bash tools/demo.sh
+
 # The whole suite, as CI runs it: static checks, the race-enabled tests with
 # every peer, bounded fuzzing, and the Windows backend under Wine.
 test: check peers
 	@bash tools/leftovers.sh snapshot $(BUILD)/ipc.before
 	$(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) demo
 	$(MAKE) verify
 	$(MAKE) nocgo
 	$(MAKE) cross

@@ -1,30 +1,37 @@
 #!/bin/sh
-# Builds the Qt interop peers: OUTDIR/qtpeer5 (Qt5Core) and OUTDIR/qtpeer6 (Qt6Core, Qt 6.0 … 6.5).
-# A Qt whose pkg-config module is missing is skipped (message on stderr, exit 0) unless CI=true (then exit 1).
+# Builds the Qt programs for Qt 5 and Qt 6 (Qt 6.0 … 6.5) into OUTDIR:
+#   qtpeer5, qtpeer6   the interop peer (peer.cpp; QtCore)
+#   seed5, seed6       the tutorial's program (../seed/seed.cpp; QtCore and QtGui)
+# A Qt whose pkg-config modules are missing is skipped (message on stderr, exit 0) unless CI=true (then exit 1).
 set -eu
 if [ $# -ne 1 ]; then
     echo "usage: $0 OUTDIR" >&2
     exit 2
 fi
 out=$1
-src=$(cd "$(dirname "$0")" && pwd)/peer.cpp
+here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
 CXX=${CXX:-g++}
 status=0
-for v in 5 6; do
-    mod=Qt${v}Core
-    if ! pkg-config --exists "$mod"; then
+# build NAME SOURCE MODULE...: NAME from SOURCE against the pkg-config MODULEs.
+build() {
+    name=$1 src=$2
+    shift 2
+    if ! pkg-config --exists "$@"; then
         if [ "${CI:-}" = true ]; then
-            echo "build.sh: pkg-config module $mod not found (CI=true: failing)" >&2
+            echo "build.sh: pkg-config modules $* not found (CI=true: failing)" >&2
             status=1
         else
-            echo "build.sh: pkg-config module $mod not found; skipping qtpeer$v" >&2
+            echo "build.sh: pkg-config modules $* not found; skipping $name" >&2
         fi
-        continue
+        return
     fi
     # shellcheck disable=SC2046
-    "$CXX" -std=c++17 -fPIC -O2 -Wall -Wextra -Werror -o "$out/qtpeer$v" "$src" \
-        $(pkg-config --cflags --libs "$mod")
-    echo "build.sh: built $out/qtpeer$v ($mod $(pkg-config --modversion "$mod"))" >&2
+    "$CXX" -std=c++17 -fPIC -O2 -Wall -Wextra -Werror -o "$out/$name" "$src" $(pkg-config --cflags --libs "$@")
+    echo "build.sh: built $out/$name ($* $(pkg-config --modversion "$1"))" >&2
+}
+for v in 5 6; do
+    build "qtpeer$v" "$here/peer.cpp" "Qt${v}Core"
+    build "seed$v" "$here/../seed/seed.cpp" "Qt${v}Core" "Qt${v}Gui"
 done
 exit $status

@@ -32,6 +32,8 @@
 #error "qtpeer targets Qt 5.15 … 6.5 (no QNativeIpcKey); use the PySide6 peer for Qt 6.6+"
 #endif
 
+#include "errorname.h"
+
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -48,21 +50,6 @@
 
 namespace {
 
-const char *shmErrorName(QSharedMemory::SharedMemoryError e)
-{
-    switch (e) {
-    case QSharedMemory::NoError: return "NoError";
-    case QSharedMemory::PermissionDenied: return "PermissionDenied";
-    case QSharedMemory::InvalidSize: return "InvalidSize";
-    case QSharedMemory::KeyError: return "KeyError";
-    case QSharedMemory::AlreadyExists: return "AlreadyExists";
-    case QSharedMemory::NotFound: return "NotFound";
-    case QSharedMemory::LockError: return "LockError";
-    case QSharedMemory::OutOfResources: return "OutOfResources";
-    case QSharedMemory::UnknownError: return "UnknownError";
-    }
-    return "UnknownError";
-}
 
 const char *semErrorName(QSystemSemaphore::SystemSemaphoreError e)
 {
