@@ -119,7 +119,7 @@ func dt(jd int64, ms int32, spec TimeSpec, off int32, zone string) DateTime {
 var (
 	pxOpaque  = "3x2:o:ffff0000ff00ff00ff0000ffff000000ffffffffff808080"
 	pxAlpha   = "2x2:a:80ff0000ff33669900123456c000ff00"
-	pxPremult = "2x2:p:80ff0000ff3366990000000080ffffff"
+	pxPremult = "3x2:p:80ff0000ff3366990000000080ffffff8040000040102030"
 	uuid1     = mustUUID("67c8770b-44f1-410a-ab9a-f9b5446f13ee")
 )
 
@@ -240,9 +240,9 @@ func allCases() []tcase {
 	s.add("null", "image", image0(), vBasic, beLE)
 	s.add("rgb32", "image", imageOf(pxOpaque), vBasic, beLE)
 	s.add("argb32", "image", imageOf(pxAlpha), vBasic, beLE)
-	s.add("premultiplied", "image", imageOf(pxPremult), vBasic, be, readA("2x2:a:80ff0000ff3366990000000080ffffff"))
+	s.add("premultiplied", "image", imageOf(pxPremult), vBasic, be, readA("3x2:a:80ff0000ff3366990000000080ffffff8040000040102030"))
 	s.add("null", "pixmap", image0(), vBasic, be)
-	s.add("argb32", "pixmap", imageOf(pxPremult), vBasic, beLE, readA("2x2:a:80ff0000ff3366990000000080ffffff"))
+	s.add("argb32", "pixmap", imageOf(pxPremult), vBasic, beLE, readA("3x2:a:80ff0000ff3366990000000080ffffff8040000040102030"))
 	s.add("rgb32", "pixmap", imageOf(pxOpaque), []Version{0}, be)
 
 	// QVariant of each type, with the null flag, across the versions
