@@ -288,9 +288,9 @@ func encode(w *Writer, typ string, v any) {
 		w.Float64(v.(float64))
 	case "str":
 		if v == nil {
-			w.NullString()
+			w.NullQString()
 		} else {
-			w.String(v.(string))
+			w.QString(v.(string))
 		}
 	case "bytes":
 		w.Bytes(v.([]byte))
@@ -299,7 +299,7 @@ func encode(w *Writer, typ string, v any) {
 	case "listi32":
 		WriteList(w, v.([]int32), (*Writer).Int32)
 	case "mapstri32", "hashstri32":
-		WriteMap(w, v.(map[string]int32), CompareUTF16, (*Writer).String, (*Writer).Int32)
+		WriteMap(w, v.(map[string]int32), CompareUTF16, (*Writer).QString, (*Writer).Int32)
 	case "dt":
 		w.DateTime(v.(DateTime))
 	case "uuid":
@@ -346,7 +346,7 @@ func decode(r *Reader, typ string) any {
 	case "f64":
 		return r.Float64()
 	case "str":
-		if s, ok := r.StringOrNull(); ok {
+		if s, ok := r.QStringOrNull(); ok {
 			return s
 		}
 		return nil
@@ -357,7 +357,7 @@ func decode(r *Reader, typ string) any {
 	case "listi32":
 		return ReadList(r, (*Reader).Int32)
 	case "mapstri32", "hashstri32":
-		return ReadMap(r, (*Reader).String, (*Reader).Int32)
+		return ReadMap(r, (*Reader).QString, (*Reader).Int32)
 	case "dt":
 		return r.DateTime()
 	case "uuid":

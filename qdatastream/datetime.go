@@ -154,7 +154,7 @@ func (w *Writer) DateTime(d DateTime) {
 		case OffsetFromUTC:
 			w.Int32(d.Offset)
 		case TimeZone:
-			w.String(d.Zone)
+			w.QString(d.Zone)
 		}
 	case w.v == Qt_5_0:
 		spec := d.Spec
@@ -240,16 +240,16 @@ func (r *Reader) DateTime() DateTime {
 // offset zone ("OffsetFromUtc", id, country, name, abbreviation,
 // comment, offset).
 func (r *Reader) timeZone(d *DateTime) {
-	id := r.String()
+	id := r.QString()
 	if id != "OffsetFromUtc" {
 		d.Zone = id
 		return
 	}
-	_ = r.String() // id
-	_ = r.Int32()  // country
-	_ = r.String() // name
-	_ = r.String() // abbreviation
-	_ = r.String() // comment
+	_ = r.QString() // id
+	_ = r.Int32()   // country
+	_ = r.QString() // name
+	_ = r.QString() // abbreviation
+	_ = r.QString() // comment
 	d.Spec = OffsetFromUTC
 	d.Offset = r.Int32()
 }

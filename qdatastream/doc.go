@@ -14,7 +14,7 @@
 //	qint8 … quint64, bool      Int8 … Uint64, Bool
 //	float, double              Float32, Float64 (both follow the precision:
 //	                           by default a float takes 8 bytes, as in Qt)
-//	QString                    String, NullString, StringOrNull (UTF-8 in
+//	QString                    QString, NullQString, QStringOrNull (UTF-8 in
 //	                           Go, lone surrogates in WTF-8)
 //	QByteArray                 Bytes ([]byte; nil is a null QByteArray)
 //	QStringList, QList<T>      StringList, WriteList, ReadList
@@ -39,14 +39,14 @@
 //
 //	var buf bytes.Buffer
 //	w := qdatastream.NewWriter(&buf, qdatastream.Qt_5_15)
-//	w.String("hi")
+//	w.QString("hi")
 //	w.Image(img)
 //	if err := w.Err(); err != nil { … }
 //
 // and reading it back:
 //
 //	r := qdatastream.NewReader(&buf, qdatastream.Qt_5_15)
-//	s, img := r.String(), r.Image()
+//	s, img := r.QString(), r.Image()
 //	if err := r.Err(); err != nil { … }
 //
 // Where the format allows more than one encoding, a Writer writes what Qt

@@ -19,7 +19,7 @@ func ExampleWriter() {
 
 	var buf bytes.Buffer
 	w := qdatastream.NewWriter(&buf, qdatastream.Qt_5_15)
-	w.String("hi")
+	w.QString("hi")
 	w.Image(img)
 	if err := w.Err(); err != nil {
 		fmt.Println(err)
@@ -80,11 +80,11 @@ func ExampleWriteMap() {
 	var buf bytes.Buffer
 	w := qdatastream.NewWriter(&buf, qdatastream.Qt_6_0)
 	qdatastream.WriteMap(w, map[string]int32{"b": 2, "a": 1}, qdatastream.CompareUTF16,
-		(*qdatastream.Writer).String, (*qdatastream.Writer).Int32)
+		(*qdatastream.Writer).QString, (*qdatastream.Writer).Int32)
 	fmt.Printf("% x\n", buf.Bytes())
 
 	r := qdatastream.NewReader(&buf, qdatastream.Qt_6_0)
-	m := qdatastream.ReadMap(r, (*qdatastream.Reader).String, (*qdatastream.Reader).Int32)
+	m := qdatastream.ReadMap(r, (*qdatastream.Reader).QString, (*qdatastream.Reader).Int32)
 	fmt.Println(m, r.Err())
 	// Output:
 	// 00 00 00 02 00 00 00 02 00 61 00 00 00 01 00 00 00 02 00 62 00 00 00 02

@@ -21,14 +21,14 @@ func TestTruncatedInputIsUnexpectedEOF(t *testing.T) {
 	var b bytes.Buffer
 	w := NewWriter(&b, Qt_6_0)
 	w.Int32(1)
-	w.String("hello")
+	w.QString("hello")
 	w.Variant(VariantOf([]Variant{VariantOf("x"), VariantOf(int64(5))}))
 	w.DateTime(DateTimeOf(time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)))
 	full := b.Bytes()
 	for n := range len(full) {
 		r := reader(full[:n], Qt_6_0)
 		r.Int32()
-		r.String()
+		r.QString()
 		r.Variant()
 		r.DateTime()
 		if err := r.Err(); !errors.Is(err, io.ErrUnexpectedEOF) {
@@ -37,7 +37,7 @@ func TestTruncatedInputIsUnexpectedEOF(t *testing.T) {
 	}
 	r := reader(full, Qt_6_0)
 	r.Int32()
-	r.String()
+	r.QString()
 	r.Variant()
 	r.DateTime()
 	if r.Err() != nil {
@@ -47,7 +47,7 @@ func TestTruncatedInputIsUnexpectedEOF(t *testing.T) {
 
 func TestStickyError(t *testing.T) {
 	r := reader([]byte{0, 0, 0, 3, 0, 'a', 0, 'b', 0, 0, 0, 7}, Qt_5_15)
-	if s := r.String(); s != "" || !errors.Is(r.Err(), ErrCorrupt) {
+	if s := r.QString(); s != "" || !errors.Is(r.Err(), ErrCorrupt) {
 		t.Fatalf("odd QString length: %q, %v", s, r.Err())
 	}
 	if n := r.Int32(); n != 0 || !errors.Is(r.Err(), ErrCorrupt) {
@@ -89,7 +89,7 @@ func TestLyingLengthsAllocateLittle(t *testing.T) {
 		r := reader(b, Qt_6_0)
 		switch {
 		case strings.HasPrefix(name, "QString"):
-			r.String()
+			r.QString()
 		case strings.HasPrefix(name, "QByteArray"):
 			r.Bytes()
 		default:
@@ -140,8 +140,8 @@ func TestStringsWTF8(t *testing.T) {
 	for _, s := range []string{"", "a", "é中😀", "\xed\xa0\x80", "x\xed\xbf\xbfy", "\xed\xa0\xbd\xed\xb8\x80"} {
 		var b bytes.Buffer
 		w := NewWriter(&b, Qt_6_0, WithByteOrder(LittleEndian))
-		w.String(s)
-		got := reader(b.Bytes(), Qt_6_0, WithByteOrder(LittleEndian)).String()
+		w.QString(s)
+		got := reader(b.Bytes(), Qt_6_0, WithByteOrder(LittleEndian)).QString()
 		want := s
 		if s == "\xed\xa0\xbd\xed\xb8\x80" { // a surrogate pair in WTF-8 halves joins
 			want = "😀"
@@ -151,14 +151,14 @@ func TestStringsWTF8(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	NewWriter(&b, Qt_6_0).String("a\xffb")
-	if got := reader(b.Bytes(), Qt_6_0).String(); got != "a\uFFFDb" {
+	NewWriter(&b, Qt_6_0).QString("a\xffb")
+	if got := reader(b.Bytes(), Qt_6_0).QString(); got != "a\uFFFDb" {
 		t.Errorf("invalid UTF-8: %q", got)
 	}
-	if s, ok := reader([]byte{0xff, 0xff, 0xff, 0xff}, Qt_6_0).StringOrNull(); s != "" || ok {
+	if s, ok := reader([]byte{0xff, 0xff, 0xff, 0xff}, Qt_6_0).QStringOrNull(); s != "" || ok {
 		t.Errorf("null QString: %q, %v", s, ok)
 	}
-	if s, ok := reader([]byte{0, 0, 0, 0}, Qt_6_0).StringOrNull(); s != "" || !ok {
+	if s, ok := reader([]byte{0, 0, 0, 0}, Qt_6_0).QStringOrNull(); s != "" || !ok {
 		t.Errorf("empty QString: %q, %v", s, ok)
 	}
 }
@@ -169,7 +169,7 @@ func TestCompareUTF16(t *testing.T) {
 		want int
 	}{
 		{"", "", 0}, {"", "a", -1}, {"a", "b", -1}, {"b", "a", 1}, {"ab", "a", 1},
-		{"😀", "｡", -1},      // U+1F600 is D83D DE00, before FF61
+		{"😀", "｡", -1},     // U+1F600 is D83D DE00, before FF61
 		{"\ued00", "😀", 1}, // U+ED00 after D83D
 		{"😀", "😁", -1},
 	} {
@@ -317,7 +317,7 @@ func TestDefaultQtMajorOrder(t *testing.T) {
 		first byte
 	}{{Qt_5_15, 'b'}, {Qt_6_0, 'a'}} {
 		var b bytes.Buffer
-		WriteMap(NewWriter(&b, c.v), m, CompareUTF16, (*Writer).String, (*Writer).Int32)
+		WriteMap(NewWriter(&b, c.v), m, CompareUTF16, (*Writer).QString, (*Writer).Int32)
 		if b.Bytes()[9] != c.first {
 			t.Errorf("version %d: % x", c.v, b.Bytes())
 		}
@@ -327,7 +327,7 @@ func TestDefaultQtMajorOrder(t *testing.T) {
 func TestReaderReadsNoMore(t *testing.T) {
 	src := bytes.NewReader([]byte{0, 0, 0, 2, 0, 'x', 0xaa})
 	r := NewReader(src, Qt_6_0)
-	if s := r.String(); s != "x" || src.Len() != 1 {
+	if s := r.QString(); s != "x" || src.Len() != 1 {
 		t.Fatalf("%q, %d left", s, src.Len())
 	}
 	if got := r.Raw(1); !bytes.Equal(got, []byte{0xaa}) {

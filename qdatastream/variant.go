@@ -234,7 +234,7 @@ func (w *Writer) value(t Type, v any) {
 			bad()
 			return
 		}
-		w.String(x)
+		w.QString(x)
 	case TypeByteArray:
 		x, ok := v.([]byte)
 		if !ok {
@@ -318,7 +318,7 @@ func (w *Writer) value(t Type, v any) {
 		if !w.enter() {
 			return
 		}
-		WriteMap(w, x, CompareUTF16, (*Writer).String, (*Writer).Variant)
+		WriteMap(w, x, CompareUTF16, (*Writer).QString, (*Writer).Variant)
 		w.depth--
 	case TypeImage, TypePixmap:
 		x, ok := v.(image.Image)
@@ -354,7 +354,7 @@ func (w *Writer) zero(t Type) {
 	case TypeFloat:
 		w.Float32(0)
 	case TypeString:
-		w.NullString()
+		w.NullQString()
 	case TypeByteArray:
 		w.Bytes(nil)
 	case TypeDate:
@@ -432,7 +432,7 @@ func (r *Reader) value(t Type) any {
 	case TypeFloat:
 		return r.Float32()
 	case TypeString:
-		if s, ok := r.StringOrNull(); ok {
+		if s, ok := r.QStringOrNull(); ok {
 			return s
 		}
 		return nil
@@ -465,7 +465,7 @@ func (r *Reader) value(t Type) any {
 			return nil
 		}
 		defer func() { r.depth-- }()
-		return ReadMap(r, (*Reader).String, (*Reader).Variant)
+		return ReadMap(r, (*Reader).QString, (*Reader).Variant)
 	case TypeImage, TypePixmap:
 		if img := r.Image(); img != nil {
 			return img

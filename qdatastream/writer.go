@@ -143,12 +143,12 @@ func (w *Writer) size(n int64) {
 	}
 }
 
-// String writes s as a QString: its length in bytes, then UTF-16 code
+// QString writes s as a QString: its length in bytes, then UTF-16 code
 // units in the stream's byte order. s is UTF-8; lone surrogates encoded
-// as in WTF-8 become lone UTF-16 surrogates (as Reader.String returns
+// as in WTF-8 become lone UTF-16 surrogates (as Reader.QString returns
 // them), and bytes that are not UTF-8 become U+FFFD each. An empty s is
-// an empty, not a null, QString: see NullString.
-func (w *Writer) String(s string) {
+// an empty, not a null, QString: see NullQString.
+func (w *Writer) QString(s string) {
 	if w.err != nil {
 		return
 	}
@@ -164,8 +164,8 @@ func (w *Writer) String(s string) {
 	w.Raw(b)
 }
 
-// NullString writes a null QString (QString()): 0xffffffff.
-func (w *Writer) NullString() { w.Uint32(nullCode) }
+// NullQString writes a null QString (QString()): 0xffffffff.
+func (w *Writer) NullQString() { w.Uint32(nullCode) }
 
 // Bytes writes b as a QByteArray: its length, then its bytes. A nil b is
 // a null QByteArray (0xffffffff); an empty non-nil b an empty one.
@@ -179,7 +179,7 @@ func (w *Writer) Bytes(b []byte) {
 }
 
 // StringList writes a QStringList (a QList<QString>).
-func (w *Writer) StringList(l []string) { WriteList(w, l, (*Writer).String) }
+func (w *Writer) StringList(l []string) { WriteList(w, l, (*Writer).QString) }
 
 // WriteList writes a QList<T> (or QVector<T>, QSet<T>: the same format):
 // the element count, then each element written by write, such as
