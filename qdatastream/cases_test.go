@@ -220,6 +220,12 @@ func allCases() []tcase {
 			oldQtReadsAt(Qt_5_0, fmt.Sprintf("%d/%d/local", jdSummer, msAfter-7200000+3600000*2)),
 			readsAt(Qt_5_1, fmt.Sprintf("%d/%d/local", jdSummer, msAfter))}},
 		{"invalid", InvalidDateTime, nil},
+		{"utczone", dt(jdLeap, msAfter, TimeZone, 0, "UTC"), []func(*tcase){
+			readsAt(Qt_5_0, fmt.Sprintf("%d/%d/utc", jdLeap, msAfter)), readsAt(Qt_5_1, fmt.Sprintf("%d/%d/local", jdLeap, msAfter)),
+			oldQtReadsAt(Qt_5_0, fmt.Sprintf("%d/%d/local", jdLeap, msAfter+3600000))}},
+		{"offsetzone", dt(jdLeap, msAfter, TimeZone, 3600, "UTC+01:00"), []func(*tcase){
+			readsAt(Qt_5_0, fmt.Sprintf("%d/%d/utc", jdLeap, msAfter-3600000)), readsAt(Qt_5_1, fmt.Sprintf("%d/%d/local", jdLeap, msAfter)),
+			oldQtReadsAt(Qt_5_0, fmt.Sprintf("%d/%d/local", jdLeap, msAfter))}},
 	}
 	for _, x := range dts {
 		s.add(x.name, "dt", x.v, vAll, be, x.mods...)
