@@ -199,6 +199,9 @@ func allCases() []tcase {
 	s.add("one", "hashstri32", map[string]int32{"k": 7}, []Version{Qt_5_15, 0}, be)
 	s.add("three", "hashstri32", map[string]int32{"a": 1, "b": 2, "c": 3}, []Version{Qt_5_15, 0}, be, unordered)
 
+	mm := []Pair[string, int32]{{"b", 1}, {"a", 2}, {"b", 3}, {"a", 4}, {"c", 5}, {"b", 6}}
+	s.add("six", "multimapstri32", mm, []Version{Qt_5_15, 0}, be)
+
 	// QDateTime: its layout changed at Qt_5_0, Qt_5_1 and Qt_5_2.
 	dts := []struct {
 		name string

@@ -18,7 +18,8 @@
 //	                           Go, lone surrogates in WTF-8)
 //	QByteArray                 Bytes ([]byte; nil is a null QByteArray)
 //	QStringList, QList<T>      StringList, WriteList, ReadList
-//	QMap, QHash, QMulti…       WriteMap, WritePairs, ReadMap, ReadPairs
+//	QMap, QHash, QMulti…       WriteMap, WriteMultiMap, WritePairs, ReadMap,
+//	                           ReadPairs
 //	QVariant                   Variant
 //	QDateTime                  DateTime (Julian day, msecs, spec; DateTimeOf
 //	                           and DateTime.Time convert with time.Time)

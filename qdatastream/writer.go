@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 )
 
 // A Writer writes values to an io.Writer in the QDataStream format of one
@@ -209,6 +210,22 @@ type Pair[K, V any] struct {
 // order back the same.
 func WriteMap[K comparable, V any](w *Writer, m map[K]V, compare func(a, b K) int, writeKey func(*Writer, K), writeValue func(*Writer, V)) {
 	WritePairs(w, sortedPairs(m, compare, w.cfg.qtMajor == 5), writeKey, writeValue)
+}
+
+// WriteMultiMap writes pairs, given in insertion order (oldest first), as
+// a QMultiMap<K, V> (or QMultiHash): keys sorted with compare, ascending
+// as Qt 6 writes them or descending as Qt 5 does (see WithQtMajor), and
+// each key's values oldest first, as both write them, so that a reader
+// inserting them in turn ends with the same map.
+func WriteMultiMap[K, V any](w *Writer, pairs []Pair[K, V], compare func(a, b K) int, writeKey func(*Writer, K), writeValue func(*Writer, V)) {
+	p := slices.Clone(pairs)
+	slices.SortStableFunc(p, func(x, y Pair[K, V]) int {
+		if w.cfg.qtMajor == 5 {
+			return compare(y.Key, x.Key)
+		}
+		return compare(x.Key, y.Key)
+	})
+	WritePairs(w, p, writeKey, writeValue)
 }
 
 // WritePairs writes pairs in the order given, as a QMap, QHash, QMultiMap

@@ -310,6 +310,7 @@ OPS = {
     "listi32": unsupported("no-QList<qint32>-in-PySide6"),
     "mapstri32": unsupported("no-QMap<QString,qint32>-in-PySide6"),
     "hashstri32": unsupported("no-QHash<QString,qint32>-in-PySide6"),
+    "multimapstri32": unsupported("no-QMultiMap<QString,qint32>-in-PySide6"),
     "dt": stream_op(QDateTime, parse_dt, fmt_dt),
     "uuid": stream_op(QUuid, QUuid, lambda u: u.toString(QUuid.WithoutBraces)),
     "point": stream_op(QPoint, lambda v: QPoint(*ints(v, 2)), lambda p: "%d,%d" % (p.x(), p.y())),
