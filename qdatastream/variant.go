@@ -56,12 +56,12 @@ type Time int32
 // Variant is a QVariant: a type, Qt's null flag, and a value of the Go
 // type listed with the Type constants.
 //
-// Null is the flag Qt streams after the type: true for QVariant() and for
-// a QVariant made from a type alone (QVariant(QMetaType(...)) in Qt 6,
-// QVariant(QVariant::Int) in Qt 5); false for a QVariant made from a
-// value, even a null QString. A nil Value writes the type's
-// default-constructed value (0, a null QString, QSize(-1, -1), ...), as
-// such a null QVariant holds.
+// Null is the flag (a qint8) Qt streams after the type id since Qt 4.2:
+// true for QVariant() and for a QVariant made from a type alone
+// (QVariant(QMetaType(...)) in Qt 6, QVariant(QVariant::Int) in Qt 5);
+// false for a QVariant made from a value, even a null QString. A nil
+// Value writes the type's default-constructed value (0, a null QString,
+// QSize(-1, -1), ...), as such a null QVariant holds.
 type Variant struct {
 	Type  Type
 	Null  bool
