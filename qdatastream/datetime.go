@@ -147,6 +147,10 @@ const (
 // to UTC (a LocalTime by WithLocation's zone), and Qt_5_1 numbers the
 // spec differently and stores no offset or zone, as Qt does.
 func (w *Writer) DateTime(d DateTime) {
+	if d.Spec < LocalTime || d.Spec > TimeZone {
+		w.fail(fmt.Errorf("%w: QDateTime time spec %d", ErrInvalid, d.Spec))
+		return
+	}
 	if d.Spec == OffsetFromUTC && d.Offset == 0 {
 		d.Spec = UTC // as QDateTime makes it
 	}

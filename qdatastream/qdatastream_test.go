@@ -211,6 +211,10 @@ func TestDateTimeConversions(t *testing.T) {
 	if d := DateTimeOf(time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)); d.JulianDay != 2440588 || d.MSecs != 0 || d.Spec != UTC {
 		t.Errorf("epoch: %+v", d)
 	}
+	w := NewWriter(io.Discard, Qt_6_0)
+	if w.DateTime(DateTime{Spec: 7}); !errors.Is(w.Err(), ErrInvalid) {
+		t.Errorf("spec 7: %v", w.Err())
+	}
 	if _, err := InvalidDateTime.Time(nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("invalid: %v", err)
 	}

@@ -72,7 +72,7 @@ type Variant struct {
 // type as listed with the Type constants; an int is TypeInt if it fits
 // in 32 bits and TypeLongLong if not, and nil is QVariant() (null,
 // TypeInvalid). Other Go types give a Variant that Writer.Variant
-// refuses (ErrInvalid).
+// refuses (ErrUnsupported).
 func VariantOf(v any) Variant {
 	t := TypeInvalid
 	switch x := v.(type) {
