@@ -239,6 +239,19 @@ func format(typ string, v any, construct bool) string {
 			parts = append(parts, fmtStrText(k)+":"+strconv.Itoa(int(m[k])))
 		}
 		return "{" + strings.Join(parts, ",") + "}"
+	case "multimapstri32":
+		// construct: insertion order; read: Qt's iteration order, keys
+		// ascending and each key's values newest first.
+		p := slices.Clone(v.([]Pair[string, int32]))
+		if !construct {
+			slices.Reverse(p)
+			slices.SortStableFunc(p, func(x, y Pair[string, int32]) int { return CompareUTF16(x.Key, y.Key) })
+		}
+		var parts []string
+		for _, kv := range p {
+			parts = append(parts, fmtStrText(kv.Key)+":"+strconv.Itoa(int(kv.Value)))
+		}
+		return "{" + strings.Join(parts, ",") + "}"
 	case "dt":
 		return fmtDateTimeText(v.(DateTime))
 	case "uuid":
@@ -288,9 +301,9 @@ func encode(w *Writer, typ string, v any) {
 		w.Float64(v.(float64))
 	case "str":
 		if v == nil {
-			w.NullString()
+			w.NullQString()
 		} else {
-			w.String(v.(string))
+			w.QString(v.(string))
 		}
 	case "bytes":
 		w.Bytes(v.([]byte))
@@ -299,7 +312,9 @@ func encode(w *Writer, typ string, v any) {
 	case "listi32":
 		WriteList(w, v.([]int32), (*Writer).Int32)
 	case "mapstri32", "hashstri32":
-		WriteMap(w, v.(map[string]int32), CompareUTF16, (*Writer).String, (*Writer).Int32)
+		WriteMap(w, v.(map[string]int32), CompareUTF16, (*Writer).QString, (*Writer).Int32)
+	case "multimapstri32":
+		WriteMultiMap(w, v.([]Pair[string, int32]), CompareUTF16, (*Writer).QString, (*Writer).Int32)
 	case "dt":
 		w.DateTime(v.(DateTime))
 	case "uuid":
@@ -346,7 +361,7 @@ func decode(r *Reader, typ string) any {
 	case "f64":
 		return r.Float64()
 	case "str":
-		if s, ok := r.StringOrNull(); ok {
+		if s, ok := r.QStringOrNull(); ok {
 			return s
 		}
 		return nil
@@ -357,7 +372,9 @@ func decode(r *Reader, typ string) any {
 	case "listi32":
 		return ReadList(r, (*Reader).Int32)
 	case "mapstri32", "hashstri32":
-		return ReadMap(r, (*Reader).String, (*Reader).Int32)
+		return ReadMap(r, (*Reader).QString, (*Reader).Int32)
+	case "multimapstri32":
+		return ReadPairs(r, (*Reader).QString, (*Reader).Int32)
 	case "dt":
 		return r.DateTime()
 	case "uuid":

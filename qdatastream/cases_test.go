@@ -119,7 +119,7 @@ func dt(jd int64, ms int32, spec TimeSpec, off int32, zone string) DateTime {
 var (
 	pxOpaque  = "3x2:o:ffff0000ff00ff00ff0000ffff000000ffffffffff808080"
 	pxAlpha   = "2x2:a:80ff0000ff33669900123456c000ff00"
-	pxPremult = "2x2:p:80ff0000ff3366990000000080ffffff"
+	pxPremult = "3x2:p:80ff0000ff3366990000000080ffffff8040000040102030"
 	uuid1     = mustUUID("67c8770b-44f1-410a-ab9a-f9b5446f13ee")
 )
 
@@ -199,6 +199,9 @@ func allCases() []tcase {
 	s.add("one", "hashstri32", map[string]int32{"k": 7}, []Version{Qt_5_15, 0}, be)
 	s.add("three", "hashstri32", map[string]int32{"a": 1, "b": 2, "c": 3}, []Version{Qt_5_15, 0}, be, unordered)
 
+	mm := []Pair[string, int32]{{"b", 1}, {"a", 2}, {"b", 3}, {"a", 4}, {"c", 5}, {"b", 6}}
+	s.add("six", "multimapstri32", mm, []Version{Qt_5_15, 0}, be)
+
 	// QDateTime: its layout changed at Qt_5_0, Qt_5_1 and Qt_5_2.
 	dts := []struct {
 		name string
@@ -220,6 +223,12 @@ func allCases() []tcase {
 			oldQtReadsAt(Qt_5_0, fmt.Sprintf("%d/%d/local", jdSummer, msAfter-7200000+3600000*2)),
 			readsAt(Qt_5_1, fmt.Sprintf("%d/%d/local", jdSummer, msAfter))}},
 		{"invalid", InvalidDateTime, nil},
+		{"utczone", dt(jdLeap, msAfter, TimeZone, 0, "UTC"), []func(*tcase){
+			readsAt(Qt_5_0, fmt.Sprintf("%d/%d/utc", jdLeap, msAfter)), readsAt(Qt_5_1, fmt.Sprintf("%d/%d/local", jdLeap, msAfter)),
+			oldQtReadsAt(Qt_5_0, fmt.Sprintf("%d/%d/local", jdLeap, msAfter+3600000))}},
+		{"offsetzone", dt(jdLeap, msAfter, TimeZone, 3600, "UTC+01:00"), []func(*tcase){
+			readsAt(Qt_5_0, fmt.Sprintf("%d/%d/utc", jdLeap, msAfter-3600000)), readsAt(Qt_5_1, fmt.Sprintf("%d/%d/local", jdLeap, msAfter)),
+			oldQtReadsAt(Qt_5_0, fmt.Sprintf("%d/%d/local", jdLeap, msAfter))}},
 	}
 	for _, x := range dts {
 		s.add(x.name, "dt", x.v, vAll, be, x.mods...)
@@ -240,9 +249,9 @@ func allCases() []tcase {
 	s.add("null", "image", image0(), vBasic, beLE)
 	s.add("rgb32", "image", imageOf(pxOpaque), vBasic, beLE)
 	s.add("argb32", "image", imageOf(pxAlpha), vBasic, beLE)
-	s.add("premultiplied", "image", imageOf(pxPremult), vBasic, be, readA("2x2:a:80ff0000ff3366990000000080ffffff"))
+	s.add("premultiplied", "image", imageOf(pxPremult), vBasic, be, readA("3x2:a:80ff0000ff3366990000000080ffffff8040000040102030"))
 	s.add("null", "pixmap", image0(), vBasic, be)
-	s.add("argb32", "pixmap", imageOf(pxPremult), vBasic, beLE, readA("2x2:a:80ff0000ff3366990000000080ffffff"))
+	s.add("argb32", "pixmap", imageOf(pxPremult), vBasic, beLE, readA("3x2:a:80ff0000ff3366990000000080ffffff8040000040102030"))
 	s.add("rgb32", "pixmap", imageOf(pxOpaque), []Version{0}, be)
 
 	// QVariant of each type, with the null flag, across the versions

@@ -33,7 +33,7 @@ type DateTime struct {
 	MSecs     int32    // the time of day in milliseconds
 	Spec      TimeSpec // what JulianDay and MSecs are relative to
 	Offset    int32    // seconds ahead of UTC, for OffsetFromUTC
-	Zone      string   // IANA id such as "Europe/Berlin", for TimeZone
+	Zone      string   // IANA id such as "Europe/Berlin", or "UTC+01:00", for TimeZone
 }
 
 // InvalidDateTime is QDateTime().
@@ -74,7 +74,8 @@ func DateTimeOf(t time.Time) DateTime {
 }
 
 // Time returns d as a time.Time. A LocalTime is taken in loc (time.Local
-// if nil), a TimeZone is loaded with time.LoadLocation. It fails for an
+// if nil), a TimeZone is loaded with time.LoadLocation (or, for Qt's ids
+// of fixed-offset zones such as "UTC+01:00", made with time.FixedZone). It fails for an
 // invalid DateTime and for a zone Go does not know.
 func (d DateTime) Time(loc *time.Location) (time.Time, error) {
 	if !d.IsValid() {
@@ -86,6 +87,10 @@ func (d DateTime) Time(loc *time.Location) (time.Time, error) {
 	case OffsetFromUTC:
 		loc = time.FixedZone("", int(d.Offset))
 	case TimeZone:
+		if off, ok := utcOffsetZone(d.Zone); ok {
+			loc = time.FixedZone(d.Zone, int(off))
+			break
+		}
 		var err error
 		if loc, err = time.LoadLocation(d.Zone); err != nil {
 			return time.Time{}, fmt.Errorf("%w: time zone %q: %v", ErrUnsupported, d.Zone, err)
@@ -142,6 +147,10 @@ const (
 // to UTC (a LocalTime by WithLocation's zone), and Qt_5_1 numbers the
 // spec differently and stores no offset or zone, as Qt does.
 func (w *Writer) DateTime(d DateTime) {
+	if d.Spec < LocalTime || d.Spec > TimeZone {
+		w.fail(fmt.Errorf("%w: QDateTime time spec %d", ErrInvalid, d.Spec))
+		return
+	}
 	if d.Spec == OffsetFromUTC && d.Offset == 0 {
 		d.Spec = UTC // as QDateTime makes it
 	}
@@ -154,7 +163,7 @@ func (w *Writer) DateTime(d DateTime) {
 		case OffsetFromUTC:
 			w.Int32(d.Offset)
 		case TimeZone:
-			w.String(d.Zone)
+			w.timeZone(d.Zone)
 		}
 	case w.v == Qt_5_0:
 		spec := d.Spec
@@ -236,20 +245,61 @@ func (r *Reader) DateTime() DateTime {
 	return d
 }
 
-// timeZone reads a QTimeZone: its IANA id, or Qt's form of a custom
-// offset zone ("OffsetFromUtc", id, country, name, abbreviation,
-// comment, offset).
+// timeZone reads a QTimeZone: its IANA id, or Qt's form of a zone at a
+// fixed offset from UTC ("UTC", "UTC+01:00"): "OffsetFromUtc", the id,
+// the offset, name, abbreviation, country and comment.
 func (r *Reader) timeZone(d *DateTime) {
-	id := r.String()
-	if id != "OffsetFromUtc" {
+	id := r.QString()
+	if id != offsetZoneMagic {
 		d.Zone = id
 		return
 	}
-	_ = r.String() // id
-	_ = r.Int32()  // country
-	_ = r.String() // name
-	_ = r.String() // abbreviation
-	_ = r.String() // comment
-	d.Spec = OffsetFromUTC
+	d.Zone = r.QString()
 	d.Offset = r.Int32()
+	_ = r.QString() // name
+	_ = r.QString() // abbreviation
+	_ = r.Int32()   // country
+	_ = r.QString() // comment
+}
+
+const offsetZoneMagic = "OffsetFromUtc"
+
+// utcOffsetZone parses the ids Qt gives zones at a fixed offset from UTC:
+// "UTC" and "UTC±hh:mm".
+func utcOffsetZone(id string) (int32, bool) {
+	if id == "UTC" {
+		return 0, true
+	}
+	if len(id) != 9 || id[:3] != "UTC" || (id[3] != '+' && id[3] != '-') || id[6] != ':' {
+		return 0, false
+	}
+	var n [4]int32
+	for i, c := range []byte{id[4], id[5], id[7], id[8]} {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n[i] = int32(c - '0')
+	}
+	off := (n[0]*10+n[1])*3600 + (n[2]*10+n[3])*60
+	if id[3] == '-' {
+		off = -off
+	}
+	return off, true
+}
+
+// timeZone writes a QTimeZone by its id, in Qt's fixed-offset form for
+// the ids of such zones.
+func (w *Writer) timeZone(id string) {
+	off, ok := utcOffsetZone(id)
+	if !ok {
+		w.QString(id)
+		return
+	}
+	w.QString(offsetZoneMagic)
+	w.QString(id)
+	w.Int32(off)
+	w.QString(id) // name
+	w.QString(id) // abbreviation
+	w.Int32(0)    // country: any
+	w.QString(id) // comment
 }

@@ -23,6 +23,9 @@ func (w *Writer) Image(img image.Image) {
 		w.Int32(0)
 		return
 	}
+	if rgba, ok := img.(*image.RGBA); ok {
+		img = unpremultiply(rgba)
+	}
 	var b bytes.Buffer
 	if err := png.Encode(&b, img); err != nil {
 		w.fail(fmt.Errorf("%w: PNG: %v", ErrInvalid, err))
@@ -114,4 +117,25 @@ func (r *Reader) pngFile() []byte {
 			return b.Bytes()
 		}
 	}
+}
+
+// unpremultiply converts premultiplied colours to straight ones, rounding
+// to nearest as Qt's qUnpremultiply does.
+func unpremultiply(m *image.RGBA) *image.NRGBA {
+	b := m.Bounds()
+	out := image.NewNRGBA(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := m.RGBAAt(x, y)
+			n := color.NRGBA{A: c.A}
+			if a := uint32(c.A); a == 0xff {
+				n.R, n.G, n.B = c.R, c.G, c.B
+			} else if a != 0 {
+				div := func(v uint8) uint8 { return uint8(min((uint32(v)*0xff+a/2)/a, 0xff)) }
+				n.R, n.G, n.B = div(c.R), div(c.G), div(c.B)
+			}
+			out.SetNRGBA(x, y, n)
+		}
+	}
+	return out
 }

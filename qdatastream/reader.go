@@ -207,17 +207,17 @@ func (r *Reader) count() int {
 	return int(n)
 }
 
-// String reads a QString. A null QString reads as "" (see StringOrNull).
+// QString reads a QString. A null QString reads as "" (see QStringOrNull).
 // The UTF-16 is returned as UTF-8 with lone surrogates, which Qt keeps,
-// in WTF-8 (three bytes each), so that String writes them back as they
+// in WTF-8 (three bytes each), so that Writer.QString writes them back as they
 // were; an odd byte length is ErrCorrupt, as in Qt.
-func (r *Reader) String() string {
-	s, _ := r.StringOrNull()
+func (r *Reader) QString() string {
+	s, _ := r.QStringOrNull()
 	return s
 }
 
-// StringOrNull reads a QString and says whether it was non-null.
-func (r *Reader) StringOrNull() (s string, ok bool) {
+// QStringOrNull reads a QString and says whether it was non-null.
+func (r *Reader) QStringOrNull() (s string, ok bool) {
 	n := r.size()
 	if r.err != nil || n < 0 {
 		return "", false
@@ -248,7 +248,7 @@ func (r *Reader) Bytes() []byte {
 }
 
 // StringList reads a QStringList (null elements read as "").
-func (r *Reader) StringList() []string { return ReadList(r, (*Reader).String) }
+func (r *Reader) StringList() []string { return ReadList(r, (*Reader).QString) }
 
 // ReadList reads a QList<T> (QVector<T>, QSet<T>), each element with
 // read, such as (*Reader).Int32. It returns nil on error.

@@ -56,12 +56,12 @@ type Time int32
 // Variant is a QVariant: a type, Qt's null flag, and a value of the Go
 // type listed with the Type constants.
 //
-// Null is the flag Qt streams after the type: true for QVariant() and for
-// a QVariant made from a type alone (QVariant(QMetaType(...)) in Qt 6,
-// QVariant(QVariant::Int) in Qt 5); false for a QVariant made from a
-// value, even a null QString. A nil Value writes the type's
-// default-constructed value (0, a null QString, QSize(-1, -1), ...), as
-// such a null QVariant holds.
+// Null is the flag (a qint8) Qt streams after the type id since Qt 4.2:
+// true for QVariant() and for a QVariant made from a type alone
+// (QVariant(QMetaType(...)) in Qt 6, QVariant(QVariant::Int) in Qt 5);
+// false for a QVariant made from a value, even a null QString. A nil
+// Value writes the type's default-constructed value (0, a null QString,
+// QSize(-1, -1), ...), as such a null QVariant holds.
 type Variant struct {
 	Type  Type
 	Null  bool
@@ -72,7 +72,7 @@ type Variant struct {
 // type as listed with the Type constants; an int is TypeInt if it fits
 // in 32 bits and TypeLongLong if not, and nil is QVariant() (null,
 // TypeInvalid). Other Go types give a Variant that Writer.Variant
-// refuses (ErrInvalid).
+// refuses (ErrUnsupported).
 func VariantOf(v any) Variant {
 	t := TypeInvalid
 	switch x := v.(type) {
@@ -234,7 +234,7 @@ func (w *Writer) value(t Type, v any) {
 			bad()
 			return
 		}
-		w.String(x)
+		w.QString(x)
 	case TypeByteArray:
 		x, ok := v.([]byte)
 		if !ok {
@@ -318,7 +318,7 @@ func (w *Writer) value(t Type, v any) {
 		if !w.enter() {
 			return
 		}
-		WriteMap(w, x, CompareUTF16, (*Writer).String, (*Writer).Variant)
+		WriteMap(w, x, CompareUTF16, (*Writer).QString, (*Writer).Variant)
 		w.depth--
 	case TypeImage, TypePixmap:
 		x, ok := v.(image.Image)
@@ -354,7 +354,7 @@ func (w *Writer) zero(t Type) {
 	case TypeFloat:
 		w.Float32(0)
 	case TypeString:
-		w.NullString()
+		w.NullQString()
 	case TypeByteArray:
 		w.Bytes(nil)
 	case TypeDate:
@@ -432,7 +432,7 @@ func (r *Reader) value(t Type) any {
 	case TypeFloat:
 		return r.Float32()
 	case TypeString:
-		if s, ok := r.StringOrNull(); ok {
+		if s, ok := r.QStringOrNull(); ok {
 			return s
 		}
 		return nil
@@ -465,7 +465,7 @@ func (r *Reader) value(t Type) any {
 			return nil
 		}
 		defer func() { r.depth-- }()
-		return ReadMap(r, (*Reader).String, (*Reader).Variant)
+		return ReadMap(r, (*Reader).QString, (*Reader).Variant)
 	case TypeImage, TypePixmap:
 		if img := r.Image(); img != nil {
 			return img

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 )
 
 // A Writer writes values to an io.Writer in the QDataStream format of one
@@ -143,12 +144,12 @@ func (w *Writer) size(n int64) {
 	}
 }
 
-// String writes s as a QString: its length in bytes, then UTF-16 code
+// QString writes s as a QString: its length in bytes, then UTF-16 code
 // units in the stream's byte order. s is UTF-8; lone surrogates encoded
-// as in WTF-8 become lone UTF-16 surrogates (as Reader.String returns
+// as in WTF-8 become lone UTF-16 surrogates (as Reader.QString returns
 // them), and bytes that are not UTF-8 become U+FFFD each. An empty s is
-// an empty, not a null, QString: see NullString.
-func (w *Writer) String(s string) {
+// an empty, not a null, QString: see NullQString.
+func (w *Writer) QString(s string) {
 	if w.err != nil {
 		return
 	}
@@ -164,8 +165,8 @@ func (w *Writer) String(s string) {
 	w.Raw(b)
 }
 
-// NullString writes a null QString (QString()): 0xffffffff.
-func (w *Writer) NullString() { w.Uint32(nullCode) }
+// NullQString writes a null QString (QString()): 0xffffffff.
+func (w *Writer) NullQString() { w.Uint32(nullCode) }
 
 // Bytes writes b as a QByteArray: its length, then its bytes. A nil b is
 // a null QByteArray (0xffffffff); an empty non-nil b an empty one.
@@ -179,7 +180,7 @@ func (w *Writer) Bytes(b []byte) {
 }
 
 // StringList writes a QStringList (a QList<QString>).
-func (w *Writer) StringList(l []string) { WriteList(w, l, (*Writer).String) }
+func (w *Writer) StringList(l []string) { WriteList(w, l, (*Writer).QString) }
 
 // WriteList writes a QList<T> (or QVector<T>, QSet<T>: the same format):
 // the element count, then each element written by write, such as
@@ -209,6 +210,22 @@ type Pair[K, V any] struct {
 // order back the same.
 func WriteMap[K comparable, V any](w *Writer, m map[K]V, compare func(a, b K) int, writeKey func(*Writer, K), writeValue func(*Writer, V)) {
 	WritePairs(w, sortedPairs(m, compare, w.cfg.qtMajor == 5), writeKey, writeValue)
+}
+
+// WriteMultiMap writes pairs, given in insertion order (oldest first), as
+// a QMultiMap<K, V> (or QMultiHash): keys sorted with compare, ascending
+// as Qt 6 writes them or descending as Qt 5 does (see WithQtMajor), and
+// each key's values oldest first, as both write them, so that a reader
+// inserting them in turn ends with the same map.
+func WriteMultiMap[K, V any](w *Writer, pairs []Pair[K, V], compare func(a, b K) int, writeKey func(*Writer, K), writeValue func(*Writer, V)) {
+	p := slices.Clone(pairs)
+	slices.SortStableFunc(p, func(x, y Pair[K, V]) int {
+		if w.cfg.qtMajor == 5 {
+			return compare(y.Key, x.Key)
+		}
+		return compare(x.Key, y.Key)
+	})
+	WritePairs(w, p, writeKey, writeValue)
 }
 
 // WritePairs writes pairs in the order given, as a QMap, QHash, QMultiMap

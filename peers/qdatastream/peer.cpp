@@ -557,6 +557,21 @@ QString runCase(const Case &c)
             return m;
         }, fmt);
     }
+    if (t == QLatin1String("multimapstri32"))
+        // VALUE: pairs in insertion order; TEXT: Qt's iteration order
+        return run<QMultiMap<QString, qint32>>(c, [](const QString &s) {
+            QMultiMap<QString, qint32> m;
+            for (const QString &e : splitTop(inner(s, '{', '}'))) {
+                int colon = e.indexOf(QLatin1Char(':'));
+                m.insert(parseStr(e.left(colon)), qint32(toI64(e.mid(colon + 1))));
+            }
+            return m;
+        }, [](const QMultiMap<QString, qint32> &m) {
+            QStringList p;
+            for (auto it = m.constBegin(); it != m.constEnd(); ++it)
+                p << fmtStr(it.key()) + QLatin1Char(':') + QString::number(it.value());
+            return QStringLiteral("{") + p.join(QLatin1Char(',')) + QStringLiteral("}");
+        });
     if (t == QLatin1String("dt"))
         return run<QDateTime>(c, parseDateTime, fmtDateTime);
     if (t == QLatin1String("uuid"))

@@ -176,8 +176,12 @@ def parse_variant(t):
         return parse_f64(v)
     if name == "str" and v != "null" and not has_lone_surrogate(v):
         return parse_str(v)
-    if name == "bytes" and v != "null":
+    if name == "bytes":
         return parse_bytes(v)
+    if name == "date":
+        return QDate.fromJulianDay(int(v))
+    if name == "time" and int(v) >= 0:
+        return QTime.fromMSecsSinceStartOfDay(int(v))
     if name == "strlist":
         items = split_top(inner(v, "[", "]"))
         if items and all(x != "null" for x in items):
@@ -234,6 +238,10 @@ def fmt_variant(o):
         return "map:{" + ",".join(fmt_str(k) + ":" + fmt_variant(o[k]) for k in keys) + "}"
     if isinstance(o, QDateTime):
         return "dt:" + fmt_dt(o)
+    if isinstance(o, QDate):
+        return "date:%d" % o.toJulianDay()
+    if isinstance(o, QTime):
+        return "time:%d" % (o.msecsSinceStartOfDay() if o.isValid() else -1)
     if isinstance(o, QUuid):
         return "uuid:" + o.toString(QUuid.WithoutBraces)
     if isinstance(o, QPoint):
@@ -310,6 +318,7 @@ OPS = {
     "listi32": unsupported("no-QList<qint32>-in-PySide6"),
     "mapstri32": unsupported("no-QMap<QString,qint32>-in-PySide6"),
     "hashstri32": unsupported("no-QHash<QString,qint32>-in-PySide6"),
+    "multimapstri32": unsupported("no-QMultiMap<QString,qint32>-in-PySide6"),
     "dt": stream_op(QDateTime, parse_dt, fmt_dt),
     "uuid": stream_op(QUuid, QUuid, lambda u: u.toString(QUuid.WithoutBraces)),
     "point": stream_op(QPoint, lambda v: QPoint(*ints(v, 2)), lambda p: "%d,%d" % (p.x(), p.y())),
