@@ -8,6 +8,7 @@ MINGWCC ?= x86_64-w64-mingw32-gcc
 # "context deadline exceeded" and no crasher. About 15 s each here.
 FUZZ_PARSEKEY ?= 300000x
 FUZZ_DERIVATION ?= 150000x
+FUZZ_QDATASTREAM ?= 100000x
 export QIPC_BUILD := $(abspath $(BUILD))
 # The Python peers (PySide6, posix_ipc, sysv_ipc) and zig live in a virtual
 # environment (`make venv`): Debian's own python3 refuses pip installs
@@ -117,6 +118,7 @@ unit:
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseKey$$' -fuzztime=$(FUZZ_PARSEKEY) .
 	$(GO) test -run='^$$' -fuzz='^FuzzKeyDerivation$$' -fuzztime=$(FUZZ_DERIVATION) .
+	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZ_QDATASTREAM) ./qdatastream/
 
 interop: peers
 	$(GO) test -count=1 -run 'Compat|Interop|Counter' -v .

@@ -18,7 +18,7 @@ import (
 )
 
 // Byte-exact interoperability with real Qt: the C++ peer built against
-// Qt 5 and Qt 6 (peers/qdatastream/build.sh) and the PySide6 peer
+// Qt 5 and Qt 6 (peers/qt/build.sh, `make peers`) and the PySide6 peer
 // (peers/qdatastream/peer.py) each run every case of allCases in both
 // directions. See peers/qdatastream/README.md.
 
@@ -61,8 +61,8 @@ func binaryPeer(file, how string) func() ([]string, string) {
 }
 
 var qdsPeers = []qdsPeer{
-	{"qt5", 5, binaryPeer("qdspeer5", "apt-get install qtbase5-dev, then `bash peers/qdatastream/build.sh build`")},
-	{"qt6", 6, binaryPeer("qdspeer6", "apt-get install qt6-base-dev, then `bash peers/qdatastream/build.sh build`")},
+	{"qt5", 5, binaryPeer("qdspeer5", "apt-get install qtbase5-dev, then `make peers` (peers/qt/build.sh)")},
+	{"qt6", 6, binaryPeer("qdspeer6", "apt-get install qt6-base-dev, then `make peers` (peers/qt/build.sh)")},
 	{"pyside6", 6, func() ([]string, string) {
 		if out, err := exec.Command("python3", "-c", "import PySide6.QtGui").CombinedOutput(); err != nil {
 			return nil, "PySide6 is not importable (pip install PySide6-Essentials): " + strings.TrimSpace(string(out))

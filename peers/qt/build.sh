@@ -2,6 +2,7 @@
 # Builds the Qt programs for Qt 5 and Qt 6 (Qt 6.0 … 6.5) into OUTDIR:
 #   qtpeer5, qtpeer6   the interop peer (peer.cpp; QtCore)
 #   seed5, seed6       the tutorial's program (../seed/seed.cpp; QtCore and QtGui)
+#   qdspeer5, qdspeer6 the QDataStream peer of the qdatastream tests (../qdatastream/peer.cpp; QtCore and QtGui)
 # A Qt whose pkg-config modules are missing is skipped (message on stderr, exit 0) unless CI=true (then exit 1).
 set -eu
 if [ $# -ne 1 ]; then
@@ -33,5 +34,6 @@ build() {
 for v in 5 6; do
     build "qtpeer$v" "$here/peer.cpp" "Qt${v}Core"
     build "seed$v" "$here/../seed/seed.cpp" "Qt${v}Core" "Qt${v}Gui"
+    build "qdspeer$v" "$here/../qdatastream/peer.cpp" "Qt${v}Core" "Qt${v}Gui"
 done
 exit $status
