@@ -30,9 +30,13 @@
 // segment, its key file and its lock semaphore, as Qt does. POSIX cannot
 // count attachments: the object that created a segment removes it and its
 // lock on Close (Qt 6.6+'s documented rule). Windows removes objects with
-// their last handle. [WithoutCleanup] keeps everything, and
-// [RemoveSharedMemory], [RemoveSemaphore] and [RecoverLock] clean up after
-// processes that crashed.
+// their last handle. [WithoutCleanup] keeps everything.
+//
+// Nothing cleans up after a process that dies without Close (a Go program
+// on Ctrl-C, unless it uses signal.NotifyContext). [Inspect] tells such a
+// stale leftover from a live process's segment, [WithReplaceStale] makes
+// Create replace it, never a live one, and [RemoveSharedMemory],
+// [RemoveSemaphore] and [RecoverLock] clean up by hand.
 //
 // # Locking
 //
@@ -85,10 +89,13 @@
 //
 // # Errors
 //
-// Failures are [*Error] values in the style of *fs.PathError; errors.Is
-// matches the sentinels of Qt's error kinds ([ErrNotFound],
-// [ErrAlreadyExists], ...) and the io/fs errors. [QtErrorString] and
-// [LegacyQtErrorString] give the text Qt 6.6+ and Qt 5 would report.
+// Failures are [*Error] values in the style of *fs.PathError: Op is the
+// method that failed ("attach"), and the message names the key as it was
+// given and, where there is one, the remedy. errors.Is matches the
+// sentinels of Qt's error kinds ([ErrNotFound], [ErrAlreadyExists], ...)
+// and the io/fs errors. QtOp is Qt's label for the step, and
+// [QtErrorString] and [LegacyQtErrorString] give the text Qt 6.6+ and Qt 5
+// would report.
 //
 // # Platforms
 //
