@@ -65,8 +65,9 @@ func (m *SharedMemory) access(op string, off int64, n int, fn func([]byte)) (int
 // back, also when fn panics: the form of Data to use when a peer may
 // misbehave. data must not
 // be kept after fn returns.
+//
+// fn's own error is returned as it is, joined with what Locked adds.
 func (m *SharedMemory) Locked(ctx context.Context, fn func(data []byte) error) (err error) {
-	defer func() { err = called("lock", err) }()
 	if err := m.LockContext(ctx); err != nil {
 		return err
 	}
@@ -76,7 +77,7 @@ func (m *SharedMemory) Locked(ctx context.Context, fn func(data []byte) error) (
 	fault := catchFault("locked", m.key, false, func() {
 		data := m.Data()
 		if data == nil {
-			ferr = m.notAttached("locked")
+			ferr = called("lock", m.notAttached("locked"))
 			return
 		}
 		ferr = fn(data)
@@ -99,7 +100,7 @@ func catchFault(op string, k Key, ownCode bool, fn func()) (err error) {
 		if re, ok := r.(runtime.Error); ok {
 			_, fault := re.(interface{ Addr() uintptr })
 			if fault || ownCode && strings.HasPrefix(re.Error(), "runtime error: invalid memory address") {
-				err = &Error{QtOp: op, Key: k, Kind: UnknownError, Err: ErrFault, text: "memory fault (" + re.Error() + ")"}
+				err = &Error{Op: op, QtOp: op, Key: k, Kind: UnknownError, Err: ErrFault, text: "memory fault (" + re.Error() + ")"}
 				return
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/qipc-go/qipc/internal/procs"
 )
 
 // A backend is one operating-system facility that can hold Qt's IPC objects:
@@ -87,11 +89,11 @@ type segmentFacts struct {
 	attached int
 	creator  int
 	// mappers: the processes that map the segment or hold it open are
-	// known (POSIX on Linux): pids, and unchecked processes (-1: none
-	// could be checked). ownerOnly: only the owner's processes may open it.
+	// known (POSIX on Linux): pids, and in procs those that could not be
+	// checked. ownerOnly: only the owner's processes may open it.
 	mappers   bool
 	pids      []int
-	unchecked int
+	procs     procs.Index
 	ownerOnly bool
 	// handles: the segment exists only while a process holds a handle
 	// (Windows), so one that exists is in use.

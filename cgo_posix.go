@@ -122,7 +122,7 @@ func (b posixBackend) inspectSegment(k Key) (segmentFacts, error) {
 	}
 	users := procs.ShmUsers()
 	return segmentFacts{found: true, size: st.Size, uid: int(st.Uid), mappers: true, pids: users.Users(st.Ino),
-		unchecked: users.Unchecked, ownerOnly: st.Mode&0o077 == 0}, nil
+		procs: users, ownerOnly: st.Mode&0o077 == 0}, nil
 }
 
 func (posixBackend) removeSegment(k Key, _ bool) (bool, error) {

@@ -2,8 +2,6 @@
 
 package qipc
 
-// Without System V or POSIX backends, no facts reach these.
+// Without a System V backend, no facts reach it.
 
 func sysvSegmentStale(int, int) (bool, string) { return false, "" }
-
-func posixSegmentStale([]int, int, bool) (stale, sure bool, why string) { return false, true, "" }

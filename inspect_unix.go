@@ -7,7 +7,3 @@ import "github.com/qipc-go/qipc/internal/procs"
 func sysvSegmentStale(nattch, creator int) (bool, string) {
 	return procs.SysVSegment(nattch, creator, procs.Alive)
 }
-
-func posixSegmentStale(pids []int, unchecked int, ownerOnly bool) (stale, sure bool, why string) {
-	return procs.PosixSegment(pids, unchecked, ownerOnly)
-}

@@ -336,14 +336,6 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, forLock, 
 	if spun {
 		tries = 1
 	}
-	var w waker // set up by the first blocking wait on a wakeableSem
-	var stopWake func() bool
-	defer func() {
-		if w != nil {
-			stopWake()
-			s.dropWaker(w)
-		}
-	}()
 	for reopened := 0; ; tries++ {
 		// The first try never waits: an uncontended take then costs one
 		// non-blocking call, without the clock reads and timer set-up of
@@ -361,20 +353,7 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, forLock, 
 		var ok bool
 		var err error
 		if ws, wakeable := r.h.(wakeableSem); wakeable && timeout > 0 && !slicedWaits.Load() && !mutant("sliced-waits") {
-			if w == nil {
-				if w, stopWake, err = s.addWaker(ctx, ws); err != nil {
-					s.leave()
-					return false, err
-				}
-			}
-			// The whole wait in one call; Close and the end of ctx wake
-			// it. A Close that woke the wakers before this one joined
-			// them has ended the call already.
-			if s.ended(forLock) {
-				ok, err = r.h.wait(0)
-			} else {
-				ok, err = ws.waitWake(w)
-			}
+			ok, err = s.waitWoken(ctx, ws, forLock)
 		} else {
 			ok, err = r.h.wait(timeout)
 		}
@@ -404,8 +383,27 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, forLock, 
 	}
 }
 
-// addWaker makes the waker of one call and registers it, so that Close
-// and the end of ctx end the call's waits; stop ends the latter. A wake
+// waitWoken is one blocking wait on a wakeableSem, in one call that Close
+// and the end of ctx end. Each wait has a waker of its own: a wake that
+// ended a wait which goes on (the closing of a SharedMemory wakes every
+// waiter on its lock, its Detach's too) must not end the next one.
+func (s *Semaphore) waitWoken(ctx context.Context, ws wakeableSem, forLock bool) (bool, error) {
+	w, stop, err := s.addWaker(ctx, ws)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		stop()
+		s.dropWaker(w)
+	}()
+	if s.ended(forLock) {
+		return false, nil // a Close that woke the wakers before this one joined them
+	}
+	return ws.waitWake(w)
+}
+
+// addWaker makes the waker of one wait and registers it, so that Close
+// and the end of ctx end the wait; stop ends the latter. A wake
 // that stop comes too late for finds the waker closed and does nothing.
 func (s *Semaphore) addWaker(ctx context.Context, ws wakeableSem) (w waker, stop func() bool, err error) {
 	if w, err = ws.newWaker(); err != nil {
@@ -417,7 +415,7 @@ func (s *Semaphore) addWaker(ctx context.Context, ws wakeableSem) (w waker, stop
 	return w, context.AfterFunc(ctx, w.wake), nil
 }
 
-// dropWaker unregisters and closes the waker of a call that ends.
+// dropWaker unregisters and closes the waker of a wait that ended.
 func (s *Semaphore) dropWaker(w waker) {
 	s.mu.Lock()
 	s.wakers = slices.DeleteFunc(s.wakers, func(x waker) bool { return x == w })

@@ -383,7 +383,7 @@ func scan() ([]*Object, error) {
 			o.Key = qipc.NewKey(native, qipc.PosixRealtime).String()
 			o.Pids = users.Users(st.Ino)
 			o.Nattch = intp(len(o.Pids))
-			stale, sure, why := procs.PosixSegment(o.Pids, users.Unchecked, st.Mode&0o077 == 0)
+			stale, sure, why := procs.PosixSegment(o.Pids, users, st.Uid, st.Mode&0o077 == 0)
 			if stale {
 				o.Unverified = !sure && users.Unchecked < 0
 				o.stale(why)

@@ -22,21 +22,25 @@ func SysVSegment(nattch, cpid int, alive func(int) bool) (stale bool, why string
 }
 
 // PosixSegment decides whether a POSIX segment is stale from the
-// processes that map it or hold it open (users, from Users), how many
-// processes could not be checked (unchecked; -1: /proc could not be read
-// at all), and whether only its owner may open it (ownerOnly: mode grants
-// nothing to group and others, so the processes of other users, whose
-// maps this process cannot read, cannot have it).
+// processes that map it or hold it open (users, from x.Users) and the
+// processes whose maps could not be read. Those count unless they cannot
+// have opened it: when only its owner may open it (ownerOnly: its mode
+// grants nothing to group and others), only the owner's own (non-dumpable)
+// processes count (x.UncheckedAs).
 //
 // sure is false when it is stale only as far as this process can see:
 // `qipc ls` still lists it as stale, but nothing removes it on its own.
-func PosixSegment(users []int, unchecked int, ownerOnly bool) (stale, sure bool, why string) {
+func PosixSegment(users []int, x Index, owner uint32, ownerOnly bool) (stale, sure bool, why string) {
+	unchecked := x.Unchecked
+	if ownerOnly && unchecked > 0 {
+		unchecked = x.UncheckedAs(owner)
+	}
 	switch {
 	case len(users) > 0:
 		return false, true, fmt.Sprintf("used by %d process(es) (pids %v)", len(users), users)
 	case unchecked < 0:
 		return true, false, "no process maps it or has it open (/proc could not be read)"
-	case unchecked > 0 && !ownerOnly:
+	case unchecked > 0:
 		return true, false, fmt.Sprintf("no process maps it or has it open (%d process(es) whose maps cannot be read were not checked)", unchecked)
 	}
 	return true, true, "no process maps it or has it open"

@@ -41,11 +41,41 @@ type Index struct {
 	// Unchecked counts the processes whose maps could not be read; -1
 	// when /proc itself could not be read.
 	Unchecked int
+	// uncheckedBy counts those processes by the user they access files
+	// as (the fs uid of /proc/PID/status, which anyone may read).
+	uncheckedBy map[uint32]int
+}
+
+// UncheckedAs counts the unchecked processes that access files as uid: a
+// user's processes that made themselves non-dumpable. Root's are not
+// counted: a root process this one may not inspect has capabilities this
+// one lacks (a supervisor, a container's init), not a Qt peer's role.
+func (x Index) UncheckedAs(uid uint32) int {
+	if x.Unchecked < 0 || uid == 0 {
+		return min(x.Unchecked, 0)
+	}
+	return x.uncheckedBy[uid]
+}
+
+// fsUID reads the fs uid from the Uid line of /proc/PID/status
+// ("Uid:\treal\teffective\tsaved\tfs").
+func fsUID(pid string) (uint32, bool) {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 5 && f[0] == "Uid:" {
+			uid, err := strconv.ParseUint(f[4], 10, 32)
+			return uint32(uid), err == nil
+		}
+	}
+	return 0, false
 }
 
 // ShmUsers reads every process's maps and descriptors.
 func ShmUsers() Index {
-	idx := Index{pids: map[uint64][]int{}}
+	idx := Index{pids: map[uint64][]int{}, uncheckedBy: map[uint32]int{}}
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		idx.Unchecked = -1
@@ -60,6 +90,9 @@ func ShmUsers() Index {
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				idx.Unchecked++
+				if uid, ok := fsUID(e.Name()); ok {
+					idx.uncheckedBy[uid]++
+				}
 			}
 			continue
 		}

@@ -1,21 +1,6 @@
-//go:build unix && !linux
+//go:build !linux
 
 package procs
-
-import (
-	"errors"
-	"syscall"
-)
-
-// Alive reports whether pid runs, as far as kill(pid, 0) tells (a zombie
-// counts as running here).
-func Alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
 
 // DevShm is empty: POSIX segments have no directory to look into here.
 const DevShm = ""
@@ -29,3 +14,6 @@ func ShmUsers() Index { return Index{Unchecked: -1} }
 
 // Users knows no process.
 func (Index) Users(uint64) []int { return nil }
+
+// UncheckedAs is -1: no process could be checked.
+func (Index) UncheckedAs(uint32) int { return -1 }
