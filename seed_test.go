@@ -111,9 +111,10 @@ func (p seedProg) save(t *testing.T, name, file string) *seedSaver {
 }
 
 // stop ends a saver as its user would (Ctrl-C, or closing the Qt window)
-// and reports how it exited; kill ends it with SIGKILL instead.
+// and reports how it exited; kill ends it with SIGKILL instead. Only the
+// first stop does anything.
 func (s *seedSaver) stop(t *testing.T, kill bool) error {
-	if s.cmd.ProcessState != nil || s.done == nil {
+	if s.done == nil {
 		return nil
 	}
 	switch {
