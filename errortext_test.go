@@ -136,9 +136,9 @@ func TestLegacyQtErrorString(t *testing.T) {
 // Qt's label and text stay in QtOp and QtErrorString.
 func TestErrorMessages(t *testing.T) {
 	skipWithoutBackend(t, PosixRealtime)
-	k := testShmKey(t, PosixRealtime, false)
+	k := testShmKey(t, PosixRealtime, false) // legacy with musl: its lock has a name of its own
 	err := NewSharedMemory(k).Attach(ReadWrite)
-	want := `qipc: attach "` + k.Native + `" (posix): doesn't exist (no such file or directory); nothing has created it yet, or under another key (` + "`qipc ls`" + ` lists what exists)`
+	want := `qipc: attach ` + k.described() + `: doesn't exist (no such file or directory); nothing has created it yet, or under another key (` + "`qipc ls`" + ` lists what exists)`
 	var e *Error
 	if !errors.As(err, &e) || err.Error() != want || e.Op != "attach" || e.QtOp != "QSharedMemory::attach (shm_open)" ||
 		QtErrorString(err) != "QSharedMemory::attach (shm_open): doesn't exist" {
@@ -146,11 +146,14 @@ func TestErrorMessages(t *testing.T) {
 	}
 	m := mustCreate(t, k, 64)
 	err = NewSharedMemory(k).Create(64, ReadWrite)
-	if want := `qipc: create "` + k.Native + `" (posix): already exists (file exists); Attach uses it, as Qt's recipe does`; err == nil || err.Error() != want {
+	if want := `qipc: create ` + k.described() + `: already exists (file exists); Attach uses it, as Qt's recipe does`; err == nil || err.Error() != want {
 		t.Errorf("Create of an existing segment:\n got %v\nwant %s", err, want)
 	}
-	if err := m.Unlock(); err == nil || err.Error() != `qipc: unlock "`+k.Native+`" (posix): unable to unlock (not locked)` {
+	if err := m.Unlock(); err == nil || err.Error() != `qipc: unlock `+k.described()+`: unable to unlock (not locked)` {
 		t.Errorf("Unlock without Lock: %v", err)
+	}
+	if plain := NewKey("/viewer", PosixRealtime); plain.described() != `"/viewer" (posix)` {
+		t.Errorf("a native key is named by its native name: %s", plain.described())
 	}
 	legacy := LegacySharedMemoryKey("Shared", SystemV)
 	if got, want := (&Error{Op: "attach", Key: legacy, Kind: NotFound}).Error(), `qipc: attach "Shared" (systemv `+legacy.Native+`): doesn't exist; nothing`; !strings.HasPrefix(got, want) {
