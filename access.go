@@ -20,7 +20,11 @@ var ErrFault = errors.New("qipc: memory fault in the shared segment")
 // does not take the lock (use Locked for that), and a fault becomes an
 // error matching ErrFault instead of crashing the process.
 func (m *SharedMemory) ReadAt(p []byte, off int64) (_ int, err error) {
-	defer func() { err = called("read", err) }()
+	defer func() {
+		if err != nil {
+			err = called("read", err)
+		}
+	}()
 	return m.access("read", off, len(p), func(data []byte) { copy(p, data) })
 }
 
@@ -28,7 +32,11 @@ func (m *SharedMemory) ReadAt(p []byte, off int64) (_ int, err error) {
 // write past the end copies nothing and fails. It does not take the lock
 // (use Locked for that), and a fault becomes an error matching ErrFault.
 func (m *SharedMemory) WriteAt(p []byte, off int64) (_ int, err error) {
-	defer func() { err = called("write", err) }()
+	defer func() {
+		if err != nil {
+			err = called("write", err)
+		}
+	}()
 	return m.access("write", off, len(p), func(data []byte) { copy(data, p) })
 }
 

@@ -48,7 +48,11 @@ type Usage struct {
 // and the BSDs) a segment is never called stale. `qipc ls` applies the
 // same rules (internal/procs).
 func Inspect(key Key) (_ Usage, err error) {
-	defer func() { err = called("inspect", err) }()
+	defer func() {
+		if err != nil {
+			err = called("inspect", err)
+		}
+	}()
 	const op = "QSharedMemory::inspect"
 	if err := checkKey("QSharedMemory", op, key); err != nil {
 		return Usage{}, err

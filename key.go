@@ -212,7 +212,11 @@ func percentEncode(s, escapes string) string {
 // The input is treated as the Unicode text a Qt peer would hold: each byte
 // of invalid UTF-8 in s counts as one U+FFFD.
 func ParseKey(s string) (_ Key, err error) {
-	defer func() { err = called("parse", err) }()
+	defer func() {
+		if err != nil {
+			err = called("parse", err)
+		}
+	}()
 	s = toValidUTF8(s)
 
 	hash := strings.IndexByte(s, '#')

@@ -156,7 +156,11 @@ func (s *Semaphore) drain() {
 // was made in Create mode, and its Close then removes it unless
 // [WithoutCleanup] is given.
 func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (_ *Semaphore, err error) {
-	defer func() { err = called("open", err) }()
+	defer func() {
+		if err != nil {
+			err = called("open", err)
+		}
+	}()
 	const op = "QSystemSemaphore::handle"
 	if err := checkKey("QSystemSemaphore", "", key); err != nil {
 		return nil, err
@@ -196,7 +200,11 @@ func (s *Semaphore) Acquire() error { return s.AcquireContext(context.Background
 // AcquireContext takes one count, or returns ctx.Err() once ctx is done
 // without having taken one.
 func (s *Semaphore) AcquireContext(ctx context.Context) (err error) {
-	defer func() { err = called("acquire", err) }()
+	defer func() {
+		if err != nil {
+			err = called("acquire", err)
+		}
+	}()
 	ok, err := s.wait(ctx, -1)
 	if err == nil && !ok {
 		err = ctx.Err()
@@ -206,14 +214,22 @@ func (s *Semaphore) AcquireContext(ctx context.Context) (err error) {
 
 // TryAcquire takes one count if it can do so without waiting.
 func (s *Semaphore) TryAcquire() (_ bool, err error) {
-	defer func() { err = called("acquire", err) }()
+	defer func() {
+		if err != nil {
+			err = called("acquire", err)
+		}
+	}()
 	return s.wait(context.Background(), 0)
 }
 
 // AcquireTimeout takes one count, waiting at most d; it reports whether it
 // did.
 func (s *Semaphore) AcquireTimeout(d time.Duration) (_ bool, err error) {
-	defer func() { err = called("acquire", err) }()
+	defer func() {
+		if err != nil {
+			err = called("acquire", err)
+		}
+	}()
 	if d < 0 {
 		d = 0
 	}
@@ -494,7 +510,11 @@ func (s *Semaphore) give() error {
 // Release adds n to the count (QSystemSemaphore::release). n == 0 does
 // nothing, as in Qt; a negative n is an error.
 func (s *Semaphore) Release(n int) (err error) {
-	defer func() { err = called("release", err) }()
+	defer func() {
+		if err != nil {
+			err = called("release", err)
+		}
+	}()
 	if n == 0 {
 		return nil
 	}
@@ -534,7 +554,11 @@ func (s *Semaphore) post(n int) error {
 // Value returns the current count. Another process may change it at any
 // moment; it is meant for inspection and tests.
 func (s *Semaphore) Value() (_ int, err error) {
-	defer func() { err = called("value", err) }()
+	defer func() {
+		if err != nil {
+			err = called("value", err)
+		}
+	}()
 	if !s.enter(false) {
 		return 0, s.closedError("QSystemSemaphore::value")
 	}
@@ -574,7 +598,11 @@ func (s *Semaphore) reopen(old *semRef) error {
 // Calls in flight finish first; the last of them closes the handle.
 // Closing twice returns ErrClosed.
 func (s *Semaphore) Close() (err error) {
-	defer func() { err = called("close", err) }()
+	defer func() {
+		if err != nil {
+			err = called("close", err)
+		}
+	}()
 	s.mu.Lock()
 	if s.state.Load()&stateClosed != 0 {
 		s.mu.Unlock()
@@ -641,7 +669,11 @@ func (s *Semaphore) closedError(op string) error {
 // whoever owns it; processes that have it open keep the old object. A
 // missing semaphore is not an error.
 func RemoveSemaphore(key Key) (err error) {
-	defer func() { err = called("remove", err) }()
+	defer func() {
+		if err != nil {
+			err = called("remove", err)
+		}
+	}()
 	const op = "QSystemSemaphore::remove"
 	if err := checkKey("QSystemSemaphore", op, key); err != nil {
 		return err

@@ -73,7 +73,11 @@ func (m *SharedMemory) Create(size int, mode AccessMode) error {
 // done (a holder that died on POSIX never gives it back); the error then
 // matches ctx.Err().
 func (m *SharedMemory) CreateContext(ctx context.Context, size int, mode AccessMode) (err error) {
-	defer func() { err = called("create", err) }()
+	defer func() {
+		if err != nil {
+			err = called("create", err)
+		}
+	}()
 	const op = "QSharedMemory::create"
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -113,7 +117,11 @@ func (m *SharedMemory) Attach(mode AccessMode) error {
 // AttachContext is Attach that gives up waiting for the lock when ctx is
 // done; the error then matches ctx.Err().
 func (m *SharedMemory) AttachContext(ctx context.Context, mode AccessMode) (err error) {
-	defer func() { err = called("attach", err) }()
+	defer func() {
+		if err != nil {
+			err = called("attach", err)
+		}
+	}()
 	const op = "QSharedMemory::attach"
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -299,7 +307,11 @@ func (m *SharedMemory) notAttached(op string) *Error {
 // DetachContext is Detach that gives up waiting for the lock when ctx is
 // done, leaving the segment attached; the error then matches ctx.Err().
 func (m *SharedMemory) DetachContext(ctx context.Context) (err error) {
-	defer func() { err = called("detach", err) }()
+	defer func() {
+		if err != nil {
+			err = called("detach", err)
+		}
+	}()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	const op = "QSharedMemory::detach"
@@ -361,7 +373,11 @@ func (m *SharedMemory) detachUnder(lock *Semaphore, taken bool) error {
 // still gives the lock back: the lock semaphore's handle is closed when
 // the last call using it ends.
 func (m *SharedMemory) Close() (err error) {
-	defer func() { err = called("close", err) }()
+	defer func() {
+		if err != nil {
+			err = called("close", err)
+		}
+	}()
 	// First, so that waiting Locks (and a Create or Attach waiting for
 	// the lock with mu held) end, and Locks from now on fail.
 	m.closing.Store(true)
@@ -467,7 +483,11 @@ func (m *SharedMemory) Lock() error { return m.LockContext(context.Background())
 // LockContext is Lock that gives up when ctx is done, returning ctx.Err()
 // without holding the lock.
 func (m *SharedMemory) LockContext(ctx context.Context) (err error) {
-	defer func() { err = called("lock", err) }()
+	defer func() {
+		if err != nil {
+			err = called("lock", err)
+		}
+	}()
 	if planted, err := m.plantedLock(); planted {
 		return err
 	}
@@ -476,7 +496,11 @@ func (m *SharedMemory) LockContext(ctx context.Context) (err error) {
 
 // TryLock takes the lock if it is free now and reports whether it did.
 func (m *SharedMemory) TryLock() (_ bool, err error) {
-	defer func() { err = called("lock", err) }()
+	defer func() {
+		if err != nil {
+			err = called("lock", err)
+		}
+	}()
 	if planted, err := m.plantedLock(); planted {
 		return err == nil, err
 	}
@@ -538,7 +562,11 @@ func (m *SharedMemory) lockWith(ctx context.Context, limit time.Duration) error 
 // Unlock releases the lock taken by Lock. It fails when this object does
 // not hold the lock.
 func (m *SharedMemory) Unlock() (err error) {
-	defer func() { err = called("unlock", err) }()
+	defer func() {
+		if err != nil {
+			err = called("unlock", err)
+		}
+	}()
 	switch {
 	case mutant("unlock-noop"):
 		return nil
@@ -597,7 +625,11 @@ var ErrNotLocked = errors.New("qipc: not locked")
 // semaphore is removed anyway). On Windows the OS removes objects with
 // their last handle and there is nothing to remove.
 func RemoveSharedMemory(key Key) (err error) {
-	defer func() { err = called("remove", err) }()
+	defer func() {
+		if err != nil {
+			err = called("remove", err)
+		}
+	}()
 	const op = "QSharedMemory::remove"
 	if err := checkKey("QSharedMemory", op, key); err != nil {
 		return err
