@@ -211,6 +211,24 @@ var (
 	skipReasons = map[string]bool{}
 )
 
+// orderedKeys returns the keys of m: those in known in known's order, then
+// the others sorted.
+func orderedKeys[V any](known []string, m map[string]V) []string {
+	var keys, others []string
+	for _, k := range known {
+		if _, ok := m[k]; ok {
+			keys = append(keys, k)
+		}
+	}
+	for k := range m {
+		if !slices.Contains(known, k) {
+			others = append(others, k)
+		}
+	}
+	sort.Strings(others)
+	return append(keys, others...)
+}
+
 func recordMatrix(t *testing.T, backend, sc, pair string) {
 	res := testResult(t)
 	matrixMu.Lock()
@@ -234,38 +252,18 @@ func printMatrix() {
 	}
 	var b strings.Builder
 	b.WriteString("\nInterop matrix (creator→attacher; ok / FAIL / skip):\n")
-	// The matrix's backends in its order, then the tables of tests that
-	// record cells of their own (recordMatrix), by name.
-	var backends []string
+	// The matrix's backends and scenarios in its order, then the tables
+	// and columns of tests that record cells of their own (recordMatrix).
+	var backends, scenarioNames []string
 	for _, bc := range backendCases {
 		backends = append(backends, bc.name)
 	}
-	var extra []string
-	for name := range matrix {
-		if !slices.Contains(backends, name) {
-			extra = append(extra, name)
-		}
+	for _, sc := range scenarios {
+		scenarioNames = append(scenarioNames, sc.name)
 	}
-	sort.Strings(extra)
-	for _, backend := range append(backends, extra...) {
+	for _, backend := range orderedKeys(backends, matrix) {
 		rows := matrix[backend]
-		if rows == nil {
-			continue
-		}
-		var cols []string
-		for _, sc := range scenarios {
-			if _, ok := rows[sc.name]; ok {
-				cols = append(cols, sc.name)
-			}
-		}
-		var own []string
-		for name := range rows {
-			if !slices.Contains(cols, name) {
-				own = append(own, name)
-			}
-		}
-		sort.Strings(own)
-		cols = append(cols, own...)
+		cols := orderedKeys(scenarioNames, rows)
 		pairSet := map[string]bool{}
 		for _, c := range cols {
 			for p := range rows[c] {

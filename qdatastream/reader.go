@@ -21,34 +21,14 @@ import (
 // ErrUnsupported. No input makes a Reader panic, or allocate much more
 // than its limit (WithLimit).
 type Reader struct {
-	r     io.Reader
-	v     Version
-	cfg   config
-	bo    binary.ByteOrder
-	err   error
-	depth int
-	buf   [8]byte
+	r io.Reader
+	stream
 }
 
 // NewReader returns a Reader of stream version v on r. Versions before
 // Qt_5_0 make every read fail with ErrUnsupported.
 func NewReader(r io.Reader, v Version, opts ...Option) *Reader {
-	c := newConfig(v, opts)
-	rd := &Reader{r: r, v: v, cfg: c, bo: byteOrder(c.order)}
-	rd.err = checkVersion(v)
-	return rd
-}
-
-// Version returns the stream version the Reader reads.
-func (r *Reader) Version() Version { return r.v }
-
-// Err returns the first error met, or nil.
-func (r *Reader) Err() error { return r.err }
-
-func (r *Reader) fail(err error) {
-	if r.err == nil {
-		r.err = err
-	}
+	return &Reader{r: r, stream: newStream(v, opts)}
 }
 
 func (r *Reader) corrupt(format string, a ...any) {

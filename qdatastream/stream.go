@@ -1,6 +1,7 @@
 package qdatastream
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -159,3 +160,35 @@ const (
 	nullCode     = 0xffffffff
 	extendedSize = 0xfffffffe
 )
+
+// stream is the state a Reader and a Writer share: the version, the
+// options, and Qt's sticky status.
+type stream struct {
+	v     Version
+	cfg   config
+	bo    binary.ByteOrder
+	err   error
+	depth int // QVariant nesting
+	buf   [8]byte
+}
+
+func newStream(v Version, opts []Option) stream {
+	c := newConfig(v, opts)
+	bo := binary.ByteOrder(binary.BigEndian)
+	if c.order == LittleEndian {
+		bo = binary.LittleEndian
+	}
+	return stream{v: v, cfg: c, bo: bo, err: checkVersion(v)}
+}
+
+// Version returns the stream version read or written.
+func (s *stream) Version() Version { return s.v }
+
+// Err returns the first error met, or nil.
+func (s *stream) Err() error { return s.err }
+
+func (s *stream) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}

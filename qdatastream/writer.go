@@ -16,41 +16,14 @@ import (
 // The first error stops the Writer: later writes do nothing, and Err
 // returns it (Qt's status()).
 type Writer struct {
-	w     io.Writer
-	v     Version
-	cfg   config
-	bo    binary.ByteOrder
-	err   error
-	depth int
-	buf   [8]byte
+	w io.Writer
+	stream
 }
 
 // NewWriter returns a Writer of stream version v on w. Versions before
 // Qt_5_0 make every write fail with ErrUnsupported.
 func NewWriter(w io.Writer, v Version, opts ...Option) *Writer {
-	c := newConfig(v, opts)
-	wr := &Writer{w: w, v: v, cfg: c, bo: byteOrder(c.order)}
-	wr.err = checkVersion(v)
-	return wr
-}
-
-func byteOrder(o ByteOrder) binary.ByteOrder {
-	if o == LittleEndian {
-		return binary.LittleEndian
-	}
-	return binary.BigEndian
-}
-
-// Version returns the stream version the Writer writes.
-func (w *Writer) Version() Version { return w.v }
-
-// Err returns the first error met, or nil.
-func (w *Writer) Err() error { return w.err }
-
-func (w *Writer) fail(err error) {
-	if w.err == nil {
-		w.err = err
-	}
+	return &Writer{w: w, stream: newStream(v, opts)}
 }
 
 // Raw writes b as it is, with no length (QDataStream::writeRawData).
