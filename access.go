@@ -40,15 +40,15 @@ func (m *SharedMemory) WriteAt(p []byte, off int64) (_ int, err error) {
 	return m.access("write", off, len(p), func(data []byte) { copy(data, p) })
 }
 
-// access runs fn on the part [off, off+n) of the mapping that exists, with
-// mu held so that no Detach unmaps it meanwhile.
+// access runs fn on the part [off, off+n) of the mapping that exists,
+// pinned so that no Detach or Close unmaps it meanwhile.
 func (m *SharedMemory) access(op string, off int64, n int, fn func([]byte)) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.seg == nil {
+	cur := m.life.pin()
+	if cur == nil {
 		return 0, m.notAttached(op)
 	}
-	data := m.seg.bytes()
+	defer m.life.unpin()
+	data := cur.data
 	if off < 0 || off > int64(len(data)) {
 		return 0, &Error{QtOp: op, Key: m.key, Kind: InvalidSize, text: "offset outside the segment"}
 	}
@@ -68,29 +68,43 @@ func (m *SharedMemory) access(op string, off int64, n int, fn func([]byte)) (int
 
 // Locked runs fn with the mapping while holding the lock (LockContext
 // before, Unlock after, whatever fn returns), so that a Qt peer's
-// lock() excludes it. A fault inside fn, from a peer that truncated the
-// segment, becomes an error matching ErrFault, and the lock is given
-// back, also when fn panics: the form of Data to use when a peer may
-// misbehave. data must not
-// be kept after fn returns.
+// lock() excludes it. The mapping stays mapped while fn runs: a Detach or
+// Close in another goroutine waits for fn to return (fn itself must not
+// call them, nor Lock, on m). A fault inside fn, from a peer that
+// truncated the segment, becomes an error matching ErrFault, and the lock
+// is given back, also when fn panics: the form of Data to use when a peer
+// may misbehave. data must not be kept after fn returns.
 //
-// fn's own error is returned as it is, joined with what Locked adds.
+// fn's own error is returned as it is, joined with what Locked adds. A
+// Close that begins while fn runs takes the lock over and gives it back
+// itself; Locked then reports no unlock error.
 func (m *SharedMemory) Locked(ctx context.Context, fn func(data []byte) error) (err error) {
 	if err := m.LockContext(ctx); err != nil {
 		return err
 	}
+	sem := m.lock.sem.Load()
 	// Deferred, so that a panic in fn does not leave the lock to Qt's peers.
-	defer func() { err = errors.Join(err, m.Unlock()) }()
+	defer func() { err = errors.Join(err, m.unlockLocked(sem)) }()
+	cur := m.life.pin()
+	if cur == nil {
+		return called("lock", m.notAttached("locked"))
+	}
+	defer m.life.unpin()
 	var ferr error
-	fault := catchFault("locked", m.key, false, func() {
-		data := m.Data()
-		if data == nil {
-			ferr = called("lock", m.notAttached("locked"))
-			return
-		}
-		ferr = fn(data)
-	})
+	fault := catchFault("locked", m.key, false, func() { ferr = fn(cur.data) })
 	return errors.Join(fault, ferr)
+}
+
+// unlockLocked is Locked's Unlock. The hold can end without it in two
+// ways that give the lock back all the same: Close takes it over, and the
+// detach that removes the segment removes the lock with it (the semaphore
+// is then no longer sem).
+func (m *SharedMemory) unlockLocked(sem *Semaphore) error {
+	err := m.unlock()
+	if errors.Is(err, ErrNotLocked) && (m.lock.isClosed() || m.lock.sem.Load() != sem) {
+		return nil
+	}
+	return called("unlock", m.unlockError(err))
 }
 
 // catchFault runs fn and turns a memory fault in it (SIGBUS, SIGSEGV on

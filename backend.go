@@ -33,13 +33,28 @@ type backend interface {
 	createSegment(k Key, size int, mode AccessMode, perm uint32) (segment, error)
 	// attachSegment maps an existing segment.
 	attachSegment(k Key, mode AccessMode) (segment, error)
+	// findSegment reports, without creating, mapping or locking anything,
+	// the NotFound error attachSegment would fail with; nil when a segment
+	// exists or the backend cannot tell (attachSegment then reports).
+	// Attach looks first, so that it makes no lock semaphore for a segment
+	// that does not exist (shm.go, "Ownership").
+	findSegment(k Key) error
 	// removeSegment deletes the named segment (and its key file) whoever
 	// is attached, so that no one can attach it again; mappings that exist
 	// stay valid. It reports whether there was a segment to remove.
 	// keepName keeps what names the segment besides itself (a System V key
 	// file, which a Qt 6.6+ lock semaphore may share), for a segment
-	// replaced under its lock.
-	removeSegment(k Key, keepName bool) (removed bool, err error)
+	// replaced under its lock. A non-zero only removes the segment only
+	// while the name is that very segment (segment.identity), so that one
+	// made since under the name is left to whoever made it.
+	removeSegment(k Key, keepName bool, only segmentID) (removed bool, err error)
+	// followsRemoval reports whether removing a semaphore under its users
+	// makes their next operation on it fail, after which they open the
+	// name again (System V's EIDRM, as Qt and qipc handle it), so that a
+	// holder may remove it without leaving anyone on the removed one. Not
+	// so for POSIX: sem_unlink leaves every open handle working on the
+	// old semaphore. (Windows removes nothing by name.)
+	followsRemoval() bool
 	// inspectSegment reports what the OS shows anyone about segment k; a
 	// missing segment is not an error (found is false).
 	inspectSegment(k Key) (segmentFacts, error)
@@ -72,6 +87,12 @@ type semHandle interface {
 	remove() error
 	// close gives up the handle; the named object stays.
 	close() error
+	// stale reports whether the name no longer leads to this handle's
+	// semaphore: it was removed, and perhaps made anew by someone else.
+	// A removed POSIX semaphore goes on working for those that have it
+	// open, so a SharedMemory checks its lock before it makes or maps a
+	// segment under it (shm.go, change); false where the OS cannot tell.
+	stale() bool
 	// owners lists who owns the semaphore and its key file, as far as
 	// the backend can tell.
 	owners() []owner
@@ -137,6 +158,9 @@ type fastSem interface {
 // segment is one mapping of a shared-memory segment.
 type segment interface {
 	bytes() []byte
+	// identity tells this segment from one made later under its name:
+	// POSIX its file's device and inode, System V its id.
+	identity() segmentID
 	// detach removes the mapping and closes what backs it. With
 	// removeUnused, a backend whose OS counts attachments then removes
 	// this very segment (not whatever its key names now) and its key file
@@ -146,6 +170,14 @@ type segment interface {
 	// owners lists who owns the segment (and its key file).
 	owners() []owner
 }
+
+// segmentID is a segment's identity (segment.identity); zero means none.
+type segmentID [2]uint64
+
+// errNotWakeable is what waitWake returns when nothing can end a wait on
+// this thread (System V: SIGURG ignored or blocked); the caller waits in
+// slices instead.
+var errNotWakeable = errors.New("wait cannot be woken on this thread")
 
 // errSemaphoreGone is wrapped by semHandle errors that mean the semaphore
 // was removed while this handle was using it (System V EIDRM/EINVAL, POSIX

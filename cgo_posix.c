@@ -53,7 +53,7 @@ fail:
 	return rc;
 }
 
-int qipc_posix_shm_attach(const char *name, int readonly, int *fd_out, void **addr_out, int64_t *size_out, unsigned *uid_out, int *step) {
+int qipc_posix_shm_attach(const char *name, int readonly, int *fd_out, void **addr_out, int64_t *size_out, unsigned *uid_out, uint64_t *dev_out, uint64_t *ino_out, int *step) {
 	*step = QIPC_STEP_OPEN;
 	int fd = posix_shm_open(name, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, readonly ? 0400 : 0600);
 	if (fd < 0)
@@ -70,6 +70,8 @@ int qipc_posix_shm_attach(const char *name, int readonly, int *fd_out, void **ad
 	*addr_out = addr;
 	*size_out = (int64_t)st.st_size;
 	*uid_out = (unsigned)st.st_uid;
+	*dev_out = (uint64_t)st.st_dev;
+	*ino_out = (uint64_t)st.st_ino;
 	return 0;
 fail:;
 	int rc = errno;
@@ -84,6 +86,33 @@ int qipc_posix_shm_detach(void *addr, int64_t size, int fd) {
 }
 
 int qipc_posix_shm_unlink(const char *name) { return shm_unlink(name) == 0 ? 0 : errno; }
+
+// shm_open(name, O_RDONLY) and close: whether a segment exists, without
+// making or mapping anything. 0, or shm_open's errno.
+int qipc_posix_shm_probe(const char *name) {
+	int fd = posix_shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+// shm_unlink(name) only while name is the segment (dev, ino): one made
+// since under the same name belongs to whoever made it. ESTALE when the
+// name is another segment's.
+int qipc_posix_shm_unlink_if(const char *name, uint64_t dev, uint64_t ino) {
+	int fd = posix_shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	struct stat st;
+	int rc = fstat(fd, &st) == 0 ? 0 : errno;
+	close(fd);
+	if (rc != 0)
+		return rc;
+	if ((uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino)
+		return ESTALE;
+	return shm_unlink(name) == 0 ? 0 : errno;
+}
 
 int qipc_posix_sem_open(const char *name, int excl, unsigned perm, unsigned value, sem_t **out) {
 	sem_t *s;

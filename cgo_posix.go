@@ -33,6 +33,8 @@ const createAttempts = 3
 
 func (posixBackend) countsAttachments() bool { return false }
 
+func (posixBackend) followsRemoval() bool { return false }
+
 func (posixBackend) supported() bool { return C.qipc_posix_probe() != 0 }
 
 func (posixBackend) lockShadowsSegment(k Key) bool {
@@ -51,6 +53,10 @@ func (posixBackend) createSegment(k Key, size int, mode AccessMode, perm uint32)
 		op := "QSharedMemory::attach (shm_open)" // sic: Qt labels its create's shm_open "attach"
 		if step != C.QIPC_STEP_OPEN {
 			op = "QSharedMemory::create (ftruncate)"
+			// Made, but not to size (EFBIG past RLIMIT_FSIZE, ENOSPC):
+			// no one can use it, and left it would make the next
+			// Create fail with AlreadyExists. Qt leaves it.
+			C.qipc_posix_shm_unlink(name)
 		}
 		return nil, posixShmError(op, k, syscall.Errno(rc), step)
 	}
@@ -65,17 +71,18 @@ func (posixBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
 	name := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(name))
 	var (
-		fd   C.int
-		addr unsafe.Pointer
-		size C.int64_t
-		uid  C.uint
-		step C.int
+		fd       C.int
+		addr     unsafe.Pointer
+		size     C.int64_t
+		uid      C.uint
+		dev, ino C.uint64_t
+		step     C.int
 	)
 	ro := C.int(0)
 	if mode == ReadOnly {
 		ro = 1
 	}
-	if rc := C.qipc_posix_shm_attach(name, ro, &fd, &addr, &size, &uid, &step); rc != 0 {
+	if rc := C.qipc_posix_shm_attach(name, ro, &fd, &addr, &size, &uid, &dev, &ino, &step); rc != 0 {
 		op := map[C.int]string{
 			C.QIPC_STEP_OPEN: "QSharedMemory::attach (shm_open)",
 			C.QIPC_STEP_STAT: "QSharedMemory::attach (fstat)",
@@ -83,7 +90,17 @@ func (posixBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
 		}[step]
 		return nil, posixShmError(op, k, syscall.Errno(rc), step)
 	}
-	return &posixSegment{addr: addr, size: int(size), fd: fd, uid: int(uid)}, nil
+	return &posixSegment{addr: addr, size: int(size), fd: fd, uid: int(uid), id: segmentID{uint64(dev), uint64(ino)}}, nil
+}
+
+// findSegment opens the segment read-only and closes it again.
+func (posixBackend) findSegment(k Key) error {
+	name := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(name))
+	if rc := syscall.Errno(C.qipc_posix_shm_probe(name)); rc == syscall.ENOENT || rc == syscall.EINVAL {
+		return posixShmError("QSharedMemory::attach (shm_open)", k, rc, C.QIPC_STEP_OPEN)
+	}
+	return nil
 }
 
 // posixShmError applies Qt's one special case: shm_open's EINVAL means a
@@ -125,13 +142,19 @@ func (b posixBackend) inspectSegment(k Key) (segmentFacts, error) {
 		procs: users, ownerOnly: st.Mode&0o077 == 0}, nil
 }
 
-func (posixBackend) removeSegment(k Key, _ bool) (bool, error) {
+func (posixBackend) removeSegment(k Key, _ bool, only segmentID) (bool, error) {
 	name := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(name))
-	switch rc := syscall.Errno(C.qipc_posix_shm_unlink(name)); rc {
+	var rc syscall.Errno
+	if only == (segmentID{}) {
+		rc = syscall.Errno(C.qipc_posix_shm_unlink(name))
+	} else {
+		rc = syscall.Errno(C.qipc_posix_shm_unlink_if(name, C.uint64_t(only[0]), C.uint64_t(only[1])))
+	}
+	switch rc {
 	case 0:
 		return true, nil
-	case syscall.ENOENT:
+	case syscall.ENOENT, syscall.ESTALE:
 		return false, nil
 	default:
 		return false, shmError("QSharedMemory::remove (shm_unlink)", k, rc)
@@ -142,8 +165,11 @@ type posixSegment struct {
 	addr unsafe.Pointer
 	size int
 	fd   C.int
-	uid  int // its owner
+	uid  int       // its owner
+	id   segmentID // its file's device and inode
 }
+
+func (s *posixSegment) identity() segmentID { return s.id }
 
 func (s *posixSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.size) }
 
@@ -206,6 +232,7 @@ func (posixBackend) removeSemaphore(k Key) error {
 type posixSem struct {
 	s   *C.sem_t
 	key Key
+	ino uint64 // of the file the sem_t is mapped from; 0 where unknown
 }
 
 // posixFastSem is a posixSem whose uncontended take and give Semaphore
@@ -213,10 +240,24 @@ type posixSem struct {
 type posixFastSem struct{ posixSem }
 
 func newPosixSem(s *C.sem_t, k Key) semHandle {
+	p := posixSem{s: s, key: k}
+	p.ino, _ = procs.MappedInode(uintptr(unsafe.Pointer(s)))
 	if semFastOK {
-		return &posixFastSem{posixSem{s: s, key: k}}
+		return &posixFastSem{p}
 	}
-	return &posixSem{s: s, key: k}
+	return &p
+}
+
+// stale: the C library's file for the name is gone or another one.
+func (p *posixSem) stale() bool {
+	if p.ino == 0 {
+		return false
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(glibcsem.SemFile(p.key.Native), &st); err != nil {
+		return errors.Is(err, syscall.ENOENT)
+	}
+	return st.Ino != p.ino
 }
 
 func (f *posixFastSem) word() unsafe.Pointer { return unsafe.Pointer(f.s) }
@@ -309,7 +350,13 @@ func (p *posixSem) owners() []owner {
 	return nil
 }
 
-func (p *posixSem) remove() error { return posixBackend{}.removeSemaphore(p.key) }
+// remove unlinks the name while it leads to this semaphore.
+func (p *posixSem) remove() error {
+	if p.stale() {
+		return nil
+	}
+	return posixBackend{}.removeSemaphore(p.key)
+}
 
 func (p *posixSem) close() error {
 	if rc := syscall.Errno(C.qipc_posix_sem_close(p.s)); rc != 0 {

@@ -120,13 +120,16 @@ static int key_file_gives(const char *path, int proj, int key) {
 // The forced removal (QSharedMemory has none; the clean-up after a crash):
 // IPC_RMID whatever the attach count, and unlink(path) even when there was
 // no segment. *removed tells whether there was one.
-// path NULL keeps the key file.
-int qipc_sysv_shm_remove(int key, const char *path, int *removed, int *step) {
+// path NULL keeps the key file; only >= 0 removes only the segment of that
+// id (and then leaves the key file to it).
+int qipc_sysv_shm_remove(int key, int only, const char *path, int *removed, int *step) {
 	*removed = 0;
 	*step = QIPC_SV_STEP_GET;
 	int id = shmget((key_t)key, 0, 0);
 	if (id < 0 && errno != ENOENT)
 		return errno;
+	if (only >= 0 && id != only)
+		return 0;
 	if (id >= 0) {
 		*step = QIPC_SV_STEP_RMID;
 		if (shmctl(id, IPC_RMID, NULL) == 0)
@@ -139,6 +142,10 @@ int qipc_sysv_shm_remove(int key, const char *path, int *removed, int *step) {
 		return errno;
 	return 0;
 }
+
+// shmget(key, 0, 0): whether a segment exists under key, whatever its
+// permissions. 0, or shmget's errno.
+int qipc_sysv_shm_lookup(int key) { return shmget((key_t)key, 0, 0) >= 0 ? 0 : errno; }
 
 // shmget(key, 0, 0) and IPC_STAT: what anyone may see of the segment with
 // this key (Inspect). ENOENT when there is none.
@@ -321,12 +328,28 @@ static int waiter_set(struct qipc_waiter *w, int armed) {
 	return stop;
 }
 
+// Whether a SIGURG sent to this thread would end a blocked semop: not when
+// the process ignores it (signal.Ignore), leaves it at its default (which
+// discards it), or this thread blocks it. ENOTSUP from the wait tells Go to
+// wait in slices instead.
+static int sigurg_interrupts(void) {
+	struct sigaction sa;
+	sigset_t mask;
+	if (sigaction(SIGURG, NULL, &sa) != 0 || sa.sa_handler == SIG_IGN || sa.sa_handler == SIG_DFL)
+		return 0;
+	if (pthread_sigmask(SIG_BLOCK, NULL, &mask) != 0 || sigismember(&mask, SIGURG))
+		return 0;
+	return 1;
+}
+
 // qipc_sysv_sem_op's -1 without a time limit, which qipc_waiter_stop ends:
 // 0 when it took the count, ECANCELED when stopped. One semop for the
 // whole wait keeps the waiter's place in the kernel's queue of the set,
 // which serves waiters in order; a wait in slices goes to its end at
 // every slice.
 int qipc_sysv_sem_wait_stoppable(int semid, struct qipc_waiter *w) {
+	if (!sigurg_interrupts())
+		return ENOTSUP;
 	struct sembuf op = {0, -1, SEM_UNDO};
 	int rc = ECANCELED;
 	while (!waiter_set(w, 1)) {

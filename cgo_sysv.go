@@ -27,6 +27,8 @@ type sysvBackend struct{}
 
 func (sysvBackend) countsAttachments() bool { return true }
 
+func (sysvBackend) followsRemoval() bool { return true }
+
 // lockShadowsSegment: System V keeps segments and semaphores apart.
 func (sysvBackend) lockShadowsSegment(Key) bool { return false }
 
@@ -112,6 +114,16 @@ func (sysvBackend) createSegment(k Key, size int, mode AccessMode, perm uint32) 
 func (sysvBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
 	path := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(path))
+	key, err := sysvAttachKey(k, path)
+	if err != nil {
+		return nil, err
+	}
+	return sysvAttach(k, key, mode)
+}
+
+// sysvAttachKey is the ftok key attach uses, or the error Qt's handle()
+// reports for it.
+func sysvAttachKey(k Key, path *C.char) (C.int, error) {
 	key, rc := sysvFtok(k, path)
 	if rc != 0 {
 		// Qt 6.6+: "QSharedMemory::handle: doesn't exist" for a missing
@@ -120,9 +132,31 @@ func (sysvBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
 		if rc == syscall.ENOENT {
 			e.legacy = "QSharedMemory::handle:: UNIX key file doesn't exist"
 		}
-		return nil, e
+		return 0, e
 	}
-	return sysvAttach(k, key, mode)
+	return key, nil
+}
+
+// findSegment looks the segment up as attach would, without attaching.
+func (sysvBackend) findSegment(k Key) error {
+	path := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(path))
+	key, err := sysvAttachKey(k, path)
+	switch {
+	case err == nil:
+	case !errors.Is(err, ErrNotFound):
+		return nil // attach reports it
+	case k.HasLock() && sysvSharesKeyFile(k):
+		// Qt's attach makes the key file first, for the lock that shares
+		// it, so its shmget is what finds nothing.
+		return shmError("QSharedMemory::attach (shmget)", k, syscall.ENOENT)
+	default:
+		return err
+	}
+	if rc := syscall.Errno(C.qipc_sysv_shm_lookup(key)); rc == syscall.ENOENT {
+		return shmError("QSharedMemory::attach (shmget)", k, rc)
+	}
+	return nil
 }
 
 func sysvAttach(k Key, key C.int, mode AccessMode) (segment, error) {
@@ -147,6 +181,8 @@ func sysvAttach(k Key, key C.int, mode AccessMode) (segment, error) {
 	}
 	return &sysvSegment{addr: addr, size: int(size), id: id, key: key, k: k, uids: []int{int(uid), int(cuid)}}, nil
 }
+
+func (s *sysvSegment) identity() segmentID { return segmentID{uint64(s.id) + 1} }
 
 // sysvKeyOf is the ftok key of an existing segment's key file; without
 // the file (found false, err nil) no one can attach a segment by k.
@@ -183,7 +219,7 @@ func (sysvBackend) inspectSegment(k Key) (segmentFacts, error) {
 	}
 }
 
-func (sysvBackend) removeSegment(k Key, keepName bool) (bool, error) {
+func (sysvBackend) removeSegment(k Key, keepName bool, only segmentID) (bool, error) {
 	const op = "QSharedMemory::remove"
 	path := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(path))
@@ -196,7 +232,11 @@ func (sysvBackend) removeSegment(k Key, keepName bool) (bool, error) {
 	if keepName {
 		unlink = nil
 	}
-	rc := syscall.Errno(C.qipc_sysv_shm_remove(key, unlink, &removed, &step))
+	onlyID := C.int(-1)
+	if only != (segmentID{}) {
+		onlyID = C.int(only[0] - 1)
+	}
+	rc := syscall.Errno(C.qipc_sysv_shm_remove(key, onlyID, unlink, &removed, &step))
 	if err := sysvRemoveError(op, k, rc, step); err != nil {
 		return removed != 0, err // set only once the segment is gone
 	}
@@ -389,6 +429,8 @@ func (s *sysvSem) waitWake(wk waker) (bool, error) {
 		return true, nil
 	case syscall.ECANCELED:
 		return false, nil
+	case syscall.ENOTSUP:
+		return false, errNotWakeable
 	default:
 		return false, s.modifyError(rc)
 	}
@@ -464,3 +506,16 @@ func (s *sysvSem) removeWith(path *C.char) error {
 }
 
 func (s *sysvSem) close() error { return nil }
+
+// stale: the key file no longer gives the set's key (removed, or made
+// anew), or the key no longer leads to this set.
+func (s *sysvSem) stale() bool {
+	path := C.CString(s.k.Native)
+	defer C.free(unsafe.Pointer(path))
+	key, rc := sysvFtok(s.k, path)
+	if rc != 0 || key != s.key {
+		return true
+	}
+	var semid C.int
+	return C.qipc_sysv_sem_lookup(key, &semid) != 0 || semid != s.semid
+}

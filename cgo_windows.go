@@ -40,6 +40,8 @@ type windowsBackend struct{}
 
 func (windowsBackend) countsAttachments() bool { return true }
 
+func (windowsBackend) followsRemoval() bool { return true }
+
 // lockShadowsSegment: a Windows lock is named "<segment>_sem".
 func (windowsBackend) lockShadowsSegment(Key) bool { return false }
 
@@ -97,7 +99,11 @@ func mapWindows(k Key, h C.uintptr_t, mode AccessMode) (segment, error) {
 // removeSegment has nothing to do: the OS removes a mapping with its last
 // handle, and no one can remove it before that. A forced removal (the
 // clean-up after a crash) therefore has nothing left to do and succeeds.
-func (windowsBackend) removeSegment(Key, bool) (bool, error) { return true, nil }
+func (windowsBackend) removeSegment(Key, bool, segmentID) (bool, error) { return true, nil }
+
+// findSegment: a lock semaphore made by an Attach that then fails goes
+// with its handle, so there is nothing to spare by looking first.
+func (windowsBackend) findSegment(Key) error { return nil }
 
 // inspectSegment maps the segment for a moment to learn its size: Windows
 // keeps no record of a mapping but its handles.
@@ -121,6 +127,10 @@ type windowsSegment struct {
 }
 
 func (s *windowsSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.size) }
+
+// identity: Windows removes a mapping with its last handle; nothing is
+// removed by name that would need telling one from another.
+func (s *windowsSegment) identity() segmentID { return segmentID{} }
 
 func (s *windowsSegment) owners() []owner { return winOwners("segment", s.h) }
 
@@ -261,6 +271,10 @@ func (w *windowsSem) value() (int, error) {
 
 // remove has nothing to do on Windows.
 func (w *windowsSem) remove() error { return nil }
+
+// stale: a named Windows object lives while any handle is open, so a
+// handle always leads to the object its name gives.
+func (w *windowsSem) stale() bool { return false }
 
 func (w *windowsSem) owners() []owner { return winOwners("lock semaphore", w.h) }
 

@@ -1050,11 +1050,12 @@ func TestBadInputTable(t *testing.T) {
 	})
 }
 
-// TestLockWhileSemaphoreRecreated: a Lock waiting on an object whose other
-// goroutine holds the lock, when another process removes the System V lock
-// semaphore, follows Qt onto the recreated one; it must not mark the lock
-// held twice (the state word's held bit would carry into its flags), and
-// Unlock, Lock and Close must all still work. Found by review.
+// TestLockWhileSemaphoreRecreated: a Lock waiting (for its object's turn)
+// while another goroutine holds the lock, when another process removes the
+// System V lock semaphore, follows Qt onto the recreated one: the first
+// Unlock must not post the count onto the recreated semaphore (which would
+// then let two holders in), the second Lock takes the recreated one, and
+// Unlock, Lock and Close all still work. Found by review.
 func TestLockWhileSemaphoreRecreated(t *testing.T) {
 	k := testShmKey(t, SystemV, false)
 	m := mustCreate(t, k, 8)
@@ -1063,11 +1064,12 @@ func TestLockWhileSemaphoreRecreated(t *testing.T) {
 	}
 	second := make(chan error, 1)
 	go func() { second <- m.Lock() }()
-	waitForWaiter(t, k, &proc{t: t, name: "Lock", lines: make(chan string)})
+	for m.lock.state.Load()&lockQueued == 0 {
+		runtime.Gosched() // until the second Lock waits for the turn
+	}
 	if err := RemoveSemaphore(lockKeyFor(k)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // the waiter follows the removal
 	if err := m.Unlock(); err != nil {
 		t.Fatalf("Unlock of the first Lock: %v", err)
 	}
@@ -1078,6 +1080,9 @@ func TestLockWhileSemaphoreRecreated(t *testing.T) {
 		}
 	case <-time.After(peerTimeout()):
 		t.Fatal("second Lock never returned")
+	}
+	if v, err := m.lock.sem.Load().Value(); v != 0 || err != nil {
+		t.Fatalf("recreated lock held by the second Lock has count %d (%v), want 0: one more holder could get in", v, err)
 	}
 	if err := m.Unlock(); err != nil {
 		t.Fatalf("Unlock of the second Lock: %v", err)

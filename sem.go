@@ -44,11 +44,10 @@ var ErrInvalidCount = errors.New("qipc: invalid count")
 
 // The state word of a Semaphore (see the package documentation's
 // "Concurrency"): the number of calls using its OS handles in the low bits,
-// and flags above them.
+// and flags above them. A count that a SharedMemory holds as its lock is a
+// call too, so the handle stays open while the lock is held.
 const (
 	stateClosed   = 1 << 63 // Close has run: no call may begin
-	stateClosing  = 1 << 62 // SharedMemory.Close has begun: Lock may not begin
-	stateHeld     = 1 << 61 // SharedMemory's lock is taken by its object
 	stateRetired  = 1 << 60 // replaced handles wait for the calls to drain
 	stateUserMask = 1<<32 - 1
 )
@@ -63,8 +62,8 @@ type Semaphore struct {
 	opts    options
 
 	// state counts the calls that use a handle and holds the flags
-	// above; whoever leaves it with no calls, no lock held and a flag
-	// that asks for it closes the handles (drain).
+	// above; whoever leaves it with no calls and a flag that asks for it
+	// closes the handles (drain).
 	state atomic.Uint64
 	// cur is the handle; a reopen replaces it.
 	cur atomic.Pointer[semRef]
@@ -101,10 +100,9 @@ func (r *semRef) tryTake() bool { return r.lockFree() && semFastTake(r.word) }
 func (r *semRef) tryGive() bool { return r.lockFree() && semFastGive(r.word) }
 
 // enter begins a call that uses the handle; it fails once the object is
-// closed, or, with lock set, once its SharedMemory is closing.
-func (s *Semaphore) enter(lock bool) bool {
-	v := s.state.Add(1)
-	if v&stateClosed != 0 || lock && v&stateClosing != 0 {
+// closed.
+func (s *Semaphore) enter() bool {
+	if s.state.Add(1)&stateClosed != 0 {
 		return s.refused()
 	}
 	return true
@@ -121,9 +119,9 @@ func (s *Semaphore) refused() bool {
 func (s *Semaphore) leave() { s.settle(s.state.Add(^uint64(0))) }
 
 // settle closes the handles when state v, just written, says that no call
-// uses them, no lock pins them and someone asked for it.
+// uses them and someone asked for it.
 func (s *Semaphore) settle(v uint64) {
-	if v&stateUserMask == 0 && v&stateHeld == 0 && v&(stateClosed|stateRetired) != 0 {
+	if v&stateUserMask == 0 && v&(stateClosed|stateRetired) != 0 {
 		s.drain()
 	}
 }
@@ -135,7 +133,7 @@ func (s *Semaphore) drain() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := s.state.Load()
-	if v&stateUserMask != 0 || v&stateHeld != 0 {
+	if v&stateUserMask != 0 {
 		return // a call came in meanwhile; it drains when it leaves
 	}
 	for _, h := range s.retired {
@@ -241,7 +239,7 @@ func (s *Semaphore) AcquireTimeout(d time.Duration) (_ bool, err error) {
 // wait takes a count for Acquire and its forms: one call, ended whatever
 // the outcome.
 func (s *Semaphore) wait(ctx context.Context, limit time.Duration) (bool, error) {
-	ok, err := s.take(ctx, limit, false)
+	ok, err := s.take(ctx, limit)
 	if ok {
 		s.leave()
 	}
@@ -249,14 +247,13 @@ func (s *Semaphore) wait(ctx context.Context, limit time.Duration) (bool, error)
 }
 
 // take is the one waiting loop of the package. It begins a call and takes
-// a count in slices of at most waitSlice, so that cancellation and Close
-// are noticed, following a semaphore that was removed and recreated, as
-// Qt does; a zero limit only tries once. On success the call is still
-// open: the caller ends it (leave), turns it into the held lock (nowHeld)
-// or gives the count back within it (give). forLock makes the closing of
-// the SharedMemory end the wait too.
-func (s *Semaphore) take(ctx context.Context, limit time.Duration, forLock bool) (bool, error) {
-	if !s.enter(forLock) {
+// a count, in a wait that the end of ctx and Close end, following a
+// semaphore that was removed and recreated, as Qt does; a zero limit only
+// tries once. On success the call is still open: the caller ends it
+// (leave), keeps it while it holds the count (a SharedMemory's lock), or
+// gives the count back within it (giveBack).
+func (s *Semaphore) take(ctx context.Context, limit time.Duration) (bool, error) {
+	if !s.enter() {
 		return false, s.closedError("QSystemSemaphore::acquire")
 	}
 	r := s.cur.Load()
@@ -270,7 +267,20 @@ func (s *Semaphore) take(ctx context.Context, limit time.Duration, forLock bool)
 			return true, nil
 		}
 	}
-	return s.takeSlow(ctx, limit, forLock, tried)
+	return s.takeSlow(ctx, limit, tried)
+}
+
+// takeNow is take's first, uncontended try alone: no system call where
+// the lock-free path exists. On success the call is open, as after take.
+func (s *Semaphore) takeNow() bool {
+	if !s.enter() {
+		return false
+	}
+	if s.cur.Load().tryTake() {
+		return true
+	}
+	s.leave()
+	return false
 }
 
 // defaultSpin is WithSpin's default: longer than a hand-off between two
@@ -347,11 +357,12 @@ const (
 
 // takeSlow is take once the uncontended take failed, within the call;
 // spun says that spin already made non-blocking tries.
-func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, forLock, spun bool) (bool, error) {
+func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, spun bool) (bool, error) {
 	tries := 0
 	if spun {
 		tries = 1
 	}
+	sliced := false
 	for reopened := 0; ; tries++ {
 		// The first try never waits: an uncontended take then costs one
 		// non-blocking call, without the clock reads and timer set-up of
@@ -368,13 +379,20 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, forLock, 
 		r := s.cur.Load()
 		var ok bool
 		var err error
-		if ws, wakeable := r.h.(wakeableSem); wakeable && timeout > 0 && !slicedWaits.Load() && !mutant("sliced-waits") {
-			ok, err = s.waitWoken(ctx, ws, forLock)
+		if ws, wakeable := r.h.(wakeableSem); wakeable && timeout > 0 && !sliced && !slicedWaits.Load() && !mutant("sliced-waits") {
+			ok, err = s.waitWoken(ctx, ws)
+			if errors.Is(err, errNotWakeable) {
+				// This thread cannot be woken (SIGURG ignored or
+				// blocked): wait in slices instead, which ctx and
+				// Close end in time.
+				sliced, ok, err = true, false, nil
+				continue
+			}
 		} else {
 			ok, err = r.h.wait(timeout)
 		}
 		switch {
-		case s.ended(forLock):
+		case s.state.Load()&stateClosed != 0:
 			if ok {
 				// Taken after Close began: no Release could give it
 				// back later.
@@ -403,7 +421,7 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, forLock, 
 // and the end of ctx end. Each wait has a waker of its own: a wake that
 // ended a wait which goes on (the closing of a SharedMemory wakes every
 // waiter on its lock, its Detach's too) must not end the next one.
-func (s *Semaphore) waitWoken(ctx context.Context, ws wakeableSem, forLock bool) (bool, error) {
+func (s *Semaphore) waitWoken(ctx context.Context, ws wakeableSem) (bool, error) {
 	w, stop, err := s.addWaker(ctx, ws)
 	if err != nil {
 		return false, err
@@ -412,7 +430,7 @@ func (s *Semaphore) waitWoken(ctx context.Context, ws wakeableSem, forLock bool)
 		stop()
 		s.dropWaker(w)
 	}()
-	if s.ended(forLock) {
+	if s.state.Load()&stateClosed != 0 {
 		return false, nil // a Close that woke the wakers before this one joined them
 	}
 	return ws.waitWake(w)
@@ -439,72 +457,29 @@ func (s *Semaphore) dropWaker(w waker) {
 	_ = w.close()
 }
 
-// wakeWaiters ends the waits in progress after a flag that ends them was
-// set (Close, the closing of the lock's SharedMemory); with s.mu held.
+// wakeWaiters ends the waits in progress after Close set the flag that
+// ends them; with s.mu held.
 func (s *Semaphore) wakeWaiters() {
 	for _, w := range s.wakers {
 		w.wake()
 	}
 }
 
-// closing marks the lock of a SharedMemory whose Close has begun, and ends
-// the Lock calls waiting for it.
-func (s *Semaphore) closing() {
-	s.state.Or(stateClosing)
-	s.mu.Lock()
-	s.wakeWaiters()
-	s.mu.Unlock()
-}
-
-// ended reports whether the call in progress must stop: the object was
-// closed, or (for SharedMemory's lock) its SharedMemory is closing.
-func (s *Semaphore) ended(forLock bool) bool {
-	v := s.state.Load()
-	return v&stateClosed != 0 || forLock && v&stateClosing != 0
-}
-
-// nowHeld turns the open call of a take into the held lock, in one
-// instruction: from now on the lock, not the call, keeps the handle open,
-// and Unlock may claim it. It returns the state it wrote, and false when
-// the object holds the lock already: a count that only a semaphore
-// removed and recreated under the holder can have given (the call then
-// stays open).
-func (s *Semaphore) nowHeld() (uint64, bool) {
-	for {
-		v := s.state.Load()
-		if v&stateHeld != 0 {
-			return v, false
-		}
-		if s.state.CompareAndSwap(v, v+stateHeld-1) {
-			return v + stateHeld - 1, true
-		}
+// giveBack posts the count an open call holds as a SharedMemory's lock
+// and ends the call. It works on a closed object, whose handle the call
+// keeps open. A semaphore removed meanwhile took the count with it: the
+// one whoever recreates it makes is free, so giving it to that one would
+// let two holders in, and nothing is posted.
+func (s *Semaphore) giveBack() error {
+	defer s.leave()
+	r := s.cur.Load()
+	if r.tryGive() {
+		return nil
 	}
-}
-
-// claimHeld turns the held lock back into an open call, and reports
-// whether there was one: one instruction, so that of two Unlocks (or an
-// Unlock and a Close) only one gives the lock back.
-func (s *Semaphore) claimHeld() bool {
-	for {
-		v := s.state.Load()
-		if v&stateHeld == 0 {
-			return false
-		}
-		if s.state.CompareAndSwap(v, v-stateHeld+1) {
-			return true
-		}
+	if err := r.h.post(1); err != nil && !errors.Is(err, errSemaphoreGone) {
+		return err
 	}
-}
-
-// give posts the count an open call holds and ends the call. It works on
-// a closed object, whose handle the call keeps open.
-func (s *Semaphore) give() error {
-	var err error
-	if !s.cur.Load().tryGive() {
-		err = s.post(1)
-	}
-	s.leave()
-	return err
+	return nil
 }
 
 // Release adds n to the count (QSystemSemaphore::release). n == 0 does
@@ -521,7 +496,7 @@ func (s *Semaphore) Release(n int) (err error) {
 	if n < 0 {
 		return &Error{QtOp: "QSystemSemaphore::release", Key: s.key, Kind: UnknownError, Err: ErrInvalidCount, text: "n is negative"}
 	}
-	if !s.enter(false) {
+	if !s.enter() {
 		return s.closedError("QSystemSemaphore::release")
 	}
 	defer s.leave()
@@ -541,8 +516,8 @@ func (s *Semaphore) post(n int) error {
 		case !errors.Is(err, errSemaphoreGone) || reopened == reopenLimit:
 			return err
 		case s.state.Load()&stateClosed != 0:
-			// A lock given back by a closed object whose semaphore was
-			// removed: there is no one left to release it for.
+			// A release racing with Close on a semaphore removed meanwhile:
+			// there is no one left to release it for.
 			return nil
 		}
 		if err := s.reopen(r); err != nil {
@@ -559,7 +534,7 @@ func (s *Semaphore) Value() (_ int, err error) {
 			err = called("value", err)
 		}
 	}()
-	if !s.enter(false) {
+	if !s.enter() {
 		return 0, s.closedError("QSystemSemaphore::value")
 	}
 	defer s.leave()
@@ -639,7 +614,7 @@ func (s *Semaphore) retire() error {
 // remove deletes the semaphore through its handle, whoever owns it;
 // SharedMemory uses it when it removes the segment the semaphore locks.
 func (s *Semaphore) remove() error {
-	if !s.enter(false) {
+	if !s.enter() {
 		return nil
 	}
 	defer s.leave()
@@ -652,14 +627,6 @@ func (s *Semaphore) isOwner() bool {
 	defer s.mu.Unlock()
 	return s.owner
 }
-
-// closedLock is the lock of a SharedMemory closed before it ever bound
-// one, so that its Lock reports ErrClosed like any other.
-var closedLock = func() *Semaphore {
-	s := &Semaphore{drained: true}
-	s.state.Store(stateClosed | stateClosing)
-	return s
-}()
 
 func (s *Semaphore) closedError(op string) error {
 	return &Error{QtOp: op, Key: s.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -26,36 +25,34 @@ var ErrAttached = errors.New("qipc: already attached")
 // SharedMemory is a shared-memory segment and the lock semaphore that goes
 // with it: what a QSharedMemory with the same key uses, so Lock excludes Qt
 // peers that call QSharedMemory::lock(). Its methods are safe for
-// concurrent use; the bytes returned by Data are shared memory and are
-// guarded by Lock, not by the object.
+// concurrent use (see the package documentation, "Concurrency"); the bytes
+// returned by Data are shared memory and are guarded by Lock, not by the
+// object.
 type SharedMemory struct {
 	key  Key
 	opts options
+	b    backend // nil when no backend serves the key here (usable says why)
 
-	// lock is the lock semaphore, bound by a Create or Attach with mu
-	// held, and nil only before the first. Whether this object holds it,
-	// whether the detach that removed the segment retired it, and whether
-	// Close has begun are bits of its state word (sem.go), so Lock and
-	// Unlock read nothing else.
-	lock atomic.Pointer[Semaphore]
-	// closing is set first by Close; a Create or Attach that binds a lock
-	// afterwards passes it on to the lock's closing bit, so that Close
-	// ends its wait for the lock there too.
-	closing atomic.Bool
+	lock qtLock  // the Qt lock as this object uses it (qtlock.go)
+	life mapping // the phase, the mapping and its pins (mapping.go)
 
-	mu      sync.Mutex // orders Create, Attach, Detach and Close; guards below
-	b       backend
-	seg     segment
-	creator bool // this object created the segment
-	mapped  bool // a Create or Attach of this object succeeded
-	closed  bool
+	bindMu sync.Mutex // orders the binding of the lock semaphore (bind)
+
+	// created is the identity of the segment this object created, zero
+	// for none; written with the token held. Where the OS does not count
+	// attachments, Close removes that segment, and only that one.
+	created segmentID
 }
 
 // NewSharedMemory returns an object for the segment named by key (see
 // [SharedMemoryKey] and [LegacySharedMemoryKey]); it touches nothing until
 // Create or Attach.
 func NewSharedMemory(key Key, opts ...Option) *SharedMemory {
-	return &SharedMemory{key: key, opts: buildOptions(opts)}
+	m := &SharedMemory{key: key, opts: buildOptions(opts)}
+	m.b, _ = backendFor("", key)
+	m.lock.init()
+	m.life.init()
+	return m
 }
 
 // Key returns the segment's key.
@@ -64,7 +61,9 @@ func (m *SharedMemory) Key() Key { return m.key }
 // Create makes the segment with size bytes and attaches it, under the lock
 // as Qt does, so an attaching Qt peer never sees it half made. It fails with
 // ErrAlreadyExists when the segment exists; Qt's recipe is then to Attach.
-// A Create that fails leaves nothing it made behind.
+// A Create that fails removes the segment it made, and the lock semaphore
+// it made when no other process can be using it (package documentation,
+// "Ownership").
 func (m *SharedMemory) Create(size int, mode AccessMode) error {
 	return m.CreateContext(context.Background(), size, mode)
 }
@@ -79,37 +78,44 @@ func (m *SharedMemory) CreateContext(ctx context.Context, size int, mode AccessM
 		}
 	}()
 	const op = "QSharedMemory::create"
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err := m.usable(op); err != nil {
 		return err
 	}
 	if size <= 0 {
-		return m.failed(&Error{QtOp: op, Key: m.key, Kind: InvalidSize, text: "create size is less then 0"})
+		return &Error{QtOp: op, Key: m.key, Kind: InvalidSize, text: "create size is less then 0"}
 	}
-	return m.failed(m.underLock(ctx, op, func() error {
+	return m.change(ctx, op, func(*lockHold) error {
+		if err := m.detachedNow(op); err != nil {
+			return err
+		}
+		m.life.set(attaching, nil)
 		seg, err := m.b.createSegment(m.key, size, mode, m.opts.perm)
 		if errors.Is(err, ErrAlreadyExists) {
 			if err = m.existing(err); err == nil {
 				seg, err = m.b.createSegment(m.key, size, mode, m.opts.perm)
 			}
 		}
+		if err == nil {
+			if terr := m.trust(op, seg.owners()); terr != nil {
+				// A key file another user made first: give up the
+				// segment made on it.
+				_, derr := seg.detach(true)
+				err = errors.Join(terr, derr)
+			}
+		}
 		if err != nil {
+			m.life.set(detached, nil)
 			return err
 		}
-		if err := m.trust(op, seg.owners()); err != nil {
-			// A key file another user made first: give up the segment
-			// made on it.
-			_, derr := seg.detach(true)
-			return errors.Join(err, derr)
-		}
-		m.seg, m.creator, m.mapped = seg, true, true
+		m.created = seg.identity()
+		m.life.set(attached, &mapped{seg: seg, data: seg.bytes()})
 		return nil
-	}))
+	})
 }
 
-// Attach maps an existing segment. An Attach that fails leaves nothing it
-// made behind.
+// Attach maps an existing segment. An Attach that fails makes no lock
+// semaphore for a segment that does not exist, and leaves nothing behind
+// that no other process can be using.
 func (m *SharedMemory) Attach(mode AccessMode) error {
 	return m.AttachContext(context.Background(), mode)
 }
@@ -123,23 +129,35 @@ func (m *SharedMemory) AttachContext(ctx context.Context, mode AccessMode) (err 
 		}
 	}()
 	const op = "QSharedMemory::attach"
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err := m.usable(op); err != nil {
 		return err
 	}
-	return m.failed(m.underLock(ctx, op, func() error {
-		seg, err := m.b.attachSegment(m.key, mode)
-		if err != nil {
+	// Qt binds (and may create) the lock semaphore first. Looking for the
+	// segment first spares the usual start-up, a client retrying Attach
+	// until its server has created the segment, a lock semaphore at every
+	// try that no one would remove.
+	if err := m.b.findSegment(m.key); err != nil {
+		return err
+	}
+	return m.change(ctx, op, func(*lockHold) error {
+		if err := m.detachedNow(op); err != nil {
 			return err
 		}
-		if err := m.trust(op, seg.owners()); err != nil {
-			_, derr := seg.detach(false)
-			return errors.Join(err, derr)
+		m.life.set(attaching, nil)
+		seg, err := m.b.attachSegment(m.key, mode)
+		if err == nil {
+			if terr := m.trust(op, seg.owners()); terr != nil {
+				_, derr := seg.detach(false)
+				err = errors.Join(terr, derr)
+			}
 		}
-		m.seg, m.mapped = seg, true
+		if err != nil {
+			m.life.set(detached, nil)
+			return err
+		}
+		m.life.set(attached, &mapped{seg: seg, data: seg.bytes()})
 		return nil
-	}))
+	})
 }
 
 // existing handles a Create that found a segment under its key, with the
@@ -157,7 +175,7 @@ func (m *SharedMemory) existing(exists error) error {
 		return exists
 	}
 	if m.opts.replaceStale && m.key.HasLock() {
-		_, err := m.b.removeSegment(m.key, true)
+		_, err := m.b.removeSegment(m.key, true, segmentID{})
 		return err
 	}
 	hint := "it is stale (" + why + "): WithReplaceStale() replaces it; RemoveSharedMemory or `qipc rm` removes it"
@@ -169,30 +187,13 @@ func (m *SharedMemory) existing(exists error) error {
 	return &withHint
 }
 
-// failed finishes a Create or Attach that returns err, with mu held: when
-// it failed and this object made the lock semaphore (and its key file)
-// only for it, they go now, not at a Close that may never come (a program
-// that exits on the error). Qt removes them when the object is destroyed.
-func (m *SharedMemory) failed(err error) error {
-	lock := m.lock.Load()
-	if err == nil || m.seg != nil || lock == nil || lock.state.Load()&(stateHeld|stateClosed) != 0 || !lock.isOwner() {
-		return err
-	}
-	m.lock.Store(nil)
-	if m.closing.Load() {
-		m.lock.Store(closedLock)
-	}
-	return errors.Join(err, lock.remove(), lock.Close())
-}
-
-// usable checks the object and its key before Create or Attach and binds
-// the lock semaphore, with mu held.
+// usable checks the object and its key before Create or Attach.
 func (m *SharedMemory) usable(op string) error {
 	switch {
-	case m.closed:
-		return &Error{QtOp: op, Key: m.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
-	case m.seg != nil:
-		return &Error{QtOp: op, Key: m.key, Kind: UnknownError, Err: ErrAttached, text: "already attached"}
+	case m.lock.isClosed():
+		return m.closedError(op)
+	case m.life.phase() == attached:
+		return m.attachedError(op)
 	}
 	if err := checkKey("QSharedMemory", "", m.key); err != nil {
 		if op == "QSharedMemory::create" && m.key.Type == Windows && m.key.IsEmpty() {
@@ -202,43 +203,79 @@ func (m *SharedMemory) usable(op string) error {
 		return err
 	}
 	if m.b == nil {
-		b, err := backendFor("QSharedMemory::setNativeKey", m.key)
-		if err != nil {
-			return err
-		}
-		m.b = b
+		_, err := backendFor("QSharedMemory::setNativeKey", m.key)
+		return err
 	}
 	if m.b.lockShadowsSegment(m.key) {
 		return &Error{QtOp: handleOp("QSharedMemory", m.key), Key: m.key, Kind: KeyError, Err: ErrLibcSemaphores,
 			text: "musl keeps a POSIX semaphore under the segment's own name, which Qt 6.6+ gives its lock: use System V keys or a legacy POSIX key with musl"}
 	}
-	if !m.key.HasLock() {
-		return nil // Qt <= 6.5's native key: nothing to bind
-	}
-	if l := m.lock.Load(); l == nil || l.state.Load()&stateClosed != 0 {
-		// Open mode even for Create: Qt's Create mode would reset a lock
-		// another process may hold right now (see COMPAT.md).
-		lock, err := NewSemaphore(lockKeyFor(m.key), 1, Open, WithoutCleanup(), WithPermissions(fsMode(m.opts.perm)), WithSpin(m.opts.spin))
-		if err != nil {
-			var se *Error
-			errors.As(err, &se)
-			kind := UnknownError
-			if se != nil {
-				kind = se.Kind
-			}
-			return &Error{QtOp: "QSharedMemoryPrivate::initKey", Key: m.key, Kind: kind, Err: errors.Unwrap(err),
-				text:   "unable to set key on lock (" + QtErrorString(err) + ")",
-				legacy: "QSharedMemoryPrivate::initKey: unable to set key on lock"}
-		}
-		if err := m.trust(op, lock.cur.Load().h.owners()); err != nil {
-			return errors.Join(err, lock.Close())
-		}
-		m.lock.Store(lock)
-		if m.closing.Load() {
-			lock.closing()
-		}
+	return nil
+}
+
+// detachedNow is the check of a Create or Attach with the token held.
+func (m *SharedMemory) detachedNow(op string) error {
+	switch {
+	case m.lock.isClosed():
+		return m.closedError(op)
+	case m.life.phase() != detached:
+		return m.attachedError(op)
 	}
 	return nil
+}
+
+func (m *SharedMemory) closedError(op string) *Error {
+	return &Error{QtOp: op, Key: m.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
+}
+
+func (m *SharedMemory) attachedError(op string) *Error {
+	return &Error{QtOp: op, Key: m.key, Kind: UnknownError, Err: ErrAttached, text: "already attached"}
+}
+
+// bind opens the lock semaphore if none is bound, as Qt's initKey does
+// before a create or attach, and reports whether this call made it.
+// Open mode even for Create: Qt's Create mode would reset a lock another
+// process may hold right now (COMPAT.md #1).
+func (m *SharedMemory) bind(op string) (made bool, err error) {
+	if !m.key.HasLock() {
+		return false, nil // Qt <= 6.5's native key: nothing to bind
+	}
+	m.bindMu.Lock()
+	defer m.bindMu.Unlock()
+	if m.lock.isClosed() {
+		return false, m.closedError(op)
+	}
+	if m.lock.sem.Load() != nil {
+		return false, nil
+	}
+	lock, err := NewSemaphore(lockKeyFor(m.key), 1, Open, WithoutCleanup(), WithPermissions(fsMode(m.opts.perm)), WithSpin(m.opts.spin))
+	if err != nil {
+		var se *Error
+		errors.As(err, &se)
+		kind := UnknownError
+		if se != nil {
+			kind = se.Kind
+		}
+		return false, &Error{QtOp: "QSharedMemoryPrivate::initKey", Key: m.key, Kind: kind, Err: errors.Unwrap(err),
+			text:   "unable to set key on lock (" + QtErrorString(err) + ")",
+			legacy: "QSharedMemoryPrivate::initKey: unable to set key on lock"}
+	}
+	if err := m.trust(op, lock.cur.Load().h.owners()); err != nil {
+		return false, errors.Join(err, lock.Close())
+	}
+	m.lock.sem.Store(lock)
+	return lock.isOwner(), nil
+}
+
+// unbind closes the lock semaphore sem, bound earlier, so that the next
+// bind opens the one its name leads to now.
+func (m *SharedMemory) unbind(sem *Semaphore) error {
+	m.bindMu.Lock()
+	defer m.bindMu.Unlock()
+	if !m.lock.sem.CompareAndSwap(sem, nil) {
+		return nil
+	}
+	return sem.Close()
 }
 
 // trust refuses objects another user owns, unless WithForeignOwners says
@@ -258,34 +295,144 @@ func (m *SharedMemory) trust(op string, owners []owner) error {
 	return nil
 }
 
-// underLock runs fn holding the lock semaphore, unless this object already
-// holds it through Lock or the key has none, as Qt's create/attach/detach
-// do. Call with mu held. Close ends the wait for the lock.
-func (m *SharedMemory) underLock(ctx context.Context, op string, fn func() error) error {
-	lock := m.lock.Load()
-	if lock == nil || lock.state.Load()&stateHeld != 0 {
-		return fn()
-	}
-	ok, err := lock.take(ctx, -1, true)
-	if !ok {
-		if err == nil {
-			err = ctx.Err()
+// lockHold is how a Create, Attach, Detach or Close holds the Qt lock.
+type lockHold struct {
+	sem      *Semaphore // nil: none held (the key has no lock)
+	borrowed bool       // the count the object holds for Lock (qtLock.borrow)
+}
+
+// errRetired is what enterLock reports when the lock semaphore went with
+// the segment while it waited: bind a new one.
+var errRetired = errors.New("lock semaphore retired")
+
+// change runs step, one change of phase (Create, Attach, Detach), as Qt
+// runs them: under the Qt lock and, inside it, with the token. The lock is
+// the count the object holds for Lock when it holds one (COMPAT.md #14),
+// else one taken for the step; Close ends the wait for it. No wait happens
+// with the token held but the one for pins (Detach), so a Lock holder
+// that calls Detach never waits for a change that waits for its lock.
+//
+// A Create or Attach that fails, and that made the lock semaphore, removes
+// it again while it holds its count, if there is no segment for it to
+// lock and removing it cannot leave anyone on a removed one (System V,
+// whose users follow a removal: Backend.followsRemoval). Anything else
+// stays, as Qt leaves it: another process may be using it.
+func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHold) error) error {
+	var (
+		h    lockHold
+		made bool
+		err  error
+	)
+	for tries := 0; ; tries++ {
+		if made, err = m.bind(op); err != nil {
+			return err
 		}
-		return m.lockError(op, lock, err)
+		h, err = m.enterLock(ctx, op)
+		switch {
+		case err == errRetired:
+			continue
+		case err != nil:
+			return err
+		case tries < reopenLimit && !h.borrowed && h.sem != nil && m.life.phase() == detached && h.sem.cur.Load().h.stale():
+			// The lock semaphore bound earlier is not the one its name
+			// leads to any more: someone removed it (a POSIX creator's
+			// Close does), and those that make or map the segment now
+			// lock the name's. Follow them.
+			if err := errors.Join(m.exitLock(&h), m.unbind(h.sem)); err != nil {
+				return err
+			}
+			continue
+		}
+		break
 	}
-	err = fn()
-	return errors.Join(err, lock.give())
+	if err := m.life.begin(ctx); err != nil {
+		return errors.Join(m.lockError(op, err), m.exitLock(&h))
+	}
+	if m.lock.isClosed() {
+		err = m.closedError(op)
+	} else {
+		err = step(&h)
+	}
+	if err != nil && made && !h.borrowed && h.sem != nil && m.b.followsRemoval() && m.b.findSegment(m.key) != nil {
+		err = errors.Join(err, m.retireLock(&h))
+	}
+	m.life.end()
+	return errors.Join(err, m.exitLock(&h))
+}
+
+// enterLock takes the Qt lock for a change: the count the object holds
+// for Lock, borrowed, or one of its own, waiting until ctx or Close ends
+// the wait.
+func (m *SharedMemory) enterLock(ctx context.Context, op string) (lockHold, error) {
+	if !m.key.HasLock() {
+		return lockHold{}, nil
+	}
+	if m.lock.borrow() {
+		return lockHold{sem: m.lock.sem.Load(), borrowed: true}, nil
+	}
+	sem := m.lock.sem.Load()
+	if sem == nil {
+		return lockHold{}, errRetired
+	}
+	if sem.takeNow() {
+		return lockHold{sem: sem}, nil
+	}
+	wctx, stop := m.lock.waitContext(ctx)
+	ok, err := sem.take(wctx, -1)
+	stop()
+	switch {
+	case ok:
+		return lockHold{sem: sem}, nil
+	case errors.Is(err, ErrClosed) && !m.lock.isClosed():
+		return lockHold{}, errRetired
+	}
+	return lockHold{}, m.lockError(op, m.lock.waitError(ctx, err))
+}
+
+// exitLock ends what enterLock began: it gives the count back, or leaves
+// it to the last borrower.
+func (m *SharedMemory) exitLock(h *lockHold) error {
+	switch {
+	case h.sem == nil:
+		return nil
+	case h.borrowed:
+		var err error
+		for range m.lock.unborrow() {
+			err = errors.Join(err, h.sem.giveBack())
+		}
+		return err
+	}
+	return h.sem.giveBack()
+}
+
+// retireLock removes the lock semaphore while h holds its count, with the
+// token held: the segment it locks is gone. This object is done with it: a
+// Lock that holds it loses it, those waiting for it fail with
+// ErrNotAttached, and the next Create or Attach binds a new one. Other
+// processes follow the removal (System V: their next operation fails and
+// they open the name again) or go on using the removed semaphore among
+// themselves (POSIX), the lock of a segment that no one can attach any
+// more; so the count is given back as usual (giveBack: on System V it went
+// with the semaphore).
+func (m *SharedMemory) retireLock(h *lockHold) error {
+	m.bindMu.Lock()
+	m.lock.sem.CompareAndSwap(h.sem, nil)
+	m.bindMu.Unlock()
+	err := h.sem.retire()
+	if m.lock.retire() {
+		// Lock's count; when h is borrowed, the very one it holds, which
+		// no Unlock will give back now.
+		err = errors.Join(err, h.sem.giveBack())
+	}
+	return err
 }
 
 // lockError reports a failure to take the lock in Qt's words, keeping the
 // cause (a context error, ErrClosed, an errno) reachable by errors.Is.
-func (m *SharedMemory) lockError(op string, lock *Semaphore, cause error) error {
+func (m *SharedMemory) lockError(op string, cause error) error {
 	switch {
-	case lock == nil:
-		if cause != ErrNoLock {
-			cause = ErrNotAttached
-		}
-	case lock.state.Load()&stateClosing != 0:
+	case cause == ErrNoLock:
+	case m.lock.isClosed():
 		cause = ErrClosed
 	case errors.Is(cause, ErrClosed):
 		// The lock semaphore closed under an open object: the detach
@@ -295,7 +442,8 @@ func (m *SharedMemory) lockError(op string, lock *Semaphore, cause error) error 
 	return &Error{QtOp: op, Key: m.key, Kind: LockError, Err: cause, text: "unable to lock"}
 }
 
-// Detach unmaps the segment. On System V the process that detaches last
+// Detach unmaps the segment, once the ReadAt, WriteAt and Locked calls
+// using it have returned. On System V the process that detaches last
 // removes the segment, its key file and its lock semaphore, as Qt does.
 func (m *SharedMemory) Detach() error { return m.DetachContext(context.Background()) }
 
@@ -304,175 +452,141 @@ func (m *SharedMemory) notAttached(op string) *Error {
 	return &Error{QtOp: op, Key: m.key, Kind: NotFound, Err: ErrNotAttached, text: "not attached"}
 }
 
-// DetachContext is Detach that gives up waiting for the lock when ctx is
-// done, leaving the segment attached; the error then matches ctx.Err().
+// DetachContext is Detach that gives up when ctx is done, while it waits
+// for the lock or for the calls using the mapping, leaving the segment
+// attached; the error then matches ctx.Err().
 func (m *SharedMemory) DetachContext(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
 			err = called("detach", err)
 		}
 	}()
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	const op = "QSharedMemory::detach"
-	if m.seg == nil {
+	if m.life.phase() != attached {
 		return m.notAttached(op)
 	}
-	lock := m.lock.Load()
-	if lock == nil {
-		return m.detachUnder(nil, false) // the key has no lock
-	}
-	if lock.state.Load()&stateHeld != 0 {
-		// A lock taken by Lock stays taken (Qt's detach unlocks it on
-		// the way out: COMPAT.md #14).
-		return m.detachUnder(lock, false)
-	}
-	ok, err := lock.take(ctx, -1, false)
-	if !ok {
-		if err == nil {
-			err = ctx.Err()
+	return m.change(ctx, op, func(h *lockHold) error {
+		if m.life.phase() != attached {
+			return m.notAttached(op)
 		}
-		return m.lockError(op, lock, err)
-	}
-	return m.detachUnder(lock, true)
+		if err := m.life.drain(ctx); err != nil {
+			return &Error{QtOp: op, Key: m.key, Kind: UnknownError, Err: err, text: "the mapping is in use (ReadAt, WriteAt or Locked)"}
+		}
+		return m.unmap(h)
+	})
 }
 
-// detachUnder unmaps with mu and the lock held; taken says the lock is an
-// open call of this detach (or Close), to be given back here. When the
-// detach removes the segment, the lock goes with it, still taken: it is
-// retired, not given back, so that a Lock waiting for it fails rather
-// than making a fresh one (the next Create or Attach binds a new one).
-func (m *SharedMemory) detachUnder(lock *Semaphore, taken bool) error {
-	removed, err := m.seg.detach(m.opts.cleanup)
-	m.seg = nil
-	if lock == nil {
-		return err
-	}
-	if removed {
-		if !taken && lock.claimHeld() {
-			taken = true
-		}
-		err = errors.Join(err, lock.retire())
-		if taken {
-			lock.leave()
-		}
-		return err
-	}
-	if taken {
-		err = errors.Join(err, lock.give())
+// unmap detaches a drained mapping, with the token and the lock held. When
+// the detach removes the segment, the lock goes with it (retireLock).
+func (m *SharedMemory) unmap(h *lockHold) error {
+	removed, err := m.life.cur.Load().seg.detach(m.opts.cleanup)
+	m.life.set(detached, nil)
+	if removed && h.sem != nil {
+		err = errors.Join(err, m.retireLock(h))
 	}
 	return err
 }
 
-// Close detaches if attached, releases the lock if this object holds it,
-// and gives up what the object owns: where the OS cannot count
+// Close detaches if attached (once the ReadAt, WriteAt and Locked calls
+// using the mapping have returned), releases the lock if this object
+// holds it, and gives up what the object owns: where the OS cannot count
 // attachments (POSIX), the object that created the segment removes it and
 // its lock semaphore, as Qt 6.6+ documents; [WithoutCleanup] keeps them.
-// Other processes' mappings stay valid. Close unblocks Lock calls waiting
-// in other goroutines; they return ErrClosed. An Unlock racing with Close
-// still gives the lock back: the lock semaphore's handle is closed when
-// the last call using it ends.
+// Other processes' mappings stay valid. Close ends the Lock calls and the
+// waits for the lock of Create, Attach and Detach in other goroutines;
+// they return ErrClosed. A lock that Lock holds when Close begins is
+// Close's from then on: Unlock then reports ErrNotLocked, and Close gives
+// it back.
 func (m *SharedMemory) Close() (err error) {
 	defer func() {
 		if err != nil {
 			err = called("close", err)
 		}
 	}()
-	// First, so that waiting Locks (and a Create or Attach waiting for
-	// the lock with mu held) end, and Locks from now on fail.
-	m.closing.Store(true)
-	if lock := m.lock.Load(); lock != nil {
-		lock.closing()
+	first, claimed := m.lock.close()
+	if !first {
+		return m.closedError("QSharedMemory::close")
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return &Error{QtOp: "QSharedMemory::close", Key: m.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
+	// No change begins from now on (change checks with the token), so the
+	// phase seen once the change in progress is over stays.
+	_ = m.life.begin(context.Background())
+	attachedNow := m.life.phase() == attached
+	m.life.end()
+	h := lockHold{borrowed: claimed}
+	if claimed || attachedNow && m.key.HasLock() {
+		h.sem = m.lock.sem.Load()
 	}
-	m.closed = true
-	lock := m.lock.Load()
-	if lock == nil {
-		m.lock.Store(closedLock)
-		if m.seg == nil {
-			return nil
-		}
-		// Attached with a key that has no lock.
-		return errors.Join(m.detachUnder(nil, false), m.giveUp(nil))
-	}
-	lock.closing() // bound after the closing above
-	if lock.state.Load()&stateClosed != 0 {
-		return nil // an earlier detach removed the segment and retired its lock
-	}
-	// Take over a lock this object holds, so that a Lock racing with
-	// Close cannot give it back meanwhile; the detach runs under it.
-	held := lock.claimHeld()
-	if m.seg != nil {
-		if held {
-			err = m.detachUnder(lock, true)
-		} else if ok, terr := lock.take(context.Background(), -1, false); ok {
-			err = m.detachUnder(lock, true)
-		} else {
-			err = m.lockError("QSharedMemory::detach", lock, terr)
-		}
-		held = false
-		if lock.state.Load()&stateClosed != 0 {
-			return err // the detach removed the segment and retired its lock
+	if h.sem != nil && !claimed {
+		// Close's own wait: the closing does not end it.
+		if ok, terr := h.sem.take(context.Background(), -1); !ok {
+			err = m.lockError("QSharedMemory::detach", terr)
+			h.sem = nil
 		}
 	}
-	if held {
-		err = errors.Join(err, lock.give())
+	_ = m.life.begin(context.Background())
+	if err == nil && m.life.phase() == attached {
+		_ = m.life.drain(context.Background())
+		err = m.unmap(&h)
 	}
-	return errors.Join(err, m.giveUp(lock))
+	err = errors.Join(err, m.giveUp(&h))
+	m.life.set(closedPhase, nil)
+	m.life.end()
+	err = errors.Join(err, m.exitLock(&h))
+	m.bindMu.Lock()
+	sem := m.lock.sem.Swap(nil)
+	m.bindMu.Unlock()
+	if sem != nil {
+		err = errors.Join(err, sem.Close())
+	}
+	return err
 }
 
-// giveUp removes at Close what this object owns, and closes its lock
-// (nil for a key without one), with mu held and the segment detached.
-func (m *SharedMemory) giveUp(lock *Semaphore) error {
-	var err error
-	removeLock := false
-	switch {
-	case !m.opts.cleanup:
-	case !m.b.countsAttachments():
-		if m.creator {
-			_, err = m.b.removeSegment(m.key, false)
-		}
-		removeLock = lock != nil && (m.creator || lock.isOwner())
-	default:
-		// Where the last detach removes the lock, only a lock this object
-		// made for a segment it never mapped (a failed Attach) is left.
-		removeLock = lock != nil && lock.isOwner() && !m.mapped
+// giveUp removes at Close, with the token held and the segment detached,
+// what this object owns where the OS does not count attachments (POSIX):
+// the segment it created, if its name is still that segment, and with it
+// the segment's lock semaphore, under h's count when Close holds it.
+// System V's last detach removed everything already; Windows removes
+// objects with their last handle.
+func (m *SharedMemory) giveUp(h *lockHold) error {
+	if !m.opts.cleanup || m.b == nil || m.b.countsAttachments() || m.created == (segmentID{}) {
+		return nil
 	}
-	if lock == nil {
+	removed, err := m.b.removeSegment(m.key, false, m.created)
+	if !removed {
 		return err
 	}
-	if removeLock {
-		err = errors.Join(err, lock.remove())
+	switch {
+	case h.sem != nil:
+		return errors.Join(err, m.retireLock(h))
+	case m.key.HasLock():
+		if sem := m.lock.sem.Load(); sem != nil {
+			return errors.Join(err, sem.remove())
+		}
 	}
-	return errors.Join(err, lock.Close())
+	return err
 }
 
 // Data returns the mapped segment itself, not a copy, or nil when not
-// attached. It stays valid until Detach or Close; guard access with Lock
-// when other processes write.
+// attached. It stays valid until Detach or Close, which do not wait for
+// its users as they wait for ReadAt, WriteAt and Locked; guard access
+// with Lock when other processes write.
 func (m *SharedMemory) Data() []byte {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.seg == nil {
+	if m.life.phase() != attached {
 		return nil
 	}
-	return m.seg.bytes()
+	if cur := m.life.cur.Load(); cur != nil {
+		return cur.data
+	}
+	return nil
 }
 
 // Size returns the segment's size in bytes as the OS reports it (on
 // Windows, whole pages), or 0 when not attached.
 func (m *SharedMemory) Size() int { return len(m.Data()) }
 
-// IsAttached reports whether the segment is mapped.
-func (m *SharedMemory) IsAttached() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.seg != nil
-}
+// IsAttached reports whether the segment is mapped and usable: false from
+// the moment a Detach or Close begins to wait for the calls using it.
+func (m *SharedMemory) IsAttached() bool { return m.life.phase() == attached }
 
 // Lock takes the lock a Qt peer's QSharedMemory::lock() takes, waiting as
 // long as it takes. Unlike Qt's, it is not re-entrant: a second Lock on
@@ -488,9 +602,6 @@ func (m *SharedMemory) LockContext(ctx context.Context) (err error) {
 			err = called("lock", err)
 		}
 	}()
-	if planted, err := m.plantedLock(); planted {
-		return err
-	}
 	return m.lockWith(ctx, -1)
 }
 
@@ -501,9 +612,6 @@ func (m *SharedMemory) TryLock() (_ bool, err error) {
 			err = called("lock", err)
 		}
 	}()
-	if planted, err := m.plantedLock(); planted {
-		return err == nil, err
-	}
 	err = m.lockWith(context.Background(), 0)
 	if errors.Is(err, errNotNow) {
 		return false, nil
@@ -514,97 +622,77 @@ func (m *SharedMemory) TryLock() (_ bool, err error) {
 // errNotNow is what lockWith reports when a zero limit found the lock taken.
 var errNotNow = errors.New("lock taken")
 
-// lockWith takes the lock, waiting at most as limit says (see take).
+// lockWith takes the lock for Lock, waiting at most as limit says (see
+// Semaphore.take): first the object's turn (one Lock of the object at a
+// time waits for the count), then the count.
 func (m *SharedMemory) lockWith(ctx context.Context, limit time.Duration) error {
 	const op = "QSharedMemory::lock"
 	if !m.key.HasLock() {
-		return m.lockError(op, nil, ErrNoLock)
+		return m.lockError(op, ErrNoLock)
 	}
-	lock := m.lock.Load()
-	if lock == nil {
-		return m.lockError(op, nil, ErrNotAttached)
+	sem := m.lock.sem.Load()
+	if sem != nil && sem.takeNow() {
+		if m.lock.holdFree() {
+			return nil
+		}
+		if err := sem.giveBack(); err != nil {
+			return m.lockError(op, err)
+		}
 	}
-	var v uint64
-	for {
-		ok, err := lock.take(ctx, limit, true)
-		switch {
-		case ok:
-		case err == nil && limit == 0:
+	if err := m.lock.acquireTurn(ctx, limit == 0); err != nil {
+		if err == errNotNow {
+			return err
+		}
+		return m.lockError(op, err)
+	}
+	if sem = m.lock.sem.Load(); sem == nil {
+		m.lock.releaseTurn()
+		return m.lockError(op, ErrNotAttached)
+	}
+	ok, err := sem.takeNow(), error(nil)
+	if !ok && limit == 0 {
+		ok, err = sem.take(ctx, 0)
+	} else if !ok {
+		wctx, stop := m.lock.waitContext(ctx)
+		ok, err = sem.take(wctx, limit)
+		stop()
+		if !ok {
+			err = m.lock.waitError(ctx, err)
+		}
+	}
+	switch {
+	case !ok:
+		m.lock.releaseTurn()
+		if err == nil {
 			return errNotNow
-		case err == nil:
-			return ctx.Err()
-		default:
-			return m.lockError(op, lock, err)
 		}
-		var held bool
-		if v, held = lock.nowHeld(); held {
-			break
-		}
-		// Held already, by a count of the semaphore this one replaced:
-		// one holder per object, so give this count back and wait.
-		if err := lock.give(); err != nil {
-			return m.lockError(op, lock, err)
-		}
-		time.Sleep(time.Millisecond)
+		return m.lockError(op, err)
+	case !m.lock.hold():
+		// Close began while this waited: no Unlock could give this
+		// count back.
+		return errors.Join(m.lockError(op, ErrClosed), sem.giveBack())
 	}
-	if v&stateClosing == 0 {
-		return nil
-	}
-	// Close began before the lock was marked held: either Close finds it
-	// held and gives it back, or this does; the claim decides.
-	var err error
-	if lock.claimHeld() {
-		err = lock.give()
-	}
-	return errors.Join(m.lockError(op, lock, ErrClosed), err)
+	return nil
 }
 
-// Unlock releases the lock taken by Lock. It fails when this object does
-// not hold the lock.
+// Unlock releases the lock taken by Lock. It fails with ErrNotLocked when
+// this object does not hold the lock.
 func (m *SharedMemory) Unlock() (err error) {
 	defer func() {
 		if err != nil {
 			err = called("unlock", err)
 		}
 	}()
-	switch {
-	case mutant("unlock-noop"):
-		return nil
-	case mutant("no-exclusion"):
-		if lock := m.lock.Load(); lock != nil && lock.claimHeld() {
-			lock.leave()
-			return nil
-		}
-		return m.unlockError(ErrNotLocked)
-	case mutant("unlock-fails"):
-		return errors.Join(m.unlock(), m.unlockError(errors.New("planted fault")))
-	}
-	return m.unlock()
+	return m.unlockError(m.unlock())
 }
 
 func (m *SharedMemory) unlock() error {
-	lock := m.lock.Load()
-	if lock == nil || !lock.claimHeld() {
-		return m.unlockError(ErrNotLocked)
+	sem := m.lock.sem.Load()
+	give, err := m.lock.unlock()
+	if err != nil || !give {
+		return err
 	}
-	return m.unlockError(lock.give())
-}
-
-// plantedLock is Lock as the faults of `make verify` make it: lock-noop
-// does nothing, no-exclusion takes nothing but marks the lock held.
-func (m *SharedMemory) plantedLock() (planted bool, err error) {
-	switch {
-	case mutant("lock-noop"):
-		return true, nil
-	case mutant("no-exclusion"):
-		if lock := m.lock.Load(); lock != nil && lock.enter(true) {
-			if _, held := lock.nowHeld(); !held {
-				lock.leave()
-			}
-		}
-		return true, nil
-	}
-	return false, nil
+	return sem.giveBack()
 }
 
 func (m *SharedMemory) unlockError(cause error) error {
@@ -638,7 +726,7 @@ func RemoveSharedMemory(key Key) (err error) {
 	if err != nil {
 		return err
 	}
-	removed, err := b.removeSegment(key, false)
+	removed, err := b.removeSegment(key, false, segmentID{})
 	if key.HasLock() {
 		err = errors.Join(err, b.removeSemaphore(lockKeyFor(key)))
 	}

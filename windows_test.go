@@ -739,7 +739,7 @@ func TestWindowsForeignOwnerRefused(t *testing.T) {
 		if err := m.Attach(ReadWrite); err != nil {
 			t.Fatalf("Attach of a segment our user owns: %v", err)
 		}
-		if got := m.seg.owners(); len(got) != 1 || got[0].id != self {
+		if got := m.life.cur.Load().seg.owners(); len(got) != 1 || got[0].id != self {
 			t.Fatalf("owners: %v, want %s", got, self)
 		}
 	})

@@ -137,3 +137,35 @@ func ShmUsers() Index {
 // Users returns the processes that map the /dev/shm file with inode ino
 // or hold it open.
 func (x Index) Users(ino uint64) []int { return x.pids[ino] }
+
+// MappedInode returns the inode of the file this process maps at addr,
+// from /proc/self/maps: what tells a POSIX semaphore or segment this
+// process has open from one made since under the same name.
+func MappedInode(addr uintptr) (uint64, bool) {
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		// start-end perms offset dev inode path
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		lo, hi, ok := strings.Cut(fields[0], "-")
+		if !ok {
+			continue
+		}
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 != nil || err2 != nil || uint64(addr) < start || uint64(addr) >= end {
+			continue
+		}
+		ino, err := strconv.ParseUint(fields[4], 10, 64)
+		return ino, err == nil && ino != 0
+	}
+	return 0, false
+}
