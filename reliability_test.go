@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/qipc-go/qipc/internal/glibcsem"
+	"golang.org/x/sys/unix"
 )
 
 // Reliability under faults: processes SIGKILLed at each step, bad input,
@@ -91,6 +92,54 @@ func relPeerMain(args []string) int {
 			return peerFail(os.Stdout, err)
 		}
 		fmt.Println("ok")
+		return 0
+	case "create-fsize":
+		// A Create whose ftruncate fails: the file size limit is below
+		// the segment's size (Go ignores SIGXFSZ; ftruncate fails EFBIG).
+		lim := syscall.Rlimit{Cur: 4096, Max: 4096}
+		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+			fmt.Println("err setrlimit", err)
+			return 1
+		}
+		m := NewSharedMemory(k)
+		if err := m.Create(size, ReadWrite); err != nil {
+			return peerFail(os.Stdout, err)
+		}
+		fmt.Println("ok")
+		return 0
+	case "lock-sigurg-ignored", "lock-sigurg-blocked":
+		// A System V LockContext with a deadline where SIGURG cannot end
+		// the wait: the process ignores it, or the thread blocks it.
+		if args[0] == "lock-sigurg-ignored" {
+			signal.Ignore(syscall.SIGURG)
+		} else {
+			runtime.LockOSThread()
+			var set unix.Sigset_t
+			set.Val[(int(syscall.SIGURG)-1)/64] |= 1 << ((uint(syscall.SIGURG) - 1) % 64)
+			if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
+				fmt.Println("err sigmask", err)
+				return 1
+			}
+		}
+		m := NewSharedMemory(k)
+		if err := m.Attach(ReadWrite); err != nil {
+			return peerFail(os.Stdout, err)
+		}
+		defer m.Close()
+		fmt.Println("ok attached")
+		waitLine(os.Stdin)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		err := m.LockContext(ctx)
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			fmt.Println("ok deadline exceeded")
+		case err == nil:
+			fmt.Println("err took the lock (after its holder let go)")
+			_ = m.Unlock()
+		default:
+			return peerFail(os.Stdout, err)
+		}
 		return 0
 	case "create-perm":
 		// Create with group permissions and hold, for perm_test.go.

@@ -1,0 +1,376 @@
+//go:build cgo && linux
+
+package qipc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The lifecycle of a SharedMemory under concurrency (package
+// documentation, "Concurrency"): each test here is a case that an
+// adversarial review broke on 08d39ff, and each uses only the public API,
+// so that it can run against that code too.
+
+// within returns what ch delivers, or fails the test, with every
+// goroutine's stack, when nothing comes within the peer timeout: a call
+// that hangs fails its test instead of the whole run.
+func within[T any](t *testing.T, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(peerTimeout()):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%s did not return within %v (a deadlock?)\n%s", what, peerTimeout(), buf[:runtime.Stack(buf, true)])
+		panic("unreachable")
+	}
+}
+
+// closeWithin closes m for a test's clean-up with a deadline: a lock left
+// taken (a broken test, a killed holder) fails the test rather than
+// hanging the run until -timeout.
+func closeWithin(t *testing.T, m *SharedMemory) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- m.Close() }()
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, ErrClosed) {
+			t.Errorf("clean-up: Close: %v", err)
+		}
+	case <-time.After(peerTimeout()):
+		t.Errorf("clean-up: Close of %v did not return within %v (its lock left taken?)", m.Key(), peerTimeout())
+	}
+}
+
+// waitLockWaiters waits until the kernel counts n waiters on the lock of
+// k (glibc's waiter count, semctl GETNCNT).
+func waitLockWaiters(t *testing.T, k Key, n int) {
+	t.Helper()
+	if _, ok := lockWaiters(t, k); !ok {
+		t.Skip("the lock's waiters cannot be counted here")
+	}
+	deadline := time.Now().Add(peerTimeout())
+	for {
+		if got, _ := lockWaiters(t, k); got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lock never had %d waiters", n)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// TestLockedPinsMapping: a Detach or Close that begins while Locked's fn
+// runs must not unmap the mapping under fn. On 08d39ff it did: fn faulted,
+// or its writes landed in the next segment the process mapped.
+func TestLockedPinsMapping(t *testing.T) {
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		for _, how := range []string{"detach", "close"} {
+			t.Run(shmKind(typ)+"/"+how, func(t *testing.T) {
+				const size = 1 << 16
+				k := testShmKey(t, typ, false)
+				canaryKey := testShmKey(t, typ, false)
+				m := NewSharedMemory(k)
+				if err := m.Create(size, ReadWrite); err != nil {
+					t.Fatal(err)
+				}
+				defer closeWithin(t, m)
+				canary := NewSharedMemory(canaryKey)
+				defer closeWithin(t, canary)
+				var ended atomic.Bool
+				started := make(chan struct{})
+				locked := make(chan error, 1)
+				go func() {
+					locked <- m.Locked(context.Background(), func(data []byte) error {
+						close(started)
+						for m.IsAttached() {
+							runtime.Gosched() // until the Detach or Close has begun
+						}
+						// Map a segment of the same size: where the kernel
+						// puts one when this mapping is gone.
+						if err := canary.Create(size, ReadWrite); err != nil {
+							return err
+						}
+						for i := range data {
+							data[i] = 0xab
+						}
+						if ended.Load() {
+							return errors.New(how + " returned while fn still used the mapping")
+						}
+						return nil
+					})
+				}()
+				<-started
+				gone := make(chan error, 1)
+				go func() {
+					var err error
+					if how == "detach" {
+						err = m.Detach()
+					} else {
+						err = m.Close()
+					}
+					ended.Store(true)
+					gone <- err
+				}()
+				if err := within(t, "Locked", locked); err != nil {
+					t.Fatalf("Locked: %v", err)
+				}
+				if err := within(t, how, gone); err != nil {
+					t.Fatalf("%s: %v", how, err)
+				}
+				for i, b := range canary.Data() {
+					if b != 0 {
+						t.Fatalf("fn's write landed in another segment (byte %d is %#x)", i, b)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestLockedDetachNoDeadlock: Locked waiting for the lock and a Detach of
+// the same object waiting for it too must both return once the holder
+// lets go. On 08d39ff Detach waited holding the object's mutex, and
+// Locked, served first, then waited for that mutex: neither returned, and
+// the lock stayed taken for every process (System V serves waiters in
+// order; glibc's POSIX semaphores in any).
+func TestLockedDetachNoDeadlock(t *testing.T) {
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		t.Run(shmKind(typ), func(t *testing.T) {
+			k := testShmKey(t, typ, false)
+			m := NewSharedMemory(k)
+			if err := m.Create(64, ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			defer closeWithin(t, m)
+			other := NewSharedMemory(k)
+			if err := other.Attach(ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			defer closeWithin(t, other)
+			if err := other.Lock(); err != nil {
+				t.Fatal(err)
+			}
+			locked := make(chan error, 1)
+			go func() {
+				locked <- m.Locked(context.Background(), func(data []byte) error {
+					copy(data, "locked")
+					return nil
+				})
+			}()
+			waitLockWaiters(t, k, 1)
+			detached := make(chan error, 1)
+			go func() { detached <- m.Detach() }()
+			waitLockWaiters(t, k, 2)
+			if err := other.Unlock(); err != nil {
+				t.Fatal(err)
+			}
+			lerr := within(t, "Locked", locked)
+			derr := within(t, "Detach", detached)
+			if derr != nil {
+				t.Errorf("Detach: %v", derr)
+			}
+			// Locked ran first, or found the object detached.
+			if lerr != nil && !errors.Is(lerr, ErrNotAttached) {
+				t.Errorf("Locked: %v", lerr)
+			}
+			if ok, err := other.TryLock(); !ok || err != nil {
+				t.Errorf("lock left taken: TryLock %v %v", ok, err)
+			} else {
+				_ = other.Unlock()
+			}
+		})
+	}
+}
+
+// TestFailedAttachKeepsLiveLock: an Attach that gives up waiting for a lock
+// another object holds must leave that lock alone. On 08d39ff the object
+// that had created the lock removed it on the way out: the holder then
+// held a lock no one else would find, and the next object to attach made
+// another, so two objects held "the" lock at once.
+func TestFailedAttachKeepsLiveLock(t *testing.T) {
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		for _, legacy := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/legacy=%v", shmKind(typ), legacy), func(t *testing.T) {
+				k := testShmKey(t, typ, legacy)
+				creator := NewSharedMemory(k)
+				if err := creator.Create(64, ReadWrite); err != nil {
+					t.Fatal(err)
+				}
+				defer closeWithin(t, creator)
+				keeper := NewSharedMemory(k) // keeps a System V segment alive
+				if err := keeper.Attach(ReadWrite); err != nil {
+					t.Fatal(err)
+				}
+				defer closeWithin(t, keeper)
+				if err := creator.Detach(); err != nil {
+					t.Fatal(err)
+				}
+				holder := NewSharedMemory(k)
+				if err := holder.Attach(ReadWrite); err != nil {
+					t.Fatal(err)
+				}
+				defer closeWithin(t, holder)
+				if err := holder.Lock(); err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				err := creator.AttachContext(ctx, ReadWrite)
+				cancel()
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("AttachContext while another object holds the lock: %v, want DeadlineExceeded", err)
+				}
+				if n, ok := lockCount(t, k); !ok || n != 0 {
+					t.Fatalf("after the failed Attach, the lock the holder holds: exists %v, count %d; want it there, count 0", ok, n)
+				}
+				third := NewSharedMemory(k)
+				defer closeWithin(t, third)
+				attached := make(chan error, 1)
+				go func() { attached <- third.Attach(ReadWrite) }()
+				waitLockWaiters(t, k, 1) // Attach takes the lock the holder holds
+				if err := holder.Unlock(); err != nil {
+					t.Fatal(err)
+				}
+				if err := within(t, "Attach", attached); err != nil {
+					t.Fatal(err)
+				}
+				if err := holder.Lock(); err != nil {
+					t.Fatal(err)
+				}
+				if ok, err := third.TryLock(); ok || err != nil {
+					t.Fatalf("a second object took the lock while the holder held it (TryLock %v, %v)", ok, err)
+				}
+				if err := holder.Unlock(); err != nil {
+					t.Fatal(err)
+				}
+				if err := creator.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if typ == PosixRealtime {
+					if _, err := os.Stat("/dev/shm" + k.Native); !errors.Is(err, fs.ErrNotExist) {
+						t.Errorf("the creator's Close left its POSIX segment behind (%v)", err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestStartupOneLock: the usual start-up, a client retrying Attach until
+// its server's Create has run, must end with both on one lock. On 08d39ff
+// each failed Attach made the lock semaphore and removed it again, and a
+// server that had opened it in between locked a semaphore no one else
+// would find: 4 of 40 rounds ended on two locks.
+func TestStartupOneLock(t *testing.T) {
+	rounds := scaled(1000, 10000)
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		for _, legacy := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/legacy=%v", shmKind(typ), legacy), func(t *testing.T) {
+				k := testShmKey(t, typ, legacy)
+				split := 0
+				for r := range rounds {
+					server, client := NewSharedMemory(k), NewSharedMemory(k)
+					attached := make(chan error, 1)
+					go func() {
+						for {
+							err := client.Attach(ReadWrite)
+							if !errors.Is(err, ErrNotFound) {
+								attached <- err
+								return
+							}
+							runtime.Gosched()
+						}
+					}()
+					for range rand.IntN(50) {
+						runtime.Gosched()
+					}
+					if err := server.Create(64, ReadWrite); err != nil {
+						t.Fatalf("round %d: Create: %v", r, err)
+					}
+					if err := within(t, "the client's Attach", attached); err != nil {
+						t.Fatalf("round %d: Attach: %v", r, err)
+					}
+					if err := server.Lock(); err != nil {
+						t.Fatal(err)
+					}
+					if ok, _ := client.TryLock(); ok {
+						split++
+						_ = client.Unlock()
+					}
+					if err := server.Unlock(); err != nil {
+						t.Fatal(err)
+					}
+					closeWithin(t, client)
+					closeWithin(t, server)
+				}
+				if split > 0 {
+					t.Fatalf("%d of %d rounds ended with the client and the server on two locks", split, rounds)
+				}
+				t.Logf("%d rounds, one lock in each", rounds)
+			})
+		}
+	}
+}
+
+// TestCreateTruncateFailureRemovesSegment: a POSIX Create whose ftruncate
+// fails (EFBIG past RLIMIT_FSIZE) must not leave the empty segment, which
+// made the next Create fail with AlreadyExists on 08d39ff.
+func TestCreateTruncateFailureRemovesSegment(t *testing.T) {
+	k := testShmKey(t, PosixRealtime, false)
+	c := relStart(t, "create-fsize", k, "1048576")
+	if l := c.line(); !strings.HasPrefix(l, "err ") || !strings.Contains(l, "ftruncate") {
+		t.Fatalf("Create past RLIMIT_FSIZE: %q, want an ftruncate error", l)
+	}
+	c.finish()
+	if _, err := os.Stat("/dev/shm" + k.Native); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the failed Create left its segment (%v)", err)
+	}
+	m := NewSharedMemory(k)
+	defer closeWithin(t, m)
+	if err := m.Create(1<<20, ReadWrite); err != nil {
+		t.Fatalf("Create after the failed one: %v", err)
+	}
+}
+
+// TestSysVWaitEndsWithoutSIGURG: a System V LockContext ends with its
+// context also in a process that ignores SIGURG, or on a thread that
+// blocks it: the signal that ends a one-call wait never arrives there.
+// On 08d39ff the wait went on until the lock was free.
+func TestSysVWaitEndsWithoutSIGURG(t *testing.T) {
+	for _, how := range []string{"ignored", "blocked"} {
+		t.Run(how, func(t *testing.T) {
+			k := testShmKey(t, SystemV, false)
+			m := NewSharedMemory(k)
+			if err := m.Create(64, ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			defer closeWithin(t, m)
+			c := relStart(t, "lock-sigurg-"+how, k, "0")
+			expectLine(t, "relpeer", c.line(), "ok attached")
+			if err := m.Lock(); err != nil {
+				t.Fatal(err)
+			}
+			c.send("go")
+			line := c.line() // fails the test when the wait does not end
+			if err := m.Unlock(); err != nil {
+				t.Fatal(err)
+			}
+			if line != "ok deadline exceeded" {
+				t.Fatalf("LockContext with SIGURG %s: %q, want it to end with its deadline", how, line)
+			}
+			c.finish()
+		})
+	}
+}
