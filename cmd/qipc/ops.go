@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path"
 	"strconv"
 	"strings"
@@ -20,6 +21,9 @@ import (
 )
 
 var termSignal os.Signal = syscall.SIGTERM
+
+// forwardedSignals are what `qipc lock` passes on to its command.
+var forwardedSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // ---- key ----
 
@@ -148,6 +152,18 @@ func (s *session) lock(ctx context.Context, timeout time.Duration) error {
 	return nil
 }
 
+// underLock runs fn holding the segment's Qt lock (unless locking is
+// false), and gives the lock back however fn ends.
+func (s *session) underLock(ctx context.Context, timeout time.Duration, locking bool, fn func() error) error {
+	if !locking {
+		return fn()
+	}
+	if err := s.lock(ctx, timeout); err != nil {
+		return err
+	}
+	return errors.Join(fn(), s.m.Unlock())
+}
+
 // end detaches and closes, keeping the segment.
 func (s *session) end() error {
 	err := s.m.Close()
@@ -267,22 +283,22 @@ that waits; Ctrl-C gives up). The segment is never removed by this command.`)
 	}
 	var buf []byte
 	err = func() error {
-		if !nolock {
-			if err := s.lock(ctx, timeout); err != nil {
-				return err
-			}
-			defer s.m.Unlock()
+		size := s.m.Size()
+		if offset > size {
+			return fmt.Errorf("offset %d is past the end of the segment (%d bytes)", offset, size)
 		}
-		data := s.m.Data()
-		if offset > len(data) {
-			return fmt.Errorf("offset %d is past the end of the segment (%d bytes)", offset, len(data))
-		}
-		end := len(data)
+		end := size
 		if length >= 0 && offset+length < end {
 			end = offset + length
 		}
-		buf = append([]byte(nil), data[offset:end]...)
-		return nil
+		buf = make([]byte, end-offset)
+		// ReadAt, not Data: a peer that shrinks the segment meanwhile
+		// makes it an error, not a SIGBUS that would end this process
+		// with the lock taken.
+		return s.underLock(ctx, timeout, !nolock, func() error {
+			_, err := s.m.ReadAt(buf, int64(offset))
+			return err
+		})
 	}()
 	if e := s.end(); err == nil {
 		err = e
@@ -389,11 +405,10 @@ detaches. Data that would not fit is refused before anything is written.`)
 		if offset > size || len(data) > size-offset {
 			return fmt.Errorf("%d bytes at offset %d do not fit in the segment (%d bytes)", len(data), offset, size)
 		}
-		if err := s.lock(ctx, timeout); err != nil {
+		return s.underLock(ctx, timeout, true, func() error {
+			_, err := s.m.WriteAt(data, int64(offset))
 			return err
-		}
-		copy(s.m.Data()[offset:], data)
-		return s.m.Unlock()
+		})
 	}()
 	if e := s.end(); err == nil {
 		err = e
@@ -455,9 +470,11 @@ func cmdLock(args []string) int {
 
 Attaches the segment, takes the lock a Qt program's QSharedMemory::lock()
 takes (printing a progress line if it has to wait; Ctrl-C gives up), runs
-CMD with stdin, stdout and stderr passed through, then unlocks. The exit
-status is CMD's (128+signal if a signal ended it); 1 if the lock could not be
-taken or CMD could not be started.`)
+CMD with stdin, stdout and stderr passed through, then unlocks. SIGINT,
+SIGTERM and SIGHUP that arrive while CMD runs are passed on to it, and the
+lock is given back however CMD ends (only SIGKILL of this process leaves a
+POSIX lock taken). The exit status is CMD's (128+signal if a signal ended
+it); 1 if the lock could not be taken or CMD could not be started.`)
 	kf.register(fs)
 	fs.DurationVar(&timeout, "timeout", 0, "give up waiting for the lock after `D`")
 	pos, rest, stop := fs.parse(args, 1, -1)
@@ -486,11 +503,53 @@ taken or CMD could not be started.`)
 		_ = s.end()
 		return fail("lock", k.String(), err)
 	}
-	cancel() // from here Ctrl-C goes to CMD too; we wait for it
-	c := exec.Command(rest[0], rest[1:]...)
+	// From here a signal must not end this process with the lock taken
+	// (a POSIX lock would stay taken for good): SIGINT, SIGTERM and SIGHUP
+	// go to CMD, and the lock is given back however CMD ends. Notify
+	// before the wait's own handling stops, so that none is missed.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwardedSignals...)
+	defer signal.Stop(sigs)
+	cancel()
+	status := runForwarding(rest, sigs, k)
+	err = s.m.Unlock()
+	if e := s.end(); err == nil {
+		err = e
+	}
+	if err != nil {
+		fail("lock", k.String(), err)
+		if status == exitOK {
+			status = exitFail
+		}
+	}
+	return status
+}
+
+// runForwarding runs argv with this process's standard streams, sends it
+// the signals that arrive on sigs, and returns its exit status (128+signal
+// when a signal ended it).
+func runForwarding(argv []string, sigs <-chan os.Signal, k qipc.Key) int {
+	c := exec.Command(argv[0], argv[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := c.Start(); err != nil {
+		fmt.Fprintf(stderr, "qipc: lock: %s: %v\n", k, err)
+		return exitFail
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				_ = c.Process.Signal(sig)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := c.Wait()
+	close(done)
 	status := exitOK
-	if err := c.Run(); err != nil {
+	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			status = ee.ExitCode()
@@ -502,16 +561,6 @@ taken or CMD could not be started.`)
 			}
 		} else {
 			fmt.Fprintf(stderr, "qipc: lock: %s: %v\n", k, err)
-			status = exitFail
-		}
-	}
-	err = s.m.Unlock()
-	if e := s.end(); err == nil {
-		err = e
-	}
-	if err != nil {
-		fail("lock", k.String(), err)
-		if status == exitOK {
 			status = exitFail
 		}
 	}

@@ -8,6 +8,9 @@
  *   ftruncate  that segment was just given its size, not yet mapped
  *   shmget     a System V segment was just created (IPC_CREAT, not IPC_PRIVATE)
  *   shmat      a segment this process created was just attached
+ *   mmap-shm   a POSIX segment (a /dev/shm file, not a glibc semaphore) was
+ *              just mapped: a reader stopped between its attach and its
+ *              copy, for the tests of a segment truncated under a reader
  *
  * It wraps the libc functions every peer reaches through the dynamic linker
  * (the Go library's C shims, the C peer, Qt 5/6's libQtCore under the C++
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -103,5 +107,26 @@ void *shmat(int shmid, const void *addr, int shmflg)
     if (!real) real = (void *(*)(int, const void *, int))next("shmat");
     void *p = real(shmid, addr, shmflg);
     if (p != (void *)-1 && shmid == created_id) pause_after("shmat");
+    return p;
+}
+
+/* Whether fd is a POSIX segment: a /dev/shm file that is not one of glibc's
+ * semaphores ("sem.NAME"), which sem_open maps too. */
+static int is_segment(int fd)
+{
+    char link[64], path[256];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n < 0) return 0;
+    path[n] = 0;
+    return strncmp(path, "/dev/shm/", 9) == 0 && strncmp(path + 9, "sem.", 4) != 0;
+}
+
+void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+{
+    static void *(*real)(void *, size_t, int, int, int, off_t);
+    if (!real) real = (void *(*)(void *, size_t, int, int, int, off_t))next("mmap");
+    void *p = real(addr, length, prot, flags, fd, offset);
+    if (p != MAP_FAILED && fd >= 0 && is_segment(fd)) pause_after("mmap-shm");
     return p;
 }
