@@ -82,7 +82,7 @@ func (m *SharedMemory) Locked(ctx context.Context, fn func(data []byte) error) (
 	if err := m.LockContext(ctx); err != nil {
 		return err
 	}
-	sem := m.lock.sem.Load()
+	sem := m.lock.heldSem.Load()
 	// Deferred, so that a panic in fn does not leave the lock to Qt's peers.
 	defer func() { err = errors.Join(err, m.unlockLocked(sem)) }()
 	cur := m.life.pin()

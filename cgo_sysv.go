@@ -318,12 +318,23 @@ func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (
 	}
 	path := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(path))
-	createdFile, err := sysvKeyFile(op, k, path, perm)
-	if err != nil {
-		return nil, false, err
+	var (
+		createdFile bool
+		key         C.int
+		rc          syscall.Errno
+	)
+	for attempt := 0; attempt < createAttempts; attempt++ {
+		var err error
+		if createdFile, err = sysvKeyFile(op, k, path, perm); err != nil {
+			return nil, false, err
+		}
+		// A key file removed between its making and ftok (the last
+		// detach of a segment removing its lock): make it again.
+		if key, rc = sysvFtok(k, path); rc != syscall.ENOENT {
+			break
+		}
 	}
 	proj := C.int(ftokProjectID(k.Type))
-	key, rc := sysvFtok(k, path)
 	if rc != 0 {
 		if createdFile {
 			_ = syscall.Unlink(k.Native)

@@ -15,6 +15,10 @@ type options struct {
 	foreignOwners bool
 	spin          time.Duration
 	replaceStale  bool
+	// noFollow: a semaphore removed under a wait ends it with
+	// errSemaphoreGone rather than being opened (and made) again by
+	// name: for the lock of a SharedMemory, which decides (shm.go).
+	noFollow bool
 }
 
 func buildOptions(opts []Option) options {
@@ -73,3 +77,6 @@ func WithSpin(d time.Duration) Option { return func(o *options) { o.spin = max(d
 // uses is never touched. Keys without a lock (NewKey without NativeLock)
 // are not replaced: nothing would keep an attach out.
 func WithReplaceStale() Option { return func(o *options) { o.replaceStale = true } }
+
+// withoutFollowing sets noFollow.
+func withoutFollowing() Option { return func(o *options) { o.noFollow = true } }

@@ -20,29 +20,37 @@ import (
 //	                     waits for the turn or the count end
 //	bit 62      turn     one Lock call of the object owns the turn: it
 //	                     waits for the count, or holds it (held)
-//	bit 61      held     the turn's owner holds the count; Unlock gives it
-//	                     back. held implies turn.
+//	bit 61      held     the turn's owner holds a count of heldSem. held
+//	                     implies turn.
 //	bit 60      queued   Lock calls wait for the turn; releasing it wakes
 //	                     them
-//	bits 32-47  deferred counts Unlock (or Close's claim) left taken because
-//	                     transitions still run under them; the last of
-//	                     those gives them back
+//	bit 59      release  the hold has ended for its Lock (Unlock, or
+//	                     Close's claim) while transitions borrow it: the
+//	                     last of them gives the count back and frees the
+//	                     turn. release implies held.
+//	bits 32-47  gen      holds so far (mod 2^16), so that a word read
+//	                     before a hold ended cannot pass for one read after
+//	                     the next hold began
 //	bits 0-31   borrows  Create, Attach, Detach and Close running under the
 //	                     held count instead of taking one of their own
 //
 // Every change of the word is one of the methods below; a word that no
-// sequence of them can produce is a bug, and they panic on it.
+// sequence of them can produce is a bug, and they panic on it. heldSem is
+// written only by the turn's owner before it sets held, so it is stable
+// while held is set.
 //
-// A held count keeps one call of the lock's Semaphore open (see
-// Semaphore.take), so the semaphore's handle stays open while it is held,
-// also after a Close of the Semaphore: whoever gives the count back ends
-// that call.
+// A held count keeps one call of its Semaphore open (see Semaphore.take),
+// so the semaphore's handle stays open while it is held, also after a
+// Close of the Semaphore: whoever gives the count back ends that call.
 type qtLock struct {
 	state atomic.Uint64
 	// sem is the lock semaphore, bound by Create and Attach (SharedMemory's
-	// bind), nil before the first and again once the detach that removed
-	// the segment removed it too.
+	// bind), nil before the first and again once it is gone (unbind).
 	sem atomic.Pointer[Semaphore]
+	// heldSem is the semaphore a count of which the object holds while
+	// held is set: sem when it was taken, which a rebinding may change
+	// since.
+	heldSem atomic.Pointer[Semaphore]
 
 	mu       sync.Mutex    // guards turnFree
 	turnFree chan struct{} // closed when the turn is given up while queued is set
@@ -52,15 +60,17 @@ type qtLock struct {
 }
 
 const (
-	lockClosed   = 1 << 63
-	lockTurn     = 1 << 62
-	lockHeld     = 1 << 61
-	lockQueued   = 1 << 60
-	lockDeferred = 1 << 32
-	lockBorrow   = 1
+	lockClosed  = 1 << 63
+	lockTurn    = 1 << 62
+	lockHeld    = 1 << 61
+	lockQueued  = 1 << 60
+	lockRelease = 1 << 59
+	lockGen     = 1 << 32
+	lockBorrow  = 1
 
-	lockDeferredMask = 0xffff << 32
-	lockBorrowMask   = 1<<32 - 1
+	lockGenMask    = 0xffff << 32
+	lockBorrowMask = 1<<32 - 1
+	lockFree       = lockTurn | lockHeld | lockQueued | lockRelease // what ending a hold clears
 )
 
 func (l *qtLock) init() {
@@ -95,7 +105,8 @@ func (l *qtLock) acquireTurn(ctx context.Context, try bool) error {
 		}
 		// Queue: take the channel that the turn's release will close,
 		// and only then say that someone waits, so that a release that
-		// sees the flag closes this very channel.
+		// sees the flag closes this very channel (or a later one, which
+		// only makes this wait try again).
 		l.mu.Lock()
 		free := l.turnFree
 		l.mu.Unlock()
@@ -137,19 +148,11 @@ func (l *qtLock) wakeQueued() {
 	l.mu.Unlock()
 }
 
-// holdFree is acquireTurn and hold at once, for a Lock that took the count
-// without waiting: it reports false when another Lock of the object has
-// the turn (or Close has begun), and the caller gives the count back and
-// queues.
-func (l *qtLock) holdFree() bool {
-	v := l.state.Load()
-	return v&(lockTurn|lockClosed) == 0 && l.state.CompareAndSwap(v, v|lockTurn|lockHeld)
-}
-
-// hold records that the turn's owner took the count. It fails once Close
-// has begun: no Unlock could give a count taken then back, so the caller
-// gives it back itself.
-func (l *qtLock) hold() bool {
+// hold records that the turn's owner took a count of sem. It fails once
+// Close has begun, giving up the turn: no Unlock could give a count taken
+// then back, so the caller gives it back itself.
+func (l *qtLock) hold(sem *Semaphore) bool {
+	l.heldSem.Store(sem)
 	for {
 		v := l.state.Load()
 		if v&lockTurn == 0 || v&lockHeld != 0 {
@@ -164,115 +167,124 @@ func (l *qtLock) hold() bool {
 			}
 			continue
 		}
-		if l.state.CompareAndSwap(v, v|lockHeld) {
+		if l.state.CompareAndSwap(v, (v|lockHeld)&^lockGenMask|(v+lockGen)&lockGenMask) {
 			return true
 		}
 	}
 }
 
-// unlock ends the hold of Lock. It reports whether the caller gives the
-// count back now (give); while transitions borrow the count it stays taken
-// and the last of them gives it back. ErrNotLocked when the object does
-// not hold it (never locked, unlocked already, or taken over by Close or
-// by the detach that removed the lock).
-func (l *qtLock) unlock() (give bool, err error) {
+// unlock ends the hold of Lock and returns the semaphore to give a count
+// back to when give is set. While transitions borrow the count it stays
+// taken, and the last of them gives it back. ErrNotLocked when the object
+// does not hold it for Lock (never locked, unlocked already, or taken over
+// by Close or by the detach that removed the lock).
+func (l *qtLock) unlock() (sem *Semaphore, give bool, err error) {
 	for {
 		v := l.state.Load()
-		if v&lockHeld == 0 {
-			return false, ErrNotLocked
+		if v&lockHeld == 0 || v&lockRelease != 0 {
+			return nil, false, ErrNotLocked
 		}
-		nv := v &^ (lockTurn | lockHeld | lockQueued)
-		give = v&lockBorrowMask == 0
-		if !give {
-			if v&lockDeferredMask == lockDeferredMask {
-				l.inconsistent(v, "deferred overflow")
-			}
-			nv += lockDeferred
+		sem = l.heldSem.Load()
+		nv := v | lockRelease
+		if give = v&lockBorrowMask == 0; give {
+			nv = v &^ lockFree
 		}
 		if l.state.CompareAndSwap(v, nv) {
-			if v&lockQueued != 0 {
+			if give && v&lockQueued != 0 {
 				l.wakeQueued()
 			}
-			return give, nil
+			return sem, give, nil
 		}
 	}
 }
 
 // borrow lets a transition (Create, Attach, Detach) run under the count
-// the object holds for Lock, as Qt's do when the caller holds lock(); it
-// reports false when the object holds none.
-func (l *qtLock) borrow() bool {
+// the object holds for Lock, as Qt's do when the caller holds lock(), and
+// returns its semaphore; nil when the object holds none for Lock.
+func (l *qtLock) borrow() *Semaphore {
 	for {
 		v := l.state.Load()
-		if v&lockHeld == 0 {
-			return false
+		if v&lockHeld == 0 || v&lockRelease != 0 {
+			return nil
 		}
 		if v&lockBorrowMask == lockBorrowMask {
 			l.inconsistent(v, "borrow overflow")
 		}
+		sem := l.heldSem.Load()
 		if l.state.CompareAndSwap(v, v+lockBorrow) {
-			return true
+			return sem
 		}
 	}
 }
 
-// unborrow ends a borrow and returns how many counts the caller now gives
-// back: those Unlock left to the last borrower.
-func (l *qtLock) unborrow() (gives int) {
+// unborrow ends a borrow. The last one of a hold whose Lock has ended
+// ends the hold: give says to give a count of sem back.
+func (l *qtLock) unborrow() (sem *Semaphore, give bool) {
 	for {
 		v := l.state.Load()
 		if v&lockBorrowMask == 0 {
 			l.inconsistent(v, "in unborrow")
 		}
 		nv := v - lockBorrow
-		if nv&lockBorrowMask == 0 {
-			gives = int((nv & lockDeferredMask) >> 32)
-			nv &^= lockDeferredMask
+		give = nv&lockBorrowMask == 0 && v&lockRelease != 0
+		if give {
+			sem = l.heldSem.Load()
+			nv &^= lockFree
 		}
 		if l.state.CompareAndSwap(v, nv) {
-			return gives
+			if give && v&lockQueued != 0 {
+				l.wakeQueued()
+			}
+			return sem, give
 		}
 	}
 }
 
 // close marks the beginning of Close and ends every wait for the turn and
 // (through closeCtx) for the count. A count the object holds for Lock
-// becomes Close's own: claimed, and Close holds it as a borrow whose
-// unborrow gives it back. It reports false when Close had begun already.
-func (l *qtLock) close() (first, claimed bool) {
+// becomes Close's: claimed, and Close borrows it with its release set, so
+// that Close's unborrow gives it back (sem). It reports first false when
+// Close had begun already.
+func (l *qtLock) close() (first, claimed bool, sem *Semaphore) {
 	for {
 		v := l.state.Load()
 		if v&lockClosed != 0 {
-			return false, false
+			return false, false, nil
 		}
 		nv := v | lockClosed
-		claimed = v&lockHeld != 0
+		claimed = v&lockHeld != 0 && v&lockRelease == 0
 		if claimed {
-			nv = nv&^(lockTurn|lockHeld|lockQueued) + lockBorrow + lockDeferred
+			sem = l.heldSem.Load()
+			nv = nv | lockRelease + lockBorrow
 		}
 		if l.state.CompareAndSwap(v, nv) {
 			l.closeNow()
 			if v&lockQueued != 0 {
 				l.wakeQueued()
 			}
-			return true, claimed
+			return true, claimed, sem
 		}
 	}
 }
 
-// retire records that the lock semaphore is gone (the detach that removed
-// the segment removed it while holding the count): a count Lock held is
-// gone with it, and the Lock calls queued for the turn find no semaphore.
-// It reports whether Lock held one; the caller ends its Semaphore call.
-func (l *qtLock) retire() (wasHeld bool) {
+// retire records that sem, the lock semaphore, is gone (the detach that
+// removed the segment removed it while holding a count). A hold of a
+// count of it ends: the Lock that had it loses it, and borrowers give
+// nothing back. It reports whether there was one; the caller gives that
+// count back. A Lock that owns the turn but still waits for the count
+// keeps the turn: its wait ends with the semaphore's closing, and it
+// gives the turn up itself.
+func (l *qtLock) retire(sem *Semaphore) (wasHeld bool) {
 	for {
 		v := l.state.Load()
-		nv := v &^ (lockTurn | lockHeld | lockQueued)
-		if l.state.CompareAndSwap(v, nv) {
+		if v&lockHeld == 0 || l.heldSem.Load() != sem {
+			return false
+		}
+		if l.state.CompareAndSwap(v, v&^lockFree) {
 			if v&lockQueued != 0 {
 				l.wakeQueued()
 			}
-			return v&lockHeld != 0
+			return true
 		}
 	}
 }

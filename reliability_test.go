@@ -66,6 +66,8 @@ func relPeerMain(args []string) int {
 	fmt.Sscan(args[2], &size)
 	wait := func() { _, _ = io.Copy(io.Discard, os.Stdin) }
 	switch args[0] {
+	case "explore":
+		return exploreMain(args[1:])
 	case "orphan-lock":
 		// What a failed Attach of an older qipc left: the lock semaphore
 		// and its key file, used once, the segment never made.

@@ -402,13 +402,15 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, spun bool
 			return false, s.closedError("QSystemSemaphore::acquire")
 		case ok:
 			return true, nil
-		case errors.Is(err, errSemaphoreGone) && ctx.Err() == nil && reopened < reopenLimit:
+		case errors.Is(err, errSemaphoreGone) && ctx.Err() == nil && reopened < reopenLimit && !s.opts.noFollow:
 			reopened++
 			if err = s.reopen(r); err == nil {
 				continue
 			}
 		case err == nil && limit != 0 && ctx.Err() == nil:
 			continue
+		case errors.Is(err, errSemaphoreGone) && ctx.Err() != nil:
+			err = nil // a given-up wait: ctx's error says why
 		}
 		// A given-up wait, an error, or a reopen that failed: a wait that
 		// ends recreates nothing.

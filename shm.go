@@ -248,7 +248,7 @@ func (m *SharedMemory) bind(op string) (made bool, err error) {
 	if m.lock.sem.Load() != nil {
 		return false, nil
 	}
-	lock, err := NewSemaphore(lockKeyFor(m.key), 1, Open, WithoutCleanup(), WithPermissions(fsMode(m.opts.perm)), WithSpin(m.opts.spin))
+	lock, err := NewSemaphore(lockKeyFor(m.key), 1, Open, WithoutCleanup(), WithPermissions(fsMode(m.opts.perm)), WithSpin(m.opts.spin), withoutFollowing())
 	if err != nil {
 		var se *Error
 		errors.As(err, &se)
@@ -301,8 +301,9 @@ type lockHold struct {
 	borrowed bool       // the count the object holds for Lock (qtLock.borrow)
 }
 
-// errRetired is what enterLock reports when the lock semaphore went with
-// the segment while it waited: bind a new one.
+// errRetired is what enterLock reports when the lock semaphore bound is
+// gone (removed, or retired by this object's detach) while it waited:
+// bind the one the name leads to now.
 var errRetired = errors.New("lock semaphore retired")
 
 // change runs step, one change of phase (Create, Attach, Detach), as Qt
@@ -333,15 +334,23 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 			continue
 		case err != nil:
 			return err
-		case tries < reopenLimit && !h.borrowed && h.sem != nil && m.life.phase() == detached && h.sem.cur.Load().h.stale():
+		case h.sem != nil && m.life.phase() == detached && h.sem.cur.Load().h.stale():
 			// The lock semaphore bound earlier is not the one its name
 			// leads to any more: someone removed it (a POSIX creator's
 			// Close does), and those that make or map the segment now
-			// lock the name's. Follow them.
+			// lock the name's. Follow them, unless Lock holds the old
+			// one: a segment made or mapped under it would be locked
+			// against no one.
+			if h.borrowed {
+				return errors.Join(m.lockError(op, ErrLockRemoved), m.exitLock(&h))
+			}
 			if err := errors.Join(m.exitLock(&h), m.unbind(h.sem)); err != nil {
 				return err
 			}
-			continue
+			if tries < reopenLimit {
+				continue
+			}
+			return m.lockError(op, ErrLockRemoved)
 		}
 		break
 	}
@@ -367,8 +376,8 @@ func (m *SharedMemory) enterLock(ctx context.Context, op string) (lockHold, erro
 	if !m.key.HasLock() {
 		return lockHold{}, nil
 	}
-	if m.lock.borrow() {
-		return lockHold{sem: m.lock.sem.Load(), borrowed: true}, nil
+	if sem := m.lock.borrow(); sem != nil {
+		return lockHold{sem: sem, borrowed: true}, nil
 	}
 	sem := m.lock.sem.Load()
 	if sem == nil {
@@ -383,7 +392,10 @@ func (m *SharedMemory) enterLock(ctx context.Context, op string) (lockHold, erro
 	switch {
 	case ok:
 		return lockHold{sem: sem}, nil
-	case errors.Is(err, ErrClosed) && !m.lock.isClosed():
+	case errors.Is(err, errSemaphoreGone) || errors.Is(err, ErrClosed) && !m.lock.isClosed():
+		if err := m.unbind(sem); err != nil {
+			return lockHold{}, err
+		}
 		return lockHold{}, errRetired
 	}
 	return lockHold{}, m.lockError(op, m.lock.waitError(ctx, err))
@@ -396,11 +408,10 @@ func (m *SharedMemory) exitLock(h *lockHold) error {
 	case h.sem == nil:
 		return nil
 	case h.borrowed:
-		var err error
-		for range m.lock.unborrow() {
-			err = errors.Join(err, h.sem.giveBack())
+		if sem, give := m.lock.unborrow(); give {
+			return sem.giveBack()
 		}
-		return err
+		return nil
 	}
 	return h.sem.giveBack()
 }
@@ -419,7 +430,7 @@ func (m *SharedMemory) retireLock(h *lockHold) error {
 	m.lock.sem.CompareAndSwap(h.sem, nil)
 	m.bindMu.Unlock()
 	err := h.sem.retire()
-	if m.lock.retire() {
+	if m.lock.retire(h.sem) {
 		// Lock's count; when h is borrowed, the very one it holds, which
 		// no Unlock will give back now.
 		err = errors.Join(err, h.sem.giveBack())
@@ -503,7 +514,7 @@ func (m *SharedMemory) Close() (err error) {
 			err = called("close", err)
 		}
 	}()
-	first, claimed := m.lock.close()
+	first, claimed, claimedSem := m.lock.close()
 	if !first {
 		return m.closedError("QSharedMemory::close")
 	}
@@ -512,14 +523,17 @@ func (m *SharedMemory) Close() (err error) {
 	_ = m.life.begin(context.Background())
 	attachedNow := m.life.phase() == attached
 	m.life.end()
-	h := lockHold{borrowed: claimed}
-	if claimed || attachedNow && m.key.HasLock() {
+	h := lockHold{sem: claimedSem, borrowed: claimed}
+	if !claimed && attachedNow && m.key.HasLock() {
 		h.sem = m.lock.sem.Load()
 	}
 	if h.sem != nil && !claimed {
-		// Close's own wait: the closing does not end it.
+		// Close's own wait: the closing does not end it. A lock removed
+		// under it locks nothing any more: detach without it.
 		if ok, terr := h.sem.take(context.Background(), -1); !ok {
-			err = m.lockError("QSharedMemory::detach", terr)
+			if !errors.Is(terr, errSemaphoreGone) {
+				err = m.lockError("QSharedMemory::detach", terr)
+			}
 			h.sem = nil
 		}
 	}
@@ -630,49 +644,59 @@ func (m *SharedMemory) lockWith(ctx context.Context, limit time.Duration) error 
 	if !m.key.HasLock() {
 		return m.lockError(op, ErrNoLock)
 	}
-	sem := m.lock.sem.Load()
-	if sem != nil && sem.takeNow() {
-		if m.lock.holdFree() {
+	for {
+		if err := m.lock.acquireTurn(ctx, limit == 0); err != nil {
+			if err == errNotNow {
+				return err
+			}
+			return m.lockError(op, err)
+		}
+		sem := m.lock.sem.Load()
+		if sem == nil {
+			m.lock.releaseTurn()
+			return m.lockError(op, ErrNotAttached)
+		}
+		ok, err := sem.takeNow(), error(nil)
+		if !ok && limit == 0 {
+			ok, err = sem.take(ctx, 0)
+		} else if !ok {
+			wctx, stop := m.lock.waitContext(ctx)
+			ok, err = sem.take(wctx, limit)
+			stop()
+			if !ok {
+				err = m.lock.waitError(ctx, err)
+			}
+		}
+		switch {
+		case ok && !m.lock.hold(sem):
+			// Close began while this waited: no Unlock could give this
+			// count back.
+			return errors.Join(m.lockError(op, ErrClosed), sem.giveBack())
+		case ok:
 			return nil
 		}
-		if err := sem.giveBack(); err != nil {
+		m.lock.releaseTurn()
+		switch {
+		case err == nil:
+			return errNotNow
+		case !errors.Is(err, errSemaphoreGone):
+			return m.lockError(op, err)
+		}
+		// Someone removed the lock semaphore. With the segment attached,
+		// follow the name, as Qt does: the others make it again and use
+		// that one. Detached, the lock went with a segment that this
+		// object no longer maps: there is nothing to lock, and a lock
+		// made again now would lock nothing that anyone removes.
+		if err := m.unbind(sem); err != nil {
+			return m.lockError(op, err)
+		}
+		if m.life.phase() != attached {
+			return m.lockError(op, ErrNotAttached)
+		}
+		if _, err := m.bind(op); err != nil {
 			return m.lockError(op, err)
 		}
 	}
-	if err := m.lock.acquireTurn(ctx, limit == 0); err != nil {
-		if err == errNotNow {
-			return err
-		}
-		return m.lockError(op, err)
-	}
-	if sem = m.lock.sem.Load(); sem == nil {
-		m.lock.releaseTurn()
-		return m.lockError(op, ErrNotAttached)
-	}
-	ok, err := sem.takeNow(), error(nil)
-	if !ok && limit == 0 {
-		ok, err = sem.take(ctx, 0)
-	} else if !ok {
-		wctx, stop := m.lock.waitContext(ctx)
-		ok, err = sem.take(wctx, limit)
-		stop()
-		if !ok {
-			err = m.lock.waitError(ctx, err)
-		}
-	}
-	switch {
-	case !ok:
-		m.lock.releaseTurn()
-		if err == nil {
-			return errNotNow
-		}
-		return m.lockError(op, err)
-	case !m.lock.hold():
-		// Close began while this waited: no Unlock could give this
-		// count back.
-		return errors.Join(m.lockError(op, ErrClosed), sem.giveBack())
-	}
-	return nil
 }
 
 // Unlock releases the lock taken by Lock. It fails with ErrNotLocked when
@@ -687,8 +711,7 @@ func (m *SharedMemory) Unlock() (err error) {
 }
 
 func (m *SharedMemory) unlock() error {
-	sem := m.lock.sem.Load()
-	give, err := m.lock.unlock()
+	sem, give, err := m.lock.unlock()
 	if err != nil || !give {
 		return err
 	}
@@ -705,6 +728,12 @@ func (m *SharedMemory) unlockError(cause error) error {
 // ErrNotLocked is matched by errors.Is when Unlock is called without the
 // lock.
 var ErrNotLocked = errors.New("qipc: not locked")
+
+// ErrLockRemoved is matched by errors.Is when Create or Attach runs on an
+// object whose Lock holds a lock semaphore that was removed since (a POSIX
+// creator's Close removes its segment's lock): a segment made or mapped
+// under it would be locked against no one. Unlock, then call again.
+var ErrLockRemoved = errors.New("qipc: the lock this object holds was removed; Unlock, then try again")
 
 // RemoveSharedMemory deletes the segment named by key, its key file and its
 // lock semaphore, whether or not processes are attached: the clean-up after
