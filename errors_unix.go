@@ -23,9 +23,6 @@ func osError(c qtClass, op string, k Key, errno syscall.Errno) *Error {
 		}
 	case syscall.EEXIST:
 		kind = AlreadyExists
-		if mutant("wrong-kind") {
-			kind = NotFound
-		}
 	case syscall.ENOENT:
 		kind = NotFound
 	case syscall.EMFILE, syscall.ENOSPC:

@@ -492,7 +492,7 @@ func (k Key) LockKey() Key { return lockKeyFor(k) }
 
 // HasLock reports whether a segment with key k has a lock: k carries a
 // legacy key or NativeLock is set.
-func (k Key) HasLock() bool { return k.LegacyKey != "" || k.NativeLock || mutant("native-lock") }
+func (k Key) HasLock() bool { return k.LegacyKey != "" || k.NativeLock }
 
 // lockKeyFor returns the key of the semaphore a QSharedMemory with key shm
 // locks (Qt 6.6+ rules; see keyplatform.go).

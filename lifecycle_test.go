@@ -374,3 +374,54 @@ func TestSysVWaitEndsWithoutSIGURG(t *testing.T) {
 		})
 	}
 }
+
+// TestAttachFollowsRemovedLock: an object whose lock semaphore was removed
+// by name while it was detached (a POSIX creator's Close removes its
+// segment's lock) locks the new segment with the new lock when it attaches
+// again, not the removed one that no one else can find; and with Lock
+// holding the removed one, Create and Attach refuse (ErrLockRemoved)
+// rather than make or map a segment locked against no one.
+func TestAttachFollowsRemovedLock(t *testing.T) {
+	k := testShmKey(t, PosixRealtime, false)
+	first := NewSharedMemory(k)
+	if err := first.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	b := NewSharedMemory(k)
+	defer closeWithin(t, b)
+	if err := b.Attach(ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Detach(); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil { // removes the segment and its lock
+		t.Fatal(err)
+	}
+	second := NewSharedMemory(k)
+	if err := second.Create(64, ReadWrite); err != nil { // a new lock
+		t.Fatal(err)
+	}
+	defer closeWithin(t, second)
+	if err := b.Lock(); err != nil { // the removed lock, still bound
+		t.Fatal(err)
+	}
+	if err := b.Attach(ReadWrite); !errors.Is(err, ErrLockRemoved) {
+		t.Fatalf("Attach while Lock holds a removed lock: %v, want ErrLockRemoved", err)
+	}
+	if err := b.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Attach(ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := b.TryLock(); ok || err != nil {
+		t.Fatalf("the object that attached again took a lock the creator holds (TryLock %v, %v): it locks the removed semaphore", ok, err)
+	}
+	if err := second.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+}

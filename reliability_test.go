@@ -161,10 +161,8 @@ func relPeerMain(args []string) int {
 			return peerFail(os.Stdout, err)
 		}
 		copy(m.Data(), crashPattern)
-		if !mutant("victim-no-lock") {
-			if err := m.Lock(); err != nil {
-				return peerFail(os.Stdout, err)
-			}
+		if err := m.Lock(); err != nil {
+			return peerFail(os.Stdout, err)
 		}
 		fmt.Println("ok locked")
 		wait()

@@ -379,7 +379,7 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, spun bool
 		r := s.cur.Load()
 		var ok bool
 		var err error
-		if ws, wakeable := r.h.(wakeableSem); wakeable && timeout > 0 && !sliced && !slicedWaits.Load() && !mutant("sliced-waits") {
+		if ws, wakeable := r.h.(wakeableSem); wakeable && timeout > 0 && !sliced && !slicedWaits.Load() {
 			ok, err = s.waitWoken(ctx, ws)
 			if errors.Is(err, errNotWakeable) {
 				// This thread cannot be woken (SIGURG ignored or

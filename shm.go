@@ -171,7 +171,7 @@ func (m *SharedMemory) existing(exists error) error {
 	var u Usage
 	stale, why := staleness(f, &u)
 	var e *Error
-	if !stale && !mutant("replace-live") || !errors.As(exists, &e) {
+	if !stale || !errors.As(exists, &e) {
 		return exists
 	}
 	if m.opts.replaceStale && m.key.HasLock() {

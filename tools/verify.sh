@@ -1,63 +1,132 @@
 #!/usr/bin/env bash
-# The mutation check: proves that the suite can fail. Each fault below is
-# planted in a build with the qipc_mutant tag (mutant.go: the library;
-# peer_test.go and reliability_test.go: the Go peer) and must turn the
-# tests listed with it red; the same tests must pass with no fault planted.
+# The mutation check: proves that the suite can fail. Each fault below is a
+# small edit (a perl substitution) of the library or of the Go peer, made
+# in a copy of the repository, never in it: the package carries no hooks
+# for it. The tests listed with a fault must fail in the copy that has it,
+# and pass in a copy without any.
 #
 #   bash tools/verify.sh          (make verify; make test runs it)
+#   bash tools/verify.sh NAME...  only those faults
 set -uo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 export QIPC_PEER_TIMEOUT=${QIPC_PEER_TIMEOUT:-15s}
-log=${QIPC_BUILD:-build}/verify.log
-mkdir -p "$(dirname "$log")"
+QIPC_BUILD=${QIPC_BUILD:-$PWD/build}
+export QIPC_BUILD # the copies find the peers here
+log=$QIPC_BUILD/verify.log
+work=$(mktemp -d "${TMPDIR:-/tmp}/qipc-verify.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$QIPC_BUILD"
 : >"$log"
 
-# fault#-run pattern#tests that must fail (space-separated, as go test names them)
-faults=(
-  'lock-noop#^TestCompat$/^posix$/^counter$/^go→c$#TestCompat/posix/counter/go→c'
-  'no-exclusion#^TestCompat$/^(posix|systemv-legacy)$/^(counter|lock-contention)$/^(go→c|qt5→go)$#TestCompat/posix/counter/go→c TestCompat/systemv-legacy/counter/qt5→go TestCompat/systemv-legacy/lock-contention/qt5→go'
-  'unlock-noop#^TestCompat$/^posix$/^counter$/^go→go$#TestCompat/posix/counter/go→go'
-  'unlock-fails#^TestCompat$/^posix$/^lock-contention$/^go→c$#TestCompat/posix/lock-contention/go→c'
-  'peer-lies#^TestCompat$/^(posix|systemv-legacy)$/^(counter|lock-contention)$/^(c→go|qt6.4→go)$#TestCompat/posix/counter/c→go TestCompat/posix/lock-contention/c→go TestCompat/systemv-legacy/lock-contention/qt6.4→go'
-  'victim-no-lock#^TestCrashMatrix$/^(posix|sysv)$/^(go|go-creator-locked)$/^(lock-holder)?$#TestCrashMatrix/posix/go/lock-holder TestCrashMatrix/sysv/go/lock-holder TestCrashMatrix/posix/go-creator-locked TestCrashMatrix/sysv/go-creator-locked'
-  'native-lock#^TestNativeKeyWithoutLock$/^(go→qt5|qt6.4→go)$#TestNativeKeyWithoutLock/go→qt5 TestNativeKeyWithoutLock/qt6.4→go'
-  'sliced-waits#^TestFairness$/^systemv-legacy$/^go\+qt5\+qt6.4$/^one-call$#TestFairness/systemv-legacy/go+qt5+qt6.4/one-call'
-  'replace-live#^TestReplaceStale$/^(posix|systemv-legacy)$/^(go|qt5)$#TestReplaceStale/posix/go TestReplaceStale/systemv-legacy/qt5'
-  'wrong-kind#^(TestCompat|TestQtErrorTexts)$/^(posix|posix:_create,_exists)$/^(existing-key|c)?$/^(go→go)?$#TestCompat/posix/existing-key/go→go TestQtErrorTexts/posix:_create,_exists'
-)
+names=() files=() edits=() runs=() expects=()
+# fault NAME FILES PERL RUN EXPECT: PERL (perl -0pe) must change each of
+# FILES; go test -run RUN must then fail every test in EXPECT.
+fault() { names+=("$1"); files+=("$2"); edits+=("$3"); runs+=("$4"); expects+=("$5"); }
 
-run() { # fault pattern: go test output on stdout, status in $?
-  QIPC_MUTANT=$1 CI="${CI:-}" $GO test -tags qipc_mutant -count=1 -timeout 10m -v -run "$2" . 2>&1
+fault lock-noop shm.go \
+  's/\treturn m\.lockWith\(ctx, -1\)\n/\treturn nil\n/' \
+  '^TestCompat$/^posix$/^counter$/^go→c$' 'TestCompat/posix/counter/go→c'
+fault no-exclusion shm.go \
+  's/ok, err := sem\.takeNow\(\), error\(nil\)/ok, err := sem.enter(), error(nil)/; s/\treturn sem\.giveBack\(\)\n\}/\tsem.leave()\n\treturn nil\n}/' \
+  '^TestCompat$/^(posix|systemv-legacy)$/^(counter|lock-contention)$/^(go→c|qt5→go)$' \
+  'TestCompat/posix/counter/go→c TestCompat/systemv-legacy/counter/qt5→go TestCompat/systemv-legacy/lock-contention/qt5→go'
+fault unlock-noop shm.go \
+  's/return m\.unlockError\(m\.unlock\(\)\)/return nil/' \
+  '^TestCompat$/^posix$/^counter$/^go→go$' 'TestCompat/posix/counter/go→go'
+fault unlock-fails shm.go \
+  's/return m\.unlockError\(m\.unlock\(\)\)/return errors.Join(m.unlockError(m.unlock()), m.unlockError(errors.New("planted fault")))/' \
+  '^TestCompat$/^posix$/^lock-contention$/^go→c$' 'TestCompat/posix/lock-contention/go→c'
+fault peer-lies peer_test.go \
+  's/skipLock := a\.nolock/skipLock := true/' \
+  '^TestCompat$/^(posix|systemv-legacy)$/^(counter|lock-contention)$/^(c→go|qt6.4→go)$' \
+  'TestCompat/posix/counter/c→go TestCompat/posix/lock-contention/c→go TestCompat/systemv-legacy/lock-contention/qt6.4→go'
+fault victim-no-lock 'peer_test.go reliability_test.go' \
+  's/skipLock := a\.nolock/skipLock := a.nolock || a.cmd == "hold-lock"/; s/(copy\(m\.Data\(\), crashPattern\)\n)\t\tif err := m\.Lock\(\); err != nil \{\n\t\t\treturn peerFail\(os\.Stdout, err\)\n\t\t\}\n/$1/' \
+  '^TestCrashMatrix$/^(posix|sysv)$/^(go|go-creator-locked)$/^(lock-holder)?$' \
+  'TestCrashMatrix/posix/go/lock-holder TestCrashMatrix/sysv/go/lock-holder TestCrashMatrix/posix/go-creator-locked TestCrashMatrix/sysv/go-creator-locked'
+fault native-lock key.go \
+  's/return k\.LegacyKey != "" \|\| k\.NativeLock \}/return true }/' \
+  '^TestNativeKeyWithoutLock$/^(go→qt5|qt6.4→go)$' 'TestNativeKeyWithoutLock/go→qt5 TestNativeKeyWithoutLock/qt6.4→go'
+fault sliced-waits sem.go \
+  's/!slicedWaits\.Load\(\)/false/' \
+  '^TestFairness$/^systemv-legacy$/^go\+qt5\+qt6.4$/^one-call$' 'TestFairness/systemv-legacy/go+qt5+qt6.4/one-call'
+fault replace-live shm.go \
+  's/if !stale \|\| !errors\.As/if !errors.As/' \
+  '^TestReplaceStale$/^(posix|systemv-legacy)$/^(go|qt5)$' 'TestReplaceStale/posix/go TestReplaceStale/systemv-legacy/qt5'
+fault wrong-kind errors_unix.go \
+  's/(case syscall\.EEXIST:\n\t\tkind = )AlreadyExists/${1}NotFound/' \
+  '^(TestCompat|TestQtErrorTexts)$/^(posix|posix:_create,_exists)$/^(existing-key|c)?$/^(go→go)?$' \
+  'TestCompat/posix/existing-key/go→go TestQtErrorTexts/posix:_create,_exists'
+# The lifecycle (issue: one lifecycle, one lock).
+fault no-pin mapping.go \
+  's/mp\.state\.CompareAndSwap\(v, v\+1\)/mp.state.CompareAndSwap(v, v)/; s/(func \(mp \*mapping\) unpin\(\) \{\n)/$1\treturn\n/' \
+  '^TestLockedPinsMapping$' \
+  'TestLockedPinsMapping/posix/detach TestLockedPinsMapping/posix/close TestLockedPinsMapping/sysv/detach TestLockedPinsMapping/sysv/close'
+fault no-stale-check shm.go \
+  's/h\.sem != nil && m\.life\.phase\(\) == detached && h\.sem\.cur\.Load\(\)\.h\.stale\(\)/false/' \
+  '^TestAttachFollowsRemovedLock$' 'TestAttachFollowsRemovedLock'
+
+# copy DIR: the repository's files as they are in the work tree.
+copy() {
+  mkdir -p "$1"
+  git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$1"
 }
 
+selected() { # NAME: whether the command line asks for it
+  [ $# -eq 0 ] && return 0
+  local n
+  for n in "${selected_names[@]}"; do [ "$n" = "$1" ] && return 0; done
+  return 1
+}
+selected_names=("$@")
+
 status=0
-for f in "${faults[@]}"; do
-  IFS='#' read -r name pattern expect <<<"$f"
-  out=$(run "$name" "$pattern")
+for i in "${!names[@]}"; do
+  name=${names[$i]}
+  selected "$name" || continue
+  dir=$work/$name
+  copy "$dir"
+  applied=1
+  for f in ${files[$i]}; do
+    cp "$dir/$f" "$dir/$f.orig"
+    perl -0pi -e "${edits[$i]}" "$dir/$f"
+    if cmp -s "$dir/$f" "$dir/$f.orig"; then
+      echo "verify: fault $name no longer applies to $f: its edit changed nothing"
+      applied=0
+    fi
+    rm -f "$dir/$f.orig"
+  done
+  if [ $applied -eq 0 ]; then
+    status=1
+    continue
+  fi
+  out=$(cd "$dir" && CI="${CI:-}" $GO test -count=1 -timeout 10m -v -run "${runs[$i]}" . 2>&1)
   rc=$?
   echo "=== fault $name (exit $rc)" >>"$log"
   echo "$out" >>"$log"
   missing=""
-  for t in $expect; do
+  for t in ${expects[$i]}; do
     grep -qF -- "--- FAIL: $t " <<<"$out" || missing="$missing $t"
   done
   if [ $rc -eq 0 ] || [ -n "$missing" ]; then
     echo "verify: fault $name: the suite did not notice it (exit $rc; still passing:${missing:- none listed})"
     status=1
   else
-    echo "verify: fault $name: caught by $(wc -w <<<"$expect") test(s): $expect"
+    echo "verify: fault $name: caught by $(wc -w <<<"${expects[$i]}") test(s): ${expects[$i]}"
   fi
+  rm -rf "$dir"
 done
-# The control: the same tests, same build, no fault planted.
-for f in "${faults[@]}"; do
-  IFS='#' read -r name pattern expect <<<"$f"
-  out=$(run "" "$pattern")
+# The control: the same tests in a copy without a fault.
+copy "$work/control"
+for i in "${!names[@]}"; do
+  selected "${names[$i]}" || continue
+  out=$(cd "$work/control" && CI="${CI:-}" $GO test -count=1 -timeout 10m -v -run "${runs[$i]}" . 2>&1)
   rc=$?
-  echo "=== no fault, tests of $name (exit $rc)" >>"$log"
+  echo "=== no fault, tests of ${names[$i]} (exit $rc)" >>"$log"
   echo "$out" >>"$log"
   if [ $rc -ne 0 ]; then
-    echo "verify: the tests of fault $name fail without it too, so they prove nothing (see $log):"
+    echo "verify: the tests of fault ${names[$i]} fail without it too, so they prove nothing (see $log):"
     grep -- '--- FAIL' <<<"$out" | head -10
     status=1
   fi
