@@ -26,11 +26,30 @@
 //
 // # Ownership
 //
-// On System V the process whose detach leaves no one attached removes the
-// segment, its key file and its lock semaphore, as Qt does. POSIX cannot
-// count attachments: the object that created a segment removes it and its
-// lock on Close (Qt 6.6+'s documented rule). Windows removes objects with
-// their last handle. [WithoutCleanup] keeps everything.
+// Who removes what, stated once (shm.go applies it in Create, Attach,
+// Detach, Close and every failure):
+//
+//  1. System V: the detach that leaves a segment with no process attached
+//     removes it, its key file and its lock semaphore, holding the lock, as
+//     Qt does.
+//  2. POSIX cannot count attachments: the object that created a segment
+//     removes it on Close, and its lock semaphore with it, holding the
+//     lock, if the name is still that segment (Qt 6.6+'s documented rule).
+//     Mappings of other processes stay valid, and they go on locking the
+//     removed lock among themselves.
+//  3. A Create or Attach that fails removes what no other process can be
+//     using: a segment it made but could not size or map; a lock semaphore
+//     it made, while it holds its count, when there is no segment for it
+//     to lock and its users follow a removal (System V). Attach looks for
+//     the segment before it makes a lock semaphore at all. Anything else
+//     stays, as Qt leaves it: another process may have opened it.
+//  4. Windows removes objects with their last handle.
+//  5. Nothing else is removed: [WithoutCleanup] keeps even 1 and 2.
+//
+// A lock semaphore removed under a waiter does not split the lock: System V
+// waiters follow the name, as Qt's do; and Create and Attach, once they
+// hold the count, check that the name still leads to the semaphore they
+// hold (POSIX: its file's inode), and else take the one it leads to.
 //
 // Nothing cleans up after a process that dies without Close (a Go program
 // on Ctrl-C, unless it uses signal.NotifyContext). [Inspect] tells such a
@@ -55,11 +74,13 @@
 //
 // [SharedMemory.Data] is the mapping itself: a peer that truncates a
 // POSIX segment under it makes the next access a SIGBUS that ends the
-// process, as it ends a Qt one. [SharedMemory.Locked],
-// [SharedMemory.ReadAt] and [SharedMemory.WriteAt] turn such a fault into
-// an error matching [ErrFault]. A Create or Attach that fails removes the
-// lock semaphore and key file it made before it returns, so a program that
-// exits on the error leaves nothing. Create and Attach refuse objects that
+// process, as it ends a Qt one, and a Detach or Close in another goroutine
+// unmaps it without waiting for its users. [SharedMemory.Locked],
+// [SharedMemory.ReadAt] and [SharedMemory.WriteAt] pin the mapping while
+// they use it and turn such a fault into an error matching [ErrFault]. A
+// Create or Attach that fails leaves what no one else can be using as it
+// was (see "Ownership"), so a program that exits on the error leaves
+// nothing of its own. Create and Attach refuse objects that
 // another user owns (a squatted legacy key file or segment) unless
 // [WithForeignOwners] is given, and [SharedMemory.CreateContext],
 // [SharedMemory.AttachContext] and [SharedMemory.DetachContext] bound
@@ -68,24 +89,48 @@
 // # Concurrency
 //
 // Every method of [SharedMemory] and [Semaphore] is safe for concurrent
-// use. One state word per semaphore answers whether its OS handle may
-// still be used, in the manner of internal/poll's fdMutex: it counts the
-// calls in flight and carries a closed bit, a held bit (this SharedMemory
-// holds the lock) and a closing bit (SharedMemory.Close has begun). A call
-// enters by adding one and leaves by subtracting one; whoever leaves last
-// after Close, Close itself or a call still in flight, closes the handle
+// use. A SharedMemory is in one of five phases:
+//
+//	detached   no mapping (the start): Create and Attach may run; Lock works
+//	           once a Create or Attach has bound the lock
+//	attaching  a Create or Attach runs
+//	attached   the mapping is there: ReadAt, WriteAt and Locked pin it
+//	           while they use it; Detach and Close may begin
+//	detaching  a Detach or Close waits for the pins to drain: no new pin,
+//	           IsAttached and Data report no mapping; then it unmaps
+//	closed     after Close: every call fails with ErrClosed
+//
+// Three things order the calls, each answering one question, in the
+// manner of internal/poll's fdMutex: whether the mapping may be unmapped
+// (pins), which change of phase runs (a token, held by one Create, Attach,
+// Detach or Close at a time), and who holds the Qt lock for this object (a
+// state word: the turn of one Lock of the object to wait for the count,
+// whether it holds it, transitions that borrow the count it holds, and
+// Close). Their order is fixed: a change of phase takes the Qt lock first
+// (borrowing the count the object holds for Lock, as Qt's create, attach
+// and detach use a lock their caller holds, or taking one), the token
+// second, and only then waits for pins. Nothing waits for the Qt lock with
+// the token held, so a Lock holder that calls Detach never waits for a
+// change that waits for its lock; and a mapping is never unmapped while
+// pinned, so Locked's fn never sees its data go. (Called from inside fn,
+// Detach, Close and Lock on the same object wait for fn: do not.)
+//
+// Close ends what waits: Lock calls (for the turn or the count), and the
+// waits of Create, Attach and Detach for the lock, which return ErrClosed.
+// A count that Lock holds when Close begins becomes Close's; it detaches
+// under it and gives it back. A blocking wait for a count is one call that
+// a cancelled context, a deadline or Close ends (an event on Windows, a
+// signal to the thread of a System V semop, a futex wake on glibc; where
+// the signal cannot end it, and on other C libraries' POSIX semaphores,
+// slices of at most 20 ms).
+//
+// A Semaphore's state word counts the calls in flight and carries a
+// closed bit; a held lock counts as a call. Whoever leaves last after
+// Close, Close itself or a call still in flight, closes the handle
 // (sem_close, CloseHandle) there and then, so no mapping waits for the
-// garbage collector. A held lock pins the handle as a call does: Lock
-// turns its call into the held bit in the one instruction that ends the
-// call, Unlock turns the held bit back into a call in the one instruction
-// that begins its own, so Unlock without Lock fails and of two Unlocks, or
-// an Unlock and a Close, only one gives the lock back. Close sets the
-// closing bit first and wakes the waiting Locks (an event on Windows, a
-// signal to the thread of a System V semop, a futex wake on glibc; other
-// POSIX waits look every 20 ms), which return ErrClosed, and a Lock that took the lock after it gives the
-// lock back. A SharedMemory's mutex orders only Create, Attach, Detach and
-// Close. The uncontended Lock, Unlock, Acquire and Release make no system
-// call on glibc: the semaphore's own compare-and-swap is done in Go.
+// garbage collector. The uncontended Lock, Unlock, Acquire and Release
+// make no system call on glibc: the semaphore's own compare-and-swap is
+// done in Go.
 //
 // # Errors
 //

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -81,6 +82,9 @@ func TestInterleavings(t *testing.T) {
 			var incr uint64
 			for _, p := range ps {
 				line := p.line()
+				for strings.HasPrefix(line, "progress ") {
+					line = p.line() // a long run says it is alive
+				}
 				var r exploreResult
 				if _, err := fmt.Sscanf(line, "ok incr=%d ops=%d locked=%d violations=%d faults=%d canary=%d errors=%d",
 					&r.incr, &r.ops, &r.locked, &r.violations, &r.faults, &r.canary, &r.errors); err != nil {
@@ -196,9 +200,14 @@ func exploreMain(args []string) int {
 }
 
 // watchdog ends the process, with every goroutine's stack, when one call
-// has run for a minute: a hang must fail the test, and say where.
+// has run for a minute: a hang must fail the test, and say where. Every 10
+// seconds it says that the run goes on, for the parent's timeout.
 func (e *explorer) watchdog() {
-	for range time.Tick(time.Second) {
+	for tick := 1; ; tick++ {
+		time.Sleep(time.Second)
+		if tick%10 == 0 {
+			fmt.Printf("progress %d ops\n", atomic.LoadUint64(&e.res.ops))
+		}
 		for g := range e.since {
 			if s := e.since[g].Load(); s != 0 && time.Since(time.Unix(0, s)) > time.Minute {
 				buf := make([]byte, 1<<20)
