@@ -32,7 +32,7 @@ func TestFailedCreateKeepsHeldLock(t *testing.T) {
 			done := make(chan error)
 			go func() {
 				m := NewSharedMemory(k)
-				defer m.Close()
+				defer closeWithin(t, m)
 				done <- m.Create(16, ReadWrite)
 			}()
 			holder.finish()
@@ -63,7 +63,7 @@ func TestDetachKeepsCallersLock(t *testing.T) {
 			k := testShmKey(t, typ, false)
 			mustCreate(t, k, 8)
 			m := NewSharedMemory(k)
-			defer m.Close()
+			defer closeWithin(t, m)
 			if err := m.Attach(ReadWrite); err != nil {
 				t.Fatal(err)
 			}
@@ -129,7 +129,7 @@ func TestNativeKeyWithoutLock(t *testing.T) {
 				withLock := testShmKey(t, SystemV, false) // its clean-up covers the key file and any semaphore on it
 				k := NewKey(withLock.Native, SystemV)
 				m := NewSharedMemory(k)
-				defer m.Close()
+				defer closeWithin(t, m)
 				if goCreates {
 					if err := m.Create(16, ReadWrite); err != nil {
 						t.Fatal(err)

@@ -29,13 +29,13 @@ func TestQtErrorTexts(t *testing.T) {
 	}
 	attach := func(k Key) error {
 		m := NewSharedMemory(k)
-		defer m.Close()
+		defer closeWithin(t, m)
 		return m.Attach(ReadWrite)
 	}
 	create := func(size int) func(k Key) error {
 		return func(k Key) error {
 			m := NewSharedMemory(k)
-			defer m.Close()
+			defer closeWithin(t, m)
 			return m.Create(size, ReadWrite)
 		}
 	}

@@ -40,7 +40,7 @@ func counterRun(t testing.TB, kinds []peer, k Key, n int, nolock bool) uint64 {
 	// Read without the lock: every counter has exited, and the lock is
 	// what this is testing.
 	m := NewSharedMemory(k)
-	defer m.Close()
+	defer closeWithin(t, m)
 	if err := m.Attach(ReadOnly); err != nil {
 		t.Fatalf("attach to read the counter: %v", err)
 	}

@@ -91,7 +91,7 @@ func TestFairness(t *testing.T) {
 			}
 			k := testShmKey(t, fc.typ, fc.legacy)
 			m := mustCreate(t, k, 8)
-			defer m.Close()
+			defer closeWithin(t, m)
 			counts := contend(t, ps, k, fc.sliced)
 			fmt.Fprintf(&report, "| %s | %s | %s | %s |\n", fc.name, strings.Join(fc.peers, ", "), waits, strings.Join(counts, ", "))
 			if waits == "one call" && (fc.typ == Windows || fc.typ.IsSystemV()) {

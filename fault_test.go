@@ -47,7 +47,7 @@ func TestTruncatedSegmentFault(t *testing.T) {
 				t.Fatalf("Locked touching the truncated end: %v, want ErrFault", err)
 			}
 			other := NewSharedMemory(k)
-			defer other.Close()
+			defer closeWithin(t, other)
 			if err := other.Attach(ReadWrite); err == nil {
 				t.Log("attached the truncated segment (size 0)")
 			}

@@ -314,7 +314,7 @@ func TestGroupPermissions(t *testing.T) {
 				}
 			}
 			m := NewSharedMemory(k)
-			defer m.Close()
+			defer closeWithin(t, m)
 			if err := m.Attach(ReadOnly); err != nil {
 				t.Fatal(err)
 			}

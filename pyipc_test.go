@@ -85,7 +85,7 @@ func TestPosixIPCInterop(t *testing.T) {
 			t.Fatal(got)
 		}
 		m := NewSharedMemory(k)
-		defer m.Close()
+		defer closeWithin(t, m)
 		if err := m.Attach(ReadOnly); err != nil {
 			t.Fatal(err)
 		}

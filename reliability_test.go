@@ -412,7 +412,7 @@ func crashCreator(t *testing.T, p peer, typ KeyType) {
 		t.Errorf("qipc ls after the creator was killed: %+v (found %v), want the segment marked stale", o, ok)
 	}
 	m := NewSharedMemory(k)
-	defer m.Close()
+	defer closeWithin(t, m)
 	if err := m.Attach(ReadWrite); err != nil {
 		t.Fatalf("Attach after the creator was killed: %v", err)
 	}
@@ -572,7 +572,7 @@ func crashDuringCreate(t *testing.T, p peer, typ KeyType, step string) {
 		t.Errorf("qipc ls after the creator died inside create: %+v (found %v), want stale", o, ok)
 	}
 	m := NewSharedMemory(k)
-	defer m.Close()
+	defer closeWithin(t, m)
 	done := make(chan error, 1)
 	go func() { done <- m.Attach(ReadWrite) }()
 	if typ == PosixRealtime {
@@ -658,7 +658,7 @@ func crashCreatorLocked(t *testing.T, typ KeyType) {
 		t.Fatalf("create-lock says it holds the lock, but its count is %d", v)
 	}
 	m := NewSharedMemory(k)
-	defer m.Close()
+	defer closeWithin(t, m)
 	if typ == PosixRealtime {
 		c.kill()
 		// Attach waits for the lock too; recover it first.
@@ -1241,7 +1241,7 @@ func TestContextsEndWaitsForDeadHolder(t *testing.T) {
 		return ctx
 	}
 	other := NewSharedMemory(k)
-	defer other.Close()
+	defer closeWithin(t, other)
 	if err := other.AttachContext(deadline(), ReadWrite); !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrLock) {
 		t.Errorf("AttachContext behind a dead holder: %v, want a LockError matching DeadlineExceeded", err)
 	}
@@ -1298,7 +1298,7 @@ func TestKilledSpinningWaiter(t *testing.T) {
 		h.release()
 		h.finish()
 		m := NewSharedMemory(k)
-		defer m.Close()
+		defer closeWithin(t, m)
 		if err := m.Attach(ReadWrite); err != nil {
 			t.Fatal(err)
 		}

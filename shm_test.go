@@ -44,7 +44,7 @@ func mustCreate(t *testing.T, k Key, size int, opts ...Option) *SharedMemory {
 	if err := m.Create(size, ReadWrite); err != nil {
 		t.Fatalf("Create(%d): %v", size, err)
 	}
-	t.Cleanup(func() { _ = m.Close() })
+	t.Cleanup(func() { closeWithin(t, m) })
 	return m
 }
 
@@ -63,7 +63,7 @@ func TestSharedMemoryLifecycle(t *testing.T) {
 		copy(m.Data(), "shared")
 
 		other := NewSharedMemory(k)
-		defer other.Close()
+		defer closeWithin(t, other)
 		if err := other.Attach(ReadOnly); err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +166,7 @@ func TestCreatorCloseRemoves(t *testing.T) {
 		t.Errorf("WithoutCleanup: segment gone: %v", err)
 	}
 	again := NewSharedMemory(kept)
-	defer again.Close()
+	defer closeWithin(t, again)
 	if err := again.Attach(ReadOnly); err != nil {
 		t.Errorf("WithoutCleanup: attach after Close: %v", err)
 	}
@@ -211,7 +211,7 @@ func TestReadOnlyWriteFaults(t *testing.T) {
 		}
 		// WriteAt turns the same fault into an error and the process goes on.
 		ro := NewSharedMemory(k)
-		defer ro.Close()
+		defer closeWithin(t, ro)
 		if err := ro.Attach(ReadOnly); err != nil {
 			t.Fatal(err)
 		}
@@ -239,7 +239,7 @@ func TestKilledCreatorLeavesSegment(t *testing.T) {
 			t.Fatalf("Create after the creator was killed: %v, want ErrAlreadyExists", err)
 		}
 		m := NewSharedMemory(k)
-		defer m.Close()
+		defer closeWithin(t, m)
 		if err := m.Attach(ReadWrite); err != nil {
 			t.Fatalf("Attach after the creator was killed: %v", err)
 		}
@@ -342,7 +342,7 @@ func TestLockedGivesLockBack(t *testing.T) {
 		k := testShmKey(t, typ, false)
 		m := mustCreate(t, k, 8)
 		other := NewSharedMemory(k)
-		defer other.Close()
+		defer closeWithin(t, other)
 		if err := other.Attach(ReadWrite); err != nil {
 			t.Fatal(err)
 		}

@@ -69,7 +69,7 @@ func TestReplaceStale(t *testing.T) {
 				if err := m.Create(128, ReadWrite); err != nil {
 					t.Fatalf("Create with WithReplaceStale over the leftover: %v", err)
 				}
-				defer m.Close()
+				defer closeWithin(t, m)
 				if m.Size() < 128 || string(m.Data()[:4]) != "\x00\x00\x00\x00" {
 					t.Fatalf("the new segment: size %d, starts %q; want 128 fresh bytes", m.Size(), m.Data()[:4])
 				}

@@ -77,7 +77,7 @@ func TestStressGoroutines(t *testing.T) {
 							t.Error(err)
 							return
 						}
-						defer m.Close()
+						defer closeWithin(t, m)
 					}
 					mine := 0
 					for r := range rounds {

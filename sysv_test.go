@@ -343,7 +343,7 @@ func TestSysVErrors(t *testing.T) {
 	t.Run("missing-key-file", func(t *testing.T) {
 		k := testShmKey(t, SystemV, true)
 		m := NewSharedMemory(k)
-		defer m.Close()
+		defer closeWithin(t, m)
 		wantQtError(t, "Attach", m.Attach(ReadWrite), NotFound, "QSharedMemory::handle: doesn't exist")
 		if _, err := os.Stat(k.Native); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("Attach made the segment's key file: %v", err)
@@ -355,12 +355,12 @@ func TestSysVErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := NewSharedMemory(k)
-		defer m.Close()
+		defer closeWithin(t, m)
 		wantQtError(t, "Attach", m.Attach(ReadOnly), NotFound, "QSharedMemory::attach (shmget): doesn't exist")
 		// Qt 6.6+ keys: the lock makes the shared key file first.
 		k6 := testShmKey(t, SystemV, false)
 		m6 := NewSharedMemory(k6)
-		defer m6.Close()
+		defer closeWithin(t, m6)
 		wantQtError(t, "Attach (6.6 key)", m6.Attach(ReadWrite), NotFound, "QSharedMemory::attach (shmget): doesn't exist")
 	})
 	t.Run("already-exists", func(t *testing.T) {
@@ -368,7 +368,7 @@ func TestSysVErrors(t *testing.T) {
 		m := mustCreate(t, k, 16)
 		copy(m.Data(), "kept")
 		again := NewSharedMemory(k)
-		defer again.Close()
+		defer closeWithin(t, again)
 		wantQtError(t, "Create", again.Create(16, ReadWrite), AlreadyExists, "QSharedMemory::create: already exists")
 		if _, err := os.Stat(k.Native); err != nil {
 			t.Errorf("a failed Create removed the key file: %v", err)
@@ -401,7 +401,7 @@ func TestSysVErrors(t *testing.T) {
 		// key file that create() made is unlinked.
 		k := testShmKey(t, SystemV, true)
 		m := NewSharedMemory(k)
-		defer m.Close()
+		defer closeWithin(t, m)
 		err := m.Create(1<<46, ReadWrite)
 		if err == nil {
 			t.Skip("this kernel grants a 64 TiB segment")

@@ -247,7 +247,7 @@ func TestWindowsKilledCreator(t *testing.T) {
 			expectExact(t, "go write", winRun(gop, t, "write", k, "0", "0102"), "ok")
 			creator.kill()
 			m := NewSharedMemory(k)
-			defer m.Close()
+			defer closeWithin(t, m)
 			if err := m.Attach(ReadWrite); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("Attach after the creator was killed: %v, want ErrNotFound", err)
 			}
@@ -386,7 +386,7 @@ func TestWindowsNameCollision(t *testing.T) {
 	if err := squat.Create(64, ReadWrite); err != nil {
 		t.Fatal(err)
 	}
-	defer squat.Close()
+	defer closeWithin(t, squat)
 	err = NewSharedMemory(k).Create(64, ReadWrite)
 	want = "QSharedMemoryPrivate::initKey: unable to set key on lock (QSystemSemaphore::handle: unknown error: " + unknownErrorText(windows.ERROR_INVALID_HANDLE) + ")"
 	if QtErrorString(err) != want || LegacyQtErrorString(err) != "QSharedMemoryPrivate::initKey: unable to set key on lock" {
@@ -735,7 +735,7 @@ func TestWindowsForeignOwnerRefused(t *testing.T) {
 		k := winNameCases[0].shmKey(t)
 		squat(t, k, false, self)
 		m := NewSharedMemory(k)
-		defer m.Close()
+		defer closeWithin(t, m)
 		if err := m.Attach(ReadWrite); err != nil {
 			t.Fatalf("Attach of a segment our user owns: %v", err)
 		}
@@ -747,7 +747,7 @@ func TestWindowsForeignOwnerRefused(t *testing.T) {
 		k := winNameCases[0].shmKey(t)
 		squat(t, k, false, "SY")
 		m := NewSharedMemory(k)
-		defer m.Close()
+		defer closeWithin(t, m)
 		err := m.Attach(ReadWrite)
 		if !errors.Is(err, ErrForeignOwner) || !errors.Is(err, ErrPermissionDenied) || !strings.Contains(err.Error(), "S-1-5-18") {
 			t.Fatalf("Attach of a segment LocalSystem owns: %v, want ErrForeignOwner naming S-1-5-18", err)
@@ -756,7 +756,7 @@ func TestWindowsForeignOwnerRefused(t *testing.T) {
 			t.Fatalf("Create over it: %v, want ErrAlreadyExists", err)
 		}
 		trusting := NewSharedMemory(k, WithForeignOwners())
-		defer trusting.Close()
+		defer closeWithin(t, trusting)
 		if err := trusting.Attach(ReadWrite); err != nil {
 			t.Fatalf("Attach WithForeignOwners: %v", err)
 		}
@@ -765,7 +765,7 @@ func TestWindowsForeignOwnerRefused(t *testing.T) {
 		k := winNameCases[0].shmKey(t)
 		squat(t, lockKeyFor(k), true, "SY")
 		m := NewSharedMemory(k)
-		defer m.Close()
+		defer closeWithin(t, m)
 		if err := m.Create(64, ReadWrite); !errors.Is(err, ErrForeignOwner) {
 			t.Fatalf("Create with a lock semaphore LocalSystem owns: %v, want ErrForeignOwner", err)
 		}
@@ -773,7 +773,7 @@ func TestWindowsForeignOwnerRefused(t *testing.T) {
 			t.Fatalf("the refused Create made a segment: Attach says %v", err)
 		}
 		trusting := NewSharedMemory(k, WithForeignOwners())
-		defer trusting.Close()
+		defer closeWithin(t, trusting)
 		if err := trusting.Create(64, ReadWrite); err != nil {
 			t.Fatalf("Create WithForeignOwners: %v", err)
 		}
@@ -814,7 +814,7 @@ func TestWindowsSurrogateCut(t *testing.T) {
 				}
 				h, _ := holder.startHolder(t, k)
 				m := NewSharedMemory(k)
-				defer m.Close()
+				defer closeWithin(t, m)
 				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 				defer cancel()
 				if err := m.AttachContext(ctx, ReadWrite); !errors.Is(err, context.DeadlineExceeded) {
@@ -845,7 +845,7 @@ func TestWindowsFailedCreateDropsHandle(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := NewSharedMemory(k)
-	defer second.Close()
+	defer closeWithin(t, second)
 	if err := second.Create(64, ReadWrite); !errors.Is(err, ErrAlreadyExists) {
 		t.Fatalf("second Create: %v, want ErrAlreadyExists", err)
 	}
@@ -911,7 +911,7 @@ func TestWindowsNativeKeyWithoutLock(t *testing.T) {
 	h, _ := cpeerWin.startHolder(t, withLock)
 	defer h.finish()
 	other := NewSharedMemory(k)
-	defer other.Close()
+	defer closeWithin(t, other)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := other.AttachContext(ctx, ReadOnly); err != nil {
