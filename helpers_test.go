@@ -494,21 +494,6 @@ func testResult(t testing.TB) string {
 	return "ok"
 }
 
-// within returns what ch delivers, or fails the test, with every
-// goroutine's stack, when nothing comes within the peer timeout: a call
-// that hangs fails its test instead of the whole run.
-func within[T any](t *testing.T, what string, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(peerTimeout()):
-		buf := make([]byte, 1<<20)
-		t.Fatalf("%s did not return within %v (a deadlock?)\n%s", what, peerTimeout(), buf[:runtime.Stack(buf, true)])
-		panic("unreachable")
-	}
-}
-
 // closeWithin closes m for a test's clean-up with a deadline: a lock left
 // taken (a broken test, a killed holder) fails the test rather than
 // hanging the run until -timeout.

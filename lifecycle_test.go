@@ -21,6 +21,21 @@ import (
 // adversarial review broke on 08d39ff, and each uses only the public API,
 // so that it can run against that code too.
 
+// within returns what ch delivers, or fails the test, with every
+// goroutine's stack, when nothing comes within the peer timeout: a call
+// that hangs fails its test instead of the whole run.
+func within[T any](t *testing.T, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(peerTimeout()):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%s did not return within %v (a deadlock?)\n%s", what, peerTimeout(), buf[:runtime.Stack(buf, true)])
+		panic("unreachable")
+	}
+}
+
 // waitLockWaiters waits until the kernel counts n waiters on the lock of
 // k (glibc's waiter count, semctl GETNCNT).
 func waitLockWaiters(t *testing.T, k Key, n int) {

@@ -85,9 +85,6 @@ func (l *qtLock) inconsistent(v uint64, what string) {
 // isClosed reports whether Close has begun.
 func (l *qtLock) isClosed() bool { return l.state.Load()&lockClosed != 0 }
 
-// hasQueued reports whether Lock calls wait for the turn (for tests).
-func (l *qtLock) hasQueued() bool { return l.state.Load()&lockQueued != 0 }
-
 // acquireTurn makes the calling Lock the one of its object that waits for
 // the count. With try set it does not wait for another Lock's turn
 // (errNotNow). It fails with ErrClosed once Close has begun, and with

@@ -1113,7 +1113,7 @@ func TestLockWhileSemaphoreRecreated(t *testing.T) {
 	}
 	second := make(chan error, 1)
 	go func() { second <- m.Lock() }()
-	for !m.lock.hasQueued() {
+	for m.lock.state.Load()&lockQueued == 0 {
 		runtime.Gosched() // until the second Lock waits for the turn
 	}
 	if err := RemoveSemaphore(lockKeyFor(k)); err != nil {

@@ -73,8 +73,8 @@ copy() {
   git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$1"
 }
 
-selected() { # NAME: whether the command line asks for it
-  [ $# -eq 0 ] && return 0
+selected() { # NAME: whether the command line asks for it (all when it names none)
+  [ ${#selected_names[@]} -eq 0 ] && return 0
   local n
   for n in "${selected_names[@]}"; do [ "$n" = "$1" ] && return 0; done
   return 1
