@@ -45,6 +45,9 @@ func (m *SharedMemory) WriteAt(p []byte, off int64) (_ int, err error) {
 func (m *SharedMemory) access(op string, off int64, n int, fn func([]byte)) (int, error) {
 	cur := m.life.pin()
 	if cur == nil {
+		if m.lock.isClosed() {
+			return 0, m.closedError(op)
+		}
 		return 0, m.notAttached(op)
 	}
 	defer m.life.unpin()

@@ -165,8 +165,10 @@ type segment interface {
 	// removeUnused, a backend whose OS counts attachments then removes
 	// this very segment (not whatever its key names now) and its key file
 	// if no process has it mapped, as Qt's detach does, and reports
-	// whether it did.
-	detach(removeUnused bool) (removed bool, err error)
+	// whether it did. keepName keeps a key file that the segment's lock
+	// semaphore shares (a Qt 6.6+ System V key), for a lock that outlives
+	// the segment a while (SharedMemory.retireLock).
+	detach(removeUnused, keepName bool) (removed bool, err error)
 	// owners lists who owns the segment (and its key file).
 	owners() []owner
 }

@@ -125,7 +125,7 @@ func (b posixBackend) inspectSegment(k Key) (segmentFacts, error) {
 			return segmentFacts{}, err
 		}
 		f := segmentFacts{found: true, size: int64(len(seg.bytes())), uid: -1}
-		_, err = seg.detach(false)
+		_, err = seg.detach(false, false)
 		return f, err
 	}
 	var st syscall.Stat_t
@@ -177,7 +177,7 @@ func (s *posixSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.s
 func (s *posixSegment) owners() []owner { return []owner{uidOwner("segment", s.uid)} }
 
 // detach never removes: POSIX cannot tell who else has the segment mapped.
-func (s *posixSegment) detach(bool) (bool, error) {
+func (s *posixSegment) detach(bool, bool) (bool, error) {
 	if rc := C.qipc_posix_shm_detach(s.addr, C.int64_t(s.size), s.fd); rc != 0 {
 		return false, shmError("QSharedMemory::detach (munmap)", Key{}, syscall.Errno(rc))
 	}

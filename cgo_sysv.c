@@ -166,10 +166,10 @@ int qipc_sysv_shm_stat(int key, int64_t *size, int *nattch, int *cpid, unsigned 
 
 // Qt's detach clean-up, on the segment id the caller had attached where Qt
 // looks the key up again: IPC_STAT, and only if shm_nattch == 0, IPC_RMID
-// and unlink(path). A segment that is gone or cannot be examined is left
+// and unlink(path); unlink_path NULL keeps the key file. A segment that is gone or cannot be examined is left
 // alone, as Qt leaves it. The key file goes only while it still gives
 // this segment's key, so a file made since for a new segment stays.
-int qipc_sysv_shm_remove_unused(int id, int key, const char *path, int proj, int *removed, int *step) {
+int qipc_sysv_shm_remove_unused(int id, int key, const char *unlink_path, const char *path, int proj, int *removed, int *step) {
 	*removed = 0;
 	struct shmid_ds ds;
 	*step = QIPC_SV_STEP_STAT;
@@ -182,7 +182,7 @@ int qipc_sysv_shm_remove_unused(int id, int key, const char *path, int proj, int
 		return errno == EINVAL || errno == EIDRM ? 0 : errno;
 	*removed = 1;
 	*step = QIPC_SV_STEP_UNLINK;
-	if (key_file_gives(path, proj, key) && unlink(path) != 0 && errno != ENOENT)
+	if (unlink_path != NULL && key_file_gives(path, proj, key) && unlink(path) != 0 && errno != ENOENT)
 		return errno;
 	return 0;
 }

@@ -285,15 +285,19 @@ func (s *sysvSegment) owners() []owner {
 	return out
 }
 
-func (s *sysvSegment) detach(removeUnused bool) (bool, error) {
+func (s *sysvSegment) detach(removeUnused, keepName bool) (bool, error) {
 	err := s.unmap()
 	if !removeUnused {
 		return false, err
 	}
 	path := C.CString(s.k.Native)
 	defer C.free(unsafe.Pointer(path))
+	unlink := path
+	if keepName && s.k.HasLock() && sysvSharesKeyFile(s.k) {
+		unlink = nil
+	}
 	var removed, step C.int
-	rc := syscall.Errno(C.qipc_sysv_shm_remove_unused(s.id, s.key, path, C.int(ftokProjectID(s.k.Type)), &removed, &step))
+	rc := syscall.Errno(C.qipc_sysv_shm_remove_unused(s.id, s.key, unlink, path, C.int(ftokProjectID(s.k.Type)), &removed, &step))
 	return removed != 0, errors.Join(err, sysvRemoveError("QSharedMemory::detach", s.k, rc, step))
 }
 

@@ -116,7 +116,7 @@ func (b windowsBackend) inspectSegment(k Key) (segmentFacts, error) {
 		return segmentFacts{}, err
 	}
 	f := segmentFacts{found: true, size: int64(len(seg.bytes())), uid: -1, handles: true}
-	_, err = seg.detach(false)
+	_, err = seg.detach(false, false)
 	return f, err
 }
 
@@ -152,7 +152,7 @@ func winOwners(what string, h C.uintptr_t) []owner {
 // detach is Qt's detach(): UnmapViewOfFile, then CloseHandle. The handle is
 // closed even when the unmap fails, since the segment is given up anyway;
 // the OS removes the segment with its last handle.
-func (s *windowsSegment) detach(bool) (bool, error) {
+func (s *windowsSegment) detach(bool, bool) (bool, error) {
 	var err error
 	if rc := syscall.Errno(C.qipc_win_shm_unmap(s.addr)); rc != 0 {
 		err = shmError("QSharedMemory::detach", Key{}, rc)

@@ -408,3 +408,312 @@ func TestAttachFollowsRemovedLock(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// borrows is how many changes borrow the count m holds for Lock.
+func borrows(m *SharedMemory) uint64 { return m.lock.state.Load() & lockBorrowMask }
+
+// TestDetachUnderLockKeepsHold: Lock; Detach (the last, which removes the
+// System V segment); Create; Unlock, the resize under the lock, runs its
+// Create under the lock and holds it until Unlock (COMPAT.md #14), and a
+// second Lock of the object waits for that Unlock. Found by an adversarial
+// review: the removing Detach ended the hold, so the Create ran unlocked,
+// the second Lock got in, and the first Unlock gave back the second's
+// count.
+func TestDetachUnderLockKeepsHold(t *testing.T) {
+	k := testShmKey(t, SystemV, false)
+	m := NewSharedMemory(k)
+	defer closeWithin(t, m)
+	if err := m.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Detach(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Create(128, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := lockCount(t, k); !ok || n != 0 {
+		t.Fatalf("after Lock, Detach and Create the lock exists %v with count %d; want it held (0)", ok, n)
+	}
+	second := make(chan error, 1)
+	go func() { second <- m.Lock() }()
+	for m.lock.state.Load()&lockQueued == 0 {
+		runtime.Gosched() // until the second Lock waits for the turn
+	}
+	select {
+	case err := <-second:
+		t.Fatalf("a second Lock of the object returned (%v) before the first holder's Unlock", err)
+	default:
+	}
+	if err := m.Unlock(); err != nil {
+		t.Fatalf("Unlock after Detach and Create under the lock: %v", err)
+	}
+	if err := within(t, "the second Lock", second); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := lockCount(t, k); !ok || n != 0 {
+		t.Fatalf("with the second Lock holding it, the lock exists %v with count %d; want 0", ok, n)
+	}
+	if err := m.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := lockCount(t, k); !ok || n != 1 {
+		t.Fatalf("after both Unlocks the lock exists %v with count %d; want free (1)", ok, n)
+	}
+}
+
+// TestBorrowersOutliveDetach: changes that borrow the count Locked holds
+// (a Detach, the last, waiting for fn; a Create waiting for the Detach)
+// all run under it: the Create makes its segment locked, and the lock it
+// ends up with exists and is free afterwards. Found by an adversarial
+// review: the Detach removed the lock under the waiting Create, which then
+// ran holding no count and left the object attached without a lock.
+func TestBorrowersOutliveDetach(t *testing.T) {
+	k := testShmKey(t, SystemV, false)
+	m := NewSharedMemory(k)
+	defer closeWithin(t, m)
+	if err := m.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	inFn, release := make(chan struct{}), make(chan struct{})
+	locked := make(chan error, 1)
+	go func() {
+		locked <- m.Locked(context.Background(), func([]byte) error {
+			close(inFn)
+			<-release
+			return nil
+		})
+	}()
+	<-inFn
+	detached := make(chan error, 1)
+	go func() { detached <- m.Detach() }()
+	for m.IsAttached() {
+		runtime.Gosched() // until the Detach waits for fn
+	}
+	created := make(chan error, 1)
+	go func() { created <- m.Create(64, ReadWrite) }()
+	for borrows(m) < 2 {
+		runtime.Gosched() // until the Create borrows the hold too
+	}
+	close(release)
+	for what, ch := range map[string]chan error{"Locked": locked, "Detach": detached, "Create": created} {
+		if err := within(t, what, ch); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	if !m.IsAttached() {
+		t.Fatal("not attached after the Create")
+	}
+	if n, ok := lockCount(t, k); !ok || n != 1 {
+		t.Fatalf("the new segment's lock exists %v with count %d; want free (1)", ok, n)
+	}
+	if err := m.Lock(); err != nil {
+		t.Fatalf("Lock on the new segment: %v", err)
+	}
+	if err := m.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDetachedCreatorCloseHoldsLock: a POSIX creator that detached removes
+// its segment and lock at Close only holding the lock, so that no Create
+// runs under the lock while it goes. Found by an adversarial review: the
+// removal without the lock let a Create make a new segment under the lock
+// being removed, and the next Attach a second lock for it.
+func TestDetachedCreatorCloseHoldsLock(t *testing.T) {
+	k := testShmKey(t, PosixRealtime, false)
+	creator := NewSharedMemory(k)
+	if err := creator.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := creator.Detach(); err != nil {
+		t.Fatal(err)
+	}
+	holder := NewSharedMemory(k)
+	defer closeWithin(t, holder)
+	if err := holder.Attach(ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- creator.Close() }()
+	waitLockWaiters(t, k, 1) // Close waits for the lock before it removes
+	if _, err := os.Stat("/dev/shm" + k.Native); err != nil {
+		t.Fatalf("the segment went while another object held its lock: %v", err)
+	}
+	if err := holder.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := within(t, "Close", closed); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat("/dev/shm" + k.Native); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the creator's Close left the segment (%v)", err)
+	}
+}
+
+// TestCloseFollowsRemovedLock: when a peer removed the System V lock set
+// while the segment is in use (a Qt creator's destructor does, COMPAT.md
+// #2) and a follower made it again, the last detach, by Detach or Close,
+// removes the set the others use, and Close racing a Lock that follows the
+// removal still detaches. Found by an adversarial review: Close took the
+// count of the set it had bound (gone), detached without the lock and left
+// the new set; racing the Lock it skipped the unmap altogether.
+func TestCloseFollowsRemovedLock(t *testing.T) {
+	for _, viaClose := range []bool{false, true} {
+		t.Run(fmt.Sprintf("close=%v", viaClose), func(t *testing.T) {
+			k := testShmKey(t, SystemV, false)
+			m := NewSharedMemory(k)
+			if err := m.Create(64, ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			if err := RemoveSemaphore(lockKeyFor(k)); err != nil {
+				t.Fatal(err)
+			}
+			o := NewSharedMemory(k) // follows: makes the lock set again
+			if err := o.Attach(ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			if err := o.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if viaClose {
+				closeWithin(t, m)
+			} else {
+				if err := m.Detach(); err != nil {
+					t.Fatal(err)
+				}
+				closeWithin(t, m)
+			}
+			if _, ok := lockCount(t, k); ok {
+				t.Errorf("the last detach left the lock set that the follower made")
+			}
+		})
+	}
+	t.Run("racing-lock", func(t *testing.T) {
+		k := testShmKey(t, SystemV, false)
+		for r := range scaled(50, 1000) {
+			c := NewSharedMemory(k)
+			if err := c.Create(64, ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			m := NewSharedMemory(k)
+			if err := m.Attach(ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Lock(); err != nil {
+				t.Fatal(err)
+			}
+			stop := make(chan struct{})
+			reading := make(chan struct{})
+			go func() {
+				defer close(reading)
+				buf := make([]byte, 8)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					_, _ = m.ReadAt(buf, 0)
+				}
+			}()
+			lockDone := make(chan error, 1)
+			go func() { lockDone <- m.Lock() }()
+			waitLockWaiters(t, k, 1)
+			if err := RemoveSemaphore(lockKeyFor(k)); err != nil {
+				t.Fatal(err)
+			}
+			for range rand.IntN(200) {
+				runtime.Gosched()
+			}
+			cerr := m.Close()
+			close(stop)
+			<-reading
+			lerr := within(t, "the following Lock", lockDone)
+			if cerr != nil {
+				t.Fatalf("round %d: Close: %v", r, cerr)
+			}
+			if lerr != nil && !errors.Is(lerr, ErrClosed) {
+				t.Fatalf("round %d: Lock: %v", r, lerr)
+			}
+			if u, err := Inspect(k); err != nil || u.Attached != 1 {
+				t.Fatalf("round %d: after m's Close the segment has %d attachments (%v); want 1 (the creator's)", r, u.Attached, err)
+			}
+			_ = c.Unlock()
+			closeWithin(t, c)
+			if left := objectsNamed(t, k); len(left) > 1 {
+				t.Fatalf("round %d: left behind: %v", r, left)
+			}
+			if _, ok := lockCount(t, k); ok {
+				t.Fatalf("round %d: a lock set is left", r)
+			}
+		}
+	})
+}
+
+// TestCloseContext: CloseContext gives up waiting for a lock that is never
+// given back (a POSIX holder that died) when its context ends; the object
+// is closed and unmapped all the same, and what only the lock's holder may
+// remove stays. Found by an adversarial review: Close had no bound.
+func TestCloseContext(t *testing.T) {
+	k := testShmKey(t, PosixRealtime, false)
+	m := NewSharedMemory(k)
+	if err := m.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	dead, err := NewSemaphore(lockKeyFor(k), 1, Open, WithoutCleanup())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	if err := dead.Acquire(); err != nil { // taken and never given back
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := m.CloseContext(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("CloseContext behind a dead holder: %v, want DeadlineExceeded", err)
+	}
+	if m.IsAttached() || m.Data() != nil {
+		t.Error("still attached after CloseContext")
+	}
+	if err := m.Lock(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Lock after CloseContext: %v, want ErrClosed", err)
+	}
+	if _, err := os.Stat("/dev/shm" + k.Native); err != nil {
+		t.Errorf("the segment went without its lock held: %v", err)
+	}
+	_ = dead.Release(1)
+}
+
+// TestClosedObjectSaysClosed: after Close every call that needs the
+// mapping or the lock fails with ErrClosed. Found by an adversarial
+// review: ReadAt, WriteAt and Detach said ErrNotAttached.
+func TestClosedObjectSaysClosed(t *testing.T) {
+	k := testShmKey(t, PosixRealtime, false)
+	m := NewSharedMemory(k)
+	if err := m.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, rerr := m.ReadAt(make([]byte, 1), 0)
+	_, werr := m.WriteAt([]byte{1}, 0)
+	_, terr := m.TryLock()
+	for what, err := range map[string]error{
+		"ReadAt": rerr, "WriteAt": werr, "TryLock": terr, "Detach": m.Detach(), "Unlock": m.Unlock(), "Lock": m.Lock(),
+		"Locked": m.Locked(context.Background(), func([]byte) error { return nil }),
+		"Create": m.Create(64, ReadWrite), "Attach": m.Attach(ReadWrite), "Close": m.Close(),
+	} {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("%s after Close: %v, want ErrClosed", what, err)
+		}
+	}
+}

@@ -267,26 +267,12 @@ func (l *qtLock) close() (first, claimed bool, sem *Semaphore) {
 	}
 }
 
-// retire records that sem, the lock semaphore, is gone (the detach that
-// removed the segment removed it while holding a count). A hold of a
-// count of it ends: the Lock that had it loses it, and borrowers give
-// nothing back. It reports whether there was one; the caller gives that
-// count back. A Lock that owns the turn but still waits for the count
-// keeps the turn: its wait ends with the semaphore's closing, and it
-// gives the turn up itself.
-func (l *qtLock) retire(sem *Semaphore) (wasHeld bool) {
-	for {
-		v := l.state.Load()
-		if v&lockHeld == 0 || l.heldSem.Load() != sem {
-			return false
-		}
-		if l.state.CompareAndSwap(v, v&^lockFree) {
-			if v&lockQueued != 0 {
-				l.wakeQueued()
-			}
-			return true
-		}
-	}
+// lastBorrowOfEnded reports whether the caller, a borrower, is the last
+// one of a hold whose Lock has ended (Unlock, or Close's claim): the hold
+// ends with its unborrow, and no borrow can begin meanwhile.
+func (l *qtLock) lastBorrowOfEnded() bool {
+	v := l.state.Load()
+	return v&lockRelease != 0 && v&lockBorrowMask == 1
 }
 
 // waitContext is ctx, ended also by Close: a wait for the count of a

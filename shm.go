@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,6 +43,9 @@ type SharedMemory struct {
 	// for none; written with the token held. Where the OS does not count
 	// attachments, Close removes that segment, and only that one.
 	created segmentID
+	// retireDue is a lock semaphore whose removal a detach deferred to
+	// the end of the hold it ran under (retireLock, giveHold).
+	retireDue atomic.Pointer[Semaphore]
 }
 
 // NewSharedMemory returns an object for the segment named by key (see
@@ -99,7 +103,7 @@ func (m *SharedMemory) CreateContext(ctx context.Context, size int, mode AccessM
 			if terr := m.trust(op, seg.owners()); terr != nil {
 				// A key file another user made first: give up the
 				// segment made on it.
-				_, derr := seg.detach(true)
+				_, derr := seg.detach(true, false)
 				err = errors.Join(terr, derr)
 			}
 		}
@@ -147,7 +151,7 @@ func (m *SharedMemory) AttachContext(ctx context.Context, mode AccessMode) (err 
 		seg, err := m.b.attachSegment(m.key, mode)
 		if err == nil {
 			if terr := m.trust(op, seg.owners()); terr != nil {
-				_, derr := seg.detach(false)
+				_, derr := seg.detach(false, false)
 				err = errors.Join(terr, derr)
 			}
 		}
@@ -236,13 +240,18 @@ func (m *SharedMemory) attachedError(op string) *Error {
 // before a create or attach, and reports whether this call made it.
 // Open mode even for Create: Qt's Create mode would reset a lock another
 // process may hold right now (COMPAT.md #1).
-func (m *SharedMemory) bind(op string) (made bool, err error) {
+func (m *SharedMemory) bind(op string) (made bool, err error) { return m.bindAt(op, false) }
+
+// bindAt is bind, also once Close has begun when closing is set (Close's
+// own detach follows a lock removed under it; Close closes what is bound
+// last).
+func (m *SharedMemory) bindAt(op string, closing bool) (made bool, err error) {
 	if !m.key.HasLock() {
 		return false, nil // Qt <= 6.5's native key: nothing to bind
 	}
 	m.bindMu.Lock()
 	defer m.bindMu.Unlock()
-	if m.lock.isClosed() {
+	if m.lock.isClosed() && !closing {
 		return false, m.closedError(op)
 	}
 	if m.lock.sem.Load() != nil {
@@ -409,33 +418,59 @@ func (m *SharedMemory) exitLock(h *lockHold) error {
 		return nil
 	case h.borrowed:
 		if sem, give := m.lock.unborrow(); give {
-			return sem.giveBack()
+			return m.giveHold(sem)
 		}
 		return nil
 	}
-	return h.sem.giveBack()
+	return m.giveHold(h.sem)
+}
+
+// giveHold gives back a count of the lock semaphore sem, running first a
+// removal that retireLock deferred to this moment: the semaphore goes if
+// there is still no segment for it (a Create under the same hold made a
+// new one, which keeps it).
+func (m *SharedMemory) giveHold(sem *Semaphore) error {
+	var err error
+	if m.retireDue.CompareAndSwap(sem, nil) && m.b.findSegment(m.key) != nil {
+		err = m.removeLock(sem)
+	}
+	return errors.Join(err, sem.giveBack())
+}
+
+// removeLock unbinds the lock semaphore sem and removes it, with a count
+// of it held.
+func (m *SharedMemory) removeLock(sem *Semaphore) error {
+	m.bindMu.Lock()
+	m.lock.sem.CompareAndSwap(sem, nil)
+	m.bindMu.Unlock()
+	return sem.retire()
 }
 
 // retireLock removes the lock semaphore while h holds its count, with the
-// token held: the segment it locks is gone. This object is done with it: a
-// Lock that holds it loses it, those waiting for it fail with
-// ErrNotAttached, and the next Create or Attach binds a new one. Other
+// token held: the segment it locks is gone. When h borrows a hold that
+// goes on after this change (Lock's, which only Unlock ends; or one other
+// changes still borrow), the removal waits for the end of that hold
+// (giveHold): COMPAT.md #14 keeps a lock that Lock took held through a
+// Detach, and Lock; Detach; Create; Unlock makes the new segment under it.
+// Once removed, this object is done with it: Lock calls waiting for it fail
+// with ErrNotAttached, and the next Create or Attach binds a new one. Other
 // processes follow the removal (System V: their next operation fails and
 // they open the name again) or go on using the removed semaphore among
 // themselves (POSIX), the lock of a segment that no one can attach any
-// more; so the count is given back as usual (giveBack: on System V it went
-// with the semaphore).
+// more.
 func (m *SharedMemory) retireLock(h *lockHold) error {
-	m.bindMu.Lock()
-	m.lock.sem.CompareAndSwap(h.sem, nil)
-	m.bindMu.Unlock()
-	err := h.sem.retire()
-	if m.lock.retire(h.sem) {
-		// Lock's count; when h is borrowed, the very one it holds, which
-		// no Unlock will give back now.
-		err = errors.Join(err, h.sem.giveBack())
+	if m.holdOutlives(h) {
+		m.retireDue.Store(h.sem)
+		return nil
 	}
-	return err
+	return m.removeLock(h.sem)
+}
+
+// holdOutlives reports whether h borrows a hold that goes on after the
+// change running under it: Lock's, which only Unlock ends, or one that
+// other changes still borrow.
+func (m *SharedMemory) holdOutlives(h *lockHold) bool {
+	return h.borrowed && !m.lock.lastBorrowOfEnded()
 }
 
 // lockError reports a failure to take the lock in Qt's words, keeping the
@@ -473,7 +508,10 @@ func (m *SharedMemory) DetachContext(ctx context.Context) (err error) {
 		}
 	}()
 	const op = "QSharedMemory::detach"
-	if m.life.phase() != attached {
+	switch {
+	case m.lock.isClosed():
+		return m.closedError(op)
+	case m.life.phase() != attached:
 		return m.notAttached(op)
 	}
 	return m.change(ctx, op, func(h *lockHold) error {
@@ -487,10 +525,13 @@ func (m *SharedMemory) DetachContext(ctx context.Context) (err error) {
 	})
 }
 
-// unmap detaches a drained mapping, with the token and the lock held. When
-// the detach removes the segment, the lock goes with it (retireLock).
+// unmap detaches a drained mapping, with the token held, and the lock
+// unless the key has one and h holds none (CloseContext gave up waiting):
+// then nothing is removed. When the detach removes the segment, the lock
+// goes with it (retireLock).
 func (m *SharedMemory) unmap(h *lockHold) error {
-	removed, err := m.life.cur.Load().seg.detach(m.opts.cleanup)
+	locked := h.sem != nil || !m.key.HasLock()
+	removed, err := m.life.cur.Load().seg.detach(m.opts.cleanup && locked, m.holdOutlives(h))
 	m.life.set(detached, nil)
 	if removed && h.sem != nil {
 		err = errors.Join(err, m.retireLock(h))
@@ -507,8 +548,16 @@ func (m *SharedMemory) unmap(h *lockHold) error {
 // waits for the lock of Create, Attach and Detach in other goroutines;
 // they return ErrClosed. A lock that Lock holds when Close begins is
 // Close's from then on: Unlock then reports ErrNotLocked, and Close gives
-// it back.
-func (m *SharedMemory) Close() (err error) {
+// it back. Close waits for the lock as long as it takes (a POSIX holder
+// that died never gives it back): CloseContext bounds that wait.
+func (m *SharedMemory) Close() error { return m.CloseContext(context.Background()) }
+
+// CloseContext is Close that gives up waiting for the lock when ctx is
+// done. The object is closed all the same: the segment is unmapped, but
+// what only the lock's holder may remove stays (a System V segment left
+// unused, a POSIX segment this object created), and the error matches
+// ctx.Err().
+func (m *SharedMemory) CloseContext(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
 			err = called("close", err)
@@ -524,25 +573,17 @@ func (m *SharedMemory) Close() (err error) {
 	attachedNow := m.life.phase() == attached
 	m.life.end()
 	h := lockHold{sem: claimedSem, borrowed: claimed}
-	if !claimed && attachedNow && m.key.HasLock() {
-		h.sem = m.lock.sem.Load()
-	}
-	if h.sem != nil && !claimed {
-		// Close's own wait: the closing does not end it. A lock removed
-		// under it locks nothing any more: detach without it.
-		if ok, terr := h.sem.take(context.Background(), -1); !ok {
-			if !errors.Is(terr, errSemaphoreGone) {
-				err = m.lockError("QSharedMemory::detach", terr)
-			}
-			h.sem = nil
-		}
+	if !claimed && m.key.HasLock() && (attachedNow || m.mayRemove()) {
+		h, err = m.closeLock(ctx)
 	}
 	_ = m.life.begin(context.Background())
-	if err == nil && m.life.phase() == attached {
+	if m.life.phase() == attached {
 		_ = m.life.drain(context.Background())
-		err = m.unmap(&h)
+		err = errors.Join(err, m.unmap(&h))
 	}
-	err = errors.Join(err, m.giveUp(&h))
+	if h.sem != nil || !m.key.HasLock() {
+		err = errors.Join(err, m.giveUp(&h))
+	}
 	m.life.set(closedPhase, nil)
 	m.life.end()
 	err = errors.Join(err, m.exitLock(&h))
@@ -553,6 +594,43 @@ func (m *SharedMemory) Close() (err error) {
 		err = errors.Join(err, sem.Close())
 	}
 	return err
+}
+
+// mayRemove reports whether Close removes a segment this object created
+// (giveUp), which it does only holding the lock.
+func (m *SharedMemory) mayRemove() bool {
+	return m.opts.cleanup && m.b != nil && !m.b.countsAttachments() && m.created != (segmentID{})
+}
+
+// closeLock takes the lock for Close's detach and removals: a wait that
+// the closing does not end, ctx does. A lock semaphore removed under it
+// is followed, as Qt follows it, so that the last detach removes the one
+// the others use.
+func (m *SharedMemory) closeLock(ctx context.Context) (lockHold, error) {
+	const op = "QSharedMemory::detach"
+	for tries := 0; tries < reopenLimit; tries++ {
+		if _, err := m.bindAt(op, true); err != nil {
+			return lockHold{}, err
+		}
+		sem := m.lock.sem.Load()
+		if sem == nil {
+			continue
+		}
+		ok, err := sem.take(ctx, -1)
+		switch {
+		case ok:
+			return lockHold{sem: sem}, nil
+		case errors.Is(err, errSemaphoreGone) || errors.Is(err, ErrClosed):
+			if err := m.unbind(sem); err != nil {
+				return lockHold{}, err
+			}
+			continue
+		case err == nil:
+			err = ctx.Err()
+		}
+		return lockHold{}, &Error{QtOp: op, Key: m.key, Kind: LockError, Err: err, text: "unable to lock"}
+	}
+	return lockHold{}, &Error{QtOp: op, Key: m.key, Kind: LockError, Err: errSemaphoreGone, text: "unable to lock"}
 }
 
 // giveUp removes at Close, with the token held and the segment detached,
@@ -679,24 +757,37 @@ func (m *SharedMemory) lockWith(ctx context.Context, limit time.Duration) error 
 		switch {
 		case err == nil:
 			return errNotNow
-		case !errors.Is(err, errSemaphoreGone):
-			return m.lockError(op, err)
-		}
-		// Someone removed the lock semaphore. With the segment attached,
-		// follow the name, as Qt does: the others make it again and use
-		// that one. Detached, the lock went with a segment that this
-		// object no longer maps: there is nothing to lock, and a lock
-		// made again now would lock nothing that anyone removes.
-		if err := m.unbind(sem); err != nil {
-			return m.lockError(op, err)
-		}
-		if m.life.phase() != attached {
-			return m.lockError(op, ErrNotAttached)
-		}
-		if _, err := m.bind(op); err != nil {
+		case errors.Is(err, errSemaphoreGone), errors.Is(err, ErrClosed) && !m.lock.isClosed():
+			if err := m.follow(ctx, op, sem); err != nil {
+				return m.lockError(op, err)
+			}
+		default:
 			return m.lockError(op, err)
 		}
 	}
+}
+
+// follow moves Lock off the lock semaphore sem, which was removed under it
+// (or unbound by another goroutine that found it removed). With the
+// segment attached, it binds the one the name leads to, as Qt follows a
+// removal: the others make it again and use that one. Detached, the lock
+// went with a segment this object no longer maps: there is nothing to
+// lock (ErrNotAttached), and a lock made again now would lock nothing that
+// anyone removes. With the token held, so that no Detach changes the
+// phase in between.
+func (m *SharedMemory) follow(ctx context.Context, op string, sem *Semaphore) error {
+	if err := m.life.begin(ctx); err != nil {
+		return err
+	}
+	defer m.life.end()
+	if err := m.unbind(sem); err != nil {
+		return err
+	}
+	if m.life.phase() != attached {
+		return ErrNotAttached
+	}
+	_, err := m.bind(op)
+	return err
 }
 
 // Unlock releases the lock taken by Lock. It fails with ErrNotLocked when
@@ -712,10 +803,25 @@ func (m *SharedMemory) Unlock() (err error) {
 
 func (m *SharedMemory) unlock() error {
 	sem, give, err := m.lock.unlock()
-	if err != nil || !give {
+	switch {
+	case err != nil && m.lock.isClosed():
+		return errClosedNotLocked
+	case err != nil || !give:
 		return err
 	}
-	return sem.giveBack()
+	return m.giveHold(sem)
+}
+
+// errClosedNotLocked is Unlock's cause on a closed object that holds no
+// lock (Close took over any it held): it matches ErrNotLocked and
+// ErrClosed.
+var errClosedNotLocked error = closedNotLocked{}
+
+type closedNotLocked struct{}
+
+func (closedNotLocked) Error() string { return "qipc: not locked: the object is closed" }
+func (closedNotLocked) Is(target error) bool {
+	return target == ErrNotLocked || target == ErrClosed
 }
 
 func (m *SharedMemory) unlockError(cause error) error {
