@@ -31,7 +31,9 @@
 //
 //  1. System V: the detach that leaves a segment with no process attached
 //     removes it, its key file and its lock semaphore, holding the lock, as
-//     Qt does.
+//     Qt does. A detach that runs under the lock Lock holds (Lock; Detach;
+//     Create; Unlock) leaves the lock, held, to that Lock: Unlock removes
+//     it, unless a segment came back meanwhile.
 //  2. POSIX cannot count attachments: the object that created a segment
 //     removes it on Close, and its lock semaphore with it, holding the
 //     lock, if the name is still that segment (Qt 6.6+'s documented rule).
@@ -41,15 +43,24 @@
 //     using: a segment it made but could not size or map; a lock semaphore
 //     it made, while it holds its count, when there is no segment for it
 //     to lock and its users follow a removal (System V). Attach looks for
-//     the segment before it makes a lock semaphore at all. Anything else
-//     stays, as Qt leaves it: another process may have opened it.
+//     the segment before it makes a lock semaphore (one that appears and
+//     goes in between gets a lock all the same). Anything else stays, as
+//     Qt leaves it, for `qipc ls` and `qipc clean --stale`: another
+//     process may have opened it. So a failed POSIX Create keeps the lock
+//     semaphore it made.
 //  4. Windows removes objects with their last handle.
 //  5. Nothing else is removed: [WithoutCleanup] keeps even 1 and 2.
 //
-// A lock semaphore removed under a waiter does not split the lock: System V
-// waiters follow the name, as Qt's do; and Create and Attach, once they
-// hold the count, check that the name still leads to the semaphore they
-// hold (POSIX: its file's inode), and else take the one it leads to.
+// A lock semaphore removed by name while in use is followed where the OS
+// tells: System V operations on it fail, and Lock, Create, Attach, Detach
+// and Close then open the name again, as Qt does. POSIX does not tell:
+// Create and Attach, once they hold the count, check that the name still
+// leads to the semaphore they hold (its file's inode) and else take the
+// one it leads to, so a new segment is never locked with a removed lock;
+// but the processes attached to a segment whose POSIX lock was removed
+// (a Qt 6.6+ creator that exits removes it, COMPAT.md) go on using the
+// removed one, and those that attach later make another: a Qt hazard qipc
+// cannot undo for the processes that already use it.
 //
 // Nothing cleans up after a process that dies without Close (a Go program
 // on Ctrl-C, unless it uses signal.NotifyContext). [Inspect] tells such a
@@ -79,8 +90,9 @@
 // [SharedMemory.ReadAt] and [SharedMemory.WriteAt] pin the mapping while
 // they use it and turn such a fault into an error matching [ErrFault]. A
 // Create or Attach that fails leaves what no one else can be using as it
-// was (see "Ownership"), so a program that exits on the error leaves
-// nothing of its own. Create and Attach refuse objects that
+// was (see "Ownership"): a program that exits on the error leaves no
+// segment, and no lock semaphore but what another process may have opened
+// meanwhile. Create and Attach refuse objects that
 // another user owns (a squatted legacy key file or segment) unless
 // [WithForeignOwners] is given, and [SharedMemory.CreateContext],
 // [SharedMemory.AttachContext] and [SharedMemory.DetachContext] bound
@@ -98,7 +110,8 @@
 //	           while they use it; Detach and Close may begin
 //	detaching  a Detach or Close waits for the pins to drain: no new pin,
 //	           IsAttached and Data report no mapping; then it unmaps
-//	closed     after Close: every call fails with ErrClosed
+//	closed     after Close: every call that needs the mapping or the lock
+//	           fails with ErrClosed
 //
 // Three things order the calls, each answering one question, in the
 // manner of internal/poll's fdMutex: whether the mapping may be unmapped
@@ -118,7 +131,8 @@
 // Close ends what waits: Lock calls (for the turn or the count), and the
 // waits of Create, Attach and Detach for the lock, which return ErrClosed.
 // A count that Lock holds when Close begins becomes Close's; it detaches
-// under it and gives it back. A blocking wait for a count is one call that
+// under it and gives it back. Close's own wait for the lock, which a dead
+// POSIX holder never gives back, has a bound in [SharedMemory.CloseContext]. A blocking wait for a count is one call that
 // a cancelled context, a deadline or Close ends (an event on Windows, a
 // signal to the thread of a System V semop, a futex wake on glibc; where
 // the signal cannot end it, and on other C libraries' POSIX semaphores,

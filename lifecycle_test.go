@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -582,6 +583,7 @@ func TestCloseFollowsRemovedLock(t *testing.T) {
 			if err := o.Close(); err != nil {
 				t.Fatal(err)
 			}
+			lockKey := sysvLockKey(t, k) // of the set the follower made
 			if viaClose {
 				closeWithin(t, m)
 			} else {
@@ -590,14 +592,14 @@ func TestCloseFollowsRemovedLock(t *testing.T) {
 				}
 				closeWithin(t, m)
 			}
-			if _, ok := lockCount(t, k); ok {
-				t.Errorf("the last detach left the lock set that the follower made")
+			if _, ok := sysvTable(t, "sem")[lockKey]; ok {
+				t.Errorf("the last detach left the lock set that the follower made (key %#x)", lockKey)
 			}
 		})
 	}
 	t.Run("racing-lock", func(t *testing.T) {
 		k := testShmKey(t, SystemV, false)
-		for r := range scaled(50, 1000) {
+		for r := range scaled(200, 2000) {
 			c := NewSharedMemory(k)
 			if err := c.Create(64, ReadWrite); err != nil {
 				t.Fatal(err)
@@ -629,8 +631,8 @@ func TestCloseFollowsRemovedLock(t *testing.T) {
 			if err := RemoveSemaphore(lockKeyFor(k)); err != nil {
 				t.Fatal(err)
 			}
-			for range rand.IntN(200) {
-				runtime.Gosched()
+			// Close while the Lock handles the removal, at varied moments.
+			for t0, d := time.Now(), time.Duration(r%40)*time.Microsecond; time.Since(t0) < d; {
 			}
 			cerr := m.Close()
 			close(stop)
@@ -646,15 +648,28 @@ func TestCloseFollowsRemovedLock(t *testing.T) {
 				t.Fatalf("round %d: after m's Close the segment has %d attachments (%v); want 1 (the creator's)", r, u.Attached, err)
 			}
 			_ = c.Unlock()
+			lockKey := sysvLockKey(t, k)
 			closeWithin(t, c)
 			if left := objectsNamed(t, k); len(left) > 1 {
 				t.Fatalf("round %d: left behind: %v", r, left)
 			}
-			if _, ok := lockCount(t, k); ok {
-				t.Fatalf("round %d: a lock set is left", r)
+			if _, ok := sysvTable(t, "sem")[lockKey]; ok {
+				t.Fatalf("round %d: the lock set (key %#x) is left", r, lockKey)
 			}
 		}
 	})
+}
+
+// sysvLockKey is the ftok key that the lock of segment k has now, as the
+// kernel's tables name it.
+func sysvLockKey(t *testing.T, k Key) int32 {
+	t.Helper()
+	lk := lockKeyFor(k)
+	var st syscall.Stat_t
+	if err := syscall.Stat(lk.Native, &st); err != nil {
+		t.Fatalf("the lock's key file: %v", err)
+	}
+	return int32(uint32(st.Ino&0xffff) | uint32(st.Dev&0xff)<<16 | uint32(ftokProjectID(lk.Type))<<24)
 }
 
 // TestCloseContext: CloseContext gives up waiting for a lock that is never
