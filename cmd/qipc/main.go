@@ -341,7 +341,9 @@ func badKey(cmd, arg string, err error) int {
 // signalContext is cancelled by Ctrl-C (and SIGTERM), and by the timeout
 // when one is given.
 func signalContext(timeout time.Duration) (context.Context, context.CancelFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, termSignal)
+	// SIGHUP too: a closed terminal must not end a command that holds or
+	// waits for a lock (a POSIX lock stays taken for good).
+	ctx, stop := signal.NotifyContext(context.Background(), forwardedSignals...)
 	if timeout > 0 {
 		tctx, cancel := context.WithTimeout(ctx, timeout)
 		return tctx, func() { cancel(); stop() }

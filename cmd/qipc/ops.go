@@ -20,9 +20,8 @@ import (
 	"github.com/qipc-go/qipc/internal/glibcsem"
 )
 
-var termSignal os.Signal = syscall.SIGTERM
-
-// forwardedSignals are what `qipc lock` passes on to its command.
+// forwardedSignals end a command's waits, and are what `qipc lock` passes
+// on to its command.
 var forwardedSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // ---- key ----
@@ -510,8 +509,16 @@ it); 1 if the lock could not be taken or CMD could not be started.`)
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwardedSignals...)
 	defer signal.Stop(sigs)
+	interrupted := ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)
 	cancel()
-	status := runForwarding(rest, sigs, k)
+	status := exitFail
+	if interrupted {
+		// A signal came between taking the lock and the line above: do
+		// not start CMD.
+		fmt.Fprintf(stderr, "qipc: lock: %s: interrupted\n", k)
+	} else {
+		status = runForwarding(rest, sigs, k)
+	}
 	err = s.m.Unlock()
 	if e := s.end(); err == nil {
 		err = e
