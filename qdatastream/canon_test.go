@@ -75,18 +75,6 @@ func imageKind(img image.Image, construct bool) string {
 	return "a"
 }
 
-func isOpaque(img image.Image) bool {
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			if _, _, _, a := img.At(x, y).RGBA(); a != 0xffff {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 func fmtImageText(img image.Image, construct bool) string {
 	if img == nil {
 		return "null"

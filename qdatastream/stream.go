@@ -102,6 +102,7 @@ type config struct {
 	precision FloatPrecision
 	limit     int64
 	loc       *time.Location
+	user      map[string]UserType
 	qtMajor   int
 }
 
