@@ -50,7 +50,12 @@ func fmtDateTimeText(d DateTime) string {
 	case OffsetFromUTC:
 		return s + "off:" + strconv.Itoa(int(d.Offset))
 	case TimeZone:
-		return s + "tz:" + d.Zone
+		if _, fixed := utcOffsetZone(d.Zone); fixed || d.ZoneInfo == (ZoneInfo{}) {
+			return s + "tz:" + d.Zone
+		}
+		z := d.ZoneInfo
+		return s + fmt.Sprintf("cz:%s:%d:%s:%s:%d:%s", fmtStrText(d.Zone), d.Offset, fmtStrText(z.Name),
+			fmtStrText(z.Abbreviation), z.Territory, fmtStrText(z.Comment))
 	}
 	return s + "?"
 }
@@ -60,11 +65,17 @@ func fmtDateTimeText(d DateTime) string {
 // Format_ARGB32_Premultiplied).
 func imageKind(img image.Image, construct bool) string {
 	if construct {
+		switch img.(type) {
+		case *image.NRGBA:
+			return "a"
+		case *image.RGBA:
+			if isOpaque(img) {
+				return "o"
+			}
+			return "p"
+		}
 		if isOpaque(img) {
 			return "o"
-		}
-		if _, ok := img.(*image.RGBA); ok {
-			return "p"
 		}
 		return "a"
 	}
@@ -137,6 +148,191 @@ var variantNames = map[Type]string{
 	TypeStringList: "strlist", TypeDate: "date", TypeTime: "time", TypeDateTime: "dt", TypeUUID: "uuid",
 	TypePoint: "point", TypeSize: "size", TypeRect: "rect", TypeVariantList: "list",
 	TypeVariantMap: "map", TypeVariantHash: "hash", TypeImage: "image", TypePixmap: "pixmap",
+	TypeChar: "qchar", TypeShort: "short", TypeUShort: "ushort", TypeSChar: "schar", TypeUChar: "uchar",
+	TypeCChar: "char", TypeLong: "long", TypeNullptr: "nullptr", TypeURL: "url", TypeLocale: "locale",
+	TypePointF: "pointf", TypeSizeF: "sizef", TypeRectF: "rectf", TypeLine: "line", TypeLineF: "linef",
+	TypeRegexp: "regexp", TypeBitArray: "bitarray", TypeByteArrayList: "bal", TypeJSONValue: "jsonval",
+	TypeJSONObject: "jsonobj", TypeJSONArray: "jsonarr", TypeJSONDocument: "jsondoc", TypeCBOR: "cbor",
+	TypeColor: "color", TypeBrush: "brush", TypePen: "pen", TypeFont: "font", TypePalette: "palette",
+	TypeKeySequence: "keyseq", TypeRegion: "region", TypeCursor: "cursor", TypeTextLength: "textlen",
+	TypeTransform: "transform", TypeMatrix4x4: "m4x4", TypeVector2D: "vec2", TypeVector3D: "vec3",
+	TypeVector4D: "vec4", TypeQuaternion: "quat", TypePolygon: "polygon", TypePolygonF: "polygonf",
+}
+
+// userNames are the text names of the user types of the cases.
+var userNames = map[string]string{versionNumberName: "vnum", "MyStruct": "mystruct"}
+
+// myStruct is the user type the C++ peer registers as "MyStruct".
+type myStruct struct {
+	N int32
+	S string
+}
+
+var myStructType = UserType{
+	Name: "MyStruct",
+	Read: func(r *Reader) any { return myStruct{r.Int32(), r.QString()} },
+	Write: func(w *Writer, v any) {
+		m := v.(myStruct)
+		w.Int32(m.N)
+		w.QString(m.S)
+	},
+}
+
+func hexF64s(f ...float64) string {
+	p := make([]string, len(f))
+	for i, x := range f {
+		p[i] = format("f64", x, false)
+	}
+	return strings.Join(p, ",")
+}
+
+func hexF32s(f ...float32) string {
+	p := make([]string, len(f))
+	for i, x := range f {
+		p[i] = format("f32", x, false)
+	}
+	return strings.Join(p, ",")
+}
+
+func ints[T ~int8 | ~int16 | ~int32 | ~uint8 | ~uint16 | ~uint32 | ~int64](n ...T) string {
+	p := make([]string, len(n))
+	for i, x := range n {
+		p[i] = fmt.Sprint(x)
+	}
+	return strings.Join(p, ",")
+}
+
+func colorText(c Color) string {
+	return ints(int32(c.Spec), int32(c.Alpha), int32(c.C[0]), int32(c.C[1]), int32(c.C[2]), int32(c.C[3]))
+}
+
+func brushText(b Brush) string {
+	if g := b.Gradient; g != nil && b.Style == LinearGradient && len(g.Stops) == 2 {
+		return "lin," + hexF64s(g.Start.X, g.Start.Y, g.Final.X, g.Final.Y, g.Stops[0].At) + "," + colorText(g.Stops[0].Color) +
+			"," + hexF64s(g.Stops[1].At) + "," + colorText(g.Stops[1].Color)
+	}
+	return fmt.Sprint(b.Style) + "," + colorText(b.Color)
+}
+
+// extText is the text form of the values of the types added for issue
+// 26 (peers/qdatastream/README.md), or "" for another type.
+func extText(v any) string {
+	switch x := v.(type) {
+	case QChar, int16, uint16, int8, uint8, CChar, Long:
+		return fmt.Sprint(x)
+	case Nullptr:
+		return "0"
+	case URL:
+		if x == "" {
+			return "null"
+		}
+		return fmtBytesText([]byte(x))
+	case Locale:
+		return fmtStrText(string(x))
+	case PointF:
+		return hexF64s(x.X, x.Y)
+	case SizeF:
+		return hexF64s(x.W, x.H)
+	case RectF:
+		return hexF64s(x.X, x.Y, x.W, x.H)
+	case Line:
+		return ints(x.P1.X, x.P1.Y, x.P2.X, x.P2.Y)
+	case LineF:
+		return hexF64s(x.P1.X, x.P1.Y, x.P2.X, x.P2.Y)
+	case Regexp:
+		return fmtStrText(x.Pattern) + "," + fmt.Sprint(x.Options)
+	case BitArray:
+		return fmt.Sprint(x.Len) + "," + fmtBytesText(x.Bits)
+	case [][]byte:
+		p := make([]string, len(x))
+		for i, b := range x {
+			p[i] = fmtBytesText(b)
+		}
+		return "[" + strings.Join(p, ",") + "]"
+	case JSONValue:
+		if x == nil {
+			return "undef"
+		}
+		return fmtBytesText(x)
+	case JSONObject:
+		return fmtBytesText(x)
+	case JSONArray:
+		return fmtBytesText(x)
+	case JSONDocument:
+		return fmtBytesText(x)
+	case CBOR:
+		return fmtBytesText(x)
+	case Color:
+		return colorText(x)
+	case Brush:
+		return brushText(x)
+	case Pen:
+		return fmt.Sprint(x.Style) + "," + hexF64s(x.Width) + "," + colorText(x.Brush.Color)
+	case Font:
+		bold := x.Weight == 75 || x.Weight == 700
+		return fmt.Sprintf("%s,%s,%d,%d", fmtStrText(x.Family), hexF64s(x.PointSize), b2i(bold), x.Bits&1)
+	case Palette:
+		first := x[0][0]
+		for _, g := range x {
+			for _, b := range g {
+				if brushText(b) != brushText(first) {
+					return "mixed"
+				}
+			}
+		}
+		return colorText(first.Color)
+	case KeySequence:
+		for len(x) > 0 && x[len(x)-1] == 0 {
+			x = x[:len(x)-1]
+		}
+		return ints(x...)
+	case Region:
+		var n []int32
+		for _, r := range x {
+			n = append(n, r.X, r.Y, r.W, r.H)
+		}
+		return ints(n...)
+	case Cursor:
+		return fmt.Sprint(x.Shape)
+	case TextLength:
+		return fmt.Sprint(x.Type) + "," + hexF64s(x.Value)
+	case Transform:
+		return hexF64s(x[:]...)
+	case Matrix4x4:
+		return hexF32s(x[:]...)
+	case Vector2D:
+		return hexF32s(x[:]...)
+	case Vector3D:
+		return hexF32s(x[:]...)
+	case Vector4D:
+		return hexF32s(x[:]...)
+	case Quaternion:
+		return hexF32s(x[:]...)
+	case Polygon:
+		var n []int32
+		for _, p := range x {
+			n = append(n, p.X, p.Y)
+		}
+		return ints(n...)
+	case PolygonF:
+		var f []float64
+		for _, p := range x {
+			f = append(f, p.X, p.Y)
+		}
+		return hexF64s(f...)
+	case VersionNumber:
+		return ints(x...)
+	case myStruct:
+		return fmt.Sprint(x.N) + "," + fmtStrText(x.S)
+	}
+	return ""
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // variantTyp is the case type whose text form a variant's value takes.
@@ -150,6 +346,9 @@ var variantTyp = map[Type]string{
 func fmtVariantText(v Variant, construct bool) string {
 	if v.Type == TypeInvalid {
 		return "invalid"
+	}
+	if u, ok := v.Value.(User); ok {
+		return userNames[u.Name] + ":" + extText(u.Value)
 	}
 	name := variantNames[v.Type]
 	if construct && v.Null && v.Value == nil {
@@ -177,6 +376,9 @@ func fmtVariantText(v Variant, construct bool) string {
 	case TypeImage, TypePixmap:
 		img, _ := v.Value.(image.Image)
 		return p + fmtImageText(img, construct)
+	}
+	if t := extText(v.Value); t != "" || variantTyp[v.Type] == "" {
+		return p + t
 	}
 	return p + format(variantTyp[v.Type], v.Value, construct)
 }

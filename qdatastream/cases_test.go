@@ -20,6 +20,7 @@ type tcase struct {
 	read      string // what a reader shows, when not the value's text
 	oldQt     string // what Qt 5.15 and 6.0–6.5 read, when not read
 	unordered bool   // a QHash of several keys: no byte comparison
+	qt6Only   bool   // a case Qt 5 cannot write or read
 }
 
 func (c tcase) order() string {
@@ -48,7 +49,7 @@ func (c tcase) want() string {
 }
 
 func (c tcase) opts(major int) []Option {
-	o := []Option{WithLocation(testLoc), WithQtMajor(major)}
+	o := []Option{WithLocation(testLoc), WithQtMajor(major), WithUserType(myStructType)}
 	if c.le {
 		o = append(o, WithByteOrder(LittleEndian))
 	}
@@ -88,6 +89,7 @@ func (s *caseSet) add(base, typ string, v any, vers []Version, orders []bool, mo
 }
 
 func single(c *tcase)                { c.single = true }
+func qt6Only(c *tcase)               { c.qt6Only = true }
 func unordered(c *tcase)             { c.unordered = true }
 func reads(text string) func(*tcase) { return func(c *tcase) { c.read = text } }
 func oldQtReadsAt(v Version, text string) func(*tcase) {
@@ -233,6 +235,11 @@ func allCases() []tcase {
 	for _, x := range dts {
 		s.add(x.name, "dt", x.v, vAll, be, x.mods...)
 	}
+	// A custom zone is streamed whole (issue 26); Qt_5_0 and Qt_5_1 keep
+	// no zone at all.
+	custom := dt(jdLeap, msAfter, TimeZone, 3600, "MyZone")
+	custom.ZoneInfo = ZoneInfo{Name: "My Zone", Abbreviation: "MYZ", Territory: 84, Comment: "cmt"}
+	s.add("customzone", "dt", custom, []Version{Qt_5_2, Qt_5_15, Qt_6_0, 0}, beLE)
 	s.add("offset", "dt", dts[3].v, []Version{0}, []bool{true})
 
 	s.add("uuid", "uuid", uuid1, vBasic, beLE)
@@ -253,6 +260,8 @@ func allCases() []tcase {
 	s.add("null", "pixmap", image0(), vBasic, be)
 	s.add("argb32", "pixmap", imageOf(pxPremult), vBasic, beLE, readA("3x2:a:80ff0000ff3366990000000080ffffff8040000040102030"))
 	s.add("rgb32", "pixmap", imageOf(pxOpaque), []Version{0}, be)
+	// An opaque ARGB32 image stays ARGB32 (issue 26).
+	s.add("argb32opaque", "image", imageOf("2x1:a:ffff0000ff0000ff"), vBasic, beLE)
 
 	// QVariant of each type, with the null flag, across the versions
 	// where the type ids of GUI types changed.
@@ -301,6 +310,7 @@ func allCases() []tcase {
 		s.add(x.name, "variant", x.v, vGUI, be, mods...)
 	}
 	s.add("float", "variant", vv(float32(1.25)), []Version{0}, beLE, single)
+	addIssue26Cases(&s)
 	s.add("map", "variant", variants[25].v, []Version{0}, []bool{true})
 	return s.list
 }

@@ -19,7 +19,7 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import (QByteArray, QDataStream, QDate, QDateTime, QIODevice, QPoint,  # noqa: E402
+from PySide6.QtCore import (QByteArray, QDataStream, QDate, QDateTime, QIODevice, QLocale, QPoint,  # noqa: E402
                             QRect, QSize, QTime, QTimeZone, QUuid)
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap  # noqa: E402
 
@@ -113,6 +113,10 @@ def parse_dt(t):
         return QDateTime(d, tm, QTimeZone.fromSecondsAheadOfUtc(int(spec[4:])))
     if spec.startswith("tz:"):
         return QDateTime(d, tm, QTimeZone(spec[3:].encode()))
+    if spec.startswith("cz:"):
+        zid, off, name, abbr, terr, comment = spec[3:].split(":")
+        return QDateTime(d, tm, QTimeZone(parse_str(zid).encode(), int(off), parse_str(name), parse_str(abbr),
+                                          QLocale.Country(int(terr)), parse_str(comment)))
     raise ValueError("bad spec " + spec)
 
 
@@ -127,7 +131,13 @@ def fmt_dt(d):
         return s + "utc"
     if spec == "OffsetFromUTC":
         return s + "off:%d" % d.offsetFromUtc()
-    return s + "tz:" + bytes(d.timeZone().id()).decode()
+    z = d.timeZone()
+    if QTimeZone.isTimeZoneIdAvailable(z.id()):
+        return s + "tz:" + bytes(z.id()).decode()
+    return s + "cz:%s:%d:%s:%s:%d:%s" % (
+        fmt_str(bytes(z.id()).decode()), z.offsetFromUtc(d),
+        fmt_str(z.displayName(QTimeZone.GenericTime, QTimeZone.LongName)), fmt_str(z.abbreviation(d)),
+        z.territory().value, fmt_str(z.comment()))
 
 
 def parse_image(t):
@@ -371,6 +381,12 @@ def run(f):
     else:
         out << obj
     return "ok %s %s left=%d %s" % (text, status, left, hexof(again))
+
+
+# PySide6 6.12 drops a reference to None each time readQVariant returns
+# None (an invalid or unsupported QVariant); over a long table that frees
+# None and aborts the interpreter. These references keep it alive.
+_NONE_REFS = [None] * 1000000
 
 
 def main():
