@@ -21,6 +21,7 @@
 #include <QtCore/QLine>
 #include <QtCore/QLocale>
 #include <QtCore/QRegularExpression>
+#include <QtCore/QSharedMemory>
 #include <QtCore/QUrl>
 #include <QtCore/QVersionNumber>
 #include <QtCore/QDataStream>
@@ -61,6 +62,7 @@
 #include <algorithm>
 #include <functional>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -1116,6 +1118,46 @@ QString runCase(const Case &c)
     bad(QStringLiteral("unknown type ") + t);
 }
 
+// publish NAME VERSION: what a Qt application's settings in shared
+// memory look like, for the tests of `qipc cat --qdatastream`: a
+// QVariantMap of mixed types streamed at VERSION into QSharedMemory(NAME).
+// Prints "ok size=N", then holds the segment until stdin ends.
+int publish(const QString &name, int version)
+{
+    QVariantMap m;
+    m.insert(QStringLiteral("name"), QStringLiteral("frame"));
+    m.insert(QStringLiteral("count"), 42);
+    m.insert(QStringLiteral("ratio"), 0.5);
+    m.insert(QStringLiteral("color"), QColor(1, 2, 3));
+    m.insert(QStringLiteral("pos"), QPointF(1.5, -2));
+    m.insert(QStringLiteral("url"), QUrl(QStringLiteral("https://example.org/a")));
+    m.insert(QStringLiteral("tags"), QStringList{QStringLiteral("a"), QStringLiteral("b")});
+    m.insert(QStringLiteral("char"), QChar(0x263a));
+    m.insert(QStringLiteral("bits"), QBitArray(3, true));
+    m.insert(QStringLiteral("json"), QJsonDocument::fromJson("{\"k\":[1,2]}"));
+    m.insert(QStringLiteral("when"), QDateTime(QDate(2024, 2, 29), QTime(13, 14, 15), Qt::UTC));
+    m.insert(QStringLiteral("list"), QVariantList{1, QStringLiteral("x")});
+    m.insert(QStringLiteral("font"), QFont(QStringLiteral("Sans"), 12));
+    QByteArray b;
+    QDataStream out(&b, QIODevice::WriteOnly);
+    out.setVersion(version);
+    out << QVariant(m);
+    QSharedMemory shm(name);
+    if (!shm.create(int(b.size()))) {
+        std::printf("err %s\n", shm.errorString().toUtf8().constData());
+        return 1;
+    }
+    shm.lock();
+    std::memcpy(shm.data(), b.constData(), size_t(b.size()));
+    shm.unlock();
+    std::printf("ok size=%d\n", int(b.size()));
+    std::fflush(stdout);
+    std::string line;
+    while (std::getline(std::cin, line)) {
+    }
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -1127,6 +1169,8 @@ int main(int argc, char **argv)
 #if QT_VERSION < QT_VERSION_CHECK(6, 0, 0)
     qRegisterMetaTypeStreamOperators<MyStruct>("MyStruct");
 #endif
+    if (argc == 4 && std::strcmp(argv[1], "publish") == 0)
+        return publish(QString::fromLocal8Bit(argv[2]), std::atoi(argv[3]));
     std::string line;
     while (std::getline(std::cin, line)) {
         QStringList f = QString::fromStdString(line).split(QLatin1Char(' '), Qt::SkipEmptyParts);
