@@ -200,6 +200,7 @@ func TestCasesRoundTrip(t *testing.T) {
 
 type tally struct {
 	pass, skip int
+	textOnly   int // dec checks of the text alone: the peer could not write the value back with its type
 	why        map[string]int
 }
 
@@ -267,8 +268,8 @@ func TestQtPeers(t *testing.T) {
 				whys = append(whys, fmt.Sprintf("%d× %s", n, w))
 			}
 			slices.Sort(whys)
-			t.Logf("%s (stream versions up to %d): %d cases, %d checks passed, %d skipped by the peer %v",
-				p.name, maxv, len(runs), tl.pass, tl.skip, whys)
+			t.Logf("%s (stream versions up to %d): %d cases, %d checks passed (%d of them dec checks of the text alone), %d skipped by the peer %v",
+				p.name, maxv, len(runs), tl.pass, tl.textOnly, tl.skip, whys)
 		})
 	}
 }
@@ -333,8 +334,13 @@ func checkDec(t *testing.T, p qdsPeer, maxv int, c tcase, ver Version, g []byte,
 		tl.pass++ // Qt read it otherwise than Go does: no byte comparison
 		return true
 	}
-	if c.unordered || (p.name == "pyside6" && c.typ == "variant") {
-		tl.pass++ // Qt's hash order, or PySide's Python objects: no byte comparison
+	if c.unordered {
+		tl.pass++ // Qt's hash order: no byte comparison
+		return true
+	}
+	if rehex == "untyped" && c.typ == "variant" {
+		tl.pass++ // a QVariant PySide read as a Python object that lost its type
+		tl.textOnly++
 		return true
 	}
 	v, err := goDecode(c, ver, g)
