@@ -270,7 +270,18 @@ func extText(v any) string {
 		return fmt.Sprint(x.Style) + "," + hexF64s(x.Width) + "," + colorText(x.Brush.Color)
 	case Font:
 		bold := x.Weight == 75 || x.Weight == 700
-		return fmt.Sprintf("%s,%s,%d,%d", fmtStrText(x.Family), hexF64s(x.PointSize), b2i(bold), x.Bits&1)
+		s := fmt.Sprintf("%s,%s,%d,%d", fmtStrText(x.Family), hexF64s(x.PointSize), b2i(bold), x.Bits&1)
+		if len(x.Features)+len(x.Axes) > 0 {
+			var f, a []string
+			for _, t := range x.Features {
+				f = append(f, fmt.Sprintf("%s=%d", t.Tag, t.Value))
+			}
+			for _, t := range x.Axes {
+				a = append(a, t.Tag.String()+"="+hexF32s(t.Value))
+			}
+			s += "," + strings.Join(f, "/") + "," + strings.Join(a, "/")
+		}
+		return s
 	case Palette:
 		first := x[0][0]
 		for _, g := range x {

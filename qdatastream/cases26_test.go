@@ -89,15 +89,31 @@ func addIssue26Cases(s *caseSet) {
 	s.add("linearbrush", "variant", vv(lin), []Version{0}, []bool{true}, single)
 	// QFont: Qt 5's weight scale and the families after the first before
 	// Qt_6_0, the OpenType scale and all families from it; styleName and
-	// the rest from Qt_5_4 on.
-	for _, ver := range []Version{Qt_5_0, Qt_5_15, Qt_6_0} {
+	// the rest from Qt_5_4 on; features from Qt_6_6, variable axes from
+	// Qt_6_7.
+	for _, ver := range []Version{Qt_5_0, Qt_5_15, Qt_6_0, Qt_6_6, Qt_6_7, Qt_6_10, 0} {
 		f := Font{Family: "Sans", StyleName: NullableString{Null: true}, PointSize: 12, PixelSize: -1, StyleHint: 5,
 			StyleStrategy: 1, Weight: 75, Bits: 0x11, ExtendedBits: 1, Families: []string{}}
-		if ver >= Qt_6_0 {
+		if ver == 0 || ver >= Qt_6_0 {
 			f.Weight, f.Families = 700, []string{"Sans"}
 		}
 		s.add("bolditalic", "variant", vv(f), []Version{ver}, be)
+		if ver == 0 || ver < Qt_6_6 {
+			continue
+		}
+		f.Features = []FontFeature{{FontTagOf("abcd"), 7}, {FontTagOf("kern"), 0}, {FontTagOf("liga"), 1}}
+		if ver >= Qt_6_7 {
+			f.Axes = []FontAxis{{FontTagOf("wdth"), 80}, {FontTagOf("wght"), 550.5}}
+		}
+		vers := []Version{ver}
+		if ver == Qt_6_10 {
+			vers = append(vers, Qt_6_11)
+		}
+		s.add("features", "variant", vv(f), vers, beLE)
 	}
+	// QPalette: 21 roles from Qt_5_12, 22 (Accent) from Qt_6_6.
+	pal := vv(Palette{solid(rgb, 22), solid(rgb, 22), solid(rgb, 22)})
+	s.add("palette", "variant", pal, []Version{Qt_5_12, Qt_6_6}, be)
 }
 
 // solid is n solid brushes of c.

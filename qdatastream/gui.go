@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"slices"
 )
 
 // Go types of the QtGui values this package reads and writes besides
@@ -388,7 +389,9 @@ func (w *Writer) Pen(p Pen) {
 // (QFont::Normal 50) in streams before Qt_6_0, and the OpenType 1–1000
 // scale (400) from Qt_6_0 on; StyleName is written from Qt_5_4,
 // Hinting from Qt_5_4, Capitalization from Qt_5_6, Families from
-// Qt_5_13 (without the first family before Qt_6_0).
+// Qt_5_13 (without the first family before Qt_6_0), Features from
+// Qt_6_6 and Axes from Qt_6_7 (each in the order of its tags, as Qt
+// writes them; a Writer sorts them so).
 type Font struct {
 	Family        string
 	StyleName     NullableString
@@ -405,6 +408,42 @@ type Font struct {
 	Hinting       uint8
 	Capital       uint8
 	Families      []string
+	Features      []FontFeature // QFont::setFeature
+	Axes          []FontAxis    // QFont::setVariableAxis
+}
+
+// FontTag is an OpenType tag (QFont::Tag): four characters, the first
+// in the most significant byte ("kern" is 0x6b65726e).
+type FontTag uint32
+
+// FontTagOf returns the tag of a four-character name such as "kern".
+func FontTagOf(name string) FontTag {
+	var t FontTag
+	for i := range 4 {
+		t <<= 8
+		if i < len(name) {
+			t |= FontTag(name[i])
+		}
+	}
+	return t
+}
+
+// String returns the tag's four characters.
+func (t FontTag) String() string {
+	return string([]byte{byte(t >> 24), byte(t >> 16), byte(t >> 8), byte(t)})
+}
+
+// FontFeature is a typographic feature of a QFont and its value.
+type FontFeature struct {
+	Tag   FontTag
+	Value uint32
+}
+
+// FontAxis is a variable axis of a QFont and its value (a float, which
+// the stream's precision sizes).
+type FontAxis struct {
+	Tag   FontTag
+	Value float32
 }
 
 // Font reads a QFont.
@@ -438,6 +477,12 @@ func (r *Reader) Font() Font {
 	}
 	if r.v >= Qt_5_13 {
 		f.Families = r.StringList()
+	}
+	if r.v >= Qt_6_6 {
+		f.Features = ReadList(r, func(r *Reader) FontFeature { return FontFeature{FontTag(r.Uint32()), r.Uint32()} })
+	}
+	if r.v >= Qt_6_7 {
+		f.Axes = ReadList(r, func(r *Reader) FontAxis { return FontAxis{FontTag(r.Uint32()), r.Float32()} })
 	}
 	return keep(r, f)
 }
@@ -478,6 +523,22 @@ func (w *Writer) Font(f Font) {
 			f.Families = []string{}
 		}
 		w.StringList(f.Families)
+	}
+	if w.v >= Qt_6_6 {
+		feats := slices.Clone(f.Features)
+		slices.SortStableFunc(feats, func(a, b FontFeature) int { return cmp.Compare(a.Tag, b.Tag) })
+		WriteList(w, feats, func(w *Writer, x FontFeature) {
+			w.Uint32(uint32(x.Tag))
+			w.Uint32(x.Value)
+		})
+	}
+	if w.v >= Qt_6_7 {
+		axes := slices.Clone(f.Axes)
+		slices.SortStableFunc(axes, func(a, b FontAxis) int { return cmp.Compare(a.Tag, b.Tag) })
+		WriteList(w, axes, func(w *Writer, x FontAxis) {
+			w.Uint32(uint32(x.Tag))
+			w.Float32(x.Value)
+		})
 	}
 }
 
