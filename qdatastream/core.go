@@ -82,9 +82,11 @@ func (b BitArray) Bit(i int64) bool { return b.Bits[i/8]&(1<<(i%8)) != 0 }
 // named "QVersionNumber" (Qt 6; Qt 5 cannot stream it in a QVariant).
 type VersionNumber []int32
 
-// EasingCurve is a QEasingCurve. Func is the address of the curve's
-// function in the process that wrote it, which Qt streams and reads back
-// as it is: it means nothing in another process (see the package doc).
+// EasingCurve is a QEasingCurve. Func is what Qt streams of the curve's
+// function: 0 from Qt 6 (and from Qt 5 for a curve with parameters), the
+// function's address in the writing process from Qt 5 for one without,
+// which means nothing in another process (see the package doc). Config
+// holds the parameters; streams before Qt_5_13 carry no spline points.
 type EasingCurve struct {
 	Type   uint8
 	Func   uint64
@@ -269,10 +271,12 @@ func (r *Reader) EasingCurve() EasingCurve {
 	e := EasingCurve{Type: r.Uint8(), Func: r.Uint64()}
 	if r.Bool() {
 		c := &EasingConfig{Period: r.Float64(), Amplitude: r.Float64(), Overshoot: r.Float64()}
-		c.Bezier = ReadList(r, (*Reader).PointF)
-		c.TCB = ReadList(r, func(r *Reader) TCBPoint {
-			return TCBPoint{r.PointF(), r.Float64(), r.Float64(), r.Float64()}
-		})
+		if r.v >= Qt_5_13 {
+			c.Bezier = ReadList(r, (*Reader).PointF)
+			c.TCB = ReadList(r, func(r *Reader) TCBPoint {
+				return TCBPoint{r.PointF(), r.Float64(), r.Float64(), r.Float64()}
+			})
+		}
 		e.Config = c
 	}
 	return keep(r, e)
@@ -285,6 +289,9 @@ func (w *Writer) EasingCurve(e EasingCurve) {
 	w.Bool(e.Config != nil)
 	if c := e.Config; c != nil {
 		w.floats(c.Period, c.Amplitude, c.Overshoot)
+		if w.v < Qt_5_13 {
+			return
+		}
 		WriteList(w, c.Bezier, (*Writer).PointF)
 		WriteList(w, c.TCB, func(w *Writer, p TCBPoint) {
 			w.PointF(p.Point)

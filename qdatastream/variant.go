@@ -68,7 +68,7 @@ const (
 	TypeChar16         Type = 56      // Char16 (Qt 6)
 	TypeChar32         Type = 57      // Char32 (Qt 6)
 	TypeVariantPair    Type = 58      // Pair[Variant, Variant] (Qt 6)
-	TypeFloat16        Type = 63      // Float16 (Qt 6)
+	TypeFloat16        Type = 63      // Float16 (Qt 6.12; Qt 6.4 streams a User named "qfloat16")
 	TypeFont           Type = 0x1000  // Font
 	TypePixmap         Type = 0x1001  // image.Image (nil: null)
 	TypeBrush          Type = 0x1002  // Brush
@@ -410,8 +410,9 @@ type UserType struct {
 // WithUserType registers a user type by its Qt name, so that a Reader
 // can read a QVariant holding one (and so the values after it), and a
 // Writer write one. Without it such a QVariant fails with ErrUnsupported
-// (its length is not in the stream). QVersionNumber is registered
-// already; WithUserType replaces a registration of the same name.
+// (its length is not in the stream). QVersionNumber and qfloat16 (a
+// Float16, as Qt 6.4 and earlier stream it) are registered already;
+// WithUserType replaces a registration of the same name.
 func WithUserType(u UserType) Option {
 	return func(c *config) {
 		if c.user == nil {
@@ -421,15 +422,24 @@ func WithUserType(u UserType) Option {
 	}
 }
 
-const versionNumberName = "QVersionNumber"
+const (
+	versionNumberName = "QVersionNumber"
+	// float16Name is the name Qt 6.4 and earlier stream a qfloat16 in a
+	// QVariant under: a user type, where later Qt has TypeFloat16.
+	float16Name = "qfloat16"
+)
 
 func (c *config) userType(name string) (UserType, bool) {
 	if u, ok := c.user[name]; ok {
 		return u, true
 	}
-	if name == versionNumberName {
+	switch name {
+	case versionNumberName:
 		return UserType{name, func(r *Reader) any { return r.VersionNumber() },
 			func(w *Writer, v any) { w.VersionNumber(v.(VersionNumber)) }}, true
+	case float16Name:
+		return UserType{name, func(r *Reader) any { return Float16(r.Uint16()) },
+			func(w *Writer, v any) { w.Uint16(uint16(v.(Float16))) }}, true
 	}
 	return UserType{}, false
 }
