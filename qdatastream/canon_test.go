@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -82,6 +83,10 @@ func imageKind(img image.Image, construct bool) string {
 	switch img.(type) {
 	case *image.RGBA, *image.RGBA64, *image.Gray, *image.Gray16, *image.YCbCr:
 		return "o"
+	case *image.Paletted: // Qt's Indexed8 or Mono: alpha only if the palette has it
+		if isOpaque(img) {
+			return "o"
+		}
 	}
 	return "a"
 }
@@ -157,10 +162,13 @@ var variantNames = map[Type]string{
 	TypeKeySequence: "keyseq", TypeRegion: "region", TypeCursor: "cursor", TypeTextLength: "textlen",
 	TypeTransform: "transform", TypeMatrix4x4: "m4x4", TypeVector2D: "vec2", TypeVector3D: "vec3",
 	TypeVector4D: "vec4", TypeQuaternion: "quat", TypePolygon: "polygon", TypePolygonF: "polygonf",
+	TypeBitmap: "bitmap", TypeColorSpace: "colorspace", TypeTextFormat: "textformat", TypeEasingCurve: "easing",
+	TypeCBORSimpleType: "cbst", TypeCBORArray: "cborarr", TypeCBORMap: "cbormap", TypeChar16: "char16",
+	TypeChar32: "char32", TypeFloat16: "float16", TypeVariantPair: "pair",
 }
 
 // userNames are the text names of the user types of the cases.
-var userNames = map[string]string{versionNumberName: "vnum", "MyStruct": "mystruct"}
+var userNames = map[string]string{versionNumberName: "vnum", "MyStruct": "mystruct", float16Name: "qfloat16"}
 
 // myStruct is the user type the C++ peer registers as "MyStruct".
 type myStruct struct {
@@ -206,13 +214,31 @@ func colorText(c Color) string {
 	return ints(int32(c.Spec), int32(c.Alpha), int32(c.C[0]), int32(c.C[1]), int32(c.C[2]), int32(c.C[3]))
 }
 
+func stopsText(g *Gradient) string {
+	if len(g.Stops) != 2 {
+		return fmt.Sprintf("with-%d-stops", len(g.Stops))
+	}
+	return hexF64s(g.Stops[0].At) + "," + colorText(g.Stops[0].Color) + "," + hexF64s(g.Stops[1].At) + "," + colorText(g.Stops[1].Color)
+}
+
 func brushText(b Brush) string {
-	if g := b.Gradient; g != nil && b.Style == LinearGradient && len(g.Stops) == 2 {
-		return "lin," + hexF64s(g.Start.X, g.Start.Y, g.Final.X, g.Final.Y, g.Stops[0].At) + "," + colorText(g.Stops[0].Color) +
-			"," + hexF64s(g.Stops[1].At) + "," + colorText(g.Stops[1].Color)
+	g := b.Gradient
+	switch {
+	case b.Style == LinearGradient && g != nil:
+		return "lin," + hexF64s(g.Start.X, g.Start.Y, g.Final.X, g.Final.Y) + "," + stopsText(g)
+	case b.Style == RadialGradient && g != nil:
+		return "rad," + hexF64s(g.Center.X, g.Center.Y, g.Radius, g.Focal.X, g.Focal.Y, g.FocalRadius) + "," + stopsText(g)
+	case b.Style == ConicalGradient && g != nil:
+		return "con," + hexF64s(g.Center.X, g.Center.Y, g.Angle) + "," + stopsText(g)
+	case b.Style == TexturePattern:
+		return "tex," + fmtImageText(b.Texture, false)
 	}
 	return fmt.Sprint(b.Style) + "," + colorText(b.Color)
 }
+
+// easingDefaults are the period, amplitude and overshoot a QEasingCurve
+// without parameters reports.
+var easingDefaults = EasingConfig{Period: 0.3, Amplitude: 1, Overshoot: 1.70158}
 
 // extText is the text form of the values of the types added for issue
 // 26 (peers/qdatastream/README.md), or "" for another type.
@@ -304,7 +330,30 @@ func extText(v any) string {
 		}
 		return ints(n...)
 	case Cursor:
-		return fmt.Sprint(x.Shape)
+		switch {
+		case x.Shape != bitmapCursor:
+			return fmt.Sprint(x.Shape)
+		case x.Pixmap != nil:
+			return fmt.Sprintf("%d,pix,%d,%d,%s", x.Shape, x.HotSpot.X, x.HotSpot.Y, fmtImageText(x.Pixmap, false))
+		}
+		return fmt.Sprintf("%d,bmp,%d,%d,%s,%s", x.Shape, x.HotSpot.X, x.HotSpot.Y, fmtImageText(x.Bitmap, false),
+			fmtImageText(x.Mask, false))
+	case EasingCurve:
+		c := easingDefaults
+		if x.Config != nil {
+			c = *x.Config
+		}
+		return fmt.Sprint(x.Type) + "," + hexF64s(c.Period, c.Amplitude, c.Overshoot)
+	case Char16, Char32, CBORSimpleType:
+		return fmt.Sprint(x)
+	case Float16:
+		return fmt.Sprintf("%04x", uint16(x))
+	case CBORArray:
+		return fmtBytesText(x)
+	case CBORMap:
+		return fmtBytesText(x)
+	case ColorSpace:
+		return fmtBytesText(x)
 	case TextLength:
 		return fmt.Sprint(x.Type) + "," + hexF64s(x.Value)
 	case Transform:
@@ -384,9 +433,19 @@ func fmtVariantText(v Variant, construct bool) string {
 			parts = append(parts, fmtStrText(k)+":"+fmtVariantText(m[k], construct))
 		}
 		return p + "{" + strings.Join(parts, ",") + "}"
-	case TypeImage, TypePixmap:
+	case TypeImage, TypePixmap, TypeBitmap:
 		img, _ := v.Value.(image.Image)
 		return p + fmtImageText(img, construct)
+	case TypeVariantPair:
+		x := v.Value.(Pair[Variant, Variant])
+		return p + "[" + fmtVariantText(x.Key, construct) + "," + fmtVariantText(x.Value, construct) + "]"
+	case TypeTextFormat:
+		x := v.Value.(TextFormat)
+		var parts []string
+		for _, id := range slices.Sorted(maps.Keys(x.Properties)) {
+			parts = append(parts, fmt.Sprintf("%d:%s", id, fmtVariantText(x.Properties[id], construct)))
+		}
+		return p + fmt.Sprintf("%d,{%s}", x.Type, strings.Join(parts, ","))
 	}
 	if t := extText(v.Value); t != "" || variantTyp[v.Type] == "" {
 		return p + t

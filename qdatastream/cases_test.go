@@ -21,6 +21,7 @@ type tcase struct {
 	oldQt     string // what Qt 5.15 and 6.0–6.5 read, when not read
 	unordered bool   // a QHash of several keys: no byte comparison
 	qt6Only   bool   // a case Qt 5 cannot write or read
+	notOn     string // peers (by name) whose Qt writes what no other process can reproduce
 }
 
 func (c tcase) order() string {
@@ -88,10 +89,11 @@ func (s *caseSet) add(base, typ string, v any, vers []Version, orders []bool, mo
 	}
 }
 
-func single(c *tcase)                { c.single = true }
-func qt6Only(c *tcase)               { c.qt6Only = true }
-func unordered(c *tcase)             { c.unordered = true }
-func reads(text string) func(*tcase) { return func(c *tcase) { c.read = text } }
+func single(c *tcase)                 { c.single = true }
+func notOn(peers string) func(*tcase) { return func(c *tcase) { c.notOn = peers } }
+func qt6Only(c *tcase)                { c.qt6Only = true }
+func unordered(c *tcase)              { c.unordered = true }
+func reads(text string) func(*tcase)  { return func(c *tcase) { c.read = text } }
 func oldQtReadsAt(v Version, text string) func(*tcase) {
 	return func(c *tcase) {
 		if c.ver == v {

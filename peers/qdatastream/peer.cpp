@@ -13,7 +13,10 @@
 // what it read streamed out again.
 #include <QtCore/QBitArray>
 #include <QtCore/QByteArray>
+#include <QtCore/QCborArray>
+#include <QtCore/QCborMap>
 #include <QtCore/QCborValue>
+#include <QtCore/QEasingCurve>
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
@@ -39,8 +42,10 @@
 #include <QtCore/QTimeZone>
 #include <QtCore/QUuid>
 #include <QtCore/QVariant>
+#include <QtGui/QBitmap>
 #include <QtGui/QBrush>
 #include <QtGui/QColor>
+#include <QtGui/QColorSpace>
 #include <QtGui/QCursor>
 #include <QtGui/QFont>
 #include <QtGui/QGuiApplication>
@@ -267,6 +272,9 @@ QImage parseImage(const QString &t)
 QString fmtBytes(const QByteArray &b);
 QString fmtF32(float f);
 QString fmtF64(double f);
+QString fmtImage(const QImage &img);
+QVariant parseVariant(const QString &t);
+QString fmtVariant(const QVariant &v);
 
 QList<double> f64s(const QString &t, int n)
 {
@@ -373,17 +381,45 @@ QString fmtColor(const QColor &c)
     return joinInts(n);
 }
 
-// Brushes: STYLE,COLOUR for a plain style; lin,X1,Y1,X2,Y2,AT0,COLOUR0,AT1,COLOUR1
-// for a linear gradient (doubles as hex bits).
+// Brushes: STYLE,COLOUR for a plain style; lin,X1,Y1,X2,Y2,STOPS for a
+// linear gradient, rad,CX,CY,RADIUS,FX,FY,FOCALRADIUS,STOPS for a radial
+// one, con,CX,CY,ANGLE,STOPS for a conical one (doubles as hex bits, STOPS
+// AT0,COLOUR0,AT1,COLOUR1); tex,IMAGE for a texture.
+QBrush withStops(QGradient &g, const QStringList &f)
+{
+    g.setColorAt(parseF64(f[0]), parseColor(f.mid(1, 6)));
+    g.setColorAt(parseF64(f[7]), parseColor(f.mid(8, 6)));
+    return QBrush(g);
+}
+
+QString fmtStops(const QGradient *g)
+{
+    QGradientStops st = g->stops();
+    if (st.size() != 2)
+        return QStringLiteral("with-%1-stops").arg(st.size());
+    return fmtF64(st[0].first) + QLatin1Char(',') + fmtColor(st[0].second) + QLatin1Char(',') + fmtF64(st[1].first) +
+           QLatin1Char(',') + fmtColor(st[1].second);
+}
+
 QBrush parseBrush(const QString &t)
 {
     QStringList f = t.split(QLatin1Char(','));
-    if (f.value(0) == QLatin1String("lin") && f.size() == 19) {
+    QString kind = f.value(0);
+    if (kind == QLatin1String("lin") && f.size() == 19) {
         QLinearGradient g(parseF64(f[1]), parseF64(f[2]), parseF64(f[3]), parseF64(f[4]));
-        g.setColorAt(parseF64(f[5]), parseColor(f.mid(6, 6)));
-        g.setColorAt(parseF64(f[12]), parseColor(f.mid(13, 6)));
-        return QBrush(g);
+        return withStops(g, f.mid(5));
     }
+    if (kind == QLatin1String("rad") && f.size() == 21) {
+        QRadialGradient g(QPointF(parseF64(f[1]), parseF64(f[2])), parseF64(f[3]), QPointF(parseF64(f[4]), parseF64(f[5])),
+                          parseF64(f[6]));
+        return withStops(g, f.mid(7));
+    }
+    if (kind == QLatin1String("con") && f.size() == 18) {
+        QConicalGradient g(parseF64(f[1]), parseF64(f[2]), parseF64(f[3]));
+        return withStops(g, f.mid(4));
+    }
+    if (kind == QLatin1String("tex") && f.size() == 2)
+        return QBrush(parseImage(f[1]));
     if (f.size() != 7)
         bad(QStringLiteral("bad brush ") + t);
     return QBrush(parseColor(f.mid(1)), Qt::BrushStyle(toI64(f[0])));
@@ -391,14 +427,27 @@ QBrush parseBrush(const QString &t)
 
 QString fmtBrush(const QBrush &b)
 {
-    if (b.style() != Qt::LinearGradientPattern)
+    switch (b.style()) {
+    case Qt::LinearGradientPattern: {
+        auto g = static_cast<const QLinearGradient *>(b.gradient());
+        return QStringLiteral("lin,") + joinF64({g->start().x(), g->start().y(), g->finalStop().x(), g->finalStop().y()}) +
+               QLatin1Char(',') + fmtStops(g);
+    }
+    case Qt::RadialGradientPattern: {
+        auto g = static_cast<const QRadialGradient *>(b.gradient());
+        return QStringLiteral("rad,") +
+               joinF64({g->center().x(), g->center().y(), g->centerRadius(), g->focalPoint().x(), g->focalPoint().y(), g->focalRadius()}) +
+               QLatin1Char(',') + fmtStops(g);
+    }
+    case Qt::ConicalGradientPattern: {
+        auto g = static_cast<const QConicalGradient *>(b.gradient());
+        return QStringLiteral("con,") + joinF64({g->center().x(), g->center().y(), g->angle()}) + QLatin1Char(',') + fmtStops(g);
+    }
+    case Qt::TexturePattern:
+        return QStringLiteral("tex,") + fmtImage(b.textureImage());
+    default:
         return QString::number(int(b.style())) + QLatin1Char(',') + fmtColor(b.color());
-    const QLinearGradient *g = static_cast<const QLinearGradient *>(b.gradient());
-    QGradientStops st = g->stops();
-    if (st.size() != 2)
-        return QStringLiteral("lin-with-%1-stops").arg(st.size());
-    return QStringLiteral("lin,") + joinF64({g->start().x(), g->start().y(), g->finalStop().x(), g->finalStop().y(), st[0].first}) +
-           QLatin1Char(',') + fmtColor(st[0].second) + QLatin1Char(',') + fmtF64(st[1].first) + QLatin1Char(',') + fmtColor(st[1].second);
+    }
 }
 
 // Pens: STYLE,WIDTH,COLOUR (style, cap and join ORed, as Qt streams them).
@@ -522,6 +571,83 @@ QString fmtBitArray(const QBitArray &b)
     return QString::number(b.size()) + QLatin1Char(',') + fmtBytes(QByteArray(b.bits(), int((b.size() + 7) / 8)));
 }
 
+QBitmap parseBitmap(const QString &t) { return QBitmap::fromImage(parseImage(t)); }
+
+// Cursors: SHAPE; 24,bmp,HX,HY,BITMAP,MASK; 24,pix,HX,HY,IMAGE.
+QCursor parseCursor(const QString &t)
+{
+    QStringList f = t.split(QLatin1Char(','));
+    if (f.size() == 1)
+        return QCursor(Qt::CursorShape(toI64(f[0])));
+    if (f.value(1) == QLatin1String("bmp") && f.size() == 6)
+        return QCursor(parseBitmap(f[4]), parseBitmap(f[5]), int(toI64(f[2])), int(toI64(f[3])));
+    if (f.value(1) == QLatin1String("pix") && f.size() == 5)
+        return QCursor(QPixmap::fromImage(parseImage(f[4])), int(toI64(f[2])), int(toI64(f[3])));
+    bad(QStringLiteral("bad cursor ") + t);
+}
+
+QString fmtCursor(const QCursor &c)
+{
+    if (c.shape() != Qt::BitmapCursor)
+        return QString::number(int(c.shape()));
+    QString head = QStringLiteral("%1,%2,%3,%4,").arg(int(c.shape()));
+    QPoint hs = c.hotSpot();
+    if (!c.pixmap().isNull())
+        return head.arg(QStringLiteral("pix")).arg(hs.x()).arg(hs.y()) + fmtImage(c.pixmap().toImage());
+#if QT_VERSION >= QT_VERSION_CHECK(6, 0, 0)
+    QBitmap bm = c.bitmap(), mask = c.mask();
+#else
+    QBitmap bm = c.bitmap(Qt::ReturnByValue), mask = c.mask(Qt::ReturnByValue);
+#endif
+    return head.arg(QStringLiteral("bmp")).arg(hs.x()).arg(hs.y()) + fmtImage(bm.toImage()) + QLatin1Char(',') + fmtImage(mask.toImage());
+}
+
+// Easing curves: TYPE,PERIOD,AMPLITUDE,OVERSHOOT; a parameter is set only
+// where it differs from the type's default.
+QEasingCurve parseEasing(const QString &t)
+{
+    QStringList f = t.split(QLatin1Char(','));
+    if (f.size() != 4)
+        bad(QStringLiteral("bad easing curve ") + t);
+    QEasingCurve e(QEasingCurve::Type(toI64(f[0])));
+    double p = parseF64(f[1]), a = parseF64(f[2]), o = parseF64(f[3]);
+    if (p != e.period())
+        e.setPeriod(p);
+    if (a != e.amplitude())
+        e.setAmplitude(a);
+    if (o != e.overshoot())
+        e.setOvershoot(o);
+    return e;
+}
+
+QString fmtEasing(const QEasingCurve &e)
+{
+    return QString::number(int(e.type())) + QLatin1Char(',') + joinF64({e.period(), e.amplitude(), e.overshoot()});
+}
+
+// Text formats: TYPE,{ID:VARIANT,...}, ids in decimal.
+QTextFormat parseTextFormat(const QString &t)
+{
+    int comma = t.indexOf(QLatin1Char(','));
+    QTextFormat f(int(toI64(t.left(comma))));
+    for (const QString &e : splitTop(inner(t.mid(comma + 1), '{', '}'))) {
+        int c = e.indexOf(QLatin1Char(':'));
+        f.setProperty(int(toI64(e.left(c))), parseVariant(e.mid(c + 1)));
+    }
+    return f;
+}
+
+QString fmtTextFormat(const QTextFormat &f)
+{
+    QStringList p;
+    const QMap<int, QVariant> props = f.properties();
+    for (auto it = props.constBegin(); it != props.constEnd(); ++it)
+        p << QString::number(it.key()) + QLatin1Char(':') + fmtVariant(it.value());
+    return QString::number(f.type()) + QStringLiteral(",{") + p.join(QLatin1Char(',')) + QLatin1Char('}');
+}
+
+QCborValue cborOf(const QString &t) { return QCborValue::fromCbor(parseBytes(t)); }
+
 template <typename T> QVariant var(const T &v);
 
 struct ExtType {
@@ -611,8 +737,8 @@ const QList<ExtType> &extTypes()
          [](const QVariant &v) { return fmtKeys(v.value<QKeySequence>()); }},
         {"region", QMetaType::QRegion, [](const QString &t) { return var(parseRegion(t)); },
          [](const QVariant &v) { return fmtRegion(v.value<QRegion>()); }},
-        {"cursor", QMetaType::QCursor, [](const QString &t) { return var(QCursor(Qt::CursorShape(toI64(t)))); },
-         [](const QVariant &v) { return QString::number(int(v.value<QCursor>().shape())); }},
+        {"cursor", QMetaType::QCursor, [](const QString &t) { return var(parseCursor(t)); },
+         [](const QVariant &v) { return fmtCursor(v.value<QCursor>()); }},
         {"textlen", QMetaType::QTextLength,
          [](const QString &t) {
              QStringList f = t.split(QLatin1Char(','));
@@ -673,6 +799,50 @@ const QList<ExtType> &extTypes()
                  n << joinF64({p.x(), p.y()});
              return n.join(QLatin1Char(','));
          }},
+        {"easing", QMetaType::QEasingCurve, [](const QString &t) { return var(parseEasing(t)); },
+         [](const QVariant &v) { return fmtEasing(v.toEasingCurve()); }},
+        {"cbst", QMetaType::QCborSimpleType, [](const QString &t) { return var(QCborSimpleType(toI64(t))); },
+         [](const QVariant &v) { return QString::number(int(v.value<QCborSimpleType>())); }},
+        {"cborarr", QMetaType::QCborArray, [](const QString &t) { return var(cborOf(t).toArray()); },
+         [](const QVariant &v) { return fmtBytes(QCborValue(v.value<QCborArray>()).toCbor()); }},
+        {"cbormap", QMetaType::QCborMap, [](const QString &t) { return var(cborOf(t).toMap()); },
+         [](const QVariant &v) { return fmtBytes(QCborValue(v.value<QCborMap>()).toCbor()); }},
+        {"bitmap", QMetaType::QBitmap, [](const QString &t) { return var(parseBitmap(t)); },
+         [](const QVariant &v) { return fmtImage(v.value<QBitmap>().toImage()); }},
+        {"colorspace", QMetaType::QColorSpace, [](const QString &t) { return var(QColorSpace::fromIccProfile(parseBytes(t))); },
+         [](const QVariant &v) { return fmtBytes(v.value<QColorSpace>().iccProfile()); }},
+        {"textformat", QMetaType::QTextFormat, [](const QString &t) { return var(parseTextFormat(t)); },
+         [](const QVariant &v) { return fmtTextFormat(v.value<QTextFormat>()); }},
+#if QT_VERSION >= QT_VERSION_CHECK(6, 0, 0)
+        {"char16", QMetaType::Char16, [](const QString &t) { return var(char16_t(toI64(t))); },
+         [](const QVariant &v) { return QString::number(int(v.value<char16_t>())); }},
+        {"char32", QMetaType::Char32, [](const QString &t) { return var(char32_t(toI64(t))); },
+         [](const QVariant &v) { return QString::number(qlonglong(v.value<char32_t>())); }},
+        // qfloat16: TypeFloat16 where Qt has it, else a user type.
+        {qMetaTypeId<qfloat16>() < QMetaType::User ? "float16" : "qfloat16", qMetaTypeId<qfloat16>(), [](const QString &t) {
+             quint16 b = quint16(hexBits(t));
+             qfloat16 h;
+             std::memcpy(static_cast<void *>(&h), &b, 2);
+             return var(h);
+         },
+         [](const QVariant &v) {
+             qfloat16 h = v.value<qfloat16>();
+             quint16 b;
+             std::memcpy(&b, &h, 2);
+             return QStringLiteral("%1").arg(b, 4, 16, QLatin1Char('0'));
+         }},
+        {"pair", QMetaType::QVariantPair,
+         [](const QString &t) {
+             QStringList f = splitTop(inner(t, '[', ']'));
+             if (f.size() != 2)
+                 bad(QStringLiteral("bad pair ") + t);
+             return var(QVariantPair(parseVariant(f[0]), parseVariant(f[1])));
+         },
+         [](const QVariant &v) {
+             QVariantPair p = v.value<QVariantPair>();
+             return QStringLiteral("[") + fmtVariant(p.first) + QLatin1Char(',') + fmtVariant(p.second) + QLatin1Char(']');
+         }},
+#endif
         {"vnum", qMetaTypeId<QVersionNumber>(),
          [](const QString &t) {
              QVector<int> n;
