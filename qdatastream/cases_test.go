@@ -309,11 +309,10 @@ func allCases() []tcase {
 		if x.read != "" {
 			mods = append(mods, reads(x.read))
 		}
-		s.add(x.name, "variant", x.v, vGUI, be, mods...)
+		s.add(x.name, "variant", x.v, vGUI, beLE, mods...)
 	}
 	s.add("float", "variant", vv(float32(1.25)), []Version{0}, beLE, single)
 	addIssue26Cases(&s)
-	s.add("map", "variant", variants[25].v, []Version{0}, []bool{true})
 	return s.list
 }
 
