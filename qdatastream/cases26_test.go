@@ -143,7 +143,7 @@ func addIssue26Cases(s *caseSet) {
 	// Qt_6_0, the OpenType scale and all families from it; styleName and
 	// the rest from Qt_5_4 on; features from Qt_6_6, variable axes from
 	// Qt_6_7.
-	for _, ver := range []Version{Qt_5_0, Qt_5_15, Qt_6_0, Qt_6_6, Qt_6_7, Qt_6_10, 0} {
+	for _, ver := range []Version{Qt_5_0, Qt_5_4, Qt_5_6, Qt_5_15, Qt_6_0, Qt_6_6, Qt_6_7, Qt_6_10, 0} {
 		f := Font{Family: "Sans", StyleName: NullableString{Null: true}, PointSize: 12, PixelSize: -1, StyleHint: 5,
 			StyleStrategy: 1, Weight: 75, Bits: 0x11, ExtendedBits: 1, Families: []string{}}
 		if ver == 0 || ver >= Qt_6_0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -263,10 +264,28 @@ func TestQtPeers(t *testing.T) {
 			}
 			answers := talk(t, argv, lines)
 			tl := tally{why: map[string]int{}}
+			kinds := map[string]*kindTally{}
 			for _, r := range runs {
-				encOK := checkEnc(t, p, r.c, r.ver, r.g, answers[r.c.name], &tl)
-				decOK := checkDec(t, p, maxv, r.c, r.ver, r.g, answers[r.c.name+"#dec"], &tl)
-				_, _ = encOK, decOK
+				k := kinds[caseKind(r.c)]
+				if k == nil {
+					k = &kindTally{vers: map[Version]bool{}, orders: map[string]bool{}}
+					kinds[caseKind(r.c)] = k
+				}
+				pass, skip, text := tl.pass, tl.skip, tl.textOnly
+				checkEnc(t, p, r.c, r.ver, r.g, answers[r.c.name], &tl)
+				encPass := tl.pass
+				checkDec(t, p, maxv, r.c, r.ver, r.g, answers[r.c.name+"#dec"], &tl)
+				k.enc += encPass - pass
+				k.dec += tl.pass - encPass
+				k.skip += tl.skip - skip
+				k.textOnly += tl.textOnly - text
+				k.vers[r.ver] = true
+				k.orders[r.c.order()+"/"+r.c.prec()] = true
+			}
+			if os.Getenv("QIPC_QDS_TYPES") != "" {
+				for _, name := range sortedKeys(kinds) {
+					t.Logf("%s %s", p.name, kinds[name].String(name))
+				}
 			}
 			var whys []string
 			for w, n := range tl.why {
@@ -277,6 +296,32 @@ func TestQtPeers(t *testing.T) {
 				p.name, maxv, len(runs), notRun, tl.pass, tl.textOnly, tl.skip, whys)
 		})
 	}
+}
+
+// kindTally is what one peer checked of one type: for a QVariant case
+// its type's name in the text form, else the case's type.
+type kindTally struct {
+	enc, dec, skip, textOnly int
+	vers                     map[Version]bool
+	orders                   map[string]bool // ORDER/PREC
+}
+
+func caseKind(c tcase) string {
+	if c.typ != "variant" {
+		return c.typ
+	}
+	name, _, _ := strings.Cut(format(c.typ, c.val, true), ":")
+	return "variant " + name
+}
+
+func (k *kindTally) String(name string) string {
+	var vers, orders []string
+	for _, v := range slices.Sorted(maps.Keys(k.vers)) {
+		vers = append(vers, strconv.Itoa(int(v)))
+	}
+	orders = slices.Sorted(maps.Keys(k.orders))
+	return fmt.Sprintf("%s: enc %d dec %d (text alone %d) skipped %d; versions %s; %s", name, k.enc, k.dec, k.textOnly,
+		k.skip, strings.Join(vers, " "), strings.Join(orders, " "))
 }
 
 func skipped(answer string, tl *tally) bool {
