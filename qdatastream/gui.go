@@ -602,7 +602,13 @@ func (w *Writer) TextLength(t TextLength) {
 	w.Float64(t.Value)
 }
 
-// TextFormat is a QTextFormat: its type and its properties by id.
+// TextFormat is a QTextFormat: its type and its properties by the ids
+// the stream holds. Qt 6 writes four properties under their Qt 5 ids in
+// streams before Qt_6_0 (FontLetterSpacingType, FontStretch,
+// TextUnderlineColor, and FontFamilies as the first family under
+// FontFamily) and reads them back under its own, and leaves out
+// FontFeatures and FontVariableAxes before Qt_6_11; TextFormat does
+// neither, so that what it reads it writes back as it was.
 type TextFormat struct {
 	Type       int32
 	Properties map[int32]Variant

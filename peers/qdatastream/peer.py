@@ -9,8 +9,10 @@ Speaks the line protocol of peer.cpp (see README.md) on stdin/stdout:
 
 The bindings cannot build or show everything the C++ peers can: Python has
 no null QString, no QList<qint32>/QMap<QString,qint32> streaming, and
-QVariant comes and goes as a Python object (so only the types a Python
-object maps to unambiguously). Those cases answer "skip WHY".
+QVariant comes and goes as a Python object: enc builds the types a PySide6
+class stands for and answers "skip WHY" for the others; dec names a value's
+type by the id its bytes begin with, and answers REHEX "untyped" where the
+Python object lost the type (see README.md).
 """
 
 import ctypes
@@ -299,7 +301,8 @@ def fmt_brush(b):
     st = b.style()
     g = b.gradient()
     if st == Qt.LinearGradientPattern:
-        return "lin,%s,%s" % (join_f64(g.start().x(), g.start().y(), g.finalStop().x(), g.finalStop().y()), fmt_stops(g))
+        s, e = g.start(), g.finalStop()
+        return "lin,%s,%s" % (join_f64(s.x(), s.y(), e.x(), e.y()), fmt_stops(g))
     if st == Qt.RadialGradientPattern:
         return "rad,%s,%s" % (join_f64(g.center().x(), g.center().y(), g.centerRadius(), g.focalPoint().x(),
                                        g.focalPoint().y(), g.focalRadius()), fmt_stops(g))
@@ -418,7 +421,8 @@ def fmt_cursor(c):
     hs = c.hotSpot()
     if not c.pixmap().isNull():
         return "%d,pix,%d,%d,%s" % (shape, hs.x(), hs.y(), fmt_image(c.pixmap().toImage()))
-    return "%d,bmp,%d,%d,%s,%s" % (shape, hs.x(), hs.y(), fmt_image(c.bitmap().toImage()), fmt_image(c.mask().toImage()))
+    return "%d,bmp,%d,%d,%s,%s" % (shape, hs.x(), hs.y(), fmt_image(c.bitmap().toImage()),
+                                   fmt_image(c.mask().toImage()))
 
 
 def json_text(doc):
