@@ -3,6 +3,7 @@ package qdatastream
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -108,3 +109,60 @@ func TestDateTimeCustomZone(t *testing.T) {
 
 // keep image/png linked for the helpers above
 var _ = png.Encode
+
+// What Qt wrote for types whose encoding the peers showed to differ from
+// a reading of Qt's documentation: QFont's features (Qt_6_6) and variable
+// axes (Qt_6_7), from PySide6 6.12, `out << font` for QFont("Sans") at 12
+// points, bold, with the features liga=1 and kern=0 and the axis
+// wght=550.5; a QVariant of QEasingCurve(OutElastic) with amplitude 2 from
+// Qt 5.15 at Qt_5_0 (no spline points before Qt_5_13); a QVariant of a
+// qfloat16 1.5 from Qt 6.4 at Qt_6_0 (a user type named qfloat16).
+var qtWrote = []struct {
+	name string
+	ver  Version
+	hex  string
+	read func(*Reader) any
+	want any
+}{
+	{"QFont Qt_6_6", Qt_6_6, "0000000800530061006e0073ffffffff4028000000000000ffffffff05000102bc100000010000000000000000000000" +
+		"0000010000000800530061006e0073000000026b65726e000000006c69676100000001",
+		func(r *Reader) any { f := r.Font(); return [2]any{f.Features, f.Axes} },
+		[2]any{[]FontFeature{{FontTagOf("kern"), 0}, {FontTagOf("liga"), 1}}, []FontAxis(nil)}},
+	{"QFont Qt_6_7", Qt_6_7, "0000000800530061006e0073ffffffff4028000000000000ffffffff05000102bc100000010000000000000000000000" +
+		"0000010000000800530061006e0073000000026b65726e000000006c6967610000000100000001776768744081340000000000",
+		func(r *Reader) any { f := r.Font(); return [2]any{f.Features, f.Axes} },
+		[2]any{[]FontFeature{{FontTagOf("kern"), 0}, {FontTagOf("liga"), 1}}, []FontAxis{{FontTagOf("wght"), 550.5}}}},
+	{"QEasingCurve Qt_5_0", Qt_5_0, "0000001d001e0000000000000000013fd333333333333340000000000000003ffb39abf3387161",
+		func(r *Reader) any { return *r.Variant().Value.(EasingCurve).Config },
+		EasingConfig{Period: 0.3, Amplitude: 2, Overshoot: 1.70158}},
+	{"qfloat16 Qt_6_0", Qt_6_0, "00010000000000000971666c6f61743136003e00",
+		func(r *Reader) any { return r.Variant().Value }, User{float16Name, Float16(0x3e00)}},
+}
+
+func TestWhatQtWrote(t *testing.T) {
+	for _, c := range qtWrote {
+		in, _ := hex.DecodeString(c.hex)
+		r := reader(in, c.ver)
+		got := c.read(r)
+		if r.Err() != nil {
+			t.Errorf("%s: %v", c.name, r.Err())
+			continue
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) || r.Offset() != int64(len(in)) {
+			t.Errorf("%s: read %v and %d of %d bytes, want %v and all", c.name, got, r.Offset(), len(in), c.want)
+		}
+		// Written back: the same bytes.
+		r = reader(in, c.ver)
+		var out bytes.Buffer
+		w := NewWriter(&out, c.ver)
+		switch c.name[:5] {
+		case "QFont":
+			w.Font(r.Font())
+		default:
+			w.Variant(r.Variant())
+		}
+		if !bytes.Equal(out.Bytes(), in) {
+			t.Errorf("%s: written back as\n%x, Qt wrote\n%x", c.name, out.Bytes(), in)
+		}
+	}
+}
