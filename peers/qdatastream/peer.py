@@ -599,7 +599,7 @@ CLASSES = [
 # objects, by the id that precedes them in the stream (the same in Qt 5
 # and Qt 6): readQVariant keeps the value, the id the type.
 PLAIN_IDS = {
-    2: "int", 3: "uint", 4: "ll", 5: "ull", 7: "qchar", 9: "list", 28: "hash", 32: "long", 33: "short", 34: "char",
+    2: "int", 3: "uint", 4: "ll", 5: "ull", 7: "qchar", 9: "list", 11: "strlist", 28: "hash", 32: "long", 33: "short", 34: "char",
     36: "ushort", 37: "uchar", 38: "float", 40: "schar", 46: "jsonobj", 49: "bal", 51: "nullptr", 56: "char16",
     57: "char32", 58: "pair", 63: "float16",
 }
@@ -671,6 +671,8 @@ def fmt_plain(name, o):
         return "%s:%d" % (name, o)
     if name == "list":
         return "list:[" + ",".join(fmt_variant(x) for x in o) + "]"
+    if name == "strlist":
+        return "strlist:[" + ",".join(fmt_str(x) for x in o) + "]"
     if name == "hash":
         return "hash" + fmt_variant(o)[3:]
     fmt = EXT[name][1]
