@@ -83,13 +83,18 @@
 // core types, run the same way (QIPC_QDS_TYPES=1 go test -v -run
 // TestQtPeers lists what each peer checked of each type).
 //
+// The encodings of Qt_6_6 and later (QFont's features and axes,
+// QPalette's 22nd role) are checked against py alone, the one peer whose
+// Qt has them; Qt 6.12 writes the other types the same at stream
+// versions 20 to 24.
+//
 // What the peers do not show: Qt 6.12 writing, or writing back, the
-// types no Python object becomes (the "r" rows; qt5 and qt6 check them
-// both ways, except qfloat16's id 63, which Qt 6.4 does not have, and
-// MyStruct, which PySide6 cannot register); those types at stream
-// versions 21 to 24 are checked by Qt 6.12 reading Go's bytes alone.
-// Qt 5.15 and 6.4 stream the address of the function of a QEasingCurve
-// without parameters (Linear, OutQuad, ...), which no other process can
+// types of the "r" rows, which qt5 and qt6 check both ways (but for
+// qfloat16's id 63, which Qt 6.4 does not have); at stream versions 21
+// to 24 those are checked by Qt 6.12 reading Go's bytes alone. MyStruct,
+// a C++ type of the C++ peer, has no PySide6 counterpart. Qt 5.15 and
+// 6.4 stream the address of the function of a QEasingCurve without
+// parameters (Linear, OutQuad, ...), which no other process can
 // reproduce: such curves are checked against Qt 6.12 alone, which
 // streams 0. Qt 6 renumbers four QTextFormat properties in streams
 // before Qt_6_0 and drops the font features and axes before Qt_6_11
