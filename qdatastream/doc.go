@@ -85,8 +85,8 @@
 //
 // The encodings of Qt_6_6 and later (QFont's features and axes,
 // QPalette's 22nd role) are checked against py alone, the one peer whose
-// Qt has them; Qt 6.12 writes the other types the same at stream
-// versions 20 to 24.
+// Qt has them; PySide6 6.12 writes every other type it can build the
+// same at stream versions 20 to 24.
 //
 // What the peers do not show: Qt 6.12 writing, or writing back, the
 // types of the "r" rows, which qt5 and qt6 check both ways (but for
