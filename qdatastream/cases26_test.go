@@ -39,7 +39,10 @@ func addIssue26Cases(s *caseSet) {
 	// Properties whose ids Qt 6 does not renumber in streams before Qt_6_0
 	// (FontPointSize, FontWeight, FontItalic, TextToolTip).
 	props := map[int32]Variant{0x2001: vv(12.5), 0x2003: vv(int32(700)), 0x2004: vv(true), 0x2024: vv("tip")}
-	vGUIQt6 := []Version{Qt_6_0, 0}
+	// Qt_6_7 (which changed QDataStream's sizes) besides the newest
+	// version: the peers whose Qt is older skip it.
+	vGUI26 := []Version{Qt_5_0, Qt_5_15, Qt_6_0, Qt_6_7, 0}
+	vGUIQt6 := []Version{Qt_6_0, Qt_6_7, 0}
 	qt6 := []func(*tcase){qt6Only}
 	variants := []struct {
 		name string
@@ -117,7 +120,7 @@ func addIssue26Cases(s *caseSet) {
 		{"linear", vv(EasingCurve{}), nil, []func(*tcase){notOn("qt5 qt6")}},
 		{"outquad", vv(EasingCurve{Type: 2}), nil, []func(*tcase){notOn("qt5 qt6")}},
 		{"outelastic", vv(EasingCurve{Type: 30, Config: &EasingConfig{Period: 0.3, Amplitude: 2, Overshoot: 1.70158}}),
-			[]Version{Qt_5_0, Qt_5_12, Qt_5_13, Qt_6_0, 0}, nil},
+			[]Version{Qt_5_0, Qt_5_12, Qt_5_13, Qt_6_0, Qt_6_7, 0}, nil},
 		{"mystruct", vv(User{"MyStruct", myStruct{5, "é"}}), nil, nil},
 		// Qt 5 cannot stream these in a QVariant.
 		{"versionnumber", vv(VersionNumber{1, 2, 3}), vGUIQt6, qt6},
@@ -132,7 +135,7 @@ func addIssue26Cases(s *caseSet) {
 	for _, x := range variants {
 		vers := x.vers
 		if vers == nil {
-			vers = vGUI
+			vers = vGUI26
 		}
 		s.add(x.name, "variant", x.v, vers, beLE, x.mods...)
 		if singleTwin[x.v.Type] {
@@ -167,7 +170,7 @@ func addIssue26Cases(s *caseSet) {
 	}
 	// QPalette: 21 roles from Qt_5_12, 22 (Accent) from Qt_6_6.
 	pal := vv(Palette{solid(rgb, 22), solid(rgb, 22), solid(rgb, 22)})
-	s.add("palette", "variant", pal, []Version{Qt_5_12, Qt_6_6}, beLE)
+	s.add("palette", "variant", pal, []Version{Qt_5_12, Qt_6_6, Qt_6_10}, beLE)
 }
 
 // singleTwin are the types whose values hold floating-point numbers,
