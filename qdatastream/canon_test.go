@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -50,7 +51,12 @@ func fmtDateTimeText(d DateTime) string {
 	case OffsetFromUTC:
 		return s + "off:" + strconv.Itoa(int(d.Offset))
 	case TimeZone:
-		return s + "tz:" + d.Zone
+		if _, fixed := utcOffsetZone(d.Zone); fixed || d.ZoneInfo == (ZoneInfo{}) {
+			return s + "tz:" + d.Zone
+		}
+		z := d.ZoneInfo
+		return s + fmt.Sprintf("cz:%s:%d:%s:%s:%d:%s", fmtStrText(d.Zone), d.Offset, fmtStrText(z.Name),
+			fmtStrText(z.Abbreviation), z.Territory, fmtStrText(z.Comment))
 	}
 	return s + "?"
 }
@@ -60,31 +66,29 @@ func fmtDateTimeText(d DateTime) string {
 // Format_ARGB32_Premultiplied).
 func imageKind(img image.Image, construct bool) string {
 	if construct {
+		switch img.(type) {
+		case *image.NRGBA:
+			return "a"
+		case *image.RGBA:
+			if isOpaque(img) {
+				return "o"
+			}
+			return "p"
+		}
 		if isOpaque(img) {
 			return "o"
-		}
-		if _, ok := img.(*image.RGBA); ok {
-			return "p"
 		}
 		return "a"
 	}
 	switch img.(type) {
 	case *image.RGBA, *image.RGBA64, *image.Gray, *image.Gray16, *image.YCbCr:
 		return "o"
-	}
-	return "a"
-}
-
-func isOpaque(img image.Image) bool {
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			if _, _, _, a := img.At(x, y).RGBA(); a != 0xffff {
-				return false
-			}
+	case *image.Paletted: // Qt's Indexed8 or Mono: alpha only if the palette has it
+		if isOpaque(img) {
+			return "o"
 		}
 	}
-	return true
+	return "a"
 }
 
 func fmtImageText(img image.Image, construct bool) string {
@@ -149,6 +153,246 @@ var variantNames = map[Type]string{
 	TypeStringList: "strlist", TypeDate: "date", TypeTime: "time", TypeDateTime: "dt", TypeUUID: "uuid",
 	TypePoint: "point", TypeSize: "size", TypeRect: "rect", TypeVariantList: "list",
 	TypeVariantMap: "map", TypeVariantHash: "hash", TypeImage: "image", TypePixmap: "pixmap",
+	TypeChar: "qchar", TypeShort: "short", TypeUShort: "ushort", TypeSChar: "schar", TypeUChar: "uchar",
+	TypeCChar: "char", TypeLong: "long", TypeNullptr: "nullptr", TypeURL: "url", TypeLocale: "locale",
+	TypePointF: "pointf", TypeSizeF: "sizef", TypeRectF: "rectf", TypeLine: "line", TypeLineF: "linef",
+	TypeRegexp: "regexp", TypeBitArray: "bitarray", TypeByteArrayList: "bal", TypeJSONValue: "jsonval",
+	TypeJSONObject: "jsonobj", TypeJSONArray: "jsonarr", TypeJSONDocument: "jsondoc", TypeCBOR: "cbor",
+	TypeColor: "color", TypeBrush: "brush", TypePen: "pen", TypeFont: "font", TypePalette: "palette",
+	TypeKeySequence: "keyseq", TypeRegion: "region", TypeCursor: "cursor", TypeTextLength: "textlen",
+	TypeTransform: "transform", TypeMatrix4x4: "m4x4", TypeVector2D: "vec2", TypeVector3D: "vec3",
+	TypeVector4D: "vec4", TypeQuaternion: "quat", TypePolygon: "polygon", TypePolygonF: "polygonf",
+	TypeBitmap: "bitmap", TypeColorSpace: "colorspace", TypeTextFormat: "textformat", TypeEasingCurve: "easing",
+	TypeCBORSimpleType: "cbst", TypeCBORArray: "cborarr", TypeCBORMap: "cbormap", TypeChar16: "char16",
+	TypeChar32: "char32", TypeFloat16: "float16", TypeVariantPair: "pair",
+}
+
+// userNames are the text names of the user types of the cases.
+var userNames = map[string]string{versionNumberName: "vnum", "MyStruct": "mystruct", float16Name: "qfloat16"}
+
+// myStruct is the user type the C++ peer registers as "MyStruct".
+type myStruct struct {
+	N int32
+	S string
+}
+
+var myStructType = UserType{
+	Name: "MyStruct",
+	Read: func(r *Reader) any { return myStruct{r.Int32(), r.QString()} },
+	Write: func(w *Writer, v any) {
+		m := v.(myStruct)
+		w.Int32(m.N)
+		w.QString(m.S)
+	},
+}
+
+func hexF64s(f ...float64) string {
+	p := make([]string, len(f))
+	for i, x := range f {
+		p[i] = format("f64", x, false)
+	}
+	return strings.Join(p, ",")
+}
+
+func hexF32s(f ...float32) string {
+	p := make([]string, len(f))
+	for i, x := range f {
+		p[i] = format("f32", x, false)
+	}
+	return strings.Join(p, ",")
+}
+
+func ints[T ~int8 | ~int16 | ~int32 | ~uint8 | ~uint16 | ~uint32 | ~int64](n ...T) string {
+	p := make([]string, len(n))
+	for i, x := range n {
+		p[i] = fmt.Sprint(x)
+	}
+	return strings.Join(p, ",")
+}
+
+func colorText(c Color) string {
+	return ints(int32(c.Spec), int32(c.Alpha), int32(c.C[0]), int32(c.C[1]), int32(c.C[2]), int32(c.C[3]))
+}
+
+func stopsText(g *Gradient) string {
+	if len(g.Stops) != 2 {
+		return fmt.Sprintf("with-%d-stops", len(g.Stops))
+	}
+	return hexF64s(g.Stops[0].At) + "," + colorText(g.Stops[0].Color) + "," + hexF64s(g.Stops[1].At) + "," + colorText(g.Stops[1].Color)
+}
+
+func brushText(b Brush) string {
+	g := b.Gradient
+	switch {
+	case b.Style == LinearGradient && g != nil:
+		return "lin," + hexF64s(g.Start.X, g.Start.Y, g.Final.X, g.Final.Y) + "," + stopsText(g)
+	case b.Style == RadialGradient && g != nil:
+		return "rad," + hexF64s(g.Center.X, g.Center.Y, g.Radius, g.Focal.X, g.Focal.Y, g.FocalRadius) + "," + stopsText(g)
+	case b.Style == ConicalGradient && g != nil:
+		return "con," + hexF64s(g.Center.X, g.Center.Y, g.Angle) + "," + stopsText(g)
+	case b.Style == TexturePattern:
+		return "tex," + fmtImageText(b.Texture, false)
+	}
+	return fmt.Sprint(b.Style) + "," + colorText(b.Color)
+}
+
+// easingDefaults are the period, amplitude and overshoot a QEasingCurve
+// without parameters reports.
+var easingDefaults = EasingConfig{Period: 0.3, Amplitude: 1, Overshoot: 1.70158}
+
+// extText is the text form of the values of the types added for issue
+// 26 (peers/qdatastream/README.md), or "" for another type.
+func extText(v any) string {
+	switch x := v.(type) {
+	case QChar, int16, uint16, int8, uint8, CChar, Long:
+		return fmt.Sprint(x)
+	case Nullptr:
+		return "0"
+	case URL:
+		if x == "" {
+			return "null"
+		}
+		return fmtBytesText([]byte(x))
+	case Locale:
+		return fmtStrText(string(x))
+	case PointF:
+		return hexF64s(x.X, x.Y)
+	case SizeF:
+		return hexF64s(x.W, x.H)
+	case RectF:
+		return hexF64s(x.X, x.Y, x.W, x.H)
+	case Line:
+		return ints(x.P1.X, x.P1.Y, x.P2.X, x.P2.Y)
+	case LineF:
+		return hexF64s(x.P1.X, x.P1.Y, x.P2.X, x.P2.Y)
+	case Regexp:
+		return fmtStrText(x.Pattern) + "," + fmt.Sprint(x.Options)
+	case BitArray:
+		return fmt.Sprint(x.Len) + "," + fmtBytesText(x.Bits)
+	case [][]byte:
+		p := make([]string, len(x))
+		for i, b := range x {
+			p[i] = fmtBytesText(b)
+		}
+		return "[" + strings.Join(p, ",") + "]"
+	case JSONValue:
+		if x == nil {
+			return "undef"
+		}
+		return fmtBytesText(x)
+	case JSONObject:
+		return fmtBytesText(x)
+	case JSONArray:
+		return fmtBytesText(x)
+	case JSONDocument:
+		return fmtBytesText(x)
+	case CBOR:
+		return fmtBytesText(x)
+	case Color:
+		return colorText(x)
+	case Brush:
+		return brushText(x)
+	case Pen:
+		return fmt.Sprint(x.Style) + "," + hexF64s(x.Width) + "," + colorText(x.Brush.Color)
+	case Font:
+		bold := x.Weight == 75 || x.Weight == 700
+		s := fmt.Sprintf("%s,%s,%d,%d", fmtStrText(x.Family), hexF64s(x.PointSize), b2i(bold), x.Bits&1)
+		if len(x.Features)+len(x.Axes) > 0 {
+			var f, a []string
+			for _, t := range x.Features {
+				f = append(f, fmt.Sprintf("%s=%d", t.Tag, t.Value))
+			}
+			for _, t := range x.Axes {
+				a = append(a, t.Tag.String()+"="+hexF32s(t.Value))
+			}
+			s += "," + strings.Join(f, "/") + "," + strings.Join(a, "/")
+		}
+		return s
+	case Palette:
+		first := x[0][0]
+		for _, g := range x {
+			for _, b := range g {
+				if brushText(b) != brushText(first) {
+					return "mixed"
+				}
+			}
+		}
+		return colorText(first.Color)
+	case KeySequence:
+		for len(x) > 0 && x[len(x)-1] == 0 {
+			x = x[:len(x)-1]
+		}
+		return ints(x...)
+	case Region:
+		var n []int32
+		for _, r := range x {
+			n = append(n, r.X, r.Y, r.W, r.H)
+		}
+		return ints(n...)
+	case Cursor:
+		switch {
+		case x.Shape != bitmapCursor:
+			return fmt.Sprint(x.Shape)
+		case x.Pixmap != nil:
+			return fmt.Sprintf("%d,pix,%d,%d,%s", x.Shape, x.HotSpot.X, x.HotSpot.Y, fmtImageText(x.Pixmap, false))
+		}
+		return fmt.Sprintf("%d,bmp,%d,%d,%s,%s", x.Shape, x.HotSpot.X, x.HotSpot.Y, fmtImageText(x.Bitmap, false),
+			fmtImageText(x.Mask, false))
+	case EasingCurve:
+		c := easingDefaults
+		if x.Config != nil {
+			c = *x.Config
+		}
+		return fmt.Sprint(x.Type) + "," + hexF64s(c.Period, c.Amplitude, c.Overshoot)
+	case Char16, Char32, CBORSimpleType:
+		return fmt.Sprint(x)
+	case Float16:
+		return fmt.Sprintf("%04x", uint16(x))
+	case CBORArray:
+		return fmtBytesText(x)
+	case CBORMap:
+		return fmtBytesText(x)
+	case ColorSpace:
+		return fmtBytesText(x)
+	case TextLength:
+		return fmt.Sprint(x.Type) + "," + hexF64s(x.Value)
+	case Transform:
+		return hexF64s(x[:]...)
+	case Matrix4x4:
+		return hexF32s(x[:]...)
+	case Vector2D:
+		return hexF32s(x[:]...)
+	case Vector3D:
+		return hexF32s(x[:]...)
+	case Vector4D:
+		return hexF32s(x[:]...)
+	case Quaternion:
+		return hexF32s(x[:]...)
+	case Polygon:
+		var n []int32
+		for _, p := range x {
+			n = append(n, p.X, p.Y)
+		}
+		return ints(n...)
+	case PolygonF:
+		var f []float64
+		for _, p := range x {
+			f = append(f, p.X, p.Y)
+		}
+		return hexF64s(f...)
+	case VersionNumber:
+		return ints(x...)
+	case myStruct:
+		return fmt.Sprint(x.N) + "," + fmtStrText(x.S)
+	}
+	return ""
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // variantTyp is the case type whose text form a variant's value takes.
@@ -162,6 +406,9 @@ var variantTyp = map[Type]string{
 func fmtVariantText(v Variant, construct bool) string {
 	if v.Type == TypeInvalid {
 		return "invalid"
+	}
+	if u, ok := v.Value.(User); ok {
+		return userNames[u.Name] + ":" + extText(u.Value)
 	}
 	name := variantNames[v.Type]
 	if construct && v.Null && v.Value == nil {
@@ -186,9 +433,22 @@ func fmtVariantText(v Variant, construct bool) string {
 			parts = append(parts, fmtStrText(k)+":"+fmtVariantText(m[k], construct))
 		}
 		return p + "{" + strings.Join(parts, ",") + "}"
-	case TypeImage, TypePixmap:
+	case TypeImage, TypePixmap, TypeBitmap:
 		img, _ := v.Value.(image.Image)
 		return p + fmtImageText(img, construct)
+	case TypeVariantPair:
+		x := v.Value.(Pair[Variant, Variant])
+		return p + "[" + fmtVariantText(x.Key, construct) + "," + fmtVariantText(x.Value, construct) + "]"
+	case TypeTextFormat:
+		x := v.Value.(TextFormat)
+		var parts []string
+		for _, id := range slices.Sorted(maps.Keys(x.Properties)) {
+			parts = append(parts, fmt.Sprintf("%d:%s", id, fmtVariantText(x.Properties[id], construct)))
+		}
+		return p + fmt.Sprintf("%d,{%s}", x.Type, strings.Join(parts, ","))
+	}
+	if t := extText(v.Value); t != "" || variantTyp[v.Type] == "" {
+		return p + t
 	}
 	return p + format(variantTyp[v.Type], v.Value, construct)
 }

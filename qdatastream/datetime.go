@@ -1,6 +1,7 @@
 package qdatastream
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"time"
@@ -32,8 +33,21 @@ type DateTime struct {
 	JulianDay int64    // the date; 2440588 is 1970-01-01
 	MSecs     int32    // the time of day in milliseconds
 	Spec      TimeSpec // what JulianDay and MSecs are relative to
-	Offset    int32    // seconds ahead of UTC, for OffsetFromUTC
+	Offset    int32    // seconds ahead of UTC, for OffsetFromUTC and a fixed-offset TimeZone
 	Zone      string   // IANA id such as "Europe/Berlin", or "UTC+01:00", for TimeZone
+	ZoneInfo  ZoneInfo // for a TimeZone streamed whole
+}
+
+// ZoneInfo is what Qt streams besides the id and offset of a time zone at
+// a fixed offset from UTC: a zone made with QTimeZone(id, offset, name,
+// abbreviation, territory, comment), or one of Qt's "UTC±hh:mm" zones. A
+// DateTime of Spec TimeZone with a ZoneInfo (or with a "UTC±hh:mm" id) is
+// written whole, its offset from DateTime.Offset; one without is written
+// by its id alone, which the reading Qt must know.
+type ZoneInfo struct {
+	Name, Abbreviation string
+	Territory          int32 // QLocale::Territory (Country in Qt 5), 0 for any
+	Comment            string
 }
 
 // InvalidDateTime is QDateTime().
@@ -74,9 +88,11 @@ func DateTimeOf(t time.Time) DateTime {
 }
 
 // Time returns d as a time.Time. A LocalTime is taken in loc (time.Local
-// if nil), a TimeZone is loaded with time.LoadLocation (or, for Qt's ids
-// of fixed-offset zones such as "UTC+01:00", made with time.FixedZone). It fails for an
-// invalid DateTime and for a zone Go does not know.
+// if nil); a TimeZone streamed whole (a ZoneInfo, or one of Qt's ids of
+// fixed-offset zones such as "UTC+01:00") is a time.FixedZone of its
+// offset, named by its abbreviation or id; another TimeZone is loaded
+// with time.LoadLocation. It fails for an invalid DateTime and for a zone
+// Go does not know.
 func (d DateTime) Time(loc *time.Location) (time.Time, error) {
 	if !d.IsValid() {
 		return time.Time{}, fmt.Errorf("%w: invalid QDateTime", ErrInvalid)
@@ -87,6 +103,10 @@ func (d DateTime) Time(loc *time.Location) (time.Time, error) {
 	case OffsetFromUTC:
 		loc = time.FixedZone("", int(d.Offset))
 	case TimeZone:
+		if d.ZoneInfo != (ZoneInfo{}) {
+			loc = time.FixedZone(cmp.Or(d.ZoneInfo.Abbreviation, d.Zone), int(d.Offset))
+			break
+		}
 		if off, ok := utcOffsetZone(d.Zone); ok {
 			loc = time.FixedZone(d.Zone, int(off))
 			break
@@ -163,7 +183,7 @@ func (w *Writer) DateTime(d DateTime) {
 		case OffsetFromUTC:
 			w.Int32(d.Offset)
 		case TimeZone:
-			w.timeZone(d.Zone)
+			w.timeZone(d)
 		}
 	case w.v == Qt_5_0:
 		spec := d.Spec
@@ -246,8 +266,9 @@ func (r *Reader) DateTime() DateTime {
 }
 
 // timeZone reads a QTimeZone: its IANA id, or Qt's form of a zone at a
-// fixed offset from UTC ("UTC", "UTC+01:00"): "OffsetFromUtc", the id,
-// the offset, name, abbreviation, country and comment.
+// fixed offset from UTC ("UTC", "UTC+01:00", a custom zone):
+// "OffsetFromUtc", the id, the offset, name, abbreviation, territory and
+// comment.
 func (r *Reader) timeZone(d *DateTime) {
 	id := r.QString()
 	if id != offsetZoneMagic {
@@ -256,10 +277,10 @@ func (r *Reader) timeZone(d *DateTime) {
 	}
 	d.Zone = r.QString()
 	d.Offset = r.Int32()
-	_ = r.QString() // name
-	_ = r.QString() // abbreviation
-	_ = r.Int32()   // country
-	_ = r.QString() // comment
+	d.ZoneInfo.Name = r.QString()
+	d.ZoneInfo.Abbreviation = r.QString()
+	d.ZoneInfo.Territory = r.Int32()
+	d.ZoneInfo.Comment = r.QString()
 }
 
 const offsetZoneMagic = "OffsetFromUtc"
@@ -287,19 +308,23 @@ func utcOffsetZone(id string) (int32, bool) {
 	return off, true
 }
 
-// timeZone writes a QTimeZone by its id, in Qt's fixed-offset form for
-// the ids of such zones.
-func (w *Writer) timeZone(id string) {
-	off, ok := utcOffsetZone(id)
-	if !ok {
-		w.QString(id)
-		return
+// timeZone writes d's QTimeZone: whole for a ZoneInfo or a fixed-offset
+// id (whose other fields Qt makes the id and territory any), else by id.
+func (w *Writer) timeZone(d DateTime) {
+	info, off := d.ZoneInfo, d.Offset
+	if info == (ZoneInfo{}) {
+		var ok bool
+		if off, ok = utcOffsetZone(d.Zone); !ok {
+			w.QString(d.Zone)
+			return
+		}
+		info = ZoneInfo{Name: d.Zone, Abbreviation: d.Zone, Comment: d.Zone}
 	}
 	w.QString(offsetZoneMagic)
-	w.QString(id)
+	w.QString(d.Zone)
 	w.Int32(off)
-	w.QString(id) // name
-	w.QString(id) // abbreviation
-	w.Int32(0)    // country: any
-	w.QString(id) // comment
+	w.QString(info.Name)
+	w.QString(info.Abbreviation)
+	w.Int32(info.Territory)
+	w.QString(info.Comment)
 }

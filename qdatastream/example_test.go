@@ -90,3 +90,44 @@ func ExampleWriteMap() {
 	// 00 00 00 02 00 00 00 02 00 61 00 00 00 01 00 00 00 02 00 62 00 00 00 02
 	// map[a:1 b:2] <nil>
 }
+
+// Reading a QVariant of a type a Qt program registered with
+// qRegisterMetaType and stream operators (`out << m.n << m.s`), and the
+// value after it.
+func ExampleWithUserType() {
+	type point3 struct{ X, Y, Z int32 }
+	p3 := qdatastream.UserType{
+		Name: "Point3",
+		Read: func(r *qdatastream.Reader) any { return point3{r.Int32(), r.Int32(), r.Int32()} },
+		Write: func(w *qdatastream.Writer, v any) {
+			p := v.(point3)
+			w.Int32(p.X)
+			w.Int32(p.Y)
+			w.Int32(p.Z)
+		},
+	}
+	var buf bytes.Buffer
+	w := qdatastream.NewWriter(&buf, qdatastream.Qt_6_0, qdatastream.WithUserType(p3))
+	w.Variant(qdatastream.VariantOf(qdatastream.User{Name: "Point3", Value: point3{1, 2, 3}}))
+	w.QString("after")
+
+	r := qdatastream.NewReader(&buf, qdatastream.Qt_6_0, qdatastream.WithUserType(p3))
+	v := r.Variant()
+	fmt.Println(v.Value, r.QString(), r.Err())
+	// Output:
+	// {Point3 {1 2 3}} after <nil>
+}
+
+// Decoding a QColor and a QPointF that a Qt program put in a QVariantMap.
+func ExampleReader_Variant() {
+	var buf bytes.Buffer
+	w := qdatastream.NewWriter(&buf, qdatastream.Qt_5_15)
+	w.Variant(qdatastream.VariantOf(map[string]qdatastream.Variant{
+		"color": qdatastream.VariantOf(qdatastream.ColorOf(color.NRGBA{R: 255, A: 255})),
+		"pos":   qdatastream.VariantOf(qdatastream.PointF{X: 1.5, Y: 2}),
+	}))
+	m := qdatastream.NewReader(&buf, qdatastream.Qt_5_15).Variant().Value.(map[string]qdatastream.Variant)
+	fmt.Println(m["color"].Type, m["color"].Value, m["pos"].Type, m["pos"].Value)
+	// Output:
+	// QColor {1 65535 [65535 0 0 0]} QPointF {1.5 2}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
+	"unsafe"
 )
 
 // A Reader reads values in the QDataStream format of one version from an
@@ -17,12 +19,16 @@ import (
 // The first error stops the Reader (Qt's status()): later reads return
 // zero values, and Err returns it. Errors wrap io.ErrUnexpectedEOF when
 // the input ends early (ReadPastEnd), ErrCorrupt (ReadCorruptData),
-// ErrTooLarge (SizeLimitExceeded, or a length over the limit), or
-// ErrUnsupported. No input makes a Reader panic, or allocate much more
-// than its limit (WithLimit).
+// ErrTooLarge (SizeLimitExceeded, or memory over the limit), or
+// ErrUnsupported; their text says at which byte (Offset) and inside
+// which values the read failed. No input makes a Reader panic, or
+// allocate more than a small multiple of its limit (WithLimit).
 type Reader struct {
 	r io.Reader
 	stream
+	off   int64    // bytes consumed
+	spent int64    // memory charged against the limit
+	path  []string // the values being read, outermost first
 }
 
 // NewReader returns a Reader of stream version v on r. Versions before
@@ -31,20 +37,70 @@ func NewReader(r io.Reader, v Version, opts ...Option) *Reader {
 	return &Reader{r: r, stream: newStream(v, opts)}
 }
 
-func (r *Reader) corrupt(format string, a ...any) {
-	r.fail(fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, a...)))
+// Offset returns the number of bytes the Reader has consumed: where the
+// next value starts, or, after an error, where reading stopped.
+func (r *Reader) Offset() int64 { return r.off }
+
+// ResetLimit starts the count of memory held against the limit
+// (WithLimit) again, for a Reader that reads one message after another
+// and whose caller has let go of the values read so far.
+func (r *Reader) ResetLimit() { r.spent = 0 }
+
+// enter and leave bracket the reading of a named value (a QString, a
+// QVariant…) so that errors can say where in the stream's values they
+// happened.
+func (r *Reader) enter(name string) { r.path = append(r.path, name) }
+func (r *Reader) leave()            { r.path = r.path[:len(r.path)-1] }
+
+// where describes the value being read, such as "QVariantMap > QString",
+// or kind when no named value is.
+func (r *Reader) where(kind string) string {
+	if len(r.path) == 0 {
+		return kind
+	}
+	return strings.Join(r.path, " > ")
 }
 
-// full fills b from the input, or fails.
-func (r *Reader) full(b []byte) bool {
+func (r *Reader) corrupt(format string, a ...any) {
+	r.fail(fmt.Errorf("%w at byte %d reading %s: %s", ErrCorrupt, r.off, r.where("a value"), fmt.Sprintf(format, a...)))
+}
+
+// tooLarge fails with ErrTooLarge for what, a sentence fragment.
+func (r *Reader) tooLarge(format string, a ...any) {
+	r.fail(fmt.Errorf("%w at byte %d reading %s: %s", ErrTooLarge, r.off, r.where("a value"), fmt.Sprintf(format, a...)))
+}
+
+// charge counts n bytes of memory that the values being read take (or
+// that reading them takes for a while) against the limit, and fails
+// past it. What is charged is at least what is allocated, up to the
+// slack of growing slices and maps and fixed costs such as a PNG
+// decoder's, so that the limit bounds the Reader's allocations to a
+// small multiple of it.
+func (r *Reader) charge(n int64) bool {
 	if r.err != nil {
 		return false
 	}
-	if _, err := io.ReadFull(r.r, b); err != nil {
+	r.spent += n
+	if n < 0 || r.spent > r.cfg.limit {
+		r.tooLarge("the values read would take more than the limit of %d bytes of memory (WithLimit)", r.cfg.limit)
+		return false
+	}
+	return true
+}
+
+// full fills b from the input, or fails; kind names what b is for, and
+// more says how many bytes the value needs after b, for the error.
+func (r *Reader) full(b []byte, kind string, more int64) bool {
+	if r.err != nil {
+		return false
+	}
+	n, err := io.ReadFull(r.r, b)
+	r.off += int64(n)
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		r.fail(fmt.Errorf("qdatastream: read: %w", err))
+		r.fail(fmt.Errorf("qdatastream: %w at byte %d reading %s: %d bytes missing", err, r.off, r.where(kind), int64(len(b)-n)+more))
 		return false
 	}
 	return true
@@ -57,16 +113,19 @@ func (r *Reader) Raw(n int) []byte {
 		r.fail(fmt.Errorf("%w: negative length", ErrInvalid))
 		return nil
 	}
-	return r.chunked(int64(n))
+	return r.chunked(int64(n), "raw data")
 }
 
-// chunked reads n bytes into a buffer that grows as they arrive.
-func (r *Reader) chunked(n int64) []byte {
+// chunked reads n bytes of kind into a buffer that grows as they arrive.
+func (r *Reader) chunked(n int64, kind string) []byte {
 	if r.err != nil {
 		return nil
 	}
 	if n > r.cfg.limit {
-		r.fail(fmt.Errorf("%w: %d bytes (limit %d)", ErrTooLarge, n, r.cfg.limit))
+		r.tooLarge("%d bytes (limit %d)", n, r.cfg.limit)
+		return nil
+	}
+	if !r.charge(n) {
 		return nil
 	}
 	// Start small and double as data really arrives: a lying length
@@ -79,7 +138,7 @@ func (r *Reader) chunked(n int64) []byte {
 			b = nb
 		}
 		k := min(n-int64(len(b)), int64(cap(b)-len(b)))
-		if !r.full(b[len(b) : int64(len(b))+k]) {
+		if !r.full(b[len(b):int64(len(b))+k], kind, n-int64(len(b))-k) {
 			return nil
 		}
 		b = b[:int64(len(b))+k]
@@ -92,7 +151,7 @@ func (r *Reader) Int8() int8 { return int8(r.Uint8()) }
 
 // Uint8 reads a quint8.
 func (r *Reader) Uint8() uint8 {
-	if !r.full(r.buf[:1]) {
+	if !r.full(r.buf[:1], "quint8", 0) {
 		return 0
 	}
 	return r.buf[0]
@@ -103,7 +162,7 @@ func (r *Reader) Int16() int16 { return int16(r.Uint16()) }
 
 // Uint16 reads a quint16.
 func (r *Reader) Uint16() uint16 {
-	if !r.full(r.buf[:2]) {
+	if !r.full(r.buf[:2], "quint16", 0) {
 		return 0
 	}
 	return r.bo.Uint16(r.buf[:2])
@@ -114,7 +173,7 @@ func (r *Reader) Int32() int32 { return int32(r.Uint32()) }
 
 // Uint32 reads a quint32.
 func (r *Reader) Uint32() uint32 {
-	if !r.full(r.buf[:4]) {
+	if !r.full(r.buf[:4], "quint32", 0) {
 		return 0
 	}
 	return r.bo.Uint32(r.buf[:4])
@@ -125,7 +184,7 @@ func (r *Reader) Int64() int64 { return int64(r.Uint64()) }
 
 // Uint64 reads a quint64.
 func (r *Reader) Uint64() uint64 {
-	if !r.full(r.buf[:8]) {
+	if !r.full(r.buf[:8], "quint64", 0) {
 		return 0
 	}
 	return r.bo.Uint64(r.buf[:8])
@@ -177,11 +236,11 @@ func (r *Reader) count() int {
 		return 0
 	}
 	if n < 0 {
-		r.fail(fmt.Errorf("%w: element count 0xffffffff", ErrTooLarge))
+		r.tooLarge("element count 0xffffffff")
 		return 0
 	}
 	if n > r.cfg.limit {
-		r.fail(fmt.Errorf("%w: %d elements (limit %d)", ErrTooLarge, n, r.cfg.limit))
+		r.tooLarge("%d elements (limit %d)", n, r.cfg.limit)
 		return 0
 	}
 	return int(n)
@@ -198,37 +257,67 @@ func (r *Reader) QString() string {
 
 // QStringOrNull reads a QString and says whether it was non-null.
 func (r *Reader) QStringOrNull() (s string, ok bool) {
+	r.enter("QString")
+	defer r.leave()
 	n := r.size()
 	if r.err != nil || n < 0 {
 		return "", false
 	}
 	if n&1 != 0 {
-		r.corrupt("QString of odd byte length %d", n)
+		r.corrupt("odd byte length %d", n)
 		return "", false
 	}
-	b := r.chunked(n)
+	b := r.chunked(n, "QString")
 	if r.err != nil {
 		return "", false
 	}
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = r.bo.Uint16(b[2*i:])
+	s = fromUTF16(b, r.bo)
+	if !r.charge(int64(len(s))) {
+		return "", false
 	}
-	return fromUTF16(u), true
+	return s, true
+}
+
+// NullableString is a QString that may be null (QString()), as an
+// element of NullableStringList.
+type NullableString struct {
+	S    string
+	Null bool
+}
+
+// NullableString reads a QString, null or not.
+func (r *Reader) NullableString() NullableString {
+	s, ok := r.QStringOrNull()
+	return NullableString{s, !ok && r.err == nil}
 }
 
 // Bytes reads a QByteArray: nil for a null one, a non-nil empty slice for
 // an empty one.
 func (r *Reader) Bytes() []byte {
+	r.enter("QByteArray")
+	defer r.leave()
 	n := r.size()
 	if r.err != nil || n < 0 {
 		return nil
 	}
-	return r.chunked(n)
+	return r.chunked(n, "QByteArray")
 }
 
-// StringList reads a QStringList (null elements read as "").
-func (r *Reader) StringList() []string { return ReadList(r, (*Reader).QString) }
+// StringList reads a QStringList; a null element reads as "" (see
+// NullableStringList).
+func (r *Reader) StringList() []string {
+	r.enter("QStringList")
+	defer r.leave()
+	return ReadList(r, (*Reader).QString)
+}
+
+// NullableStringList reads a QStringList telling null elements from
+// empty ones.
+func (r *Reader) NullableStringList() []NullableString {
+	r.enter("QStringList")
+	defer r.leave()
+	return ReadList(r, (*Reader).NullableString)
+}
 
 // ReadList reads a QList<T> (QVector<T>, QSet<T>), each element with
 // read, such as (*Reader).Int32. It returns nil on error.
@@ -237,8 +326,13 @@ func ReadList[T any](r *Reader, read func(*Reader) T) []T {
 	if r.err != nil {
 		return nil
 	}
+	// Twice the element: growing by doubling copies as much again.
+	size := 2 * int64(unsafe.Sizeof(*new(T)))
 	l := make([]T, 0, min(n, 1024))
 	for range n {
+		if !r.charge(size) {
+			return nil
+		}
 		e := read(r)
 		if r.err != nil {
 			return nil
@@ -255,8 +349,12 @@ func ReadPairs[K, V any](r *Reader, readKey func(*Reader) K, readValue func(*Rea
 	if r.err != nil {
 		return nil
 	}
+	size := 2 * int64(unsafe.Sizeof(Pair[K, V]{}))
 	l := make([]Pair[K, V], 0, min(n, 1024))
 	for range n {
+		if !r.charge(size) {
+			return nil
+		}
 		k := readKey(r)
 		v := readValue(r)
 		if r.err != nil {
@@ -275,8 +373,14 @@ func ReadMap[K comparable, V any](r *Reader, readKey func(*Reader) K, readValue 
 	if r.err != nil {
 		return nil
 	}
+	// A map's slots take the pair and a control byte, at most 8/7 of
+	// them used, and the table doubles as it grows.
+	size := 2 * (int64(unsafe.Sizeof(*new(K))+unsafe.Sizeof(*new(V))) + 8)
 	m := make(map[K]V, min(n, 1024))
 	for range n {
+		if !r.charge(size) {
+			return nil
+		}
 		k := readKey(r)
 		v := readValue(r)
 		if r.err != nil {
@@ -293,7 +397,7 @@ func (r *Reader) UUID() UUID {
 	binary.BigEndian.PutUint32(u[0:4], r.Uint32())
 	binary.BigEndian.PutUint16(u[4:6], r.Uint16())
 	binary.BigEndian.PutUint16(u[6:8], r.Uint16())
-	r.full(u[8:16])
+	r.full(u[8:16], "QUuid", 0)
 	if r.err != nil {
 		return UUID{}
 	}
@@ -316,4 +420,14 @@ func (r *Reader) Size() Size {
 func (r *Reader) Rect() Rect {
 	x1, y1, x2, y2 := r.Int32(), r.Int32(), r.Int32(), r.Int32()
 	return Rect{x1, y1, x2 - x1 + 1, y2 - y1 + 1}
+}
+
+// keep returns v, or T's zero value after an error, so that a failed
+// read returns no half-read value.
+func keep[T any](r *Reader, v T) T {
+	if r.err != nil {
+		var zero T
+		return zero
+	}
+	return v
 }

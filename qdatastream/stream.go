@@ -70,9 +70,8 @@ const (
 	SinglePrecision
 )
 
-// DefaultLimit is the largest item a Reader accepts unless WithLimit says
-// otherwise: the byte length of one string, byte array or image, and the
-// element count of one container.
+// DefaultLimit is the memory a Reader's values may take unless WithLimit
+// says otherwise.
 const DefaultLimit = 64 << 20
 
 // Errors that Reader.Err and Writer.Err wrap. A read that runs out of
@@ -102,6 +101,7 @@ type config struct {
 	precision FloatPrecision
 	limit     int64
 	loc       *time.Location
+	user      map[string]UserType
 	qtMajor   int
 }
 
@@ -112,9 +112,11 @@ func WithByteOrder(o ByteOrder) Option { return func(c *config) { c.order = o } 
 // DoublePrecision).
 func WithFloatPrecision(p FloatPrecision) Option { return func(c *config) { c.precision = p } }
 
-// WithLimit sets a Reader's size limit (default DefaultLimit, see there).
-// Memory grows only as data arrives, so a lying length costs at most one
-// read buffer before the input runs out; the limit bounds honest data.
+// WithLimit sets a Reader's limit (default DefaultLimit): the memory that
+// all the values it reads may take together, decoded image pixels
+// included, past which reading fails with ErrTooLarge (see
+// Reader.ResetLimit). Memory grows only as data arrives, so a lying
+// length costs at most one read buffer before the input runs out.
 // Writers ignore it.
 func WithLimit(n int64) Option { return func(c *config) { c.limit = n } }
 
@@ -127,8 +129,9 @@ func WithLocation(loc *time.Location) Option { return func(c *config) { c.loc = 
 // (5 or 6) does where the two differ for the same stream version: Qt 5
 // writes a QMap (and QVariantMap) in descending key order, Qt 6 in
 // ascending order. Either order reads back the same map in both. The
-// default is 5 for versions before Qt_6_0 and 6 from Qt_6_0 on. Readers
-// ignore it.
+// default is 5 for versions before Qt_6_0 and 6 from Qt_6_0 on, so a
+// Qt 6 program's stream at a Qt 5 version (setVersion(Qt_5_0 … Qt_5_15))
+// needs WithQtMajor(6) to be written byte for byte. Readers ignore it.
 func WithQtMajor(major int) Option { return func(c *config) { c.qtMajor = major } }
 
 func newConfig(v Version, opts []Option) config {

@@ -1,6 +1,7 @@
 package qdatastream
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -99,19 +100,22 @@ func toUTF16(s string) []uint16 {
 	}
 }
 
-// fromUTF16 decodes UTF-16 into UTF-8, keeping a lone surrogate in WTF-8.
-func fromUTF16(u []uint16) string {
+// fromUTF16 decodes UTF-16 code units of byte order bo into UTF-8,
+// keeping a lone surrogate in WTF-8.
+func fromUTF16(p []byte, bo binary.ByteOrder) string {
+	n := len(p) / 2
+	at := func(i int) uint16 { return bo.Uint16(p[2*i:]) }
 	var b strings.Builder
-	b.Grow(len(u))
-	for i := 0; i < len(u); i++ {
-		c := rune(u[i])
+	b.Grow(n)
+	for i := 0; i < n; i++ {
+		c := rune(at(i))
 		switch {
 		case c < utf8.RuneSelf:
 			b.WriteByte(byte(c))
 			continue
 		case utf16.IsSurrogate(c):
-			if c < 0xdc00 && i+1 < len(u) && u[i+1] >= 0xdc00 && u[i+1] <= 0xdfff {
-				b.WriteRune(utf16.DecodeRune(c, rune(u[i+1])))
+			if c < 0xdc00 && i+1 < n && at(i+1) >= 0xdc00 && at(i+1) <= 0xdfff {
+				b.WriteRune(utf16.DecodeRune(c, rune(at(i+1))))
 				i++
 				continue
 			}

@@ -245,3 +245,17 @@ func (w *Writer) Rect(r Rect) {
 	w.Int32(r.X + r.W - 1)
 	w.Int32(r.Y + r.H - 1)
 }
+
+// NullableString writes a QString, null if s.Null.
+func (w *Writer) NullableString(s NullableString) {
+	if s.Null {
+		w.NullQString()
+		return
+	}
+	w.QString(s.S)
+}
+
+// NullableStringList writes a QStringList with null elements.
+func (w *Writer) NullableStringList(l []NullableString) {
+	WriteList(w, l, (*Writer).NullableString)
+}

@@ -251,7 +251,8 @@ func cmdCat(args []string) int {
 	var asHex, nolock bool
 	var timeout time.Duration
 	var offset, length int
-	fs := newFlags("cat", "KEY [--hex] [--offset N] [--length N] [--nolock] [--timeout D]", keyHelp+`
+	var qf qdsFlags
+	fs := newFlags("cat", "KEY [--hex] [--offset N] [--length N] [--nolock] [--timeout D] [--qdatastream [--types LIST]] [--image FILE]", keyHelp+qdsHelp+`
 
 Attaches the segment read-only and writes its bytes to stdout, raw or with
 --hex in the style of hexdump -C. The bytes are read under the segment's Qt
@@ -263,6 +264,7 @@ that waits; Ctrl-C gives up). The segment is never removed by this command.`)
 	fs.DurationVar(&timeout, "timeout", 0, "give up waiting for the lock after `D` (e.g. 5s)")
 	fs.IntVar(&offset, "offset", 0, "start at byte `N`")
 	fs.IntVar(&length, "length", -1, "print at most `N` bytes")
+	qf.register(fs)
 	pos, _, stop := fs.parse(args, 1, 1)
 	if stop >= 0 {
 		return stop
@@ -279,6 +281,9 @@ that waits; Ctrl-C gives up). The segment is never removed by this command.`)
 	s, err := open(ctx, "cat", k, qipc.ReadOnly, timeout)
 	if err != nil {
 		return fail("cat", k.String(), err)
+	}
+	if qf.active() {
+		return qf.run(ctx, s, offset, nolock)
 	}
 	var buf []byte
 	err = func() error {
