@@ -87,6 +87,11 @@ type semHandle interface {
 	remove() error
 	// close gives up the handle; the named object stays.
 	close() error
+	// unusedElsewhere reports whether the OS shows that no other process
+	// has this semaphore open (POSIX on Linux: /proc, with every process
+	// in sight); false where it cannot tell. A Create or Attach that made
+	// a lock semaphore and failed removes it then (shm.go, change).
+	unusedElsewhere() bool
 	// stale reports whether the name no longer leads to this handle's
 	// semaphore: it was removed, and perhaps made anew by someone else.
 	// A removed POSIX semaphore goes on working for those that have it

@@ -13,7 +13,9 @@ import "C"
 import (
 	"errors"
 	"math"
+	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -348,6 +350,23 @@ func (p *posixSem) owners() []owner {
 		return []owner{uidOwner("lock semaphore", uid)}
 	}
 	return nil
+}
+
+// unusedElsewhere: no other process maps the semaphore's file or has it
+// open, by /proc; a process that could open it but cannot be checked, or
+// one in a PID namespace out of sight, makes it unprovable.
+func (p *posixSem) unusedElsewhere() bool {
+	if p.ino == 0 || procs.NestedPIDNamespace() {
+		return false
+	}
+	var st syscall.Stat_t
+	if syscall.Stat(glibcsem.SemFile(p.key.Native), &st) != nil || st.Ino != p.ino {
+		return false
+	}
+	x := procs.ShmUsers()
+	others := slices.DeleteFunc(x.Users(st.Ino), func(pid int) bool { return pid == os.Getpid() })
+	unused, sure, _ := procs.PosixSegment(others, x, st.Uid, st.Mode&0o077 == 0)
+	return unused && sure
 }
 
 // remove unlinks the name while it leads to this semaphore.

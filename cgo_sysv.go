@@ -522,6 +522,10 @@ func (s *sysvSem) removeWith(path *C.char) error {
 
 func (s *sysvSem) close() error { return nil }
 
+// unusedElsewhere: System V cannot tell who has a set open; a removal is
+// followed instead (followsRemoval).
+func (s *sysvSem) unusedElsewhere() bool { return false }
+
 // stale: the key file no longer gives the set's key (removed, or made
 // anew), or the key no longer leads to this set.
 func (s *sysvSem) stale() bool {

@@ -272,6 +272,9 @@ func (w *windowsSem) value() (int, error) {
 // remove has nothing to do on Windows.
 func (w *windowsSem) remove() error { return nil }
 
+// unusedElsewhere: Windows removes nothing by name.
+func (w *windowsSem) unusedElsewhere() bool { return false }
+
 // stale: a named Windows object lives while any handle is open, so a
 // handle always leads to the object its name gives.
 func (w *windowsSem) stale() bool { return false }

@@ -42,12 +42,15 @@
 //  3. A Create or Attach that fails removes what no other process can be
 //     using: a segment it made but could not size or map; a lock semaphore
 //     it made, while it holds its count, when there is no segment for it
-//     to lock and its users follow a removal (System V). Attach looks for
-//     the segment before it makes a lock semaphore (one that appears and
-//     goes in between gets a lock all the same). Anything else stays, as
-//     Qt leaves it, for `qipc ls` and `qipc clean --stale`: another
-//     process may have opened it. So a failed POSIX Create keeps the lock
-//     semaphore it made.
+//     to lock and either its users follow a removal (System V) or /proc
+//     shows that no other process has it open (POSIX on Linux, every
+//     process in sight: not from a nested PID namespace). Attach looks for
+//     the segment before it makes a lock semaphore at all. Anything else
+//     stays, as Qt leaves it, for `qipc ls` and `qipc clean --stale`:
+//     another process may have opened it. (A Qt process that opens such a
+//     POSIX lock in the microseconds between the check and the removal,
+//     and then creates the segment, locks a removed semaphore; a qipc one
+//     follows the name, see below.)
 //  4. Windows removes objects with their last handle.
 //  5. Nothing else is removed: [WithoutCleanup] keeps even 1 and 2.
 //
@@ -91,8 +94,8 @@
 // they use it and turn such a fault into an error matching [ErrFault]. A
 // Create or Attach that fails leaves what no one else can be using as it
 // was (see "Ownership"): a program that exits on the error leaves no
-// segment, and no lock semaphore but what another process may have opened
-// meanwhile. Create and Attach refuse objects that
+// segment, and no lock semaphore but one another process has open.
+// Create and Attach refuse objects that
 // another user owns (a squatted legacy key file or segment) unless
 // [WithForeignOwners] is given, and [SharedMemory.CreateContext],
 // [SharedMemory.AttachContext] and [SharedMemory.DetachContext] bound

@@ -9,12 +9,15 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qipc-go/qipc/internal/glibcsem"
 )
 
 // The lifecycle of a SharedMemory under concurrency (package
@@ -731,4 +734,35 @@ func TestClosedObjectSaysClosed(t *testing.T) {
 			t.Errorf("%s after Close: %v, want ErrClosed", what, err)
 		}
 	}
+}
+
+// TestFailedCreateRemovesUnusedLock: a POSIX Create that made the lock
+// semaphore and then failed (its mapping does not fit the address space)
+// removes the lock when /proc shows that no other process has it open,
+// and keeps it when one has. Found by an adversarial review: the lock
+// stayed either way.
+func TestFailedCreateRemovesUnusedLock(t *testing.T) {
+	const huge = 1 << 48 // ftruncate grants it; no address space maps it
+	k := testShmKey(t, PosixRealtime, false)
+	m := NewSharedMemory(k)
+	if err := m.Create(huge, ReadWrite); err == nil {
+		t.Skip("this machine maps 256 TiB")
+	}
+	if left := shmEntries(t, filepath.Base(k.Native)); len(left) != 0 {
+		t.Errorf("the failed Create left %v", left)
+	}
+	closeWithin(t, m)
+
+	k2 := testShmKey(t, PosixRealtime, false)
+	opener := relStart(t, "open-lock", k2, "0")
+	expectLine(t, "relpeer", opener.line(), "ok open")
+	m2 := NewSharedMemory(k2)
+	defer closeWithin(t, m2)
+	if err := m2.Create(huge, ReadWrite); err == nil {
+		t.Skip("this machine maps 256 TiB")
+	}
+	if _, err := os.Stat(glibcsem.SemFile(lockKeyFor(k2).Native)); err != nil {
+		t.Errorf("the failed Create removed a lock semaphore another process has open: %v", err)
+	}
+	opener.finish()
 }

@@ -95,6 +95,16 @@ func relPeerMain(args []string) int {
 		}
 		fmt.Println("ok")
 		return 0
+	case "open-lock":
+		// Another process that has a segment's lock semaphore open (as a
+		// Qt process between its attach's initKey and its lock does).
+		lock, err := NewSemaphore(lockKeyFor(k), 1, Open, WithoutCleanup())
+		if err != nil {
+			return peerFail(os.Stdout, err)
+		}
+		fmt.Println("ok open")
+		wait()
+		return closeStatus(lock.Close())
 	case "create-fsize":
 		// A Create whose ftruncate fails: the file size limit is below
 		// the segment's size (Go ignores SIGXFSZ; ftruncate fails EFBIG).
@@ -170,6 +180,15 @@ func relPeerMain(args []string) int {
 	}
 	fmt.Println("err unknown command")
 	return 2
+}
+
+// closeStatus is a relpeer's exit status after its last Close.
+func closeStatus(err error) int {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "close:", err)
+		return 1
+	}
+	return 0
 }
 
 func relStart(t *testing.T, cmd string, k Key, size string) *proc {

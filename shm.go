@@ -371,7 +371,8 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 	} else {
 		err = step(&h)
 	}
-	if err != nil && made && !h.borrowed && h.sem != nil && m.b.followsRemoval() && m.b.findSegment(m.key) != nil {
+	if err != nil && made && !h.borrowed && h.sem != nil && m.b.findSegment(m.key) != nil &&
+		(m.b.followsRemoval() || h.sem.cur.Load().h.unusedElsewhere()) {
 		err = errors.Join(err, m.retireLock(&h))
 	}
 	m.life.end()

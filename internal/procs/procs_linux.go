@@ -169,3 +169,19 @@ func MappedInode(addr uintptr) (uint64, bool) {
 	}
 	return 0, false
 }
+
+// NestedPIDNamespace reports whether this process runs in a PID namespace
+// below the initial one (its NSpid line lists more than one pid): processes
+// outside it, which may share /dev/shm, are out of its sight in /proc.
+func NestedPIDNamespace() bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return true // cannot tell: assume the worst
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "NSpid:" {
+			return len(f) > 2
+		}
+	}
+	return false // a kernel without NSpid (before 4.1) has no way to say
+}

@@ -20,3 +20,6 @@ func (Index) UncheckedAs(uint32) int { return -1 }
 
 // MappedInode cannot tell which file a mapping is of without /proc.
 func MappedInode(uintptr) (uint64, bool) { return 0, false }
+
+// NestedPIDNamespace: without /proc nothing is in sight anyway.
+func NestedPIDNamespace() bool { return true }
