@@ -371,12 +371,20 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 	} else {
 		err = step(&h)
 	}
-	if err != nil && made && !h.borrowed && h.sem != nil && m.b.findSegment(m.key) != nil &&
-		(m.b.followsRemoval() || h.sem.cur.Load().h.unusedElsewhere()) {
+	failedMaker := err != nil && made && !h.borrowed && h.sem != nil
+	retired := failedMaker && m.b.findSegment(m.key) != nil &&
+		(m.b.followsRemoval() || h.sem.cur.Load().h.unusedElsewhere())
+	if retired {
 		err = errors.Join(err, m.retireLock(&h))
 	}
 	m.life.end()
-	return errors.Join(err, m.exitLock(&h))
+	err = errors.Join(err, m.exitLock(&h))
+	if failedMaker && !retired {
+		// A failed call holds nothing it made (COMPAT.md #15): its handle
+		// goes; the named semaphore stays for whoever else has it.
+		err = errors.Join(err, m.unbind(h.sem))
+	}
+	return err
 }
 
 // enterLock takes the Qt lock for a change: the count the object holds
