@@ -150,6 +150,8 @@ type explorer struct {
 	seq   atomic.Int64
 	since []atomic.Int64 // per goroutine: when its current call began (ns), 0 between calls
 	what  []atomic.Value // per goroutine: that call
+	out   sync.Mutex     // orders the watchdog's lines and the result
+	ended bool           // the result is out: the watchdog prints no more
 }
 
 func exploreMain(args []string) int {
@@ -191,6 +193,9 @@ func exploreMain(args []string) int {
 		}()
 	}
 	wg.Wait()
+	e.out.Lock() // the watchdog says nothing after this
+	defer e.out.Unlock()
+	e.ended = true
 	for i := range e.objs {
 		for j := range e.objs[i] {
 			if err := e.objs[i][j].m.Close(); err != nil && !errors.Is(err, ErrClosed) {
@@ -212,7 +217,11 @@ func (e *explorer) watchdog() {
 	for tick := 1; ; tick++ {
 		time.Sleep(time.Second)
 		if tick%10 == 0 {
-			fmt.Printf("progress %d ops\n", atomic.LoadUint64(&e.res.ops))
+			e.out.Lock()
+			if !e.ended {
+				fmt.Printf("progress %d ops\n", atomic.LoadUint64(&e.res.ops))
+			}
+			e.out.Unlock()
 		}
 		for g := range e.since {
 			if s := e.since[g].Load(); s != 0 && time.Since(time.Unix(0, s)) > time.Minute {
