@@ -391,7 +391,9 @@ func (w *Writer) Pen(p Pen) {
 // Hinting from Qt_5_4, Capitalization from Qt_5_6, Families from
 // Qt_5_13 (without the first family before Qt_6_0), Features from
 // Qt_6_6 and Axes from Qt_6_7 (each in the order of its tags, as Qt
-// writes them; a Writer sorts them so).
+// writes them; a Writer sorts them so). The character-set byte of
+// streams before Qt_6_0 is skipped on reading and written as 0, as Qt
+// does, and a null family reads as "" (StyleName keeps the difference).
 type Font struct {
 	Family        string
 	StyleName     NullableString
