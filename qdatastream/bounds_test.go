@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/png"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -113,4 +114,27 @@ func pngChunk(typ string, data []byte) []byte {
 	b = append(b, data...)
 	c := crc32.ChecksumIEEE(b[4:])
 	return append(b, byte(c>>24), byte(c>>16), byte(c>>8), byte(c))
+}
+
+// A QKeySequence whose count says more than four keys: Qt's operator>>
+// reads four and leaves the others in the stream, so what follows is read
+// from there, as a Qt peer reads it. (A count of 2^32-1 must not make the
+// Reader wait for, or allocate, 4 G keys either.)
+func TestKeySequenceLongCount(t *testing.T) {
+	var b bytes.Buffer
+	w := NewWriter(&b, Qt_5_15)
+	for _, v := range []uint32{6, 1, 2, 3, 4, 5, 6, 0xffffffff, 7, 8, 9, 10} {
+		w.Uint32(v)
+	}
+	r := NewReader(bytes.NewReader(b.Bytes()), Qt_5_15)
+	if got := r.KeySequence(); !slices.Equal(got, KeySequence{1, 2, 3, 4}) {
+		t.Errorf("keys %v, want the first four", got)
+	}
+	if next := r.Uint32(); next != 5 {
+		t.Errorf("read %d after the sequence, want the fifth key (5), where Qt goes on", next)
+	}
+	r.Uint32()
+	if got := r.KeySequence(); !slices.Equal(got, KeySequence{7, 8, 9, 10}) || r.Err() != nil {
+		t.Errorf("count 2^32-1: keys %v (%v), want four", got, r.Err())
+	}
 }

@@ -214,8 +214,20 @@ func (w *Writer) Region(reg Region) {
 // QKeyCombination::toCombined() gives them).
 type KeySequence []uint32
 
-// KeySequence reads a QKeySequence.
-func (r *Reader) KeySequence() KeySequence { return ReadList(r, (*Reader).Uint32) }
+// KeySequence reads a QKeySequence as Qt does: a count and at most four
+// keys. The keys of a longer count stay in the stream, where Qt leaves
+// them, as what comes next.
+func (r *Reader) KeySequence() KeySequence {
+	n := r.Uint32()
+	keys := make(KeySequence, min(n, 4))
+	for i := range keys {
+		keys[i] = r.Uint32()
+	}
+	if r.err != nil {
+		return nil
+	}
+	return keys
+}
 
 // KeySequence writes a QKeySequence as Qt does: one key if there is at
 // most one, else four (unused ones 0).
