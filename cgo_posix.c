@@ -114,10 +114,12 @@ int qipc_posix_shm_unlink_if(const char *name, uint64_t dev, uint64_t ino) {
 	return shm_unlink(name) == 0 ? 0 : errno;
 }
 
+// sem_open(name, O_CREAT | O_EXCL, perm, value) when excl, else
+// sem_open(name, 0) for the existing semaphore.
 int qipc_posix_sem_open(const char *name, int excl, unsigned perm, unsigned value, sem_t **out) {
 	sem_t *s;
 	do {
-		s = sem_open(name, O_CREAT | (excl ? O_EXCL : 0), (mode_t)perm, value);
+		s = excl ? sem_open(name, O_CREAT | O_EXCL, (mode_t)perm, value) : sem_open(name, 0);
 	} while (s == SEM_FAILED && errno == EINTR);
 	if (s == SEM_FAILED)
 		return errno;

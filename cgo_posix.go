@@ -33,6 +33,15 @@ type posixBackend struct{}
 // semaphore and tries again to create it exclusively.
 const createAttempts = 3
 
+// openRaceAttempts bounds how often an Open-mode handle() finds the
+// semaphore gone between its exclusive create (EEXIST) and its open
+// (ENOENT), and so tries the create again. Qt opens with O_CREAT (POSIX)
+// or IPC_CREAT (System V) instead, which in that race makes a semaphore
+// that the call does not own: Qt's POSIX code says it leaks, and a System
+// V set made so keeps the count 0 that semget gives it, which no one ever
+// posts, so every process that locks it waits for ever.
+const openRaceAttempts = 64
+
 func (posixBackend) countsAttachments() bool { return false }
 
 func (posixBackend) followsRemoval() bool { return false }
@@ -195,17 +204,24 @@ func (posixBackend) openSemaphore(k Key, initial int, create bool, perm uint32) 
 	defer C.free(unsafe.Pointer(name))
 	var s *C.sem_t
 	var rc syscall.Errno
-	for attempt := 0; attempt < createAttempts; attempt++ {
+	attempts := createAttempts
+	if !create {
+		attempts = openRaceAttempts
+	}
+	for attempt := 0; attempt < attempts; attempt++ {
 		rc = syscall.Errno(C.qipc_posix_sem_open(name, 1, C.uint(perm), C.uint(initial), &s))
 		if rc != syscall.EEXIST {
 			break
 		}
 		if !create {
-			rc = syscall.Errno(C.qipc_posix_sem_open(name, 0, C.uint(perm), C.uint(initial), &s))
-			if rc != 0 {
-				return nil, false, semError(op, k, rc)
+			rc = syscall.Errno(C.qipc_posix_sem_open(name, 0, 0, 0, &s))
+			switch rc {
+			case syscall.ENOENT:
+				continue // unlinked since the create: create it
+			case 0:
+				return newPosixSem(s, k), false, nil
 			}
-			return newPosixSem(s, k), false, nil
+			return nil, false, semError(op, k, rc)
 		}
 		if urc := syscall.Errno(C.qipc_posix_sem_unlink(name)); urc != 0 && urc != syscall.ENOENT {
 			return nil, false, semError("QSystemSemaphore::handle (sem_unlink)", k, urc)

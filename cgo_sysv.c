@@ -187,17 +187,13 @@ int qipc_sysv_shm_remove_unused(int id, int key, const char *unlink_path, const 
 	return 0;
 }
 
-// Qt's semaphore handle(): semget(key, 1, perm | IPC_CREAT | IPC_EXCL), and
-// on EEXIST semget(key, 1, perm | IPC_CREAT). *created tells which.
-int qipc_sysv_sem_get(int key, unsigned perm, int *semid, int *created) {
-	int flags = (int)(perm & 0777) | IPC_CREAT;
-	*created = 0;
-	int id = semget((key_t)key, 1, flags | IPC_EXCL);
-	if (id >= 0) {
-		*created = 1;
-	} else if (errno == EEXIST) {
-		id = semget((key_t)key, 1, flags);
-	}
+// One step of Qt's semaphore handle(): semget(key, 1, perm | IPC_CREAT |
+// IPC_EXCL) when excl, else semget(key, 1, perm) for the existing set.
+int qipc_sysv_sem_get(int key, unsigned perm, int excl, int *semid) {
+	int flags = (int)(perm & 0777);
+	if (excl)
+		flags |= IPC_CREAT | IPC_EXCL;
+	int id = semget((key_t)key, 1, flags);
 	if (id < 0)
 		return errno;
 	*semid = id;

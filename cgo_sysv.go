@@ -322,41 +322,54 @@ func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (
 	}
 	path := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(path))
+	proj := C.int(ftokProjectID(k.Type))
 	var (
-		createdFile bool
-		key         C.int
-		rc          syscall.Errno
+		createdFile, created bool
+		key, semid           C.int
+		rc                   syscall.Errno
 	)
-	for attempt := 0; attempt < createAttempts; attempt++ {
+	// The key file may go at any moment: the owner of the set it names
+	// removes both (a Close, the last detach of a segment). Gone before
+	// ftok: make it again. Gone after ftok, once this call made a set:
+	// that set has a key its file no longer gives, and no one else would
+	// find it; remove it and start again.
+	for range openRaceAttempts {
 		var err error
 		if createdFile, err = sysvKeyFile(op, k, path, perm); err != nil {
 			return nil, false, err
 		}
-		// A key file removed between its making and ftok (the last
-		// detach of a segment removing its lock): make it again.
-		if key, rc = sysvFtok(k, path); rc != syscall.ENOENT {
+		if key, rc = sysvFtok(k, path); rc != 0 {
+			if rc == syscall.ENOENT {
+				continue
+			}
 			break
 		}
+		if semid, created, rc = sysvSemGet(key, perm); rc != 0 {
+			if createdFile {
+				_ = syscall.Unlink(k.Native)
+			}
+			return nil, false, semError(op, k, rc)
+		}
+		if !created {
+			break
+		}
+		if now, frc := sysvFtok(k, path); frc == 0 && now == key {
+			break
+		}
+		_ = (&sysvSem{semid: semid, key: key, proj: proj, k: k}).remove()
+		rc = syscall.ENOENT
 	}
-	proj := C.int(ftokProjectID(k.Type))
 	if rc != 0 {
 		if createdFile {
 			_ = syscall.Unlink(k.Native)
 		}
 		return nil, false, &Error{QtOp: op + ":", Key: k, Kind: KeyError, Err: rc, text: "ftok failed"}
 	}
-	var semid, created C.int
-	if rc := syscall.Errno(C.qipc_sysv_sem_get(key, C.uint(perm), &semid, &created)); rc != 0 {
-		if createdFile {
-			_ = syscall.Unlink(k.Native)
-		}
-		return nil, false, semError(op, k, rc)
-	}
 	h := &sysvSem{semid: semid, key: key, proj: proj, k: k}
-	if created != 0 || create {
+	if created || create {
 		v := C.int(min(initial, math.MaxInt32))
 		if rc := syscall.Errno(C.qipc_sysv_sem_setval(semid, v)); rc != 0 {
-			if created != 0 {
+			if created {
 				_ = h.remove()
 			} else if createdFile {
 				_ = syscall.Unlink(k.Native)
@@ -364,7 +377,22 @@ func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (
 			return nil, false, semError(op, k, rc)
 		}
 	}
-	return h, created != 0, nil
+	return h, created, nil
+}
+
+// sysvSemGet is the set part of Qt's handle(): create the set exclusively,
+// else open the existing one; one removed between the two is created
+// after all (openRaceAttempts).
+func sysvSemGet(key C.int, perm uint32) (semid C.int, created bool, rc syscall.Errno) {
+	for range openRaceAttempts {
+		if rc = syscall.Errno(C.qipc_sysv_sem_get(key, C.uint(perm), 1, &semid)); rc != syscall.EEXIST {
+			return semid, rc == 0, rc
+		}
+		if rc = syscall.Errno(C.qipc_sysv_sem_get(key, C.uint(perm), 0, &semid)); rc != syscall.ENOENT {
+			return semid, false, rc
+		}
+	}
+	return semid, false, rc
 }
 
 func (sysvBackend) removeSemaphore(k Key) error {

@@ -26,7 +26,7 @@ int qipc_sysv_shm_remove(int key, int only, const char *path, int *removed, int 
 int qipc_sysv_shm_lookup(int key);
 int qipc_sysv_shm_stat(int key, int64_t *size, int *nattch, int *cpid, unsigned *uid, unsigned *mode);
 int qipc_sysv_shm_remove_unused(int id, int key, const char *unlink_path, const char *path, int proj, int *removed, int *step);
-int qipc_sysv_sem_get(int key, unsigned perm, int *semid, int *created);
+int qipc_sysv_sem_get(int key, unsigned perm, int excl, int *semid);
 int qipc_sysv_sem_setval(int semid, int value);
 int qipc_sysv_sem_getval(int semid, int *value);
 int qipc_sysv_sem_op(int semid, int n, int64_t timeout_ns);

@@ -771,3 +771,48 @@ func TestFailedCreateRemovesUnusedLock(t *testing.T) {
 	}
 	opener.finish()
 }
+
+// Two objects that open the same semaphore in Open mode and close it, over
+// and over: each open first tries to create it, and finds it made by the
+// other (EEXIST), which may close, and so remove, it before the open that
+// follows. Qt opens then with O_CREAT (IPC_CREAT), which makes the
+// semaphore again without owning it: nobody removes it (POSIX), and a
+// System V set made so keeps count 0 for ever (every lock of it waits).
+// The open must create it exclusively again, and own it.
+func TestOpenRaceOwnsWhatItMakes(t *testing.T) {
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		t.Run(shmKind(typ), func(t *testing.T) {
+			k := testSemKey(t, typ, false)
+			rounds := scaled(20000, 200000)
+			var stuck atomic.Int64
+			errs := make(chan error, 2)
+			for range 2 {
+				go func() {
+					for range rounds {
+						s, err := NewSemaphore(k, 1, Open)
+						if err != nil {
+							errs <- err
+							return
+						}
+						if v, err := s.Value(); err == nil && v == 0 {
+							stuck.Add(1) // a creator between semget and SETVAL shows 0 too, for microseconds
+						}
+						if err := s.Close(); err != nil {
+							errs <- err
+							return
+						}
+					}
+					errs <- nil
+				}()
+			}
+			for range 2 {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if left := objectsNamed(t, k); len(left) > 1 {
+				t.Errorf("after %d rounds of open and close in each of two objects, left: %v (%d opens saw count 0)", rounds, left, stuck.Load())
+			}
+		})
+	}
+}

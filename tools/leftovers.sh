@@ -23,6 +23,17 @@ check)
 	if [ -n "$added" ]; then
 		echo "leftovers: the tests left these IPC objects behind (System V by key):"
 		echo "$added"
+		# When and by whom each System V object was made or last changed,
+		# to find the test that left it (compare the run's log).
+		for k in $(echo "$added" | awk '$1 ~ /^sysv-/ { print $2 }'); do
+			awk -v k="$k" 'NR > 1 && $1 == k' /proc/sysvipc/shm /proc/sysvipc/sem 2>/dev/null |
+				while read -r line; do
+					set -- $line
+					ctime=$(awk -v k="$k" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "ctime") c = i } NR > 1 && $1 == k { print $c }' /proc/sysvipc/sem /proc/sysvipc/shm 2>/dev/null | head -1)
+					printf '  key 0x%08x: %s (changed %s)\n' "$k" "$line" "$(date -u -d "@${ctime:-0}" +%T 2>/dev/null)"
+				done
+		done
+		echo "  checked at $(date -u +%T)"
 		exit 1
 	fi
 	echo "leftovers: none (nothing added to /dev/shm, the key-file directories or the System V tables)"
