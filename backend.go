@@ -115,12 +115,12 @@ type segmentFacts struct {
 	attached int
 	creator  int
 	// mappers: the processes that map the segment or hold it open are
-	// known (POSIX on Linux): pids, and in procs those that could not be
-	// checked. ownerOnly: only the owner's processes may open it.
-	mappers   bool
-	pids      []int
-	procs     procs.Index
-	ownerOnly bool
+	// known (POSIX on Linux): pids, and in procs what the scan could not
+	// see; lease is what the kernel said of a write lease on its file.
+	mappers bool
+	pids    []int
+	procs   procs.Index
+	lease   procs.Lease
 	// handles: the segment exists only while a process holds a handle
 	// (Windows), so one that exists is in use.
 	handles bool

@@ -140,7 +140,8 @@ func (b posixBackend) inspectSegment(k Key) (segmentFacts, error) {
 		return f, err
 	}
 	var st syscall.Stat_t
-	switch err := syscall.Stat(procs.DevShm+"/"+strings.TrimLeft(k.Native, "/"), &st); {
+	path := procs.DevShm + "/" + strings.TrimLeft(k.Native, "/")
+	switch err := syscall.Stat(path, &st); {
 	case errors.Is(err, syscall.ENOENT):
 		return segmentFacts{}, nil
 	case err != nil:
@@ -149,8 +150,9 @@ func (b posixBackend) inspectSegment(k Key) (segmentFacts, error) {
 		return segmentFacts{}, shmError("QSharedMemory::inspect (stat)", k, errno)
 	}
 	users := procs.ShmUsers()
+	lease, _ := procs.WhileUnused(path, st.Dev, st.Ino, nil)
 	return segmentFacts{found: true, size: st.Size, uid: int(st.Uid), mappers: true, pids: users.Users(st.Ino),
-		procs: users, ownerOnly: st.Mode&0o077 == 0}, nil
+		procs: users, lease: lease}, nil
 }
 
 func (posixBackend) removeSegment(k Key, _ bool, only segmentID) (bool, error) {
@@ -369,10 +371,10 @@ func (p *posixSem) owners() []owner {
 }
 
 // unusedElsewhere: no other process maps the semaphore's file or has it
-// open, by /proc; a process that could open it but cannot be checked, or
-// one in a PID namespace out of sight, makes it unprovable.
+// open, by /proc; a process that cannot be checked, or processes out of
+// sight (procs.Index.Blind), make it unprovable.
 func (p *posixSem) unusedElsewhere() bool {
-	if p.ino == 0 || procs.NestedPIDNamespace() {
+	if p.ino == 0 {
 		return false
 	}
 	var st syscall.Stat_t
@@ -381,7 +383,8 @@ func (p *posixSem) unusedElsewhere() bool {
 	}
 	x := procs.ShmUsers()
 	others := slices.DeleteFunc(x.Users(st.Ino), func(pid int) bool { return pid == os.Getpid() })
-	unused, sure, _ := procs.PosixSegment(others, x, st.Uid, st.Mode&0o077 == 0)
+	// No lease: this process maps the semaphore itself.
+	unused, sure, _ := procs.PosixSegment(others, x, procs.LeaseUnknown)
 	return unused && sure
 }
 

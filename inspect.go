@@ -85,7 +85,7 @@ func staleness(f segmentFacts, u *Usage) (bool, string) {
 		return sysvSegmentStale(f.attached, f.creator)
 	case f.mappers:
 		u.Attached, u.Pids = len(f.pids), f.pids
-		stale, sure, why := procs.PosixSegment(f.pids, f.procs, uint32(f.uid), f.ownerOnly)
+		stale, sure, why := procs.PosixSegment(f.pids, f.procs, f.lease)
 		if stale && !sure {
 			return false, why + ": not called stale, since a process that was not checked may use it"
 		}

@@ -34,10 +34,20 @@ type Object struct {
 	Stale      bool      `json:"stale"`
 	Reasons    []string  `json:"reasons"`
 	Unverified bool      `json:"unverified,omitempty"`
+	// Qt says whether the object is proven to be Qt's: qtSegment,
+	// qtLock, or qtUnknown, which clean leaves alone.
+	Qt string `json:"qt"`
 
 	lpidAlive bool
 	scanState // what the platform's scan keeps for clean
 }
+
+// What an object is proven to be (Object.Qt).
+const (
+	qtSegment = "segment" // a Qt segment or its key file
+	qtLock    = "lock"    // a Qt semaphore (a segment's lock or a QSystemSemaphore) or its key file
+	qtUnknown = "unknown" // nothing proves it Qt's
+)
 
 // Kinds.
 const (
@@ -102,7 +112,7 @@ func printTable(w io.Writer, objs []*Object) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tID\tOWNER\tMODE\tSIZE\tNATTCH\tCPID\tLPID\tCHANGED\tSTATUS\tKEY")
+	fmt.Fprintln(tw, "KIND\tQT\tID\tOWNER\tMODE\tSIZE\tNATTCH\tCPID\tLPID\tCHANGED\tSTATUS\tKEY")
 	for _, o := range objs {
 		id, nat, cpid, lpid := "-", "-", "-", "-"
 		if o.ID != nil {
@@ -118,8 +128,15 @@ func printTable(w io.Writer, objs []*Object) {
 			lpid = strconv.Itoa(o.Lpid)
 		}
 		status := "ok"
-		if o.Stale {
+		switch {
+		case o.Stale && o.Unverified:
+			status = "STALE?"
+		case o.Stale:
 			status = "STALE"
+		}
+		qt := "unknown"
+		if o.Qt == qtSegment || o.Qt == qtLock {
+			qt = "Qt " + o.Qt
 		}
 		key := o.Key
 		if key == "" {
@@ -129,8 +146,8 @@ func printTable(w io.Writer, objs []*Object) {
 		if !o.Changed.IsZero() {
 			changed = o.Changed.Local().Format("2006-01-02 15:04:05")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			o.Kind, id, o.Owner, o.Mode, o.Size, nat, cpid, lpid, changed, status, key)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			o.Kind, qt, id, o.Owner, o.Mode, o.Size, nat, cpid, lpid, changed, status, key)
 	}
 	tw.Flush()
 	any := false

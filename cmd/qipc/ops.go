@@ -877,6 +877,10 @@ not be verified is skipped unless --force.`)
 		if !o.Stale {
 			continue
 		}
+		if o.Qt == qtUnknown {
+			fmt.Fprintf(stdout, "skip %s: nothing proves it Qt's (qipc rm removes it by name)\n", o.label())
+			continue
+		}
 		if why := o.inUse(); why != "" && !force {
 			fmt.Fprintf(stdout, "skip %s: %s (use --force)\n", o.label(), why)
 			continue
@@ -886,8 +890,12 @@ not be verified is skipped unless --force.`)
 			fmt.Fprintf(stdout, "would remove %s (%s)\n", o.label(), strings.Join(o.Reasons, "; "))
 			continue
 		}
-		for _, a := range o.removeActions() {
-			if err := a.do(); err != nil {
+		for _, a := range o.removeActions(force) {
+			var skip errSkipped
+			if err := a.do(); errors.As(err, &skip) {
+				fmt.Fprintf(stdout, "skip %s: %s\n", a.what, skip.why)
+				break
+			} else if err != nil {
 				fmt.Fprintf(stderr, "qipc: clean: %s: %s\n", a.what, errText(err))
 				status = exitFail
 				continue

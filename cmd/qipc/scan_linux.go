@@ -63,6 +63,20 @@ func low24(st *unix.Stat_t) uint32 {
 	return uint32(st.Dev&0xff)<<16 | uint32(st.Ino&0xffff)
 }
 
+func lstatFile(path string) (*unix.Stat_t, error) {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return nil, &fs.PathError{Op: "lstat", Path: path, Err: err}
+	}
+	return &st, nil
+}
+
+// qtKeyFile reports whether st is what Qt makes as a key file: an empty
+// regular file.
+func qtKeyFile(st *unix.Stat_t) bool {
+	return st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size == 0
+}
+
 func statFile(path string) (*unix.Stat_t, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
@@ -94,7 +108,7 @@ func findKeyFiles() []*keyFile {
 		if seen[path] {
 			return
 		}
-		st, err := statFile(path)
+		st, err := lstatFile(path)
 		if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 			return
 		}
@@ -282,7 +296,16 @@ func scan() ([]*Object, error) {
 					o.lpidAlive = processAlive(p)
 				}
 			}
+			o.key = key
+			o.Qt = qtUnknown
+			if proj == qtProjectID || kf != nil && qtKeyFile(kf.st) {
+				o.Qt = qtLock
+				if kind == kindSysvShm {
+					o.Qt = qtSegment
+				}
+			}
 			if kf != nil {
+				o.dev, o.ino = kf.st.Dev, kf.st.Ino
 				o.Path, o.Native = kf.path, kf.path
 				o.Key = qipc.NewKey(kf.path, qipc.SystemVWithID(uint8(proj))).String()
 				kf.users = append(kf.users, o)
@@ -346,29 +369,46 @@ func scan() ([]*Object, error) {
 			Key: qipc.NewKey(f.path, qipc.SystemV).String(),
 			UID: int(f.st.Uid), Owner: userName(int(f.st.Uid)),
 			Mode: fmt.Sprintf("%04o", f.st.Mode&0o777), Size: f.st.Size,
-			Changed: ctimeOf(f.st),
+			Changed: ctimeOf(f.st), Qt: qtUnknown,
+		}
+		o.dev, o.ino = f.st.Dev, f.st.Ino
+		if base := filepath.Base(f.path); qtKeyFile(f.st) {
+			switch {
+			case qtnames.IsLegacyName(base, shmPrefix):
+				o.Qt = qtSegment
+			case qtnames.IsLegacyName(base, semPrefix):
+				o.Qt = qtLock
+			}
 		}
 		o.stale("key file without an object")
 		objs = append(objs, o)
 	}
 
-	// POSIX objects.
+	// POSIX objects. Any name may be a Qt 6.6+ segment's, so a name
+	// proves a Qt object only as the legacy derivation makes it, or as a
+	// pair: segment NAME beside its lock sem.NAME.
 	if ents, err := os.ReadDir(devShm); err == nil {
 		users := procs.ShmUsers()
+		names := map[string]bool{}
+		for _, e := range ents {
+			names[e.Name()] = true
+		}
 		for _, e := range ents {
 			if !e.Type().IsRegular() {
 				continue
 			}
 			name := e.Name()
 			path := devShm + "/" + name
-			st, err := statFile(path)
-			if err != nil {
+			st, err := lstatFile(path)
+			if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 				continue
 			}
 			o := &Object{
 				Kind: kindPosixShm, Path: path, UID: int(st.Uid), Owner: userName(int(st.Uid)),
 				Mode: fmt.Sprintf("%04o", st.Mode&0o777), Size: st.Size, Changed: ctimeOf(st),
+				Qt: qtUnknown,
 			}
+			o.dev, o.ino = st.Dev, st.Ino
 			native := "/" + name
 			if s, ok := strings.CutPrefix(name, "sem."); ok {
 				o.Kind = kindPosixSem
@@ -376,16 +416,22 @@ func scan() ([]*Object, error) {
 				if v, ok := posixSemValue(path); ok {
 					o.Value = intp(v)
 				}
+				if qtnames.IsLegacyName(s, semPrefix) || names[s] {
+					o.Qt = qtLock
+				}
 			} else {
 				o.Lock = devShm + "/" + posixLockName(name)
+				if qtnames.IsLegacyName(name, shmPrefix) || names["sem."+name] {
+					o.Qt = qtSegment
+				}
 			}
 			o.Native = native
 			o.Key = qipc.NewKey(native, qipc.PosixRealtime).String()
 			o.Pids = users.Users(st.Ino)
 			o.Nattch = intp(len(o.Pids))
-			stale, sure, why := procs.PosixSegment(o.Pids, users, st.Uid, st.Mode&0o077 == 0)
-			if stale {
-				o.Unverified = !sure && users.Unchecked < 0
+			lease, _ := procs.WhileUnused(path, st.Dev, st.Ino, nil)
+			if stale, sure, why := procs.PosixSegment(o.Pids, users, lease); stale {
+				o.Unverified = !sure
 				o.stale(why)
 			}
 			objs = append(objs, o)
@@ -456,52 +502,190 @@ func (o *Object) matches(k qipc.Key) bool {
 	return false
 }
 
-// action is one removal step of `qipc clean`.
+// action is one removal step of `qipc clean`. Each re-checks, just before
+// it removes anything, that the object is still the one the scan saw and
+// still unused: a creator may have made or taken it since.
 type action struct {
 	what string
 	do   func() error
 }
 
-func (o *Object) removeActions() []action {
-	unlinkKeyFile := func(want string) []action {
+// errSkipped is an action that found, re-checking, that it must not remove
+// its object; clean reports it as a skip, not a failure.
+type errSkipped struct{ why string }
+
+func (e errSkipped) Error() string { return e.why }
+
+func skipped(format string, a ...any) error { return errSkipped{fmt.Sprintf(format, a...)} }
+
+// removeActions are the steps that remove o; force removes it even while
+// processes use it, but never another object than the one scanned.
+func (o *Object) removeActions(force bool) []action {
+	keyFile := func() []action {
 		if o.Path == "" || o.keyFileShared {
 			return nil
 		}
-		p := o.Path
-		return []action{{"key file " + p, func() error {
-			st, err := statFile(p)
-			if err != nil {
-				return ignoreGone(err)
-			}
-			// Only the file the object was keyed on, not a new one made meanwhile.
-			if want != "" && fmt.Sprintf("0x%06x", low24(st)) != want {
-				return nil
-			}
-			return ignoreGone(os.Remove(p))
-		}}}
-	}
-	low := ""
-	if o.Ftok != "" {
-		low = "0x" + o.Ftok[4:]
+		return []action{{"key file " + o.Path, func() error { return o.unlinkKeyFile() }}}
 	}
 	switch o.Kind {
 	case kindSysvShm:
 		id := *o.ID
-		return append([]action{{fmt.Sprintf("System V segment %d (key %s)", id, o.Ftok), func() error { return shmRemoveID(id) }}},
-			unlinkKeyFile(low)...)
+		return append([]action{{fmt.Sprintf("System V segment %d (key %s)", id, o.Ftok), func() error { return o.removeSysvShm(force) }}},
+			keyFile()...)
 	case kindSysvSem:
 		id := *o.ID
-		// Qt's order: unlink the key file, then IPC_RMID.
-		return append(unlinkKeyFile(low),
-			action{fmt.Sprintf("System V semaphore %d (key %s)", id, o.Ftok), func() error { return semRemoveID(id) }})
+		// Qt's order: unlink the key file, then IPC_RMID; the key file
+		// goes only once the set is proven stale.
+		return []action{{fmt.Sprintf("System V semaphore %d (key %s)", id, o.Ftok), func() error {
+			if err := o.recheckSysvSem(force); err != nil {
+				return err
+			}
+			for _, a := range keyFile() {
+				if err := a.do(); err != nil {
+					return err
+				}
+			}
+			return semRemoveID(id)
+		}}}
 	case kindKeyFile:
-		return unlinkKeyFile("")
+		return keyFile()
 	case kindPosixShm:
-		return []action{{"POSIX segment " + o.Path, func() error { return ignoreGone(os.Remove(o.Path)) }}}
+		return []action{{"POSIX segment " + o.Path, func() error { return o.removePosix(force) }}}
 	case kindPosixSem:
-		return []action{{"POSIX semaphore " + o.Path, func() error { return ignoreGone(os.Remove(o.Path)) }}}
+		return []action{{"POSIX semaphore " + o.Path, func() error { return o.removePosix(force) }}}
 	}
 	return nil
+}
+
+// removeSysvShm removes the segment by id after checking again that the id
+// still holds the segment with the scanned key and, unless force, that no
+// process is attached and its creator is gone (or its key file is).
+func (o *Object) removeSysvShm(force bool) error {
+	id := *o.ID
+	if got, err := unix.SysvShmGet(int(int32(o.key)), 0, 0); err != nil || got != id {
+		return nil // gone, or another segment under the key now
+	}
+	var ds unix.SysvShmDesc
+	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &ds); err != nil {
+		return goneIsFine(err)
+	}
+	if !force {
+		if ds.Nattch > 0 {
+			return skipped("%d process(es) attached now", ds.Nattch)
+		}
+		if o.Path != "" && procs.Alive(int(ds.Cpid)) {
+			return skipped("its creator (pid %d) runs", ds.Cpid)
+		}
+	}
+	return shmRemoveID(id)
+}
+
+// recheckSysvSem checks again that the set's id still holds the scanned
+// key and, unless force, that its last user is gone.
+func (o *Object) recheckSysvSem(force bool) error {
+	got, err := semGet(o.key)
+	if err != nil || got != *o.ID {
+		return skipped("gone or replaced since the scan")
+	}
+	if p, err := semLastPid(got); !force && err == nil && p != os.Getpid() && procs.Alive(p) {
+		return skipped("last used by live process %d now", p)
+	}
+	return nil
+}
+
+// unlinkKeyFile removes the key file only while it is still the empty
+// regular file the scan saw (same device and inode: Qt's key files are
+// empty) and no System V object is keyed on it: a creator may be between
+// making the file and shmget/semget.
+func (o *Object) unlinkKeyFile() error {
+	st, err := lstatFile(o.Path)
+	if err != nil {
+		return ignoreGone(err)
+	}
+	if st.Dev != o.dev || st.Ino != o.ino {
+		return skipped("replaced since the scan")
+	}
+	if !qtKeyFile(st) {
+		return skipped("not an empty regular file: not a Qt key file")
+	}
+	if keyedOn(low24(st)) {
+		return skipped("a System V object is keyed on it now")
+	}
+	return ignoreGone(os.Remove(o.Path))
+}
+
+// keyedOn reports whether a System V segment or semaphore set has a key
+// with these ftok bits (any project id), or whether that is unknown.
+func keyedOn(low uint32) bool {
+	for _, table := range []string{"/proc/sysvipc/shm", "/proc/sysvipc/sem"} {
+		rows, err := sysvTable(table)
+		if err != nil {
+			return !errors.Is(err, fs.ErrNotExist)
+		}
+		for _, r := range rows {
+			if k := keyOf(r); k != 0 && k&0xffffff == low {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// removePosix unlinks a POSIX segment or semaphore file only while it is
+// the file the scan saw and, unless force, while the kernel grants a write
+// lease on it (no process anywhere has it open or mapped; an opener waits
+// until the unlink is done). A segment whose lock semaphore a process has
+// open stays: Qt's creator holds its lock between creating the segment and
+// mapping it. Without a lease (another user's file), a fresh /proc scan
+// must prove it unused.
+func (o *Object) removePosix(force bool) error {
+	unlink := func() error {
+		st, err := lstatFile(o.Path)
+		if err != nil {
+			return ignoreGone(err)
+		}
+		if st.Dev != o.dev || st.Ino != o.ino {
+			return skipped("replaced since the scan")
+		}
+		return ignoreGone(os.Remove(o.Path))
+	}
+	if force {
+		return unlink()
+	}
+	if o.Kind == kindPosixShm && o.Lock != "" {
+		if st, err := lstatFile(o.Lock); err == nil {
+			if stale, _, why := posixVerdict(o.Lock, st); !stale {
+				return skipped("its lock semaphore %s is in use: %s", o.Lock, why)
+			}
+		}
+	}
+	lease, err := procs.WhileUnused(o.Path, o.dev, o.ino, unlink)
+	switch lease {
+	case procs.LeaseGranted:
+		return err
+	case procs.LeaseRefused:
+		return skipped("in use now (the kernel refused a write lease)")
+	case procs.LeaseReplaced:
+		if _, err := lstatFile(o.Path); err != nil {
+			return nil // gone meanwhile
+		}
+		return skipped("replaced since the scan")
+	}
+	st, err := lstatFile(o.Path)
+	if err != nil {
+		return ignoreGone(err)
+	}
+	if stale, sure, why := posixVerdict(o.Path, st); !stale || !sure {
+		return skipped("not proven unused now: %s", why)
+	}
+	return unlink()
+}
+
+// posixVerdict is procs.PosixSegment for the /dev/shm file at path now.
+func posixVerdict(path string, st *unix.Stat_t) (stale, sure bool, why string) {
+	users := procs.ShmUsers()
+	lease, _ := procs.WhileUnused(path, st.Dev, st.Ino, nil)
+	return procs.PosixSegment(users.Users(st.Ino), users, lease)
 }
 
 func ignoreGone(err error) error {
@@ -616,6 +800,10 @@ func attachedTo(k qipc.Key) (pids []int, n int, known bool) {
 type scanState struct {
 	// the key file is also used by an object that is not stale
 	keyFileShared bool
+	// dev and ino identify the file behind Path as the scan saw it
+	dev, ino uint64
+	// key is a System V object's IPC key
+	key uint32
 }
 
 func (o *Object) stale(reason string) {

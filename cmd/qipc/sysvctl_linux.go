@@ -45,3 +45,12 @@ func semValue(id int) (int, error) { return semctl(id, semGETVAL) }
 
 // semLastPid is semctl(id, 0, GETPID): the last process to operate on it.
 func semLastPid(id int) (int, error) { return semctl(id, semGETPID) }
+
+// semGet is semget(key, 0, 0): the id of the set with this key.
+func semGet(key uint32) (int, error) {
+	r, _, errno := unix.Syscall(unix.SYS_SEMGET, uintptr(int32(key)), 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
+}

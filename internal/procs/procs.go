@@ -3,6 +3,10 @@
 // runs, which processes use a POSIX segment, and the rules that turn those
 // facts into "stale" and a reason. One copy, so that `qipc ls` and
 // qipc.Inspect never disagree.
+//
+// The rule: an object is not stale unless it is proven unused. What this
+// process cannot see (a process whose maps it may not read, processes in
+// another PID namespace or hidden by /proc's hidepid) leaves it unproven.
 package procs
 
 import "fmt"
@@ -21,27 +25,48 @@ func SysVSegment(nattch, cpid int, alive func(int) bool) (stale bool, why string
 	return true, fmt.Sprintf("no process attached and its creator (pid %d) is gone", cpid)
 }
 
-// PosixSegment decides whether a POSIX segment is stale from the
-// processes that map it or hold it open (users, from x.Users) and the
-// processes whose maps could not be read. Those count unless they cannot
-// have opened it: when only its owner may open it (ownerOnly: its mode
-// grants nothing to group and others), only the owner's own (non-dumpable)
-// processes count (x.UncheckedAs).
+// Lease is what the kernel answers when asked for a write lease on a
+// file (fcntl F_SETLEASE): it grants one only while no other open file
+// description refers to the file, and a mapping keeps its file open. So a
+// lease proves what /proc cannot: that no process anywhere (another PID
+// namespace, another user, another path to the same tmpfs) uses it.
+type Lease int
+
+const (
+	// LeaseUnknown: the kernel was not asked, or would not answer (the
+	// file is another user's and this process lacks CAP_LEASE, leases are
+	// disabled, it is not Linux).
+	LeaseUnknown Lease = iota
+	// LeaseGranted: no other process had the file open or mapped.
+	LeaseGranted
+	// LeaseRefused: some process has the file open or mapped.
+	LeaseRefused
+	// LeaseReplaced: the name no longer leads to the file examined.
+	LeaseReplaced
+)
+
+// PosixSegment decides whether a POSIX segment (or a semaphore's file) is
+// stale from the processes that map it or hold it open (users, from
+// x.Users), from what the kernel said about a write lease on it, and from
+// what the /proc scan could not see.
 //
 // sure is false when it is stale only as far as this process can see:
-// `qipc ls` still lists it as stale, but nothing removes it on its own.
-func PosixSegment(users []int, x Index, owner uint32, ownerOnly bool) (stale, sure bool, why string) {
-	unchecked := x.Unchecked
-	if ownerOnly && unchecked > 0 {
-		unchecked = x.UncheckedAs(owner)
-	}
+// `qipc ls` lists it as stale but unverified, and nothing removes it on
+// its own.
+func PosixSegment(users []int, x Index, lease Lease) (stale, sure bool, why string) {
 	switch {
 	case len(users) > 0:
 		return false, true, fmt.Sprintf("used by %d process(es) (pids %v)", len(users), users)
-	case unchecked < 0:
+	case lease == LeaseRefused:
+		return false, true, "used by a process out of this one's sight (the kernel refused a write lease: another PID namespace, another user, or another path to it)"
+	case lease == LeaseGranted:
+		return true, true, "no process maps it or has it open (the kernel granted a write lease)"
+	case x.Unchecked < 0:
 		return true, false, "no process maps it or has it open (/proc could not be read)"
-	case unchecked > 0:
-		return true, false, fmt.Sprintf("no process maps it or has it open (%d process(es) whose maps cannot be read were not checked)", unchecked)
+	case x.Blind != "":
+		return true, false, "no process in sight maps it or has it open, but " + x.Blind
+	case x.Unchecked > 0:
+		return true, false, fmt.Sprintf("no process maps it or has it open (%d process(es) whose maps cannot be read were not checked)", x.Unchecked)
 	}
 	return true, true, "no process maps it or has it open"
 }

@@ -7,7 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // DevShm is where Linux keeps POSIX segments and glibc its named
@@ -33,49 +34,28 @@ func Alive(pid int) bool {
 
 // Index lists, for each /dev/shm file (by inode), the processes that map
 // it or hold it open: a creator between shm_open and mmap has only the
-// descriptor. Inodes, not paths: glibc's sem_open creates a semaphore under
-// a temporary name and links it into place, so its creator's mapping shows
-// the temporary name "(deleted)".
+// descriptor. Inodes on /dev/shm's device, not paths: glibc's sem_open
+// creates a semaphore under a temporary name and links it into place (its
+// creator's mapping shows the temporary name "(deleted)"), and a process
+// may reach the same tmpfs through another path (a bind mount).
 type Index struct {
 	pids map[uint64][]int // inode -> pids
-	// Unchecked counts the processes whose maps could not be read; -1
-	// when /proc itself could not be read.
+	// Unchecked counts the processes whose maps or descriptors could not
+	// be read; -1 when /proc itself could not be read.
 	Unchecked int
-	// uncheckedBy counts those processes by the user they access files
-	// as (the fs uid of /proc/PID/status, which anyone may read).
-	uncheckedBy map[uint32]int
-}
-
-// UncheckedAs counts the unchecked processes that access files as uid: a
-// user's processes that made themselves non-dumpable. Root's are not
-// counted: a root process this one may not inspect has capabilities this
-// one lacks (a supervisor, a container's init), not a Qt peer's role.
-func (x Index) UncheckedAs(uid uint32) int {
-	if x.Unchecked < 0 || uid == 0 {
-		return min(x.Unchecked, 0)
-	}
-	return x.uncheckedBy[uid]
-}
-
-// fsUID reads the fs uid from the Uid line of /proc/PID/status
-// ("Uid:\treal\teffective\tsaved\tfs").
-func fsUID(pid string) (uint32, bool) {
-	b, err := os.ReadFile("/proc/" + pid + "/status")
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 5 && f[0] == "Uid:" {
-			uid, err := strconv.ParseUint(f[4], 10, 32)
-			return uint32(uid), err == nil
-		}
-	}
-	return 0, false
+	// Blind says why processes may use a file without appearing in /proc
+	// at all ("" when every process is in sight).
+	Blind string
 }
 
 // ShmUsers reads every process's maps and descriptors.
 func ShmUsers() Index {
-	idx := Index{pids: map[uint64][]int{}, uncheckedBy: map[uint32]int{}}
+	idx := Index{pids: map[uint64][]int{}, Blind: blind()}
+	var shm unix.Stat_t
+	if unix.Stat(DevShm, &shm) != nil {
+		idx.Unchecked = -1
+		return idx
+	}
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		idx.Unchecked = -1
@@ -86,52 +66,162 @@ func ShmUsers() Index {
 		if err != nil {
 			continue
 		}
-		f, err := os.Open("/proc/" + e.Name() + "/maps")
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				idx.Unchecked++
-				if uid, ok := fsUID(e.Name()); ok {
-					idx.uncheckedBy[uid]++
-				}
-			}
-			continue
-		}
 		seen := map[uint64]bool{}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			line := sc.Text()
-			if !strings.Contains(line, " "+DevShm+"/") {
-				continue
+		add := func(ino uint64) {
+			if !seen[ino] {
+				seen[ino] = true
+				idx.pids[ino] = append(idx.pids[ino], pid)
 			}
-			// address perms offset dev inode path
-			fields := strings.Fields(line)
-			if len(fields) < 6 {
-				continue
-			}
-			ino, err := strconv.ParseUint(fields[4], 10, 64)
-			if err != nil || seen[ino] {
-				continue
-			}
-			seen[ino] = true
-			idx.pids[ino] = append(idx.pids[ino], pid)
 		}
-		f.Close()
-		fdDir := "/proc/" + e.Name() + "/fd"
-		fds, _ := os.ReadDir(fdDir)
-		for _, fd := range fds {
-			if target, err := os.Readlink(fdDir + "/" + fd.Name()); err != nil || !strings.HasPrefix(target, DevShm+"/") {
-				continue
-			}
-			var st syscall.Stat_t
-			if syscall.Stat(fdDir+"/"+fd.Name(), &st) != nil || seen[st.Ino] {
-				continue
-			}
-			seen[st.Ino] = true
-			idx.pids[st.Ino] = append(idx.pids[st.Ino], pid)
+		mapsOK := readMaps("/proc/"+e.Name()+"/maps", shm.Dev, add)
+		fdsOK := readFds("/proc/"+e.Name()+"/fd", shm.Dev, add)
+		if (!mapsOK || !fdsOK) && exists("/proc/"+e.Name()) {
+			idx.Unchecked++
 		}
 	}
 	return idx
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// readMaps calls add for each inode on device dev that the maps file
+// shows mapped; false when the file could not be read.
+func readMaps(path string, dev uint64, add func(uint64)) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		// address perms offset dev inode path
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 6 {
+			continue
+		}
+		maj, min, ok := strings.Cut(fields[3], ":")
+		if !ok {
+			continue
+		}
+		ma, err1 := strconv.ParseUint(maj, 16, 32)
+		mi, err2 := strconv.ParseUint(min, 16, 32)
+		ino, err3 := strconv.ParseUint(fields[4], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil || ino == 0 || unix.Mkdev(uint32(ma), uint32(mi)) != dev {
+			continue
+		}
+		add(ino)
+	}
+	return sc.Err() == nil
+}
+
+// readFds calls add for each inode on device dev that a descriptor in
+// the fd directory refers to; false when the directory could not be read.
+func readFds(dir string, dev uint64, add func(uint64)) bool {
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		var st unix.Stat_t
+		if unix.Stat(dir+"/"+fd.Name(), &st) == nil && st.Dev == dev {
+			add(st.Ino)
+		}
+	}
+	return true
+}
+
+// blind says why some processes that share /dev/shm with this one may be
+// missing from its /proc: it runs in a PID namespace other than the
+// initial one (containers of one pod share /dev/shm, not PIDs), or /proc
+// hides other users' processes (hidepid) from a process without
+// CAP_SYS_PTRACE.
+func blind() string {
+	if NestedPIDNamespace() {
+		return "this process runs in a PID namespace of its own, and processes outside it are out of sight"
+	}
+	if hidepid() && !hasCap(unix.CAP_SYS_PTRACE) {
+		return "/proc is mounted with hidepid, which hides other users' processes"
+	}
+	return ""
+}
+
+// hidepid reports whether /proc is mounted with a hidepid option that
+// hides processes rather than only their details (2, invisible,
+// ptraceable).
+func hidepid() bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return true
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		if f := strings.Fields(pre); !ok || len(f) < 5 || f[4] != "/proc" {
+			continue
+		}
+		for _, opt := range strings.Split(post, ",") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(opt), "hidepid="); ok {
+				return v != "0" && v != "1" && v != "off" && v != "noaccess"
+			}
+		}
+		return false
+	}
+	return false
+}
+
+// hasCap reports whether capability c is in this process's effective set.
+func hasCap(c int) bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && n&(1<<uint(c)) != 0
+		}
+	}
+	return false
+}
+
+// WhileUnused asks the kernel for a write lease on the file at path, which
+// must still be the file (dev, ino), and runs fn (when not nil) while it
+// holds it: a process that opens the file meanwhile waits until fn
+// returns, so what fn removes was unused at that moment. fn runs only when
+// the lease was granted. A process that opens the file during fn makes
+// the kernel send this one SIGIO, which Go ignores unless asked.
+func WhileUnused(path string, dev, ino uint64, fn func() error) (Lease, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	switch {
+	case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP):
+		return LeaseReplaced, nil
+	case errors.Is(err, unix.EWOULDBLOCK):
+		return LeaseRefused, nil // another process holds a lease: it has the file open
+	case err != nil:
+		return LeaseUnknown, nil
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return LeaseUnknown, nil
+	}
+	if st.Dev != dev || st.Ino != ino {
+		return LeaseReplaced, nil
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_WRLCK); err != nil {
+		if errors.Is(err, unix.EAGAIN) {
+			return LeaseRefused, nil
+		}
+		return LeaseUnknown, nil
+	}
+	defer unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_UNLCK) //nolint:errcheck // closing the fd drops it too
+	if fn == nil {
+		return LeaseGranted, nil
+	}
+	return LeaseGranted, fn()
 }
 
 // Users returns the processes that map the /dev/shm file with inode ino
@@ -170,10 +260,18 @@ func MappedInode(addr uintptr) (uint64, bool) {
 	return 0, false
 }
 
+// initPIDNamespace is the inode of the initial PID namespace, fixed by the
+// kernel (PROC_PID_INIT_INO).
+const initPIDNamespace = "pid:[4026531836]"
+
 // NestedPIDNamespace reports whether this process runs in a PID namespace
-// below the initial one (its NSpid line lists more than one pid): processes
-// outside it, which may share /dev/shm, are out of its sight in /proc.
+// below the initial one: processes outside it, which may share /dev/shm,
+// are out of its sight in /proc. Its own /proc (unshare --mount-proc)
+// shows a single NSpid, so the namespace's inode decides first.
 func NestedPIDNamespace() bool {
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil {
+		return ns != initPIDNamespace
+	}
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return true // cannot tell: assume the worst

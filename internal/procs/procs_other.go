@@ -7,19 +7,22 @@ const DevShm = ""
 
 // Index is empty here: no OS interface tells which processes map a POSIX
 // segment.
-type Index struct{ Unchecked int }
+type Index struct {
+	Unchecked int
+	Blind     string
+}
 
 // ShmUsers knows no process: every one is unchecked.
-func ShmUsers() Index { return Index{Unchecked: -1} }
+func ShmUsers() Index { return Index{Unchecked: -1, Blind: "this OS does not tell"} }
 
 // Users knows no process.
 func (Index) Users(uint64) []int { return nil }
-
-// UncheckedAs is -1: no process could be checked.
-func (Index) UncheckedAs(uint32) int { return -1 }
 
 // MappedInode cannot tell which file a mapping is of without /proc.
 func MappedInode(uintptr) (uint64, bool) { return 0, false }
 
 // NestedPIDNamespace: without /proc nothing is in sight anyway.
 func NestedPIDNamespace() bool { return true }
+
+// WhileUnused cannot ask for leases here; fn does not run.
+func WhileUnused(string, uint64, uint64, func() error) (Lease, error) { return LeaseUnknown, nil }

@@ -83,3 +83,25 @@ func UserName(uid int) string {
 	}
 	return u.Username
 }
+
+// IsLegacyName reports whether name is one the legacy derivation makes
+// with prefix: prefix, ASCII letters, then 40 lower-case hex digits (the
+// SHA-1). What `qipc clean` may take for Qt's by its name alone.
+func IsLegacyName(name, prefix string) bool {
+	s, ok := strings.CutPrefix(name, prefix)
+	if !ok || len(s) < 40 {
+		return false
+	}
+	letters, hash := s[:len(s)-40], s[len(s)-40:]
+	for _, c := range []byte(hash) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	for _, c := range []byte(letters) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
