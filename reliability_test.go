@@ -58,6 +58,9 @@ func relPeerMain(args []string) int {
 		fmt.Println("err usage")
 		return 2
 	}
+	if args[0] == "map-file" {
+		return mapFileMain(args[1])
+	}
 	k, err := ParseKey(args[1])
 	if err != nil {
 		return peerFail(os.Stdout, err)
@@ -165,6 +168,15 @@ func relPeerMain(args []string) int {
 			fmt.Fprintln(os.Stderr, "close:", err)
 		}
 		return 0
+	case "inspect":
+		// Inspect as another process sees it: another user, another
+		// PID namespace (stale_test.go).
+		u, err := Inspect(k)
+		if err != nil {
+			return peerFail(os.Stdout, err)
+		}
+		fmt.Printf("ok stale=%v attached=%d reason=%s\n", u.Stale, u.Attached, u.Reason)
+		return 0
 	case "create-lock":
 		m := NewSharedMemory(k)
 		if err := m.Create(size, ReadWrite); err != nil {
@@ -180,6 +192,26 @@ func relPeerMain(args []string) int {
 	}
 	fmt.Println("err unknown command")
 	return 2
+}
+
+// mapFileMain maps the file at path (a POSIX segment reached through
+// another path, as a bind mount gives) and keeps only the mapping, until
+// stdin closes.
+func mapFileMain(path string) int {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		fmt.Println("err", err)
+		return 1
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, 4096, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	f.Close()
+	if err != nil {
+		fmt.Println("err", err)
+		return 1
+	}
+	fmt.Println("ok mapped")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return closeStatus(syscall.Munmap(b))
 }
 
 // closeStatus is a relpeer's exit status after its last Close.
