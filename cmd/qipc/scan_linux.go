@@ -239,6 +239,19 @@ func posixLockName(name string) string {
 	return "sem." + name
 }
 
+// keyFileGrace is how old a key file without an object must be to be
+// called stale. Nothing proves that no creator is between making (or
+// opening) the file and its shmget or semget, and a creator's window is
+// microseconds: a file untouched for this long is not in one, unless a
+// creator reuses an old file at the very moment clean removes it.
+const keyFileGrace = time.Minute
+
+// young reports whether a key file was made (its mtime: Qt never writes
+// to one) within keyFileGrace.
+func young(st *unix.Stat_t) bool {
+	return time.Since(time.Unix(st.Mtim.Sec, st.Mtim.Nsec)) < keyFileGrace
+}
+
 func ctimeOf(st *unix.Stat_t) time.Time {
 	return time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
 }
@@ -359,7 +372,7 @@ func scan() ([]*Object, error) {
 		}
 	}
 
-	// Key files with no object.
+	// Key files with no object, unless young.
 	for _, f := range files {
 		if len(f.users) > 0 || !f.temp {
 			continue
@@ -379,6 +392,9 @@ func scan() ([]*Object, error) {
 			case qtnames.IsLegacyName(base, semPrefix):
 				o.Qt = qtLock
 			}
+		}
+		if young(f.st) {
+			continue // a creator may be between making it and shmget/semget
 		}
 		o.stale("key file without an object")
 		objs = append(objs, o)
@@ -607,6 +623,9 @@ func (o *Object) unlinkKeyFile() error {
 	}
 	if !qtKeyFile(st) {
 		return skipped("not an empty regular file: not a Qt key file")
+	}
+	if o.Kind == kindKeyFile && young(st) {
+		return skipped("made within %v: a creator may be about to use it", keyFileGrace)
 	}
 	if keyedOn(low24(st)) {
 		return skipped("a System V object is keyed on it now")
