@@ -627,21 +627,29 @@ func (o *Object) unlinkKeyFile() error {
 	if o.Kind == kindKeyFile && young(st) {
 		return skipped("made within %v: a creator may be about to use it", keyFileGrace)
 	}
-	if keyedOn(low24(st)) {
+	self := ""
+	if o.Kind == kindSysvSem {
+		self = strconv.Itoa(*o.ID) // removed right after its key file, in Qt's order
+	}
+	if keyedOn(low24(st), self) {
 		return skipped("a System V object is keyed on it now")
 	}
 	return ignoreGone(os.Remove(o.Path))
 }
 
-// keyedOn reports whether a System V segment or semaphore set has a key
-// with these ftok bits (any project id), or whether that is unknown.
-func keyedOn(low uint32) bool {
+// keyedOn reports whether a System V segment or semaphore set other than
+// semaphore set semid has a key with these ftok bits (any project id), or
+// whether that is unknown.
+func keyedOn(low uint32, semid string) bool {
 	for _, table := range []string{"/proc/sysvipc/shm", "/proc/sysvipc/sem"} {
 		rows, err := sysvTable(table)
 		if err != nil {
 			return !errors.Is(err, fs.ErrNotExist)
 		}
 		for _, r := range rows {
+			if semid != "" && r["semid"] == semid {
+				continue
+			}
 			if k := keyOf(r); k != 0 && k&0xffffff == low {
 				return true
 			}
