@@ -71,6 +71,16 @@
 // Create replace it, never a live one, and [RemoveSharedMemory],
 // [RemoveSemaphore] and [RecoverLock] clean up by hand.
 //
+// The rule for stale objects: nothing is stale unless proven unused, and
+// `qipc clean --stale` removes nothing unless proven Qt's and unused,
+// checked again at the moment it removes it. A POSIX segment is proven
+// unused by the kernel (a write lease, which it grants only while no
+// process anywhere has the file open or mapped) or by a /proc scan that
+// sees every process (matching mappings by device and inode, so a bind
+// mount does not hide one); a process whose maps cannot be read, a PID
+// namespace of one's own, or hidepid leaves it unproven, and unproven is
+// not stale.
+//
 // # Locking
 //
 // [SharedMemory.Lock] takes the very semaphore QSharedMemory::lock()

@@ -27,8 +27,9 @@ type Usage struct {
 	Pids []int
 	// Creator is the process that created a System V segment.
 	Creator int
-	// Stale says that no live process uses the segment: what a process
-	// that was killed, or exited without Close, leaves behind. A Qt
+	// Stale says that no live process uses the segment, proven as
+	// Inspect describes: what a process that was killed, or exited
+	// without Close, leaves behind. A Qt
 	// program then finds it in create() and believes another instance
 	// runs. Create with WithReplaceStale replaces it.
 	Stale bool
@@ -47,6 +48,14 @@ type Usage struct {
 // mapping with its last handle. Where the OS cannot tell (POSIX on macOS
 // and the BSDs) a segment is never called stale. `qipc ls` applies the
 // same rules (internal/procs).
+//
+// Not stale unless proven unused: on Linux a POSIX segment is proven
+// unused when the kernel grants this process a write lease on its file
+// (it grants none while any process, in any PID namespace and through any
+// path, has it open or mapped; only the file's owner and CAP_LEASE may
+// ask), or else when a /proc scan could read every process's maps and
+// descriptors from the initial PID namespace. Otherwise Stale is false and
+// Reason says what could not be checked.
 func Inspect(key Key) (_ Usage, err error) {
 	defer func() {
 		if err != nil {

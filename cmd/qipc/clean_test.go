@@ -108,7 +108,7 @@ func TestCleanOnlyProvenQt(t *testing.T) {
 // process's maps, so /proc proves nothing; the segment must stay.
 func TestCleanSparesOtherUsersMapping(t *testing.T) {
 	const owner, other = 65534, 1 // nobody, daemon
-	python := "/usr/bin/python3" // not a shim in root's home: the other user runs it
+	python := "/usr/bin/python3"  // not a shim in root's home: the other user runs it
 	if _, err := os.Stat(python); err != nil {
 		missing(t, python)
 	}

@@ -794,12 +794,18 @@ id found is reported (systemv-N keys).
 
 STALE marks, with their reasons:
   - System V segment with no process attached whose creator is gone
-  - a key file with no object
+  - a key file with no object, untouched for a minute
   - an object with no key file (no one can open it by its key any more)
-  - POSIX segment or semaphore that no process maps (/proc/*/maps); processes
-    whose maps cannot be read are ignored, and the mark then says so
+  - POSIX segment or semaphore that no process maps or holds open: proven by
+    a kernel write lease, or by /proc/*/maps and fds matched by device and
+    inode; when /proc cannot show every process (maps that cannot be read,
+    a PID namespace of its own, hidepid) the mark is STALE? (unverified)
   - the lock semaphore of a stale segment
-`+"`qipc clean --stale`"+` removes exactly what is marked.
+QT says what nothing but a Qt object would be: "Qt segment" or "Qt lock"
+(legacy-derived names, a POSIX segment NAME beside sem.NAME, System V
+objects with Qt's project id or an empty key file), else "unknown".
+`+"`qipc clean --stale`"+` removes what is marked and proven Qt's, re-checking each
+object just before removing it.
 
 --json prints an array of objects with these fields:
   kind           "sysv-shm", "sysv-sem", "posix-shm", "posix-sem" or "keyfile"
@@ -825,7 +831,9 @@ STALE marks, with their reasons:
   stale          true when marked STALE
   reasons        why (empty when not stale)
   unverified     true when the mark could not be checked against every
-                 process (clean then skips it without --force)`)
+                 process (clean then skips it without --force)
+  qt             "segment", "lock" or "unknown": what the object is proven
+                 to be (clean leaves "unknown" alone)`)
 	fs.BoolVar(&asJSON, "json", false, "print a JSON array (fields above)")
 	match := fs.String("match", "", "list only objects whose key or path contains `STR`, or that a Qt <= 6.5 program makes for the key name STR")
 	if _, _, stop := fs.parse(args, 0, 0); stop >= 0 {
@@ -851,12 +859,16 @@ STALE marks, with their reasons:
 func cmdClean(args []string) int {
 	var stale, dryRun, force bool
 	fs := newFlags("clean", "--stale [--dry-run] [--force] [--match STR]", `
-Removes what `+"`qipc ls`"+` marks STALE, and only that, printing one line per
-action: System V segments and semaphores by id (IPC_RMID) with their key
-files, lone key files, and POSIX segments and semaphores (shm_unlink /
-sem_unlink). An object that live processes have attached (System V nattch,
-POSIX mappings, a semaphore last used by a live process) or whose mark could
-not be verified is skipped unless --force.`)
+Removes what `+"`qipc ls`"+` marks STALE and proves Qt's, and only that, printing
+one line per action: System V segments and semaphores by id (IPC_RMID) with
+their key files, lone key files, and POSIX segments and semaphores
+(shm_unlink / sem_unlink). An object that live processes have attached
+(System V nattch, POSIX mappings, a semaphore last used by a live process)
+or whose mark could not be verified is skipped unless --force; objects of
+unknown origin always are (qipc rm removes one by name). Each object is
+checked again just before it goes: the same inode or id, still unused (a
+POSIX file under a kernel write lease), a key file still empty and with no
+System V object on it.`)
 	fs.BoolVar(&stale, "stale", false, "remove the objects marked STALE (required)")
 	fs.BoolVar(&dryRun, "dry-run", false, "print what would be removed, remove nothing")
 	fs.BoolVar(&force, "force", false, "also remove stale objects that live processes use")
