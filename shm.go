@@ -288,9 +288,9 @@ func (m *SharedMemory) unbind(sem *Semaphore) error {
 }
 
 // trust refuses objects another user owns, unless WithForeignOwners says
-// they are expected (or the process runs as root): another local user can
-// make a legacy key file and a 0666 segment first, and this object would
-// then read and write that user's bytes.
+// they are expected, also when the process runs as root: another local
+// user can make a legacy key file and a 0666 segment first, and this
+// object would then read and write that user's bytes.
 func (m *SharedMemory) trust(op string, owners []owner) error {
 	if m.opts.foreignOwners {
 		return nil
