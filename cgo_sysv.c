@@ -71,6 +71,7 @@ int qipc_sysv_keyfile_key(const char *path, int proj, int *key, struct qipc_keyf
 	f->uid = (unsigned)st.st_uid;
 	f->regular = S_ISREG(st.st_mode);
 	f->symlink = S_ISLNK(st.st_mode);
+	f->nlink = (uint64_t)st.st_nlink;
 	if (!f->regular)
 		return 0;
 	key_t k = ftok(path, proj);

@@ -15,6 +15,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 	"unsafe"
@@ -79,7 +80,7 @@ type keyFile struct {
 
 // sysvFtok returns ftok(k.Native, project id of k.Type) and the file it
 // was computed for. A name that is not a regular file gives no key (rc 0,
-// f.st.regular 0): refusal says why it is not used.
+// f.st.regular 0); refusal says why a file is not used.
 func sysvFtok(k Key, path *C.char) (f keyFile, rc syscall.Errno) {
 	for range openRaceAttempts {
 		// ESTALE: the name was given to another file during the call.
@@ -91,20 +92,28 @@ func sysvFtok(k Key, path *C.char) (f keyFile, rc syscall.Errno) {
 }
 
 // refusal is the error of a Create, Attach, open or removal through a key
-// file that is not a regular file, whoever owns it: ftok follows a
-// symbolic link, which could lead this process to another application's
+// file that is not a regular file of one name, whoever owns it: ftok
+// follows a symbolic link, and a hard link is another name of a file,
+// either of which could lead this process to another application's
 // segment or semaphore (one of the same user's, whose owner checks pass).
+// Qt's and qipc's key files have one name.
 func (f keyFile) refusal(op string, k Key) error {
-	if f.st.regular != 0 {
+	if f.usable() {
 		return nil
 	}
 	what := "not a regular file"
-	if f.st.symlink != 0 {
+	switch {
+	case f.st.symlink != 0:
 		what = "a symbolic link"
+	case f.st.regular != 0:
+		what = "a file with " + strconv.FormatUint(uint64(f.st.nlink), 10) + " hard links"
 	}
 	return &Error{QtOp: op, Key: k, Kind: PermissionDenied, Err: ErrKeyFileNotRegular,
-		text: "key file " + k.Native + " is " + what + "; a key file must be a regular file"}
+		text: "key file " + k.Native + " is " + what + "; a key file must be a regular file of one name"}
 }
+
+// usable: f can be a key file (refusal).
+func (f keyFile) usable() bool { return f.st.regular != 0 && f.st.nlink == 1 }
 
 // same reports whether f and g are one file (inode).
 func (f keyFile) same(g keyFile) bool { return f.st.dev == g.st.dev && f.st.ino == g.st.ino }
@@ -117,7 +126,7 @@ func (f keyFile) same(g keyFile) bool { return f.st.dev == g.st.dev && f.st.ino 
 // process's user; root also removes one owned by the owner of the object
 // it removes (objUIDs, asked only then).
 func (f keyFile) removable(key C.int, objUIDs func() []int) bool {
-	if f.st.regular == 0 || f.st.size != 0 || f.key != key {
+	if !f.usable() || f.st.size != 0 || f.key != key {
 		return false
 	}
 	euid := geteuid()
@@ -646,7 +655,7 @@ func (s *sysvSem) stale() bool {
 	path := C.CString(s.k.Native)
 	defer C.free(unsafe.Pointer(path))
 	f, rc := sysvFtok(s.k, path)
-	if rc != 0 || f.st.regular == 0 || f.key != s.key {
+	if rc != 0 || !f.usable() || f.key != s.key {
 		return true
 	}
 	var semid C.int

@@ -23,6 +23,7 @@ struct qipc_keyfile {
 	int64_t size;
 	unsigned uid;
 	int regular, symlink;
+	uint64_t nlink;
 };
 
 int qipc_sysv_keyfile_key(const char *path, int proj, int *key, struct qipc_keyfile *f);

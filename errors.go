@@ -94,11 +94,12 @@ var (
 	ErrForeignOwner = errors.New("qipc: owned by another user")
 	// ErrKeyFileNotRegular is the cause of the PermissionDenied of a
 	// Create, Attach, NewSemaphore or removal whose System V key file is
-	// a symbolic link or not a regular file. ftok follows a link, and
-	// another user's link to a key file of this user's could lead a
-	// program to another application's objects, which no owner check
-	// would catch; WithForeignOwners does not accept one either.
-	ErrKeyFileNotRegular = errors.New("qipc: the key file is not a regular file")
+	// a symbolic link, not a regular file, or a file with more than one
+	// name (hard links). ftok follows a link, and another user's link to
+	// a key file of this user's could lead a program to another
+	// application's objects, which no owner check would catch;
+	// WithForeignOwners does not accept one either.
+	ErrKeyFileNotRegular = errors.New("qipc: the key file is not a regular file of one name")
 	// ErrLibcSemaphores is the cause of a KeyError for what a C library's
 	// POSIX semaphores cannot do: with musl, a segment's lock semaphore
 	// under Qt 6.6+'s scheme would take the segment's own name. POSIX

@@ -195,10 +195,15 @@ func setSysctl(t *testing.T, name, v string) {
 	})
 }
 
-// symlinkAs makes link point at target as user u, as an attacker would.
-func symlinkAs(t *testing.T, u osUser, target, link string) {
+// linkAs makes link a symbolic (or hard) link to target as user u, as an
+// attacker would.
+func linkAs(t *testing.T, u osUser, symbolic bool, target, link string) {
 	t.Helper()
-	c := exec.Command("setpriv", "--reuid="+strconv.Itoa(u.uid), "--regid="+strconv.Itoa(u.gid), "--init-groups", "ln", "-s", target, link)
+	ln := []string{"ln", target, link}
+	if symbolic {
+		ln = []string{"ln", "-s", target, link}
+	}
+	c := exec.Command("setpriv", append([]string{"--reuid=" + strconv.Itoa(u.uid), "--regid=" + strconv.Itoa(u.gid), "--init-groups"}, ln...)...)
 	c.Dir = "/"
 	if out, err := c.CombinedOutput(); err != nil {
 		t.Fatalf("ln -s as %s: %v: %s", u.name, err, out)
@@ -206,13 +211,14 @@ func symlinkAs(t *testing.T, u osUser, target, link string) {
 	t.Cleanup(func() { os.Remove(link) }) // before the key's clean-up, which refuses a link
 }
 
-// TestSymlinkedKeyFileRefused: a System V key file that is a symbolic
-// link is refused by Create, Attach, NewSemaphore and the removals,
-// whoever owns it and even with WithForeignOwners: ftok follows it, and
-// another user's link from application A's key file to this user's
-// application B's led A into B's segment, whose owner checks pass. The
-// attack needs fs.protected_symlinks=0, which the test sets.
-func TestSymlinkedKeyFileRefused(t *testing.T) {
+// TestLinkedKeyFileRefused: a System V key file that is a symbolic link
+// (or a file with another name, a hard link) is refused by Create,
+// Attach, NewSemaphore and the removals, whoever owns it and even with
+// WithForeignOwners: ftok follows it, and another user's link from
+// application A's key file to this user's application B's led A into B's
+// segment, whose owner checks pass. The attacks need
+// fs.protected_symlinks=0 (fs.protected_hardlinks=0), which the test sets.
+func TestLinkedKeyFileRefused(t *testing.T) {
 	skipWithoutBackend(t, SystemV)
 	refused := func(t *testing.T, what string, err error) {
 		t.Helper()
@@ -277,7 +283,7 @@ func TestSymlinkedKeyFileRefused(t *testing.T) {
 		appB := startAs(t, bin, victim, "create", kB, "64", "--init", hex.EncodeToString([]byte("B-DATA")), "--hold")
 		expectLine(t, "victim's B create", appB.line(), "ok size=64")
 		kA := testShmKey(t, SystemV, true)
-		symlinkAs(t, attacker, kB.Native, kA.Native)
+		linkAs(t, attacker, true, kB.Native, kA.Native)
 		evil := hex.EncodeToString([]byte("EVIL"))
 		for _, c := range [][]string{{"attach"}, {"attach", "--foreign"}, {"write", "0", evil}, {"create", "64"}} {
 			got := runAs(t, bin, victim, c[0], kA, c[1:]...)
@@ -289,8 +295,41 @@ func TestSymlinkedKeyFileRefused(t *testing.T) {
 		semB := startAs(t, bin, victim, "sem-create", sB, "0", "--hold")
 		expectLine(t, "victim's B sem-create", semB.line(), "ok")
 		sA := testSemKey(t, SystemV, true)
-		symlinkAs(t, attacker, sB.Native, sA.Native)
+		linkAs(t, attacker, true, sB.Native, sA.Native)
 		expectErr(t, "victim's A sem-release", runAs(t, bin, victim, "sem-release", sA, "1"), PermissionDenied)
+		expectLine(t, "victim's B read", runAs(t, bin, victim, "read", kB, "0", "6"), "ok hex="+hex.EncodeToString([]byte("B-DATA")))
+	})
+	t.Run("two-users-hard-link", func(t *testing.T) {
+		users := requirePermUsers(t)
+		attacker, victim := users[permUser], users[permMember]
+		setSysctl(t, "fs/protected_hardlinks", "0")
+		bin := permBinary(t)
+		// The victim's application B, and application A's key, which the
+		// attacker links to B's key file before A starts.
+		kB := testShmKey(t, SystemV, true)
+		appB := startAs(t, bin, victim, "create", kB, "64", "--init", hex.EncodeToString([]byte("B-DATA")), "--hold")
+		expectLine(t, "victim's B create", appB.line(), "ok size=64")
+		kA := testShmKey(t, SystemV, true)
+		linkAs(t, attacker, false, kB.Native, kA.Native)
+		evil := hex.EncodeToString([]byte("EVIL"))
+		for _, c := range [][]string{{"attach"}, {"attach", "--foreign"}, {"write", "0", evil}, {"create", "64"}} {
+			got := runAs(t, bin, victim, c[0], kA, c[1:]...)
+			if why := expectErr(t, "victim's A "+strings.Join(c, " "), got, PermissionDenied); !strings.Contains(why, "hard links") {
+				t.Errorf("victim's A %v: the refusal does not say why: %q", c, why)
+			}
+		}
+		sB := testSemKey(t, SystemV, true)
+		semB := startAs(t, bin, victim, "sem-create", sB, "0", "--hold")
+		expectLine(t, "victim's B sem-create", semB.line(), "ok")
+		sA := testSemKey(t, SystemV, true)
+		linkAs(t, attacker, false, sB.Native, sA.Native)
+		expectErr(t, "victim's A sem-release", runAs(t, bin, victim, "sem-release", sA, "1"), PermissionDenied)
+		// While the link is there B's key file has two names and B is
+		// refused too (the price of the check); B's bytes are intact.
+		expectErr(t, "victim's B read while linked", runAs(t, bin, victim, "read", kB, "0", "6"), PermissionDenied)
+		if err := os.Remove(kA.Native); err != nil {
+			t.Fatal(err)
+		}
 		expectLine(t, "victim's B read", runAs(t, bin, victim, "read", kB, "0", "6"), "ok hex="+hex.EncodeToString([]byte("B-DATA")))
 	})
 }
