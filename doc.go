@@ -59,8 +59,9 @@
 // owned by this process's user (root: or by the owner of the object it
 // removes) whose ftok key is the object's, and still the same inode just
 // before the unlink. A native key may name any file, which is used as Qt
-// uses it but never deleted. A key file that is a symbolic link or not a
-// regular file is refused ([ErrKeyFileNotRegular]).
+// uses it but never deleted. A key file that is a symbolic link, not a
+// regular file, or a file with a second name (a hard link) is refused
+// ([ErrKeyFileNotRegular]).
 //
 // A lock semaphore removed by name while in use is followed where the OS
 // tells: System V operations on it fail, and Lock, Create, Attach, Detach

@@ -272,66 +272,46 @@ func TestLinkedKeyFileRefused(t *testing.T) {
 			t.Errorf("B's semaphore: %d, %v; want 0 and still there", v, err)
 		}
 	})
-	t.Run("two-users", func(t *testing.T) {
-		users := requirePermUsers(t)
-		attacker, victim := users[permUser], users[permMember]
-		setSysctl(t, "fs/protected_symlinks", "0")
-		bin := permBinary(t)
-		// The victim's application B, and application A's key, which the
-		// attacker links to B's key file before A starts.
-		kB := testShmKey(t, SystemV, true)
-		appB := startAs(t, bin, victim, "create", kB, "64", "--init", hex.EncodeToString([]byte("B-DATA")), "--hold")
-		expectLine(t, "victim's B create", appB.line(), "ok size=64")
-		kA := testShmKey(t, SystemV, true)
-		linkAs(t, attacker, true, kB.Native, kA.Native)
-		evil := hex.EncodeToString([]byte("EVIL"))
-		for _, c := range [][]string{{"attach"}, {"attach", "--foreign"}, {"write", "0", evil}, {"create", "64"}} {
-			got := runAs(t, bin, victim, c[0], kA, c[1:]...)
-			if why := expectErr(t, "victim's A "+strings.Join(c, " "), got, PermissionDenied); !strings.Contains(why, "symbolic link") {
-				t.Errorf("victim's A %v: the refusal does not say why: %q", c, why)
+	for _, tc := range []struct {
+		name, sysctl, why string
+		symbolic          bool
+	}{{"two-users", "fs/protected_symlinks", "symbolic link", true}, {"two-users-hard-link", "fs/protected_hardlinks", "hard links", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			users := requirePermUsers(t)
+			attacker, victim := users[permUser], users[permMember]
+			setSysctl(t, tc.sysctl, "0")
+			bin := permBinary(t)
+			// The victim's application B, and application A's key,
+			// which the attacker links to B's key file before A starts.
+			kB := testShmKey(t, SystemV, true)
+			appB := startAs(t, bin, victim, "create", kB, "64", "--init", hex.EncodeToString([]byte("B-DATA")), "--hold")
+			expectLine(t, "victim's B create", appB.line(), "ok size=64")
+			kA := testShmKey(t, SystemV, true)
+			linkAs(t, attacker, tc.symbolic, kB.Native, kA.Native)
+			evil := hex.EncodeToString([]byte("EVIL"))
+			for _, c := range [][]string{{"attach"}, {"attach", "--foreign"}, {"write", "0", evil}, {"create", "64"}} {
+				got := runAs(t, bin, victim, c[0], kA, c[1:]...)
+				if why := expectErr(t, "victim's A "+strings.Join(c, " "), got, PermissionDenied); !strings.Contains(why, tc.why) {
+					t.Errorf("victim's A %v: the refusal does not say why: %q", c, why)
+				}
 			}
-		}
-		sB := testSemKey(t, SystemV, true)
-		semB := startAs(t, bin, victim, "sem-create", sB, "0", "--hold")
-		expectLine(t, "victim's B sem-create", semB.line(), "ok")
-		sA := testSemKey(t, SystemV, true)
-		linkAs(t, attacker, true, sB.Native, sA.Native)
-		expectErr(t, "victim's A sem-release", runAs(t, bin, victim, "sem-release", sA, "1"), PermissionDenied)
-		expectLine(t, "victim's B read", runAs(t, bin, victim, "read", kB, "0", "6"), "ok hex="+hex.EncodeToString([]byte("B-DATA")))
-	})
-	t.Run("two-users-hard-link", func(t *testing.T) {
-		users := requirePermUsers(t)
-		attacker, victim := users[permUser], users[permMember]
-		setSysctl(t, "fs/protected_hardlinks", "0")
-		bin := permBinary(t)
-		// The victim's application B, and application A's key, which the
-		// attacker links to B's key file before A starts.
-		kB := testShmKey(t, SystemV, true)
-		appB := startAs(t, bin, victim, "create", kB, "64", "--init", hex.EncodeToString([]byte("B-DATA")), "--hold")
-		expectLine(t, "victim's B create", appB.line(), "ok size=64")
-		kA := testShmKey(t, SystemV, true)
-		linkAs(t, attacker, false, kB.Native, kA.Native)
-		evil := hex.EncodeToString([]byte("EVIL"))
-		for _, c := range [][]string{{"attach"}, {"attach", "--foreign"}, {"write", "0", evil}, {"create", "64"}} {
-			got := runAs(t, bin, victim, c[0], kA, c[1:]...)
-			if why := expectErr(t, "victim's A "+strings.Join(c, " "), got, PermissionDenied); !strings.Contains(why, "hard links") {
-				t.Errorf("victim's A %v: the refusal does not say why: %q", c, why)
+			sB := testSemKey(t, SystemV, true)
+			semB := startAs(t, bin, victim, "sem-create", sB, "0", "--hold")
+			expectLine(t, "victim's B sem-create", semB.line(), "ok")
+			sA := testSemKey(t, SystemV, true)
+			linkAs(t, attacker, tc.symbolic, sB.Native, sA.Native)
+			expectErr(t, "victim's A sem-release", runAs(t, bin, victim, "sem-release", sA, "1"), PermissionDenied)
+			if !tc.symbolic {
+				// While the hard link is there B's key file has two
+				// names and B is refused too, the price of the check.
+				expectErr(t, "victim's B read while linked", runAs(t, bin, victim, "read", kB, "0", "6"), PermissionDenied)
+				if err := os.Remove(kA.Native); err != nil {
+					t.Fatal(err)
+				}
 			}
-		}
-		sB := testSemKey(t, SystemV, true)
-		semB := startAs(t, bin, victim, "sem-create", sB, "0", "--hold")
-		expectLine(t, "victim's B sem-create", semB.line(), "ok")
-		sA := testSemKey(t, SystemV, true)
-		linkAs(t, attacker, false, sB.Native, sA.Native)
-		expectErr(t, "victim's A sem-release", runAs(t, bin, victim, "sem-release", sA, "1"), PermissionDenied)
-		// While the link is there B's key file has two names and B is
-		// refused too (the price of the check); B's bytes are intact.
-		expectErr(t, "victim's B read while linked", runAs(t, bin, victim, "read", kB, "0", "6"), PermissionDenied)
-		if err := os.Remove(kA.Native); err != nil {
-			t.Fatal(err)
-		}
-		expectLine(t, "victim's B read", runAs(t, bin, victim, "read", kB, "0", "6"), "ok hex="+hex.EncodeToString([]byte("B-DATA")))
-	})
+			expectLine(t, "victim's B read", runAs(t, bin, victim, "read", kB, "0", "6"), "ok hex="+hex.EncodeToString([]byte("B-DATA")))
+		})
+	}
 }
 
 // TestRootRefusesForeignOwner: root is no exception to the owner check.

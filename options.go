@@ -44,8 +44,8 @@ func WithoutCleanup() Option { return func(o *options) { o.cleanup = false } }
 // that then attaches would read and write that user's bytes. Qt never
 // makes objects another user owns, so Qt peers of the same user are not
 // affected. Use it for deliberate multi-user set-ups (with
-// WithPermissions). A key file that is a symbolic link or not a regular
-// file is refused even with it (ErrKeyFileNotRegular).
+// WithPermissions). A key file that is a symbolic link, a hard link or not
+// a regular file is refused even with it (ErrKeyFileNotRegular).
 func WithForeignOwners() Option { return func(o *options) { o.foreignOwners = true } }
 
 // WithPermissions sets the permission bits of the objects this object

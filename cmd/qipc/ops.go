@@ -726,7 +726,8 @@ A System V key file goes, with its object or alone when there is none, only
 if it is a key file as Qt and qipc make them: an empty regular file owned by
 this user (for root, also one owned by the owner of the object removed)
 whose ftok key is the object's. Any other file named by KEY (one with
-content, a symbolic link, another user's) is left as it is, and rm says so.
+content, another user's) is left as it is, and rm says so; a symbolic or
+hard link is refused.
 rm works on other users' objects as far as the system lets this user
 (root: all of them).`)
 	kf.register(fs)
