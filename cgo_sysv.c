@@ -56,10 +56,31 @@ int qipc_sysv_keyfile(const char *path, unsigned mode, int set_mode, int *create
 	return rc;
 }
 
-int qipc_sysv_ftok(const char *path, int proj, int *key) {
+// lstat(path), then for a regular file ftok(path, proj) and lstat again:
+// what the file itself is (lstat: a symbolic link is reported, never
+// followed) and, for a regular file, the key ftok gives for that very
+// inode. ESTALE when the name was given to another file in between. The
+// key of anything but a regular file is left to Go, which refuses it.
+int qipc_sysv_keyfile_key(const char *path, int proj, int *key, struct qipc_keyfile *f) {
+	struct stat st, again;
+	if (lstat(path, &st) != 0)
+		return errno;
+	f->dev = (uint64_t)st.st_dev;
+	f->ino = (uint64_t)st.st_ino;
+	f->size = (int64_t)st.st_size;
+	f->uid = (unsigned)st.st_uid;
+	f->regular = S_ISREG(st.st_mode);
+	f->symlink = S_ISLNK(st.st_mode);
+	f->nlink = (uint64_t)st.st_nlink;
+	if (!f->regular)
+		return 0;
 	key_t k = ftok(path, proj);
 	if (k == (key_t)-1)
 		return errno;
+	if (lstat(path, &again) != 0)
+		return errno;
+	if (again.st_dev != st.st_dev || again.st_ino != st.st_ino)
+		return ESTALE;
 	*key = (int)k;
 	return 0;
 }
@@ -110,19 +131,25 @@ int qipc_sysv_sem_owner(int semid, unsigned *uid) {
 
 int qipc_sysv_shm_detach(void *addr) { return shmdt(addr) == 0 ? 0 : errno; }
 
-// Whether path still gives key: a key file recreated since (a new inode)
-// belongs to whoever made it and must not be unlinked with the old object.
-static int key_file_gives(const char *path, int proj, int key) {
-	key_t now = ftok(path, proj);
-	return now != (key_t)-1 && now == (key_t)key;
+// unlink(path) if path is still the file (dev, ino) that Go examined and
+// found to be a key file it may remove (qipc_sysv_keyfile_key, then Go's
+// rule): a file made or renamed there since is someone else's. The lstat
+// is the last call before the unlink; 1 when it unlinked, 0 when it left
+// the file, -1 with errno when unlink failed.
+static int unlink_same(const char *path, uint64_t dev, uint64_t ino) {
+	struct stat st;
+	if (lstat(path, &st) != 0 || (uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino)
+		return 0;
+	return unlink(path) == 0 ? 1 : (errno == ENOENT ? 0 : -1);
 }
 
 // The forced removal (QSharedMemory has none; the clean-up after a crash):
 // IPC_RMID whatever the attach count, and unlink(path) even when there was
-// no segment. *removed tells whether there was one.
+// no segment, while path is still the file (dev, ino). *removed tells
+// whether there was a segment.
 // path NULL keeps the key file; only >= 0 removes only the segment of that
 // id (and then leaves the key file to it).
-int qipc_sysv_shm_remove(int key, int only, const char *path, int *removed, int *step) {
+int qipc_sysv_shm_remove(int key, int only, const char *path, uint64_t dev, uint64_t ino, int *removed, int *step) {
 	*removed = 0;
 	*step = QIPC_SV_STEP_GET;
 	int id = shmget((key_t)key, 0, 0);
@@ -138,7 +165,7 @@ int qipc_sysv_shm_remove(int key, int only, const char *path, int *removed, int 
 			return errno;
 	}
 	*step = QIPC_SV_STEP_UNLINK;
-	if (path != NULL && unlink(path) != 0 && errno != ENOENT)
+	if (path != NULL && unlink_same(path, dev, ino) < 0)
 		return errno;
 	return 0;
 }
@@ -166,10 +193,11 @@ int qipc_sysv_shm_stat(int key, int64_t *size, int *nattch, int *cpid, unsigned 
 
 // Qt's detach clean-up, on the segment id the caller had attached where Qt
 // looks the key up again: IPC_STAT, and only if shm_nattch == 0, IPC_RMID
-// and unlink(path); unlink_path NULL keeps the key file. A segment that is gone or cannot be examined is left
-// alone, as Qt leaves it. The key file goes only while it still gives
-// this segment's key, so a file made since for a new segment stays.
-int qipc_sysv_shm_remove_unused(int id, int key, const char *unlink_path, const char *path, int proj, int *removed, int *step) {
+// and unlink(path); path NULL keeps the key file. A segment that is gone
+// or cannot be examined is left alone, as Qt leaves it. The key file goes
+// only while it is the file (dev, ino) Go found giving this segment's key,
+// so a file made since for a new segment stays.
+int qipc_sysv_shm_remove_unused(int id, const char *path, uint64_t dev, uint64_t ino, int *removed, int *step) {
 	*removed = 0;
 	struct shmid_ds ds;
 	*step = QIPC_SV_STEP_STAT;
@@ -182,7 +210,7 @@ int qipc_sysv_shm_remove_unused(int id, int key, const char *unlink_path, const 
 		return errno == EINVAL || errno == EIDRM ? 0 : errno;
 	*removed = 1;
 	*step = QIPC_SV_STEP_UNLINK;
-	if (unlink_path != NULL && key_file_gives(path, proj, key) && unlink(path) != 0 && errno != ENOENT)
+	if (path != NULL && unlink_same(path, dev, ino) < 0)
 		return errno;
 	return 0;
 }
@@ -366,12 +394,13 @@ static int segment_exists(int key) { return shmget((key_t)key, 0, 0) >= 0 || err
 
 // Qt's semaphore cleanHandle(): unlink(path), then semctl(IPC_RMID). The
 // file goes only while it names this semaphore: semid still exists (else
-// the file may belong to whoever recreated it) and ftok(path) still gives
-// key; with keep_if_segment, also not while a segment uses the same key
-// (Qt 6.6+ keys without a legacy key share one file between segment and
-// lock). semid < 0 means no semaphore: only the file is considered. A set
-// already removed is not an error.
-int qipc_sysv_sem_remove(int semid, const char *path, int proj, int key, int keep_if_segment) {
+// the file may belong to whoever recreated it) and path is still the file
+// (dev, ino) Go found giving key; with keep_if_segment, also not while a
+// segment uses the same key (Qt 6.6+ keys without a legacy key share one
+// file between segment and lock). path NULL keeps the file; semid < 0
+// means no semaphore: only the file is considered. A set already removed
+// is not an error.
+int qipc_sysv_sem_remove(int semid, const char *path, uint64_t dev, uint64_t ino, int key, int keep_if_segment) {
 	if (semid >= 0) {
 		struct semid_ds ds;
 		union qipc_semun arg;
@@ -379,8 +408,8 @@ int qipc_sysv_sem_remove(int semid, const char *path, int proj, int key, int kee
 		if (semctl(semid, 0, IPC_STAT, arg) != 0 && (errno == EINVAL || errno == EIDRM))
 			return 0;
 	}
-	if (key_file_gives(path, proj, key) && !(keep_if_segment && segment_exists(key)))
-		unlink(path); // result ignored, as in Qt
+	if (path != NULL && !(keep_if_segment && segment_exists(key)))
+		unlink_same(path, dev, ino); // result ignored, as in Qt
 	if (semid >= 0 && semctl(semid, 0, IPC_RMID) != 0 && errno != EINVAL && errno != EIDRM)
 		return errno;
 	return 0;

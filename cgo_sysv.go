@@ -14,6 +14,8 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"slices"
+	"strconv"
 	"syscall"
 	"time"
 	"unsafe"
@@ -69,11 +71,75 @@ func sysvKeyFile(op string, k Key, path *C.char, perm uint32) (bool, error) {
 	return created != 0, nil
 }
 
-// sysvFtok returns ftok(k.Native, project id of k.Type).
-func sysvFtok(k Key, path *C.char) (C.int, syscall.Errno) {
-	var key C.int
-	rc := syscall.Errno(C.qipc_sysv_ftok(path, C.int(ftokProjectID(k.Type)), &key))
-	return key, rc
+// keyFile is what a key file is (lstat: the name itself, a symbolic link
+// not followed) and, for a regular file, the key ftok gives for it.
+type keyFile struct {
+	st  C.struct_qipc_keyfile
+	key C.int
+}
+
+// sysvFtok returns ftok(k.Native, project id of k.Type) and the file it
+// was computed for. A name that is not a regular file gives no key (rc 0,
+// f.st.regular 0); refusal says why a file is not used.
+func sysvFtok(k Key, path *C.char) (f keyFile, rc syscall.Errno) {
+	for range openRaceAttempts {
+		// ESTALE: the name was given to another file during the call.
+		if rc = syscall.Errno(C.qipc_sysv_keyfile_key(path, C.int(ftokProjectID(k.Type)), &f.key, &f.st)); rc != syscall.ESTALE {
+			break
+		}
+	}
+	return f, rc
+}
+
+// refusal is the error of a Create, Attach, open or removal through a key
+// file that is not a regular file of one name, whoever owns it: ftok
+// follows a symbolic link, and a hard link is another name of a file,
+// either of which could lead this process to another application's
+// segment or semaphore (one of the same user's, whose owner checks pass).
+// Qt's and qipc's key files have one name.
+func (f keyFile) refusal(op string, k Key) error {
+	if f.usable() {
+		return nil
+	}
+	what := "not a regular file"
+	switch {
+	case f.st.symlink != 0:
+		what = "a symbolic link"
+	case f.st.regular != 0:
+		what = "a file with " + strconv.FormatUint(uint64(f.st.nlink), 10) + " hard links"
+	}
+	return &Error{QtOp: op, Key: k, Kind: PermissionDenied, Err: ErrKeyFileNotRegular,
+		text: "key file " + k.Native + " is " + what + "; a key file must be a regular file of one name"}
+}
+
+// usable: f can be a key file (refusal).
+func (f keyFile) usable() bool { return f.st.regular != 0 && f.st.nlink == 1 }
+
+// same reports whether f and g are one file (inode).
+func (f keyFile) same(g keyFile) bool { return f.st.dev == g.st.dev && f.st.ino == g.st.ino }
+
+// removable says whether f, the file that gives key, may be unlinked with
+// the object under key, the rule stated once (package documentation,
+// "Ownership"): only a key file as Qt and qipc make them, an empty regular
+// file (one with content was not made as a key file: Qt would delete a
+// configuration file named as a native key, COMPAT.md #11), owned by this
+// process's user; root also removes one owned by the owner of the object
+// it removes (objUIDs, asked only then).
+func (f keyFile) removable(key C.int, objUIDs func() []int) bool {
+	if !f.usable() || f.st.size != 0 || f.key != key {
+		return false
+	}
+	euid := geteuid()
+	return int(f.st.uid) == euid || (euid == 0 && slices.Contains(objUIDs(), int(f.st.uid)))
+}
+
+// sysvUnlinkArgs are the path and identity the C removal unlinks, or a
+// nil path that keeps the file.
+func sysvUnlinkArgs(path *C.char, f keyFile, ok bool) (*C.char, C.uint64_t, C.uint64_t) {
+	if !ok {
+		return nil, 0, 0
+	}
+	return path, f.st.dev, f.st.ino
 }
 
 // sysvSharesKeyFile reports whether the lock semaphore of segment k uses
@@ -92,13 +158,17 @@ func (sysvBackend) createSegment(k Key, size int, mode AccessMode, perm uint32) 
 	if err != nil {
 		return nil, err
 	}
-	key, rc := sysvFtok(k, path)
+	f, rc := sysvFtok(k, path)
 	if rc != 0 {
 		if createdFile {
 			_ = syscall.Unlink(k.Native)
 		}
 		return nil, shmError("QSharedMemory::handle", k, rc)
 	}
+	if err := f.refusal("QSharedMemory::handle", k); err != nil {
+		return nil, err
+	}
+	key := f.key
 	if rc := syscall.Errno(C.qipc_sysv_shm_create(key, C.size_t(size), C.uint(perm))); rc != 0 {
 		if createdFile && rc != syscall.EEXIST {
 			_ = syscall.Unlink(k.Native)
@@ -108,23 +178,23 @@ func (sysvBackend) createSegment(k Key, size int, mode AccessMode, perm uint32) 
 		}
 		return nil, shmError("QSharedMemory::create", k, rc)
 	}
-	return sysvAttach(k, key, mode)
+	return sysvAttach(k, f, mode)
 }
 
 func (sysvBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
 	path := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(path))
-	key, err := sysvAttachKey(k, path)
+	f, err := sysvAttachKey(k, path)
 	if err != nil {
 		return nil, err
 	}
-	return sysvAttach(k, key, mode)
+	return sysvAttach(k, f, mode)
 }
 
-// sysvAttachKey is the ftok key attach uses, or the error Qt's handle()
-// reports for it.
-func sysvAttachKey(k Key, path *C.char) (C.int, error) {
-	key, rc := sysvFtok(k, path)
+// sysvAttachKey is the key file attach uses, with its ftok key, or the
+// error Qt's handle() reports for it.
+func sysvAttachKey(k Key, path *C.char) (keyFile, error) {
+	f, rc := sysvFtok(k, path)
 	if rc != 0 {
 		// Qt 6.6+: "QSharedMemory::handle: doesn't exist" for a missing
 		// file; Qt <= 6.5 checked for the file first, in its own words.
@@ -132,16 +202,16 @@ func sysvAttachKey(k Key, path *C.char) (C.int, error) {
 		if rc == syscall.ENOENT {
 			e.legacy = "QSharedMemory::handle:: UNIX key file doesn't exist"
 		}
-		return 0, e
+		return f, e
 	}
-	return key, nil
+	return f, f.refusal("QSharedMemory::handle", k)
 }
 
 // findSegment looks the segment up as attach would, without attaching.
 func (sysvBackend) findSegment(k Key) error {
 	path := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(path))
-	key, err := sysvAttachKey(k, path)
+	f, err := sysvAttachKey(k, path)
 	switch {
 	case err == nil:
 	case !errors.Is(err, ErrNotFound):
@@ -153,13 +223,13 @@ func (sysvBackend) findSegment(k Key) error {
 	default:
 		return err
 	}
-	if rc := syscall.Errno(C.qipc_sysv_shm_lookup(key)); rc == syscall.ENOENT {
+	if rc := syscall.Errno(C.qipc_sysv_shm_lookup(f.key)); rc == syscall.ENOENT {
 		return shmError("QSharedMemory::attach (shmget)", k, rc)
 	}
 	return nil
 }
 
-func sysvAttach(k Key, key C.int, mode AccessMode) (segment, error) {
+func sysvAttach(k Key, f keyFile, mode AccessMode) (segment, error) {
 	var (
 		id        C.int
 		addr      unsafe.Pointer
@@ -171,7 +241,7 @@ func sysvAttach(k Key, key C.int, mode AccessMode) (segment, error) {
 	if mode == ReadOnly {
 		ro = 1
 	}
-	if rc := syscall.Errno(C.qipc_sysv_shm_attach(key, ro, &id, &addr, &size, &uid, &cuid, &step)); rc != 0 {
+	if rc := syscall.Errno(C.qipc_sysv_shm_attach(f.key, ro, &id, &addr, &size, &uid, &cuid, &step)); rc != 0 {
 		op := map[C.int]string{
 			C.QIPC_SV_STEP_GET:  "QSharedMemory::attach (shmget)",
 			C.QIPC_SV_STEP_AT:   "QSharedMemory::attach (shmat)",
@@ -179,29 +249,29 @@ func sysvAttach(k Key, key C.int, mode AccessMode) (segment, error) {
 		}[step]
 		return nil, shmError(op, k, rc)
 	}
-	return &sysvSegment{addr: addr, size: int(size), id: id, key: key, k: k, uids: []int{int(uid), int(cuid)}}, nil
+	return &sysvSegment{addr: addr, size: int(size), id: id, key: f.key, k: k, file: f, uids: []int{int(uid), int(cuid)}}, nil
 }
 
 func (s *sysvSegment) identity() segmentID { return segmentID{uint64(s.id) + 1} }
 
-// sysvKeyOf is the ftok key of an existing segment's key file; without
+// sysvKeyOf is an existing segment's key file, with its ftok key; without
 // the file (found false, err nil) no one can attach a segment by k.
-func sysvKeyOf(k Key, path *C.char) (key C.int, found bool, err error) {
-	key, rc := sysvFtok(k, path)
+func sysvKeyOf(k Key, path *C.char) (f keyFile, found bool, err error) {
+	f, rc := sysvFtok(k, path)
 	switch rc {
 	case 0:
-		return key, true, nil
+		return f, true, f.refusal("QSharedMemory::handle", k)
 	case syscall.ENOENT:
-		return 0, false, nil
+		return f, false, nil
 	}
-	return 0, false, shmError("QSharedMemory::handle", k, rc)
+	return f, false, shmError("QSharedMemory::handle", k, rc)
 }
 
 func (sysvBackend) inspectSegment(k Key) (segmentFacts, error) {
 	path := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(path))
-	key, found, err := sysvKeyOf(k, path)
-	if !found {
+	f, found, err := sysvKeyOf(k, path)
+	if !found || err != nil {
 		return segmentFacts{}, err
 	}
 	var (
@@ -209,7 +279,7 @@ func (sysvBackend) inspectSegment(k Key) (segmentFacts, error) {
 		nattch, cpid C.int
 		uid, mode    C.uint
 	)
-	switch rc := syscall.Errno(C.qipc_sysv_shm_stat(key, &size, &nattch, &cpid, &uid, &mode)); rc {
+	switch rc := syscall.Errno(C.qipc_sysv_shm_stat(f.key, &size, &nattch, &cpid, &uid, &mode)); rc {
 	case 0:
 		return segmentFacts{found: true, size: int64(size), uid: int(uid), counted: true, attached: int(nattch), creator: int(cpid)}, nil
 	case syscall.ENOENT:
@@ -223,20 +293,28 @@ func (sysvBackend) removeSegment(k Key, keepName bool, only segmentID) (bool, er
 	const op = "QSharedMemory::remove"
 	path := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(path))
-	key, found, err := sysvKeyOf(k, path)
-	if !found {
+	f, found, err := sysvKeyOf(k, path)
+	if !found || err != nil {
 		return false, err
 	}
+	key := f.key
 	var removed, step C.int
-	unlink := path
-	if keepName {
-		unlink = nil
-	}
+	unlink, dev, ino := sysvUnlinkArgs(path, f, !keepName && f.removable(key, func() []int {
+		var (
+			size         C.int64_t
+			nattch, cpid C.int
+			uid, mode    C.uint
+		)
+		if C.qipc_sysv_shm_stat(key, &size, &nattch, &cpid, &uid, &mode) != 0 {
+			return nil
+		}
+		return []int{int(uid)}
+	}))
 	onlyID := C.int(-1)
 	if only != (segmentID{}) {
 		onlyID = C.int(only[0] - 1)
 	}
-	rc := syscall.Errno(C.qipc_sysv_shm_remove(key, onlyID, unlink, &removed, &step))
+	rc := syscall.Errno(C.qipc_sysv_shm_remove(key, onlyID, unlink, dev, ino, &removed, &step))
 	if err := sysvRemoveError(op, k, rc, step); err != nil {
 		return removed != 0, err // set only once the segment is gone
 	}
@@ -245,7 +323,7 @@ func (sysvBackend) removeSegment(k Key, keepName bool, only segmentID) (bool, er
 		// detach leaves this to SharedMemory, which retires its lock.)
 		var semid C.int
 		if C.qipc_sysv_sem_lookup(key, &semid) == 0 {
-			if rc := syscall.Errno(C.qipc_sysv_sem_remove(semid, path, C.int(ftokProjectID(k.Type)), key, 0)); rc != 0 {
+			if rc := syscall.Errno(C.qipc_sysv_sem_remove(semid, nil, 0, 0, key, 0)); rc != 0 {
 				return removed != 0, semError("QSystemSemaphore::cleanHandle", lockKeyFor(k), rc)
 			}
 		}
@@ -271,18 +349,17 @@ type sysvSegment struct {
 	id   C.int // the segment attached, for the detach clean-up
 	key  C.int // its ftok key
 	k    Key
-	uids []int // its owner and creator
+	file keyFile // the key file that gave key
+	uids []int   // its owner and creator
 }
 
 func (s *sysvSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.size) }
 
-// owners: the segment's owner and creator, and its key file's owner.
+// owners: the segment's owner and creator, and the owner of the key file
+// that gave its key (not of what the name holds later).
 func (s *sysvSegment) owners() []owner {
-	out := []owner{uidOwner("segment", s.uids[0]), uidOwner("segment (creator)", s.uids[1])}
-	if uid, ok := fileUID(s.k.Native); ok {
-		out = append(out, uidOwner("key file "+s.k.Native, uid))
-	}
-	return out
+	return []owner{uidOwner("segment", s.uids[0]), uidOwner("segment (creator)", s.uids[1]),
+		uidOwner("key file "+s.k.Native, int(s.file.st.uid))}
 }
 
 func (s *sysvSegment) detach(removeUnused, keepName bool) (bool, error) {
@@ -292,12 +369,11 @@ func (s *sysvSegment) detach(removeUnused, keepName bool) (bool, error) {
 	}
 	path := C.CString(s.k.Native)
 	defer C.free(unsafe.Pointer(path))
-	unlink := path
-	if keepName && s.k.HasLock() && sysvSharesKeyFile(s.k) {
-		unlink = nil
-	}
+	keep := keepName && s.k.HasLock() && sysvSharesKeyFile(s.k)
+	f, rc := sysvFtok(s.k, path)
+	unlink, dev, ino := sysvUnlinkArgs(path, f, !keep && rc == 0 && f.removable(s.key, func() []int { return s.uids }))
 	var removed, step C.int
-	rc := syscall.Errno(C.qipc_sysv_shm_remove_unused(s.id, s.key, unlink, path, C.int(ftokProjectID(s.k.Type)), &removed, &step))
+	rc = syscall.Errno(C.qipc_sysv_shm_remove_unused(s.id, unlink, dev, ino, &removed, &step))
 	return removed != 0, errors.Join(err, sysvRemoveError("QSharedMemory::detach", s.k, rc, step))
 }
 
@@ -322,10 +398,10 @@ func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (
 	}
 	path := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(path))
-	proj := C.int(ftokProjectID(k.Type))
 	var (
 		createdFile, created bool
-		key, semid           C.int
+		f                    keyFile
+		semid                C.int
 		rc                   syscall.Errno
 	)
 	// The key file may go at any moment: the owner of the set it names
@@ -338,13 +414,16 @@ func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (
 		if createdFile, err = sysvKeyFile(op, k, path, perm); err != nil {
 			return nil, false, err
 		}
-		if key, rc = sysvFtok(k, path); rc != 0 {
+		if f, rc = sysvFtok(k, path); rc != 0 {
 			if rc == syscall.ENOENT {
 				continue
 			}
 			break
 		}
-		if semid, created, rc = sysvSemGet(key, perm); rc != 0 {
+		if err := f.refusal(op+":", k); err != nil {
+			return nil, false, err
+		}
+		if semid, created, rc = sysvSemGet(f.key, perm); rc != 0 {
 			if createdFile {
 				_ = syscall.Unlink(k.Native)
 			}
@@ -353,10 +432,10 @@ func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (
 		if !created {
 			break
 		}
-		if now, frc := sysvFtok(k, path); frc == 0 && now == key {
+		if now, frc := sysvFtok(k, path); frc == 0 && now.same(f) {
 			break
 		}
-		_ = (&sysvSem{semid: semid, key: key, proj: proj, k: k}).remove()
+		_ = (&sysvSem{semid: semid, key: f.key, k: k, file: f}).remove()
 		rc = syscall.ENOENT
 	}
 	if rc != 0 {
@@ -365,7 +444,7 @@ func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (
 		}
 		return nil, false, &Error{QtOp: op + ":", Key: k, Kind: KeyError, Err: rc, text: "ftok failed"}
 	}
-	h := &sysvSem{semid: semid, key: key, proj: proj, k: k}
+	h := &sysvSem{semid: semid, key: f.key, k: k, file: f}
 	if created || create {
 		v := C.int(min(initial, math.MaxInt32))
 		if rc := syscall.Errno(C.qipc_sysv_sem_setval(semid, v)); rc != 0 {
@@ -398,7 +477,7 @@ func sysvSemGet(key C.int, perm uint32) (semid C.int, created bool, rc syscall.E
 func (sysvBackend) removeSemaphore(k Key) error {
 	path := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(path))
-	key, rc := sysvFtok(k, path)
+	f, rc := sysvFtok(k, path)
 	switch rc {
 	case 0:
 	case syscall.ENOENT:
@@ -406,13 +485,16 @@ func (sysvBackend) removeSemaphore(k Key) error {
 	default:
 		return &Error{QtOp: "QSystemSemaphore::handle:", Key: k, Kind: KeyError, Err: rc, text: "ftok failed"}
 	}
+	if err := f.refusal("QSystemSemaphore::handle:", k); err != nil {
+		return err
+	}
 	semid := C.int(-1)
-	switch rc := syscall.Errno(C.qipc_sysv_sem_lookup(key, &semid)); rc {
+	switch rc := syscall.Errno(C.qipc_sysv_sem_lookup(f.key, &semid)); rc {
 	case 0, syscall.ENOENT:
 	default:
 		return semError("QSystemSemaphore::cleanHandle", k, rc)
 	}
-	return (&sysvSem{semid: semid, key: key, proj: C.int(ftokProjectID(k.Type)), k: k}).removeWith(path)
+	return (&sysvSem{semid: semid, key: f.key, k: k, file: f}).removeWith(path)
 }
 
 // sysvSem is one semaphore set of one semaphore, as Qt makes them. System
@@ -420,21 +502,26 @@ func (sysvBackend) removeSemaphore(k Key) error {
 type sysvSem struct {
 	semid C.int // -1: no set, only a key file to remove
 	key   C.int // the ftok key the set was found under
-	proj  C.int
 	k     Key
+	file  keyFile // the key file that gave key
 }
 
-// owners: the set's owner and its key file's owner.
+// owners: the set's owner and the owner of the key file that gave its key.
 func (s *sysvSem) owners() []owner {
-	var out []owner
-	var uid C.uint
-	if C.qipc_sysv_sem_owner(s.semid, &uid) == 0 {
-		out = append(out, uidOwner("lock semaphore", int(uid)))
-	}
-	if uid, ok := fileUID(s.k.Native); ok {
-		out = append(out, uidOwner("key file "+s.k.Native, uid))
+	out := []owner{uidOwner("key file "+s.k.Native, int(s.file.st.uid))}
+	if uid, ok := s.owner(); ok {
+		out = append([]owner{uidOwner("lock semaphore", uid)}, out...)
 	}
 	return out
+}
+
+// owner is the set's owner (IPC_STAT).
+func (s *sysvSem) owner() (int, bool) {
+	var uid C.uint
+	if C.qipc_sysv_sem_owner(s.semid, &uid) != 0 {
+		return 0, false
+	}
+	return int(uid), true
 }
 
 func (s *sysvSem) op(n int, timeout time.Duration) syscall.Errno {
@@ -542,7 +629,15 @@ func (s *sysvSem) removeWith(path *C.char) error {
 	if s.k.LegacyKey == "" {
 		keep = 1
 	}
-	if rc := syscall.Errno(C.qipc_sysv_sem_remove(s.semid, path, s.proj, s.key, keep)); rc != 0 {
+	f, rc := sysvFtok(s.k, path)
+	unlink, dev, ino := sysvUnlinkArgs(path, f, rc == 0 && f.removable(s.key, func() []int {
+		uid, ok := s.owner()
+		if !ok {
+			return nil
+		}
+		return []int{uid}
+	}))
+	if rc := syscall.Errno(C.qipc_sysv_sem_remove(s.semid, unlink, dev, ino, s.key, keep)); rc != 0 {
 		return semError("QSystemSemaphore::cleanHandle", s.k, rc)
 	}
 	return nil
@@ -559,10 +654,10 @@ func (s *sysvSem) unusedElsewhere() bool { return false }
 func (s *sysvSem) stale() bool {
 	path := C.CString(s.k.Native)
 	defer C.free(unsafe.Pointer(path))
-	key, rc := sysvFtok(s.k, path)
-	if rc != 0 || key != s.key {
+	f, rc := sysvFtok(s.k, path)
+	if rc != 0 || !f.usable() || f.key != s.key {
 		return true
 	}
 	var semid C.int
-	return C.qipc_sysv_sem_lookup(key, &semid) != 0 || semid != s.semid
+	return C.qipc_sysv_sem_lookup(f.key, &semid) != 0 || semid != s.semid
 }

@@ -54,6 +54,15 @@
 //  4. Windows removes objects with their last handle.
 //  5. Nothing else is removed: [WithoutCleanup] keeps even 1 and 2.
 //
+// A System V key file goes (1, 3, [RemoveSharedMemory], [RemoveSemaphore])
+// only if it is a key file as Qt and qipc make them: an empty regular file
+// owned by this process's user (root: or by the owner of the object it
+// removes) whose ftok key is the object's, and still the same inode just
+// before the unlink. A native key may name any file, which is used as Qt
+// uses it but never deleted. A key file that is a symbolic link, not a
+// regular file, or a file with a second name (a hard link) is refused
+// ([ErrKeyFileNotRegular]).
+//
 // A lock semaphore removed by name while in use is followed where the OS
 // tells: System V operations on it fail, and Lock, Create, Attach, Detach
 // and Close then open the name again, as Qt does. POSIX does not tell:
@@ -106,8 +115,8 @@
 // was (see "Ownership"): a program that exits on the error leaves no
 // segment, and no lock semaphore but one another process has open.
 // Create and Attach refuse objects that
-// another user owns (a squatted legacy key file or segment) unless
-// [WithForeignOwners] is given, and [SharedMemory.CreateContext],
+// another user owns (a squatted legacy key file or segment), also when
+// running as root, unless [WithForeignOwners] is given, and [SharedMemory.CreateContext],
 // [SharedMemory.AttachContext] and [SharedMemory.DetachContext] bound
 // their wait for the lock, which a dead POSIX holder never gives back.
 //

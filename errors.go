@@ -92,6 +92,14 @@ var (
 	// Attach that found an object (segment, lock semaphore, key file)
 	// owned by another user; see WithForeignOwners.
 	ErrForeignOwner = errors.New("qipc: owned by another user")
+	// ErrKeyFileNotRegular is the cause of the PermissionDenied of a
+	// Create, Attach, NewSemaphore or removal whose System V key file is
+	// a symbolic link, not a regular file, or a file with more than one
+	// name (hard links). ftok follows a link, and another user's link to
+	// a key file of this user's could lead a program to another
+	// application's objects, which no owner check would catch;
+	// WithForeignOwners does not accept one either.
+	ErrKeyFileNotRegular = errors.New("qipc: the key file is not a regular file of one name")
 	// ErrLibcSemaphores is the cause of a KeyError for what a C library's
 	// POSIX semaphores cannot do: with musl, a segment's lock semaphore
 	// under Qt 6.6+'s scheme would take the segment's own name. POSIX
@@ -162,7 +170,7 @@ func (e *Error) Error() string {
 	b.WriteString(": " + text)
 	// The cause, unless Qt's text says it already (an unknown errno's
 	// strerror, a foreign owner's name).
-	if e.Err != nil && !errors.Is(e.Err, ErrForeignOwner) {
+	if e.Err != nil && !errors.Is(e.Err, ErrForeignOwner) && !errors.Is(e.Err, ErrKeyFileNotRegular) {
 		if cause := strings.TrimPrefix(e.Err.Error(), "qipc: "); !strings.Contains(text, cause) {
 			b.WriteString(" (" + cause + ")")
 		}
@@ -182,7 +190,7 @@ func (e *Error) remedy() string {
 		return "nothing has created it yet, or under another key (`qipc ls` lists what exists)"
 	case e.Kind == AlreadyExists && e.Op == "create":
 		return "Attach uses it, as Qt's recipe does"
-	case e.Kind == PermissionDenied && !errors.Is(e.Err, ErrForeignOwner):
+	case e.Kind == PermissionDenied && !errors.Is(e.Err, ErrForeignOwner) && !errors.Is(e.Err, ErrKeyFileNotRegular):
 		return "its owner or mode keeps this user out (`qipc ls` shows both; WithPermissions widens what this process creates)"
 	}
 	return ""

@@ -38,12 +38,14 @@ func buildOptions(opts []Option) options {
 func WithoutCleanup() Option { return func(o *options) { o.cleanup = false } }
 
 // WithForeignOwners lets Create and Attach use a segment, lock semaphore
-// or key file that another user owns. Without it they refuse one (not
-// when running as root): in the shared temporary directory another local
+// or key file that another user owns. Without it they refuse one, also
+// when running as root: in the shared temporary directory another local
 // user can make a legacy key file and a 0666 segment first, and a program
 // that then attaches would read and write that user's bytes. Qt never
-// makes objects another user owns, so Qt peers are not affected. Use it
-// for deliberate multi-user set-ups (with WithPermissions).
+// makes objects another user owns, so Qt peers of the same user are not
+// affected. Use it for deliberate multi-user set-ups (with
+// WithPermissions). A key file that is a symbolic link, a hard link or not
+// a regular file is refused even with it (ErrKeyFileNotRegular).
 func WithForeignOwners() Option { return func(o *options) { o.foreignOwners = true } }
 
 // WithPermissions sets the permission bits of the objects this object

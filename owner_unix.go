@@ -10,10 +10,11 @@ import (
 )
 
 // foreignOwner reports whether the uid id is another user's, and names
-// that user. Root may use anyone's objects, as the kernel lets it.
+// that user. Root is no exception: the kernel lets it use anyone's
+// objects, which makes a privileged process the most valuable victim of
+// a squatted key.
 func foreignOwner(id string) (who string, foreign bool) {
-	euid := os.Geteuid()
-	if euid == 0 || id == strconv.Itoa(euid) {
+	if id == strconv.Itoa(os.Geteuid()) {
 		return "", false
 	}
 	uid, _ := strconv.Atoi(id)

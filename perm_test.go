@@ -401,6 +401,8 @@ func TestSquattedKeyRefused(t *testing.T) {
 		if err := os.WriteFile(k.Native, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// Not a key file this user may remove: the clean-up removes it.
+		t.Cleanup(func() { os.Remove(k.Native) })
 		if err := os.Chown(k.Native, attacker.uid, attacker.gid); err != nil {
 			t.Fatal(err)
 		}

@@ -634,9 +634,10 @@ func (s *Semaphore) closedError(op string) error {
 	return &Error{QtOp: op, Key: s.key, Kind: UnknownError, Err: ErrClosed, text: "closed"}
 }
 
-// RemoveSemaphore deletes the semaphore named by key (and its key file),
-// whoever owns it; processes that have it open keep the old object. A
-// missing semaphore is not an error.
+// RemoveSemaphore deletes the semaphore named by key (and its key file, if
+// it is one: package documentation, "Ownership"), whoever owns it;
+// processes that have it open keep the old object. A missing semaphore is
+// not an error.
 func RemoveSemaphore(key Key) (err error) {
 	defer func() {
 		if err != nil {

@@ -288,9 +288,9 @@ func (m *SharedMemory) unbind(sem *Semaphore) error {
 }
 
 // trust refuses objects another user owns, unless WithForeignOwners says
-// they are expected (or the process runs as root): another local user can
-// make a legacy key file and a 0666 segment first, and this object would
-// then read and write that user's bytes.
+// they are expected, also when the process runs as root: another local
+// user can make a legacy key file and a 0666 segment first, and this
+// object would then read and write that user's bytes.
 func (m *SharedMemory) trust(op string, owners []owner) error {
 	if m.opts.foreignOwners {
 		return nil
@@ -854,7 +854,9 @@ var ErrLockRemoved = errors.New("qipc: the lock this object holds was removed; U
 // lock semaphore, whether or not processes are attached: the clean-up after
 // a crash that Qt leaves to the user. Existing mappings stay valid; new
 // attaches fail. It reports ErrNotFound when there was no segment (the lock
-// semaphore is removed anyway). On Windows the OS removes objects with
+// semaphore, and a lone key file, are removed anyway). A file named by a
+// System V key goes only if it is a key file (package documentation,
+// "Ownership"); a key file that is a symbolic link is refused. On Windows the OS removes objects with
 // their last handle and there is nothing to remove.
 func RemoveSharedMemory(key Key) (err error) {
 	defer func() {

@@ -97,13 +97,34 @@ type session struct {
 	waiting   bool // the progress line was printed
 }
 
+// foreignFlag is --foreign-owners of the commands that attach: like a
+// program, they refuse a segment, lock or key file of another user (root
+// too: qipc.WithForeignOwners), unless told.
+type foreignFlag bool
+
+func (f *foreignFlag) register(fs *flagSet) {
+	fs.BoolVar((*bool)(f), "foreign-owners", false, "use a segment, lock or key file that another user owns (refused by default, also for root)")
+}
+
+// why adds the flag to a refusal of another user's object.
+func (f foreignFlag) why(err error) error {
+	if errors.Is(err, qipc.ErrForeignOwner) {
+		return fmt.Errorf("%s; --foreign-owners uses it anyway", errText(err))
+	}
+	return err
+}
+
 // open attaches key with mode. Attaching takes the Qt lock for a moment (as
 // Qt does); if that waits, a progress line is printed, and ctx ends it.
-func open(ctx context.Context, cmd string, key qipc.Key, mode qipc.AccessMode, timeout time.Duration) (*session, error) {
+func open(ctx context.Context, cmd string, key qipc.Key, mode qipc.AccessMode, timeout time.Duration, foreign foreignFlag) (*session, error) {
 	s := &session{cmd: cmd, key: key}
 	s.lockWas, s.lockKnown = lockExists(lockKey(key))
 	s.fileWas = keyFileExists(lockKey(key))
-	s.m = qipc.NewSharedMemory(key, qipc.WithoutCleanup())
+	opts := []qipc.Option{qipc.WithoutCleanup()}
+	if foreign {
+		opts = append(opts, qipc.WithForeignOwners())
+	}
+	s.m = qipc.NewSharedMemory(key, opts...)
 	done := make(chan error, 1)
 	go func() { done <- s.m.Attach(mode) }()
 	slow := time.NewTimer(200 * time.Millisecond)
@@ -113,7 +134,7 @@ func open(ctx context.Context, cmd string, key qipc.Key, mode qipc.AccessMode, t
 		case err := <-done:
 			if err != nil {
 				s.end()
-				return nil, err
+				return nil, foreign.why(err)
 			}
 			return s, nil
 		case <-slow.C:
@@ -248,11 +269,12 @@ creating anything. Fails (exit 1) when none of them exists.`)
 
 func cmdCat(args []string) int {
 	var kf keyFlags
+	var foreign foreignFlag
 	var asHex, nolock bool
 	var timeout time.Duration
 	var offset, length int
 	var qf qdsFlags
-	fs := newFlags("cat", "KEY [--hex] [--offset N] [--length N] [--nolock] [--timeout D] [--qdatastream [--types LIST]] [--image FILE]", keyHelp+qdsHelp+`
+	fs := newFlags("cat", "KEY [--hex] [--offset N] [--length N] [--nolock] [--timeout D] [--foreign-owners] [--qdatastream [--types LIST]] [--image FILE]", keyHelp+qdsHelp+`
 
 Attaches the segment read-only and writes its bytes to stdout, raw or with
 --hex in the style of hexdump -C. The bytes are read under the segment's Qt
@@ -261,6 +283,7 @@ that waits; Ctrl-C gives up). The segment is never removed by this command.`)
 	kf.register(fs)
 	fs.BoolVar(&asHex, "hex", false, "print a hexdump -C style dump instead of raw bytes")
 	fs.BoolVar(&nolock, "nolock", false, "read without taking the Qt lock")
+	foreign.register(fs)
 	fs.DurationVar(&timeout, "timeout", 0, "give up waiting for the lock after `D` (e.g. 5s)")
 	fs.IntVar(&offset, "offset", 0, "start at byte `N`")
 	fs.IntVar(&length, "length", -1, "print at most `N` bytes")
@@ -278,7 +301,7 @@ that waits; Ctrl-C gives up). The segment is never removed by this command.`)
 	}
 	ctx, cancel := signalContext(timeout)
 	defer cancel()
-	s, err := open(ctx, "cat", k, qipc.ReadOnly, timeout)
+	s, err := open(ctx, "cat", k, qipc.ReadOnly, timeout, foreign)
 	if err != nil {
 		return fail("cat", k.String(), err)
 	}
@@ -367,10 +390,11 @@ func hexdump(w io.Writer, b []byte, base int) {
 
 func cmdWrite(args []string) int {
 	var kf keyFlags
+	var foreign foreignFlag
 	var offset int
 	var timeout time.Duration
 	var hexArg string
-	fs := newFlags("write", "KEY [--offset N] [--hex HEX] [--timeout D] < DATA", keyHelp+`
+	fs := newFlags("write", "KEY [--offset N] [--hex HEX] [--timeout D] [--foreign-owners] < DATA", keyHelp+`
 
 Reads stdin (or takes --hex), attaches the segment, takes its Qt lock (the
 one QSharedMemory::lock() takes), copies the bytes to offset N, unlocks and
@@ -378,6 +402,7 @@ detaches. Data that would not fit is refused before anything is written.`)
 	kf.register(fs)
 	fs.IntVar(&offset, "offset", 0, "write at byte `N`")
 	fs.StringVar(&hexArg, "hex", "", "write these bytes, given in hex, instead of stdin")
+	foreign.register(fs)
 	fs.DurationVar(&timeout, "timeout", 0, "give up waiting for the lock after `D`")
 	pos, _, stop := fs.parse(args, 1, 1)
 	if stop >= 0 {
@@ -400,7 +425,7 @@ detaches. Data that would not fit is refused before anything is written.`)
 	}
 	ctx, cancel := signalContext(timeout)
 	defer cancel()
-	s, err := open(ctx, "write", k, qipc.ReadWrite, timeout)
+	s, err := open(ctx, "write", k, qipc.ReadWrite, timeout, foreign)
 	if err != nil {
 		return fail("write", k.String(), err)
 	}
@@ -469,8 +494,9 @@ Remove it later with `+"`qipc rm KEY`"+`.`)
 
 func cmdLock(args []string) int {
 	var kf keyFlags
+	var foreign foreignFlag
 	var timeout time.Duration
-	fs := newFlags("lock", "KEY [--timeout D] -- CMD [ARGS...]", keyHelp+`
+	fs := newFlags("lock", "KEY [--timeout D] [--foreign-owners] -- CMD [ARGS...]", keyHelp+`
 
 Attaches the segment, takes the lock a Qt program's QSharedMemory::lock()
 takes (printing a progress line if it has to wait; Ctrl-C gives up), runs
@@ -481,6 +507,7 @@ POSIX lock taken). The exit status is CMD's (128+signal if a signal ended
 it); 1 if the lock could not be taken or CMD could not be started.`)
 	kf.register(fs)
 	fs.DurationVar(&timeout, "timeout", 0, "give up waiting for the lock after `D`")
+	foreign.register(fs)
 	pos, rest, stop := fs.parse(args, 1, -1)
 	if stop >= 0 {
 		return stop
@@ -499,7 +526,7 @@ it); 1 if the lock could not be taken or CMD could not be started.`)
 	}
 	ctx, cancel := signalContext(timeout)
 	defer cancel()
-	s, err := open(ctx, "lock", k, qipc.ReadOnly, timeout)
+	s, err := open(ctx, "lock", k, qipc.ReadOnly, timeout, foreign)
 	if err != nil {
 		return fail("lock", k.String(), err)
 	}
@@ -693,7 +720,16 @@ Removes the segment named by KEY, its key file and its lock semaphore
 (qipc.RemoveSharedMemory), or with --sem the semaphore named by KEY and its
 key file (qipc.RemoveSemaphore). Refuses while processes have the segment
 attached (System V nattch, or POSIX mappings found in /proc/*/maps) unless
---force; their mappings stay valid, but no one can attach again.`)
+--force; their mappings stay valid, but no one can attach again.
+
+A System V key file goes, with its object or alone when there is none, only
+if it is a key file as Qt and qipc make them: an empty regular file owned by
+this user (for root, also one owned by the owner of the object removed)
+whose ftok key is the object's. Any other file named by KEY (one with
+content, another user's) is left as it is, and rm says so; a symbolic or
+hard link is refused.
+rm works on other users' objects as far as the system lets this user
+(root: all of them).`)
 	kf.register(fs)
 	fs.BoolVar(&force, "force", false, "remove even while processes are attached")
 	fs.BoolVar(&sem, "sem", false, "KEY names a semaphore, not a segment")
@@ -706,14 +742,18 @@ attached (System V nattch, or POSIX mappings found in /proc/*/maps) unless
 		return badKey("rm", pos[0], err)
 	}
 	ks := k.String()
+	file := lstatKeyFile(k)
 	if sem {
 		if exists, known := lockExists(k); known && !exists {
-			return fail("rm", ks, errors.New("no such semaphore"+elsewhere(pos[0], true, k)))
+			if err := qipc.RemoveSemaphore(k); err != nil {
+				return fail("rm", ks, err)
+			}
+			return fail("rm", ks, errors.New("no such semaphore"+elsewhere(pos[0], true, k)+keyFileFate(k, file, true)))
 		}
 		if err := qipc.RemoveSemaphore(k); err != nil {
 			return fail("rm", ks, err)
 		}
-		fmt.Fprintf(stdout, "removed semaphore %s\n", ks)
+		fmt.Fprintf(stdout, "removed semaphore %s%s\n", ks, keyFileFate(k, file, false))
 		return exitOK
 	}
 	if pids, n, known := attachedTo(k); known && n > 0 && !force {
@@ -725,12 +765,43 @@ attached (System V nattch, or POSIX mappings found in /proc/*/maps) unless
 	}
 	if err := qipc.RemoveSharedMemory(k); err != nil {
 		if errors.Is(err, qipc.ErrNotFound) {
-			return fail("rm", ks, errors.New("no such segment"+elsewhere(pos[0], false, k)))
+			return fail("rm", ks, errors.New("no such segment"+elsewhere(pos[0], false, k)+keyFileFate(k, file, true)))
 		}
 		return fail("rm", ks, err)
 	}
-	fmt.Fprintf(stdout, "removed %s\n", ks)
+	fmt.Fprintf(stdout, "removed %s%s\n", ks, keyFileFate(k, file, false))
 	return exitOK
+}
+
+// lstatKeyFile is what the System V key file of k was before a removal
+// (nil: none, or not System V).
+func lstatKeyFile(k qipc.Key) os.FileInfo {
+	if !k.Type.IsSystemV() {
+		return nil
+	}
+	fi, err := os.Lstat(k.Native)
+	if err != nil {
+		return nil
+	}
+	return fi
+}
+
+// keyFileFate says what became of the key file that was before (the
+// library removes only what its rule proves to be a key file, and tells
+// nothing of a file it leaves): "" when there was none, or when it went
+// along with its object as it should.
+func keyFileFate(k qipc.Key, before os.FileInfo, lone bool) string {
+	if before == nil {
+		return ""
+	}
+	after, err := os.Lstat(k.Native)
+	switch {
+	case err == nil && os.SameFile(before, after):
+		return "; " + k.Native + " left as it is: not a key file this user may remove (see qipc rm --help)"
+	case lone:
+		return "; removed its lone key file " + k.Native
+	}
+	return ""
 }
 
 // elsewhere is the hint for a plain NAME that named nothing: the flags

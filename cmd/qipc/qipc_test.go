@@ -688,3 +688,44 @@ func TestMatchQtName(t *testing.T) {
 		t.Fatalf("ls --match %q found not both the segment and its lock: %+v", name, objs)
 	}
 }
+
+// TestRmKeepsNonKeyFiles: `qipc rm systemv:/path` names a file; with no
+// segment under it, rm removes the file only if it is a key file (empty,
+// regular, this user's) and says what became of it. On 08d39ff a file
+// with content was deleted and rm said only "no such segment".
+func TestRmKeepsNonKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "app.conf")
+	if err := os.WriteFile(conf, []byte("precious=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k := qipc.SharedMemoryKey(conf, qipc.SystemV)
+	cleanupKey(t, k)
+	r := runQ(t, "", "rm", k.String())
+	if r.code != 1 || !strings.Contains(r.err, "no such segment; "+conf+" left as it is: not a key file") {
+		t.Errorf("rm of a file with content: exit %d, stderr %q; want a miss that says the file was left", r.code, r.err)
+	}
+	if b, err := os.ReadFile(conf); err != nil || string(b) != "precious=1\n" {
+		t.Fatalf("rm touched a file that is not a key file: %q, %v", b, err)
+	}
+	r = runQ(t, "", "rm", "--sem", qipc.SemaphoreKey(conf, qipc.SystemV).String())
+	if !strings.Contains(r.err, conf+" left as it is") {
+		t.Errorf("rm --sem of a file with content: exit %d, stderr %q; want it to say the file was left", r.code, r.err)
+	}
+	if _, err := os.Stat(conf); err != nil {
+		t.Fatalf("rm --sem removed a file that is not a key file: %v", err)
+	}
+	lone := filepath.Join(dir, "lone")
+	if err := os.WriteFile(lone, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	lk := qipc.SharedMemoryKey(lone, qipc.SystemV)
+	cleanupKey(t, lk)
+	r = runQ(t, "", "rm", lk.String())
+	if r.code != 1 || !strings.Contains(r.err, "no such segment; removed its lone key file "+lone) {
+		t.Errorf("rm of a lone key file: exit %d, stderr %q; want a miss that says the key file was removed", r.code, r.err)
+	}
+	if _, err := os.Lstat(lone); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the lone key file stayed: %v", err)
+	}
+}
