@@ -424,12 +424,13 @@ type sysvSem struct {
 	k     Key
 }
 
-// owners: the set's owner and its key file's owner.
+// owners: the set's owner and creator (an owner may give a set away with
+// IPC_SET; its creator stays), and its key file's owner.
 func (s *sysvSem) owners() []owner {
 	var out []owner
-	var uid C.uint
-	if C.qipc_sysv_sem_owner(s.semid, &uid) == 0 {
-		out = append(out, uidOwner("lock semaphore", int(uid)))
+	var uid, cuid C.uint
+	if C.qipc_sysv_sem_owner(s.semid, &uid, &cuid) == 0 {
+		out = append(out, uidOwner("semaphore", int(uid)), uidOwner("semaphore (creator)", int(cuid)))
 	}
 	if uid, ok := fileUID(s.k.Native); ok {
 		out = append(out, uidOwner("key file "+s.k.Native, uid))

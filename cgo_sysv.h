@@ -20,7 +20,7 @@ int qipc_sysv_keyfile(const char *path, unsigned mode, int set_mode, int *create
 int qipc_sysv_ftok(const char *path, int proj, int *key);
 int qipc_sysv_shm_create(int key, size_t size, unsigned perm);
 int qipc_sysv_shm_attach(int key, int readonly, int *id, void **addr, int64_t *size, unsigned *uid, unsigned *cuid, int *step);
-int qipc_sysv_sem_owner(int semid, unsigned *uid);
+int qipc_sysv_sem_owner(int semid, unsigned *uid, unsigned *cuid);
 int qipc_sysv_shm_detach(void *addr);
 int qipc_sysv_shm_remove(int key, int only, const char *path, int *removed, int *step);
 int qipc_sysv_shm_lookup(int key);
