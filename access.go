@@ -11,8 +11,9 @@ import (
 
 // ErrFault is matched by errors.Is when reading or writing the mapping
 // faulted: another process truncated a POSIX segment under it (SIGBUS),
-// or a write hit a read-only mapping (SIGSEGV). Data gives no such
-// protection: a fault there ends the process, as it ends a Qt one.
+// or a write hit a read-only mapping (SIGSEGV); and when a POSIX
+// semaphore's file was truncated under its users (glibc). Data gives no
+// such protection: a fault there ends the process, as it ends a Qt one.
 var ErrFault = errors.New("qipc: memory fault in the shared segment")
 
 // ReadAt copies len(p) bytes of the segment at offset off into p, as
