@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"io"
-	"runtime"
 	"runtime/debug"
-	"strings"
+
+	"github.com/qipc-go/qipc/internal/fault"
 )
 
 // ErrFault is matched by errors.Is when reading or writing the mapping
 // faulted: another process truncated a POSIX segment under it (SIGBUS),
-// or a write hit a read-only mapping (SIGSEGV). Data gives no such
-// protection: a fault there ends the process, as it ends a Qt one.
+// or a write hit a read-only mapping (SIGSEGV); and when a POSIX
+// semaphore's file was truncated under its users (glibc). Data gives no
+// such protection: a fault there ends the process, as it ends a Qt one.
 var ErrFault = errors.New("qipc: memory fault in the shared segment")
 
 // ReadAt copies len(p) bytes of the segment at offset off into p, as
@@ -112,9 +113,7 @@ func (m *SharedMemory) unlockLocked(sem *Semaphore) error {
 
 // catchFault runs fn and turns a memory fault in it (SIGBUS, SIGSEGV on
 // the mapping) into an *Error matching ErrFault; other panics go on.
-// ownCode says that fn is the package's own copy, which cannot dereference
-// nil: a fault without an address (qemu-user reports none, and the runtime
-// then calls it a nil dereference) is then a fault of the mapping too.
+// ownCode says that fn is the package's own copy (internal/fault.Is).
 func catchFault(op string, k Key, ownCode bool, fn func()) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
@@ -122,12 +121,9 @@ func catchFault(op string, k Key, ownCode bool, fn func()) (err error) {
 		if r == nil {
 			return
 		}
-		if re, ok := r.(runtime.Error); ok {
-			_, fault := re.(interface{ Addr() uintptr })
-			if fault || ownCode && strings.HasPrefix(re.Error(), "runtime error: invalid memory address") {
-				err = &Error{Op: op, QtOp: op, Key: k, Kind: UnknownError, Err: ErrFault, text: "memory fault (" + re.Error() + ")"}
-				return
-			}
+		if fault.Is(r, ownCode) {
+			err = &Error{Op: op, QtOp: op, Key: k, Kind: UnknownError, Err: ErrFault, text: "memory fault (" + r.(error).Error() + ")"}
+			return
 		}
 		panic(r)
 	}()

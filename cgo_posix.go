@@ -12,6 +12,7 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"runtime"
@@ -210,6 +211,7 @@ func (posixBackend) openSemaphore(k Key, initial int, create bool, perm uint32) 
 	if !create {
 		attempts = openRaceAttempts
 	}
+	moved := false
 	for attempt := 0; attempt < attempts; attempt++ {
 		rc = syscall.Errno(C.qipc_posix_sem_open(name, 1, C.uint(perm), C.uint(initial), &s))
 		if rc != syscall.EEXIST {
@@ -221,13 +223,26 @@ func (posixBackend) openSemaphore(k Key, initial int, create bool, perm uint32) 
 			case syscall.ENOENT:
 				continue // unlinked since the create: create it
 			case 0:
-				return newPosixSem(s, k), false, nil
+				h, err := newPosixSem(s, k, false)
+				if err == nil {
+					return h, false, nil
+				}
+				C.qipc_posix_sem_close(s)
+				if !errors.Is(err, errNameMoved) {
+					return nil, false, err
+				}
+				moved = true
+				continue // replaced since the open: open what the name is now
 			}
 			return nil, false, semError(op, k, rc)
 		}
 		if urc := syscall.Errno(C.qipc_posix_sem_unlink(name)); urc != 0 && urc != syscall.ENOENT {
 			return nil, false, semError("QSystemSemaphore::handle (sem_unlink)", k, urc)
 		}
+	}
+	if rc == syscall.EEXIST && moved {
+		return nil, false, &Error{QtOp: op, Key: k, Kind: UnknownError, Err: errNameMoved,
+			text: fmt.Sprintf("the name was replaced under every one of %d opens, so no owner could be proven", attempts)}
 	}
 	if rc != 0 {
 		return nil, false, semError(op, k, rc)
@@ -237,7 +252,12 @@ func (posixBackend) openSemaphore(k Key, initial int, create bool, perm uint32) 
 		// for segments.
 		_ = syscall.Chmod(glibcsem.SemFile(k.Native), perm)
 	}
-	return newPosixSem(s, k), true, nil
+	h, err := newPosixSem(s, k, true)
+	if err != nil {
+		C.qipc_posix_sem_close(s)
+		return nil, false, err
+	}
+	return h, true, nil
 }
 
 func (posixBackend) removeSemaphore(k Key) error {
@@ -252,20 +272,53 @@ func (posixBackend) removeSemaphore(k Key) error {
 type posixSem struct {
 	s   *C.sem_t
 	key Key
-	ino uint64 // of the file the sem_t is mapped from; 0 where unknown
+	// dev and ino are those of the file the sem_t is mapped from; 0
+	// where unknown.
+	dev, ino uint64
+	// uid owns that very file (-1: unproven, see owners).
+	uid int
 }
 
 // posixFastSem is a posixSem whose uncontended take and give Semaphore
 // does in Go with glibc's own protocol (posix_fast.go).
 type posixFastSem struct{ posixSem }
 
-func newPosixSem(s *C.sem_t, k Key) semHandle {
-	p := posixSem{s: s, key: k}
-	p.ino, _ = procs.MappedInode(uintptr(unsafe.Pointer(s)))
-	if semFastOK {
-		return &posixFastSem{p}
+// errNameMoved: by the time the owner of the semaphore just opened was
+// read, its name led to another file (it was removed, and perhaps made
+// again by someone else); Open mode opens the name again.
+var errNameMoved = errors.New("semaphore replaced under its name while it was opened")
+
+// newPosixSem wraps the sem_t that sem_open mapped and proves who owns
+// it: the file it is mapped from, found in /proc/self/maps (device and
+// inode), must be the file an lstat of the name shows, whose owner is
+// then the owner of the semaphore in use. The mapping keeps that inode
+// alive, so no other file can show the same pair meanwhile: there is no
+// window between the check and the use, as there is in a stat of the
+// name alone, which a peer that replaces the file in between defeats.
+// created: this call made the file (sem_open links the file it made under
+// the name), so it is this user's. Without /proc (other systems) the
+// owner stays unproven and owners falls back to the name's.
+func newPosixSem(s *C.sem_t, k Key, created bool) (semHandle, error) {
+	p := posixSem{s: s, key: k, uid: -1}
+	var mapped bool
+	p.dev, p.ino, mapped = procs.MappedFile(uintptr(unsafe.Pointer(s)))
+	switch {
+	case created:
+		p.uid = os.Geteuid()
+	case mapped:
+		var st syscall.Stat_t
+		if syscall.Lstat(glibcsem.SemFile(k.Native), &st) != nil || uint64(st.Dev) != p.dev || uint64(st.Ino) != p.ino {
+			return nil, errNameMoved
+		}
+		if int64(st.Size) < int64(C.sizeof_sem_t) {
+			return nil, p.faultError("sem_open")
+		}
+		p.uid = int(st.Uid)
 	}
-	return &p
+	if semFastOK {
+		return &posixFastSem{p}, nil
+	}
+	return &p, nil
 }
 
 // stale: the C library's file for the name is gone or another one.
@@ -289,6 +342,9 @@ func (f *posixFastSem) word() unsafe.Pointer { return unsafe.Pointer(f.s) }
 // would give it up at every slice.
 func (f *posixFastSem) waitWake(wk waker) (bool, error) {
 	ok, err := glibcsem.Wait(f.word(), wk.(*repeatingWaker).s.(*futexWaiter).w)
+	if errors.Is(err, glibcsem.ErrFault) {
+		return false, f.faultError("futex")
+	}
 	if errno := syscall.Errno(0); errors.As(err, &errno) {
 		return false, semError("QSystemSemaphore::modifySemaphore (futex)", f.key, errno)
 	}
@@ -310,7 +366,11 @@ func (w *futexWaiter) free()      {}
 
 func (p *posixSem) wait(timeout time.Duration) (bool, error) {
 	if semFastOn() {
-		if semFastTake(unsafe.Pointer(p.s)) {
+		ok, err := glibcsem.Take(unsafe.Pointer(p.s))
+		if err != nil {
+			return false, p.faultError("sem_wait")
+		}
+		if ok {
 			return true, nil
 		}
 		if timeout == 0 {
@@ -343,8 +403,8 @@ func (p *posixSem) post(n int) error {
 			return semError("QSystemSemaphore::modifySemaphore (sem_post)", p.key, syscall.ERANGE)
 		}
 	}
-	if n == 1 && semFastOn() && semFastGive(unsafe.Pointer(p.s)) {
-		return nil
+	if semFastOn() {
+		return p.postGo(n)
 	}
 	rc := syscall.Errno(C.qipc_posix_sem_post(p.s, C.int(n)))
 	if rc != 0 {
@@ -353,7 +413,44 @@ func (p *posixSem) post(n int) error {
 	return nil
 }
 
+// postGo posts n with glibc's protocol in Go (glibcsem.Post), so that a
+// truncated file is ErrFault rather than a SIGBUS inside sem_post. Like
+// qipc_posix_sem_post, it takes back what it posted when a post fails.
+func (p *posixSem) postGo(n int) error {
+	for i := 0; i < n; i++ {
+		err := glibcsem.Post(unsafe.Pointer(p.s))
+		if err == nil {
+			continue
+		}
+		for ; i > 0; i-- {
+			if ok, _ := glibcsem.Take(unsafe.Pointer(p.s)); !ok {
+				break
+			}
+		}
+		if errors.Is(err, glibcsem.ErrFault) {
+			return p.faultError("sem_post")
+		}
+		return semError("QSystemSemaphore::modifySemaphore (sem_post)", p.key, err.(syscall.Errno))
+	}
+	return nil
+}
+
+// faultError reports an access to the sem_t that faulted: a peer cut its
+// file short (glibcsem.ErrFault).
+func (p *posixSem) faultError(call string) error {
+	return &Error{QtOp: "QSystemSemaphore::modifySemaphore (" + call + ")", Key: p.key, Kind: UnknownError, Err: ErrFault,
+		text: "memory fault: a peer truncated the semaphore's file " + glibcsem.SemFile(p.key.Native)}
+}
+
 func (p *posixSem) value() (int, error) {
+	if semFastOn() {
+		w, err := glibcsem.Word(unsafe.Pointer(p.s))
+		if err != nil {
+			return 0, p.faultError("sem_getvalue")
+		}
+		v, _ := glibcsem.Value(w)
+		return v, nil
+	}
 	var v C.int
 	rc := syscall.Errno(C.qipc_posix_sem_value(p.s, &v))
 	if rc != 0 {
@@ -362,10 +459,15 @@ func (p *posixSem) value() (int, error) {
 	return int(v), nil
 }
 
-// owners: the semaphore's file, where the C library keeps it.
+// owners: the owner of the semaphore's file, proven where newPosixSem
+// could (Linux); elsewhere that of the file the name leads to now, which
+// a peer may have replaced since the open.
 func (p *posixSem) owners() []owner {
+	if p.uid >= 0 {
+		return []owner{uidOwner("semaphore", p.uid)}
+	}
 	if uid, ok := fileUID(glibcsem.SemFile(p.key.Native)); ok {
-		return []owner{uidOwner("lock semaphore", uid)}
+		return []owner{uidOwner("semaphore", uid)}
 	}
 	return nil
 }

@@ -117,15 +117,16 @@ int qipc_sysv_shm_attach(int key, int readonly, int *id_out, void **addr_out, in
 	return 0;
 }
 
-// The owner of a semaphore set (IPC_STAT), for the check that refuses
+// The owner and creator of a semaphore set (IPC_STAT), for the check that refuses
 // objects another user made.
-int qipc_sysv_sem_owner(int semid, unsigned *uid) {
+int qipc_sysv_sem_owner(int semid, unsigned *uid, unsigned *cuid) {
 	struct semid_ds ds;
 	union qipc_semun arg;
 	arg.buf = &ds;
 	if (semctl(semid, 0, IPC_STAT, arg) != 0)
 		return errno;
 	*uid = (unsigned)ds.sem_perm.uid;
+	*cuid = (unsigned)ds.sem_perm.cuid;
 	return 0;
 }
 

@@ -506,22 +506,24 @@ type sysvSem struct {
 	file  keyFile // the key file that gave key
 }
 
-// owners: the set's owner and the owner of the key file that gave its key.
+// owners: the set's owner and creator (an owner may give a set away with
+// IPC_SET; its creator stays), and the owner of the key file that gave its
+// key.
 func (s *sysvSem) owners() []owner {
-	out := []owner{uidOwner("key file "+s.k.Native, int(s.file.st.uid))}
-	if uid, ok := s.owner(); ok {
-		out = append([]owner{uidOwner("lock semaphore", uid)}, out...)
+	var out []owner
+	if uid, cuid, ok := s.owner(); ok {
+		out = append(out, uidOwner("semaphore", uid), uidOwner("semaphore (creator)", cuid))
 	}
-	return out
+	return append(out, uidOwner("key file "+s.k.Native, int(s.file.st.uid)))
 }
 
-// owner is the set's owner (IPC_STAT).
-func (s *sysvSem) owner() (int, bool) {
-	var uid C.uint
-	if C.qipc_sysv_sem_owner(s.semid, &uid) != 0 {
-		return 0, false
+// owner is the set's owner and creator (IPC_STAT).
+func (s *sysvSem) owner() (uid, cuid int, ok bool) {
+	var u, c C.uint
+	if C.qipc_sysv_sem_owner(s.semid, &u, &c) != 0 {
+		return 0, 0, false
 	}
-	return int(uid), true
+	return int(u), int(c), true
 }
 
 func (s *sysvSem) op(n int, timeout time.Duration) syscall.Errno {
@@ -631,7 +633,7 @@ func (s *sysvSem) removeWith(path *C.char) error {
 	}
 	f, rc := sysvFtok(s.k, path)
 	unlink, dev, ino := sysvUnlinkArgs(path, f, rc == 0 && f.removable(s.key, func() []int {
-		uid, ok := s.owner()
+		uid, _, ok := s.owner()
 		if !ok {
 			return nil
 		}

@@ -29,7 +29,7 @@ struct qipc_keyfile {
 int qipc_sysv_keyfile_key(const char *path, int proj, int *key, struct qipc_keyfile *f);
 int qipc_sysv_shm_create(int key, size_t size, unsigned perm);
 int qipc_sysv_shm_attach(int key, int readonly, int *id, void **addr, int64_t *size, unsigned *uid, unsigned *cuid, int *step);
-int qipc_sysv_sem_owner(int semid, unsigned *uid);
+int qipc_sysv_sem_owner(int semid, unsigned *uid, unsigned *cuid);
 int qipc_sysv_shm_detach(void *addr);
 int qipc_sysv_shm_remove(int key, int only, const char *path, uint64_t dev, uint64_t ino, int *removed, int *step);
 int qipc_sysv_shm_lookup(int key);

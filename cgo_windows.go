@@ -279,7 +279,7 @@ func (w *windowsSem) unusedElsewhere() bool { return false }
 // handle always leads to the object its name gives.
 func (w *windowsSem) stale() bool { return false }
 
-func (w *windowsSem) owners() []owner { return winOwners("lock semaphore", w.h) }
+func (w *windowsSem) owners() []owner { return winOwners("semaphore", w.h) }
 
 func (w *windowsSem) close() error {
 	if rc := syscall.Errno(C.qipc_win_close(w.h)); rc != 0 {

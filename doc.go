@@ -114,11 +114,15 @@
 // Create or Attach that fails leaves what no one else can be using as it
 // was (see "Ownership"): a program that exits on the error leaves no
 // segment, and no lock semaphore but one another process has open.
-// Create and Attach refuse objects that
-// another user owns (a squatted legacy key file or segment), also when
-// running as root, unless [WithForeignOwners] is given, and [SharedMemory.CreateContext],
-// [SharedMemory.AttachContext] and [SharedMemory.DetachContext] bound
-// their wait for the lock, which a dead POSIX holder never gives back.
+// Create, Attach and [NewSemaphore] refuse objects that another user owns
+// (a squatted legacy key file, segment or semaphore), also when running as
+// root, unless [WithForeignOwners] is given; the owner checked is that of
+// the object actually opened (a POSIX semaphore's mapped file, on Linux).
+// A peer that truncates a POSIX semaphore's file makes its users' calls
+// fail with [ErrFault] on glibc, where the library touches the sem_t only
+// from Go. [SharedMemory.CreateContext], [SharedMemory.AttachContext] and
+// [SharedMemory.DetachContext] bound their wait for the lock, which a dead
+// POSIX holder never gives back.
 //
 // # Concurrency
 //

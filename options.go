@@ -37,9 +37,9 @@ func buildOptions(opts []Option) options {
 // with [RemoveSharedMemory] or [RemoveSemaphore], or `qipc rm`.
 func WithoutCleanup() Option { return func(o *options) { o.cleanup = false } }
 
-// WithForeignOwners lets Create and Attach use a segment, lock semaphore
-// or key file that another user owns. Without it they refuse one, also
-// when running as root: in the shared temporary directory another local
+// WithForeignOwners lets Create, Attach and NewSemaphore use a segment,
+// semaphore or key file that another user owns. Without it they refuse
+// one, also when running as root: in the shared temporary directory another local
 // user can make a legacy key file and a 0666 segment first, and a program
 // that then attaches would read and write that user's bytes. Qt never
 // makes objects another user owns, so Qt peers of the same user are not

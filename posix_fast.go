@@ -20,5 +20,15 @@ var semFastOff, sysvRawOff atomic.Bool
 // semFastOn reports whether Go takes and gives uncontended counts itself.
 func semFastOn() bool { return semFastOK && !semFastOff.Load() }
 
-func semFastTake(s unsafe.Pointer) bool { return glibcsem.Take(s) }
-func semFastGive(s unsafe.Pointer) bool { return glibcsem.Give(s) }
+// semFastTake and semFastGive are the hot path's tries. A fault (a peer
+// truncated the semaphore's file) reads as "not now": the slow path, which
+// reports errors, meets it again and returns ErrFault.
+func semFastTake(s unsafe.Pointer) bool {
+	ok, _ := glibcsem.Take(s)
+	return ok
+}
+
+func semFastGive(s unsafe.Pointer) bool {
+	ok, _ := glibcsem.Give(s)
+	return ok
+}

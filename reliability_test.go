@@ -71,6 +71,8 @@ func relPeerMain(args []string) int {
 	switch args[0] {
 	case "explore":
 		return exploreMain(args[1:])
+	case "squat-loop", "victim-open", "victim-attach", "fault-hold", "fault-wait", "fault-sem":
+		return semTrustPeer(args[0], k, args[2:]) // semtrust_test.go
 	case "orphan-lock":
 		// What a failed Attach of an older qipc left: the lock semaphore
 		// and its key file, used once, the segment never made.

@@ -171,13 +171,29 @@ func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (_ *
 		return nil, err
 	}
 	o := buildOptions(opts)
-	h, created, err := b.openSemaphore(key, initial, mode == Create, o.perm)
+	h, created, err := openTrusted(b, key, initial, mode == Create, o)
 	if err != nil {
 		return nil, err
 	}
 	s := newSemaphore(key, b, initial, o, h)
 	s.owner = created || mode == Create
 	return s, nil
+}
+
+// openTrusted opens the semaphore and refuses it, closed again, when
+// another user owns it (trustOwners), unless WithForeignOwners is given:
+// a squatted 0666 semaphore would hand this process another user's counts.
+// What such a refused call made stays (a System V set made on a squatted
+// key file): the key file is not this user's to remove.
+func openTrusted(b backend, key Key, initial int, create bool, o options) (semHandle, bool, error) {
+	h, created, err := b.openSemaphore(key, initial, create, o.perm)
+	if err != nil || o.foreignOwners {
+		return h, created, err
+	}
+	if err := trustOwners("QSystemSemaphore::handle", key, h.owners()); err != nil {
+		return nil, false, errors.Join(err, h.close())
+	}
+	return h, created, nil
 }
 
 // newSemaphore wraps a handle just opened.
@@ -556,7 +572,7 @@ func (s *Semaphore) reopen(old *semRef) error {
 	if s.cur.Load() != old {
 		return nil // another call reopened it already
 	}
-	h, created, err := s.b.openSemaphore(s.key, s.initial, false, s.opts.perm)
+	h, created, err := openTrusted(s.b, s.key, s.initial, false, s.opts)
 	if err != nil {
 		return err
 	}

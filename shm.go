@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -257,7 +258,9 @@ func (m *SharedMemory) bindAt(op string, closing bool) (made bool, err error) {
 	if m.lock.sem.Load() != nil {
 		return false, nil
 	}
-	lock, err := NewSemaphore(lockKeyFor(m.key), 1, Open, WithoutCleanup(), WithPermissions(fsMode(m.opts.perm)), WithSpin(m.opts.spin), withoutFollowing())
+	// The owner check is this object's, below, so that its refusal
+	// names the segment's key and the lock.
+	lock, err := NewSemaphore(lockKeyFor(m.key), 1, Open, WithoutCleanup(), WithPermissions(fsMode(m.opts.perm)), WithSpin(m.opts.spin), withoutFollowing(), WithForeignOwners())
 	if err != nil {
 		var se *Error
 		errors.As(err, &se)
@@ -269,7 +272,13 @@ func (m *SharedMemory) bindAt(op string, closing bool) (made bool, err error) {
 			text:   "unable to set key on lock (" + QtErrorString(err) + ")",
 			legacy: "QSharedMemoryPrivate::initKey: unable to set key on lock"}
 	}
-	if err := m.trust(op, lock.cur.Load().h.owners()); err != nil {
+	owners := lock.cur.Load().h.owners()
+	for i := range owners {
+		if strings.HasPrefix(owners[i].what, "semaphore") {
+			owners[i].what = "lock " + owners[i].what
+		}
+	}
+	if err := m.trust(op, owners); err != nil {
 		return false, errors.Join(err, lock.Close())
 	}
 	m.lock.sem.Store(lock)
@@ -288,16 +297,25 @@ func (m *SharedMemory) unbind(sem *Semaphore) error {
 }
 
 // trust refuses objects another user owns, unless WithForeignOwners says
-// they are expected, also when the process runs as root: another local
-// user can make a legacy key file and a 0666 segment first, and this
-// object would then read and write that user's bytes.
+// they are expected (trustOwners), also when the process runs as root:
+// another local user can make a legacy key file and a 0666 segment first,
+// and this object would then read and write that user's bytes.
 func (m *SharedMemory) trust(op string, owners []owner) error {
 	if m.opts.foreignOwners {
 		return nil
 	}
+	return trustOwners(op, m.key, owners)
+}
+
+// trustOwners is the one owner rule, for segments, their locks and bare
+// semaphores: another local user can make a legacy key file, a 0666
+// segment or a 0666 semaphore first, and whoever used it would then read
+// and write that user's bytes or take that user's counts. So an object
+// another user owns is refused (foreignOwner says who that is).
+func trustOwners(op string, k Key, owners []owner) error {
 	for _, o := range owners {
 		if who, foreign := foreignOwner(o.id); foreign {
-			return &Error{QtOp: op, Key: m.key, Kind: PermissionDenied, Err: ErrForeignOwner,
+			return &Error{QtOp: op, Key: k, Kind: PermissionDenied, Err: ErrForeignOwner,
 				text: fmt.Sprintf("%s is owned by %s, not by this process's user; WithForeignOwners() accepts that", o.what, who)}
 		}
 	}

@@ -15,16 +15,21 @@ package glibcsem
 import "C"
 
 import (
+	"errors"
 	"math"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
+
+	"github.com/qipc-go/qipc/internal/fault"
 )
 
 // glibc's own sem_trywait/sem_post fast paths (nptl/sem_waitcommon.c,
 // nptl/sem_post.c, 64-bit "new_sem" layout), done with Go atomics on the
-// mapped sem_t. Only the CASes that glibc itself does without a system
-// call are done here:
+// mapped sem_t, each access guarded so that a truncated file is ErrFault
+// instead of a crash. The take and give of the lock-free path are the
+// CASes that glibc itself does without a system call:
 //
 //   - take: count > 0 → CAS data to data-1 (the waiter count in the high
 //     word is left as it is, as glibc's __new_sem_wait_fast does);
@@ -32,9 +37,10 @@ import (
 //     wakes a waiter only when the word it replaced had waiters, and the
 //     word we replace has none, so there is nothing to wake.
 //
-// Everything else (count zero and a wait that may block, waiters to wake,
-// overflow) is left to glibc, unchanged. Processes that use glibc's calls
-// (C, Qt, PySide) and ours see one protocol on one word.
+// Post and Wait are glibc's sem_post and sem_wait, done here for the same
+// reason: no access to the sem_t is left to C, where a fault cannot be
+// caught. Processes that use glibc's calls (C, Qt, PySide) and ours see
+// one protocol on one word.
 
 // OK reports that the probe (probe.h) found glibc's layout and protocol in
 // the running C library.
@@ -42,45 +48,121 @@ var OK = C.qipc_posix_sem_fast_probe() != 0
 
 const valueMax = uint32(C.QIPC_SEM_VALUE_MAX)
 
+// ErrFault is what the functions that touch a sem_t return when the
+// access faulted: a peer truncated the semaphore's file, and the mapped
+// page is gone. The process goes on; the semaphore is unusable until the
+// file has its size again.
+var ErrFault = errors.New("memory fault on the semaphore (its file was truncated)")
+
+// guarded runs fn with the sem_t's faults turned into ErrFault (deferred
+// by every function that touches one): a truncated file makes an access a
+// SIGBUS, which would otherwise end the process as "unexpected fault
+// address". Other panics go on.
+func guarded(fn func()) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if !fault.Is(r, true) {
+				panic(r)
+			}
+			err = ErrFault
+		}
+	}()
+	fn()
+	return nil
+}
+
 // Take takes one count of the sem_t at s if the count is not zero, and
 // reports whether it did. false means the caller must use sem_trywait or
-// sem_wait.
-func Take(s unsafe.Pointer) bool {
-	w := (*atomic.Uint64)(s)
-	for {
-		d := w.Load()
-		if uint32(d) == 0 {
-			return false
+// sem_wait, or, with err (ErrFault), that the sem_t cannot be read.
+func Take(s unsafe.Pointer) (taken bool, err error) {
+	err = guarded(func() {
+		w := (*atomic.Uint64)(s)
+		for {
+			d := w.Load()
+			if uint32(d) == 0 {
+				return
+			}
+			if w.CompareAndSwap(d, d-1) {
+				taken = true
+				return
+			}
 		}
-		if w.CompareAndSwap(d, d-1) {
-			return true
-		}
-	}
+	})
+	return taken, err
 }
 
 // Give adds one to the count of the sem_t at s when no process waits and
 // the count is below SEM_VALUE_MAX, and reports whether it did. false
-// means the caller must use sem_post.
-func Give(s unsafe.Pointer) bool {
-	w := (*atomic.Uint64)(s)
-	for {
-		d := w.Load()
-		if d>>32 != 0 || uint32(d) >= valueMax {
-			return false
+// means the caller must use Post, or, with err (ErrFault), that the sem_t
+// cannot be read.
+func Give(s unsafe.Pointer) (given bool, err error) {
+	err = guarded(func() {
+		w := (*atomic.Uint64)(s)
+		for {
+			d := w.Load()
+			if d>>32 != 0 || uint32(d) >= valueMax {
+				return
+			}
+			if w.CompareAndSwap(d, d+1) {
+				given = true
+				return
+			}
 		}
-		if w.CompareAndSwap(d, d+1) {
-			return true
+	})
+	return given, err
+}
+
+// Post is glibc's sem_post (nptl/sem_post.c, new_sem): it adds one to the
+// count, EOVERFLOW at SEM_VALUE_MAX, and wakes one sleeper on the count's
+// futex if the word it replaced counted waiters. Done here rather than in
+// C so that a truncated file is an error (ErrFault), not a SIGBUS in C,
+// which no Go code can recover from.
+func Post(s unsafe.Pointer) error {
+	var overflow, wake bool
+	err := guarded(func() {
+		w := (*atomic.Uint64)(s)
+		for {
+			d := w.Load()
+			if uint32(d) >= valueMax {
+				overflow = true
+				return
+			}
+			if w.CompareAndSwap(d, d+1) {
+				wake = d>>32 != 0
+				return
+			}
 		}
+	})
+	switch {
+	case err != nil:
+		return err
+	case overflow:
+		return syscall.EOVERFLOW
+	case wake:
+		_, _, _ = syscall.Syscall6(syscall.SYS_FUTEX, uintptr(s), futexWake, 1, 0, 0, 0)
 	}
+	return nil
+}
+
+// Word returns the first word of the sem_t at s (see Value), or ErrFault.
+func Word(s unsafe.Pointer) (word uint64, err error) {
+	err = guarded(func() { word = (*atomic.Uint64)(s).Load() })
+	return word, err
 }
 
 // Value returns the count and the number of blocked waiters a sem_t's
 // first word holds, as a reader of its /dev/shm/sem.* file sees them.
 func Value(word uint64) (count, waiters int) { return int(uint32(word)), int(word >> 32) }
 
-// A Waiter lets another goroutine end a Wait: Stop.
+// A Waiter lets another goroutine end a Wait: Stop. stop is also a
+// private futex that the waiter sleeps on together with the sem_t's
+// (futex_waitv), so that Stop wakes this waiter alone, and also when the
+// sem_t's page is gone: a wake on a truncated file's futex fails with
+// EFAULT and would leave the waiter asleep for good.
 type Waiter struct {
-	stop, waiting atomic.Bool
+	stop    atomic.Uint32
+	waiting atomic.Bool
 }
 
 // Wait takes one count of the sem_t at s, sleeping as long as it takes,
@@ -89,11 +171,20 @@ type Waiter struct {
 // the count is zero, and takes a count and its place among the waiters
 // away in one CAS. The kernel queues futex sleepers in order, and one
 // sleep keeps a waiter's place, which a wait in slices gives up at every
-// slice. Wait returns false, without a count, once Stop was called.
-func Wait(s unsafe.Pointer, w *Waiter) (bool, error) {
-	word := (*atomic.Uint64)(s)
+// slice. Wait returns false, without a count, once Stop was called, and
+// ErrFault when the sem_t's file was truncated under it.
+func Wait(s unsafe.Pointer, w *Waiter) (taken bool, err error) {
 	w.waiting.Store(true)
 	defer w.waiting.Store(false)
+	gerr := guarded(func() { taken, err = wait(s, w) })
+	if gerr != nil {
+		return false, gerr
+	}
+	return taken, err
+}
+
+func wait(s unsafe.Pointer, w *Waiter) (bool, error) {
+	word := (*atomic.Uint64)(s)
 	d := word.Add(1 << 32)
 	for {
 		if uint32(d) != 0 {
@@ -103,13 +194,15 @@ func Wait(s unsafe.Pointer, w *Waiter) (bool, error) {
 			d = word.Load()
 			continue
 		}
-		if w.stop.Load() {
+		if w.stop.Load() != 0 {
 			word.Add(^uint64(1<<32 - 1)) // no longer a waiter
 			return false, nil
 		}
-		// The count's futex is the low half of the word (little-endian);
-		// a named semaphore's futex is shared between processes.
-		if _, _, e := syscall.Syscall6(syscall.SYS_FUTEX, uintptr(s), futexWait, 0, 0, 0, 0); e != 0 && e != syscall.EAGAIN && e != syscall.EINTR {
+		switch e := sleep(s, w); e {
+		case 0, syscall.EAGAIN, syscall.EINTR, syscall.ETIMEDOUT:
+		case syscall.EFAULT:
+			return false, ErrFault // the page went between the load and the sleep
+		default:
 			word.Add(^uint64(1<<32 - 1))
 			return false, e
 		}
@@ -117,23 +210,70 @@ func Wait(s unsafe.Pointer, w *Waiter) (bool, error) {
 	}
 }
 
+// sleep sleeps while the count at s is zero and w is not stopped: on both
+// futexes where the kernel has futex_waitv (Linux 5.16), else on the
+// count's alone, which Stop then wakes.
+func sleep(s unsafe.Pointer, w *Waiter) syscall.Errno {
+	if waitvOK {
+		v := [2]futexWaitv{
+			{uaddr: uint64(uintptr(s)), flags: futex2SizeU32},
+			{uaddr: uint64(uintptr(unsafe.Pointer(&w.stop))), flags: futex2SizeU32 | futex2Private},
+		}
+		_, _, e := syscall.Syscall6(sysFutexWaitv, uintptr(unsafe.Pointer(&v[0])), 2, 0, 0, 0, 0)
+		return e
+	}
+	// The count's futex is the low half of the word (little-endian);
+	// a named semaphore's futex is shared between processes.
+	_, _, e := syscall.Syscall6(syscall.SYS_FUTEX, uintptr(s), futexWait, 0, 0, 0, 0)
+	return e
+}
+
 // Stop ends the Wait of w on the sem_t at s and reports whether it may
 // still run: a Stop that comes between its look at the flag and its sleep
-// does not wake it, so the caller repeats Stop until it reports false. It
-// wakes every sleeper on the futex; glibc's look at the count and sleep
-// again.
+// does not wake it (without futex_waitv), so the caller repeats Stop until
+// it reports false. Without futex_waitv it wakes every sleeper on the
+// sem_t's futex, and glibc's look at the count and sleep again.
 func (w *Waiter) Stop(s unsafe.Pointer) bool {
-	w.stop.Store(true)
+	w.stop.Store(1)
 	if !w.waiting.Load() {
 		return false
 	}
-	_, _, _ = syscall.Syscall6(syscall.SYS_FUTEX, uintptr(s), futexWake, math.MaxInt32, 0, 0, 0)
+	if waitvOK {
+		_, _, _ = syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(&w.stop)), futexWake|futexPrivate, math.MaxInt32, 0, 0, 0)
+	} else {
+		_, _, _ = syscall.Syscall6(syscall.SYS_FUTEX, uintptr(s), futexWake, math.MaxInt32, 0, 0, 0)
+	}
 	return true
 }
+
+// futexWaitv is the kernel's struct futex_waitv.
+type futexWaitv struct {
+	val      uint64
+	uaddr    uint64
+	flags    uint32
+	reserved uint32
+}
+
+// futex_waitv's number (the same in the generic table and on x86-64) and
+// flags.
+const (
+	sysFutexWaitv = 449
+	futex2SizeU32 = 0x02
+	futex2Private = 128
+)
+
+// waitvOK: the kernel has futex_waitv, which rejects zero futexes with
+// EINVAL and is ENOSYS where missing (before 5.16, and under emulators
+// that lack it).
+var waitvOK = func() bool {
+	_, _, e := syscall.Syscall6(sysFutexWaitv, 0, 0, 0, 0, 0, 0)
+	return e == syscall.EINVAL
+}()
 
 // The futex operations on a shared (not FUTEX_PRIVATE_FLAG) futex, as
 // glibc uses for a sem_t of sem_open.
 const (
-	futexWait = 0
-	futexWake = 1
+	futexWait    = 0
+	futexWake    = 1
+	futexPrivate = 128
 )

@@ -14,11 +14,20 @@ import (
 // OK is false: there is no glibc sem_t to read here.
 const OK = false
 
+// ErrFault is not returned here; OK is false.
+var ErrFault = errors.New("memory fault on the semaphore (its file was truncated)")
+
 // Take never takes: the caller uses the C library.
-func Take(unsafe.Pointer) bool { return false }
+func Take(unsafe.Pointer) (bool, error) { return false, nil }
 
 // Give never gives: the caller uses the C library.
-func Give(unsafe.Pointer) bool { return false }
+func Give(unsafe.Pointer) (bool, error) { return false, nil }
+
+// Post is not defined here; OK is false.
+func Post(unsafe.Pointer) error { return errors.ErrUnsupported }
+
+// Word is not defined here; OK is false.
+func Word(unsafe.Pointer) (uint64, error) { return 0, errors.ErrUnsupported }
 
 // Value is not defined here; OK is false.
 func Value(uint64) (count, waiters int) { return 0, 0 }

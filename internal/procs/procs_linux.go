@@ -232,9 +232,18 @@ func (x Index) Users(ino uint64) []int { return x.pids[ino] }
 // from /proc/self/maps: what tells a POSIX semaphore or segment this
 // process has open from one made since under the same name.
 func MappedInode(addr uintptr) (uint64, bool) {
+	_, ino, ok := MappedFile(addr)
+	return ino, ok
+}
+
+// MappedFile returns the device (encoded as stat's st_dev) and inode of
+// the file this process maps at addr, from /proc/self/maps. The mapping
+// keeps that inode alive, so a stat that shows the same pair shows this
+// very file: how the owner of a semaphore that sem_open mapped is proven.
+func MappedFile(addr uintptr) (dev, ino uint64, ok bool) {
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -254,10 +263,16 @@ func MappedInode(addr uintptr) (uint64, bool) {
 		if err1 != nil || err2 != nil || uint64(addr) < start || uint64(addr) >= end {
 			continue
 		}
+		major, minor, _ := strings.Cut(fields[3], ":")
+		maj, err1 := strconv.ParseUint(major, 16, 32)
+		mnr, err2 := strconv.ParseUint(minor, 16, 32)
 		ino, err := strconv.ParseUint(fields[4], 10, 64)
-		return ino, err == nil && ino != 0
+		if err1 != nil || err2 != nil || err != nil || ino == 0 {
+			return 0, 0, false
+		}
+		return unix.Mkdev(uint32(maj), uint32(mnr)), ino, true
 	}
-	return 0, false
+	return 0, 0, false
 }
 
 // initPIDNamespace is the inode of the initial PID namespace, fixed by the

@@ -21,6 +21,9 @@ func (Index) Users(uint64) []int { return nil }
 // MappedInode cannot tell which file a mapping is of without /proc.
 func MappedInode(uintptr) (uint64, bool) { return 0, false }
 
+// MappedFile is not known without /proc.
+func MappedFile(uintptr) (dev, ino uint64, ok bool) { return 0, 0, false }
+
 // NestedPIDNamespace: without /proc nothing is in sight anyway.
 func NestedPIDNamespace() bool { return true }
 
