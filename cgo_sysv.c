@@ -65,6 +65,8 @@ int qipc_sysv_keyfile_key(const char *path, int proj, int *key, struct qipc_keyf
 	struct stat st, again;
 	if (lstat(path, &st) != 0)
 		return errno;
+	if (st.st_nlink == 0)
+		return ENOENT; // unlinked while lstat looked at it
 	f->dev = (uint64_t)st.st_dev;
 	f->ino = (uint64_t)st.st_ino;
 	f->size = (int64_t)st.st_size;
@@ -79,6 +81,8 @@ int qipc_sysv_keyfile_key(const char *path, int proj, int *key, struct qipc_keyf
 		return errno;
 	if (lstat(path, &again) != 0)
 		return errno;
+	if (again.st_nlink == 0)
+		return ENOENT;
 	if (again.st_dev != st.st_dev || again.st_ino != st.st_ino)
 		return ESTALE;
 	*key = (int)k;
