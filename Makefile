@@ -63,7 +63,11 @@ demo:
 # every peer, bounded fuzzing, and the Windows backend under Wine.
 test: check peers
 	@bash tools/leftovers.sh snapshot $(BUILD)/ipc.before
-	$(GO) test -race -count=1 -timeout 30m ./...
+	# One package at a time: the packages' tests share the temp dir and the
+	# System V tables, ftok keys come from inode numbers that one package's
+	# key files reuse after another's, and several tests count every
+	# System V object on the machine.
+	$(GO) test -race -count=1 -p 1 -timeout 30m ./...
 	$(MAKE) demo
 	$(MAKE) verify
 	$(MAKE) nocgo
@@ -109,7 +113,7 @@ test-arm64: peers
 # What a Linux machine can run natively, without Wine, qemu or zig (the
 # GitHub arm64 runner).
 native: check peers
-	$(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -p 1 -timeout 30m ./...
 	$(MAKE) verify
 
 unit:
