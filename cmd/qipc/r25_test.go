@@ -4,11 +4,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qipc-go/qipc"
 )
@@ -109,4 +112,65 @@ func TestR25CleanSparesLiveCreatorsSegment(t *testing.T) {
 	if strings.Contains(cl.out, "removed") {
 		t.Errorf("clean removed something:\n%s", cl.out)
 	}
+}
+
+// TestR25CleanSparesReusedKeyFile (adversarial review of issue 25): the
+// grace minute protects a key file only while it is young, but Qt reuses
+// an existing key file (its O_EXCL create fails with EEXIST and it goes
+// on) and so does qipc. A program that crashed left its key file, an hour
+// old; the program starts again and is between ftok and shmget when
+// `qipc clean --stale` re-checks the file: no System V object is keyed on
+// it yet, it is old, and it goes. The segment made a moment later has a
+// key no file gives any more: every peer's attach fails with "doesn't
+// exist". The creator is a real process (Python, ftok and shmget through
+// libc), stopped between the two calls by a line on its stdin.
+func TestR25CleanSparesReusedKeyFile(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		missing(t, "python3")
+	}
+	name, match := uniqueName("reuse")
+	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
+	cleanupKey(t, k)
+	// The leftover of a crash: Qt's empty key file, an hour old.
+	if err := os.WriteFile(k.Native, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(k.Native, old, old); err != nil {
+		t.Fatal(err)
+	}
+	creator := start(t, []string{"python3", "-c", `
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+path = sys.argv[1].encode()
+try:
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDONLY, 0o640))
+except FileExistsError:
+    pass  # as Qt's createUnixKeyFile: an existing key file is used
+key = libc.ftok(path, ord('Q'))
+print("ftok", key, flush=True)
+sys.stdin.readline()
+shmid = libc.shmget(key, 64, 0o1000 | 0o600)
+libc.shmat(shmid, None, 0)
+print("created", shmid, flush=True)
+sys.stdin.readline()
+`, k.Native})
+	if l := creator.line(); !strings.HasPrefix(l, "ftok ") {
+		t.Fatalf("creator: %q", l)
+	}
+	cl := mustQ(t, "", "clean", "--stale", "--match", match)
+	t.Logf("qipc clean --stale while the creator is between ftok and shmget:\n%s", cl)
+	fmt.Fprintln(creator.stdin)
+	l := creator.line()
+	id, err := strconv.Atoi(strings.TrimPrefix(l, "created "))
+	if err != nil || id < 0 {
+		t.Fatalf("creator: %q", l)
+	}
+	t.Cleanup(func() { shmRemoveID(id) })
+	peer := qipc.NewSharedMemory(k)
+	if err := peer.Attach(qipc.ReadOnly); err != nil {
+		t.Fatalf("a peer cannot attach the segment the creator just made (clean removed its key file while it was between ftok and shmget): %v", err)
+	}
+	peer.Close()
 }
