@@ -102,7 +102,22 @@ func (posixBackend) attachSegment(k Key, mode AccessMode) (segment, error) {
 		}[step]
 		return nil, posixShmError(op, k, syscall.Errno(rc), step)
 	}
-	return &posixSegment{addr: addr, size: int(size), fd: fd, uid: int(uid), id: segmentID{uint64(dev), uint64(ino)}}, nil
+	seg := &posixSegment{addr: addr, size: int(size), fd: fd, uid: int(uid), id: segmentID{uint64(dev), uint64(ino)}}
+	// A name is one file: another user's hard link from this name to one
+	// of this user's other segments (a 0666 one, or any where
+	// fs.protected_hardlinks is 0) would pass the owner check.
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(fd), &st); err == nil && st.Nlink != 1 {
+		_, _ = seg.detach(false, false)
+		return nil, linkedError("QSharedMemory::attach", k, "/dev/shm"+k.Native, uint64(st.Nlink))
+	}
+	return seg, nil
+}
+
+// linkedError is the refusal of a POSIX file with more than one name.
+func linkedError(op string, k Key, path string, nlink uint64) error {
+	return &Error{QtOp: op, Key: k, Kind: PermissionDenied, Err: ErrKeyFileNotRegular,
+		text: fmt.Sprintf("%s has %d names (hard links); a Qt object has one", path, nlink)}
 }
 
 // findSegment opens the segment read-only and closes it again.
@@ -151,9 +166,8 @@ func (b posixBackend) inspectSegment(k Key) (segmentFacts, error) {
 		return segmentFacts{}, shmError("QSharedMemory::inspect (stat)", k, errno)
 	}
 	users := procs.ShmUsers()
-	lease, _ := procs.WhileUnused(path, st.Dev, st.Ino, nil)
 	return segmentFacts{found: true, size: st.Size, uid: int(st.Uid), mappers: true, pids: users.Users(st.Ino),
-		procs: users, lease: lease}, nil
+		procs: users, lease: procs.LeaseIfUnseen(users, path, st.Dev, st.Ino)}, nil
 }
 
 func (posixBackend) removeSegment(k Key, _ bool, only segmentID) (bool, error) {
@@ -211,7 +225,7 @@ func (posixBackend) openSemaphore(k Key, initial int, create bool, perm uint32) 
 	if !create {
 		attempts = openRaceAttempts
 	}
-	moved := false
+	moved, linked := false, false
 	for attempt := 0; attempt < attempts; attempt++ {
 		rc = syscall.Errno(C.qipc_posix_sem_open(name, 1, C.uint(perm), C.uint(initial), &s))
 		if rc != syscall.EEXIST {
@@ -228,17 +242,23 @@ func (posixBackend) openSemaphore(k Key, initial int, create bool, perm uint32) 
 					return h, false, nil
 				}
 				C.qipc_posix_sem_close(s)
-				if !errors.Is(err, errNameMoved) {
+				if !errors.Is(err, errNameMoved) && !errors.Is(err, errLinked) {
 					return nil, false, err
 				}
-				moved = true
-				continue // replaced since the open: open what the name is now
+				moved, linked = true, errors.Is(err, errLinked)
+				rc = syscall.EEXIST // nothing opened yet, should this be the last try
+				continue            // replaced since the open: open what the name is now
 			}
 			return nil, false, semError(op, k, rc)
 		}
 		if urc := syscall.Errno(C.qipc_posix_sem_unlink(name)); urc != 0 && urc != syscall.ENOENT {
 			return nil, false, semError("QSystemSemaphore::handle (sem_unlink)", k, urc)
 		}
+	}
+	if rc == syscall.EEXIST && linked {
+		var st syscall.Stat_t
+		_ = syscall.Lstat(glibcsem.SemFile(k.Native), &st)
+		return nil, false, linkedError(op, k, glibcsem.SemFile(k.Native), uint64(st.Nlink))
 	}
 	if rc == syscall.EEXIST && moved {
 		return nil, false, &Error{QtOp: op, Key: k, Kind: UnknownError, Err: errNameMoved,
@@ -288,6 +308,12 @@ type posixFastSem struct{ posixSem }
 // again by someone else); Open mode opens the name again.
 var errNameMoved = errors.New("semaphore replaced under its name while it was opened")
 
+// errLinked: the semaphore's file has more than one name. glibc's sem_open
+// makes the file under a temporary name and links it to the real one, so
+// for a moment every new semaphore has two; one that keeps them is someone
+// else's link (linkedError). Open mode opens the name again.
+var errLinked = errors.New("semaphore file has more than one name")
+
 // newPosixSem wraps the sem_t that sem_open mapped and proves who owns
 // it: the file it is mapped from, found in /proc/self/maps (device and
 // inode), must be the file an lstat of the name shows, whose owner is
@@ -309,6 +335,9 @@ func newPosixSem(s *C.sem_t, k Key, created bool) (semHandle, error) {
 		var st syscall.Stat_t
 		if syscall.Lstat(glibcsem.SemFile(k.Native), &st) != nil || uint64(st.Dev) != p.dev || uint64(st.Ino) != p.ino {
 			return nil, errNameMoved
+		}
+		if st.Nlink != 1 {
+			return nil, errLinked
 		}
 		if int64(st.Size) < int64(C.sizeof_sem_t) {
 			return nil, p.faultError("sem_open")

@@ -95,10 +95,12 @@ var (
 	// ErrKeyFileNotRegular is the cause of the PermissionDenied of a
 	// Create, Attach, NewSemaphore or removal whose System V key file is
 	// a symbolic link, not a regular file, or a file with more than one
-	// name (hard links). ftok follows a link, and another user's link to
-	// a key file of this user's could lead a program to another
-	// application's objects, which no owner check would catch;
-	// WithForeignOwners does not accept one either.
+	// name (hard links), and of an Attach or NewSemaphore whose POSIX
+	// file (/dev/shm/NAME, /dev/shm/sem.NAME) has more than one name.
+	// ftok follows a link, and another user's link to a file of this
+	// user's could lead a program to another application's objects,
+	// which no owner check would catch; WithForeignOwners does not accept
+	// one either.
 	ErrKeyFileNotRegular = errors.New("qipc: the key file is not a regular file of one name")
 	// ErrLibcSemaphores is the cause of a KeyError for what a C library's
 	// POSIX semaphores cannot do: with musl, a segment's lock semaphore

@@ -80,14 +80,16 @@ func Example_cleanUpAfterCrash() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("stale:", usage.Stale, "-", usage.Reason)
+	// Reason says why, here "no process maps it or has it open" and how
+	// that was proven.
+	fmt.Println("stale:", usage.Stale)
 
 	shm := qipc.NewSharedMemory(key, qipc.WithReplaceStale())
 	defer shm.Close()
 	fmt.Println("create, replacing a stale segment:", qipc.KindOf(shm.Create(64, qipc.ReadWrite)))
 	// Output:
 	// create: AlreadyExists
-	// stale: true - no process maps it or has it open
+	// stale: true
 	// create, replacing a stale segment: NoError
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/qipc-go/qipc/internal/glibcsem"
+	"github.com/qipc-go/qipc/internal/procs"
 )
 
 // The lifecycle of a SharedMemory under concurrency (package
@@ -753,7 +754,17 @@ func TestFailedCreateRemovesUnusedLock(t *testing.T) {
 	if err := m.Create(huge, ReadWrite); err == nil {
 		t.Skip("this machine maps 256 TiB")
 	}
-	if left := shmEntries(t, filepath.Base(k.Native)); len(left) != 0 {
+	left := shmEntries(t, filepath.Base(k.Native))
+	switch x := procs.ShmUsers(); {
+	case x.Unchecked != 0 || x.Blind != "":
+		// Not every process can be checked (here: maps that cannot be
+		// read, or processes out of sight), so nothing proves the lock
+		// unused: it must stay (issue 25's rule).
+		t.Logf("/proc does not show every process (%d unchecked; %q): the failed Create must keep its lock", x.Unchecked, x.Blind)
+		if len(left) != 1 {
+			t.Errorf("the failed Create left %v; want its lock semaphore only, which nothing proves unused here", left)
+		}
+	case len(left) != 0:
 		t.Errorf("the failed Create left %v", left)
 	}
 	closeWithin(t, m)

@@ -865,8 +865,10 @@ id found is reported (systemv-N keys).
 
 STALE marks, with their reasons:
   - System V segment with no process attached whose creator is gone
-  - a key file with no object, untouched for a minute
-  - an object with no key file (no one can open it by its key any more)
+  - STALE? (unverified): a key file with no object (a creator may be between
+    opening it and shmget/semget), and a semaphore set whose key file is not
+    in the directories scanned and whose last user is gone (a key file
+    elsewhere may still name it; a set shows no one who has it open)
   - POSIX segment or semaphore that no process maps or holds open: proven by
     a kernel write lease, or by /proc/*/maps and fds matched by device and
     inode; when /proc cannot show every process (maps that cannot be read,

@@ -239,19 +239,6 @@ func posixLockName(name string) string {
 	return "sem." + name
 }
 
-// keyFileGrace is how old a key file without an object must be to be
-// called stale. Nothing proves that no creator is between making (or
-// opening) the file and its shmget or semget, and a creator's window is
-// microseconds: a file untouched for this long is not in one, unless a
-// creator reuses an old file at the very moment clean removes it.
-const keyFileGrace = time.Minute
-
-// young reports whether a key file was made (its mtime: Qt never writes
-// to one) within keyFileGrace.
-func young(st *unix.Stat_t) bool {
-	return time.Since(time.Unix(st.Mtim.Sec, st.Mtim.Nsec)) < keyFileGrace
-}
-
 func ctimeOf(st *unix.Stat_t) time.Time {
 	return time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
 }
@@ -325,8 +312,13 @@ func scan() ([]*Object, error) {
 				if kind == kindSysvShm {
 					o.Lock = lockFileFor(kf.path)
 				}
-			} else {
-				o.stale("no key file: no one can open it by its key any more")
+			} else if kind == kindSysvSem && !o.lpidAlive {
+				// The scan looks for key files only in the temp and
+				// runtime directories it knows; a key file elsewhere (a
+				// native key, another user's runtime directory) still
+				// names the set, and a set shows no one who has it open.
+				o.Unverified = true
+				o.stale("no key file in the directories scanned, and its last user is gone; a key file elsewhere may still name it")
 			}
 			if kind == kindSysvShm {
 				if stale, why := procs.SysVSegment(*o.Nattch, o.Cpid, procs.Alive); stale {
@@ -393,10 +385,10 @@ func scan() ([]*Object, error) {
 				o.Qt = qtLock
 			}
 		}
-		if young(f.st) {
-			continue // a creator may be between making it and shmget/semget
-		}
-		o.stale("key file without an object")
+		// Nothing shows a creator between opening the file (a new one,
+		// or an old one it reuses) and its shmget or semget.
+		o.Unverified = true
+		o.stale("key file without an object; a creator may be between opening it and shmget/semget")
 		objs = append(objs, o)
 	}
 
@@ -445,8 +437,7 @@ func scan() ([]*Object, error) {
 			o.Key = qipc.NewKey(native, qipc.PosixRealtime).String()
 			o.Pids = users.Users(st.Ino)
 			o.Nattch = intp(len(o.Pids))
-			lease, _ := procs.WhileUnused(path, st.Dev, st.Ino, nil)
-			if stale, sure, why := procs.PosixSegment(o.Pids, users, lease); stale {
+			if stale, sure, why := procs.PosixSegment(o.Pids, users, procs.LeaseIfUnseen(users, path, st.Dev, st.Ino)); stale {
 				o.Unverified = !sure
 				o.stale(why)
 			}
@@ -575,7 +566,7 @@ func (o *Object) removeActions(force bool) []action {
 
 // removeSysvShm removes the segment by id after checking again that the id
 // still holds the segment with the scanned key and, unless force, that no
-// process is attached and its creator is gone (or its key file is).
+// process is attached and its creator is gone.
 func (o *Object) removeSysvShm(force bool) error {
 	id := *o.ID
 	if got, err := unix.SysvShmGet(int(int32(o.key)), 0, 0); err != nil || got != id {
@@ -589,7 +580,7 @@ func (o *Object) removeSysvShm(force bool) error {
 		if ds.Nattch > 0 {
 			return skipped("%d process(es) attached now", ds.Nattch)
 		}
-		if o.Path != "" && procs.Alive(int(ds.Cpid)) {
+		if procs.Alive(int(ds.Cpid)) {
 			return skipped("its creator (pid %d) runs", ds.Cpid)
 		}
 	}
@@ -624,9 +615,6 @@ func (o *Object) unlinkKeyFile() error {
 	if !qtKeyFile(st) {
 		return skipped("not an empty regular file: not a Qt key file")
 	}
-	if o.Kind == kindKeyFile && young(st) {
-		return skipped("made within %v: a creator may be about to use it", keyFileGrace)
-	}
 	self := ""
 	if o.Kind == kindSysvSem {
 		self = strconv.Itoa(*o.ID) // removed right after its key file, in Qt's order
@@ -660,8 +648,9 @@ func keyedOn(low uint32, semid string) bool {
 
 // removePosix unlinks a POSIX segment or semaphore file only while it is
 // the file the scan saw and, unless force, while the kernel grants a write
-// lease on it (no process anywhere has it open or mapped; an opener waits
-// until the unlink is done). A segment whose lock semaphore a process has
+// lease on it (no process anywhere has it open or mapped; an open that
+// comes during the unlink waits for it, and then gets the removed file: a
+// known gap). A segment whose lock semaphore a process has
 // open stays: Qt's creator holds its lock between creating the segment and
 // mapping it. Without a lease (another user's file), a fresh /proc scan
 // must prove it unused.
@@ -711,8 +700,7 @@ func (o *Object) removePosix(force bool) error {
 // posixVerdict is procs.PosixSegment for the /dev/shm file at path now.
 func posixVerdict(path string, st *unix.Stat_t) (stale, sure bool, why string) {
 	users := procs.ShmUsers()
-	lease, _ := procs.WhileUnused(path, st.Dev, st.Ino, nil)
-	return procs.PosixSegment(users.Users(st.Ino), users, lease)
+	return procs.PosixSegment(users.Users(st.Ino), users, procs.LeaseIfUnseen(users, path, st.Dev, st.Ino))
 }
 
 func ignoreGone(err error) error {

@@ -54,42 +54,36 @@ const valueMax = uint32(C.QIPC_SEM_VALUE_MAX)
 // file has its size again.
 var ErrFault = errors.New("memory fault on the semaphore (its file was truncated)")
 
-// guarded runs fn with the sem_t's faults turned into ErrFault (deferred
-// by every function that touches one): a truncated file makes an access a
-// SIGBUS, which would otherwise end the process as "unexpected fault
-// address". Other panics go on.
-func guarded(fn func()) (err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			if !fault.Is(r, true) {
-				panic(r)
-			}
-			err = ErrFault
+// guard turns the sem_t's faults into ErrFault: every function that
+// touches one defers it, as `defer guard(debug.SetPanicOnFault(true),
+// &err)`, which costs no closure on the lock-free path. A truncated file
+// makes an access a SIGBUS, which would otherwise end the process as
+// "unexpected fault address". Other panics go on.
+func guard(wasPanicOnFault bool, err *error) {
+	debug.SetPanicOnFault(wasPanicOnFault)
+	if r := recover(); r != nil {
+		if !fault.Is(r, true) {
+			panic(r)
 		}
-	}()
-	fn()
-	return nil
+		*err = ErrFault
+	}
 }
 
 // Take takes one count of the sem_t at s if the count is not zero, and
 // reports whether it did. false means the caller must use sem_trywait or
 // sem_wait, or, with err (ErrFault), that the sem_t cannot be read.
 func Take(s unsafe.Pointer) (taken bool, err error) {
-	err = guarded(func() {
-		w := (*atomic.Uint64)(s)
-		for {
-			d := w.Load()
-			if uint32(d) == 0 {
-				return
-			}
-			if w.CompareAndSwap(d, d-1) {
-				taken = true
-				return
-			}
+	defer guard(debug.SetPanicOnFault(true), &err)
+	w := (*atomic.Uint64)(s)
+	for {
+		d := w.Load()
+		if uint32(d) == 0 {
+			return false, nil
 		}
-	})
-	return taken, err
+		if w.CompareAndSwap(d, d-1) {
+			return true, nil
+		}
+	}
 }
 
 // Give adds one to the count of the sem_t at s when no process waits and
@@ -97,20 +91,17 @@ func Take(s unsafe.Pointer) (taken bool, err error) {
 // means the caller must use Post, or, with err (ErrFault), that the sem_t
 // cannot be read.
 func Give(s unsafe.Pointer) (given bool, err error) {
-	err = guarded(func() {
-		w := (*atomic.Uint64)(s)
-		for {
-			d := w.Load()
-			if d>>32 != 0 || uint32(d) >= valueMax {
-				return
-			}
-			if w.CompareAndSwap(d, d+1) {
-				given = true
-				return
-			}
+	defer guard(debug.SetPanicOnFault(true), &err)
+	w := (*atomic.Uint64)(s)
+	for {
+		d := w.Load()
+		if d>>32 != 0 || uint32(d) >= valueMax {
+			return false, nil
 		}
-	})
-	return given, err
+		if w.CompareAndSwap(d, d+1) {
+			return true, nil
+		}
+	}
 }
 
 // Post is glibc's sem_post (nptl/sem_post.c, new_sem): it adds one to the
@@ -119,36 +110,32 @@ func Give(s unsafe.Pointer) (given bool, err error) {
 // C so that a truncated file is an error (ErrFault), not a SIGBUS in C,
 // which no Go code can recover from.
 func Post(s unsafe.Pointer) error {
-	var overflow, wake bool
-	err := guarded(func() {
-		w := (*atomic.Uint64)(s)
-		for {
-			d := w.Load()
-			if uint32(d) >= valueMax {
-				overflow = true
-				return
-			}
-			if w.CompareAndSwap(d, d+1) {
-				wake = d>>32 != 0
-				return
-			}
-		}
-	})
-	switch {
-	case err != nil:
-		return err
-	case overflow:
-		return syscall.EOVERFLOW
-	case wake:
+	wake, err := add(s)
+	if wake {
 		_, _, _ = syscall.Syscall6(syscall.SYS_FUTEX, uintptr(s), futexWake, 1, 0, 0, 0)
 	}
-	return nil
+	return err
+}
+
+// add is Post's increment: whether the word it replaced counted waiters.
+func add(s unsafe.Pointer) (wake bool, err error) {
+	defer guard(debug.SetPanicOnFault(true), &err)
+	w := (*atomic.Uint64)(s)
+	for {
+		d := w.Load()
+		if uint32(d) >= valueMax {
+			return false, syscall.EOVERFLOW
+		}
+		if w.CompareAndSwap(d, d+1) {
+			return d>>32 != 0, nil
+		}
+	}
 }
 
 // Word returns the first word of the sem_t at s (see Value), or ErrFault.
 func Word(s unsafe.Pointer) (word uint64, err error) {
-	err = guarded(func() { word = (*atomic.Uint64)(s).Load() })
-	return word, err
+	defer guard(debug.SetPanicOnFault(true), &err)
+	return (*atomic.Uint64)(s).Load(), nil
 }
 
 // Value returns the count and the number of blocked waiters a sem_t's
@@ -176,11 +163,8 @@ type Waiter struct {
 func Wait(s unsafe.Pointer, w *Waiter) (taken bool, err error) {
 	w.waiting.Store(true)
 	defer w.waiting.Store(false)
-	gerr := guarded(func() { taken, err = wait(s, w) })
-	if gerr != nil {
-		return false, gerr
-	}
-	return taken, err
+	defer guard(debug.SetPanicOnFault(true), &err)
+	return wait(s, w)
 }
 
 func wait(s unsafe.Pointer, w *Waiter) (bool, error) {

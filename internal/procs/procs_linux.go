@@ -189,10 +189,12 @@ func hasCap(c int) bool {
 
 // WhileUnused asks the kernel for a write lease on the file at path, which
 // must still be the file (dev, ino), and runs fn (when not nil) while it
-// holds it: a process that opens the file meanwhile waits until fn
-// returns, so what fn removes was unused at that moment. fn runs only when
+// holds it: no process had the file open or mapped when fn began. One
+// that opens it meanwhile waits until fn returns, and then gets the file
+// even if fn unlinked its name (the path was resolved before the wait).
+// fn runs only when
 // the lease was granted. A process that opens the file during fn makes
-// the kernel send this one SIGIO, which Go ignores unless asked.
+// the kernel send no signal (the fd has no owner).
 func WhileUnused(path string, dev, ino uint64, fn func() error) (Lease, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	switch {
@@ -218,10 +220,27 @@ func WhileUnused(path string, dev, ino uint64, fn func() error) (Lease, error) {
 		return LeaseUnknown, nil
 	}
 	defer unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_UNLCK) //nolint:errcheck // closing the fd drops it too
+	// Setting the lease made this process the fd's owner, which the
+	// kernel sends SIGIO when an open breaks the lease; a program that
+	// does not expect the signal (a C host of a c-shared library installs
+	// no handler, and SIGIO's default ends the process) must not get it.
+	_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETOWN, 0)
 	if fn == nil {
 		return LeaseGranted, nil
 	}
 	return LeaseGranted, fn()
+}
+
+// LeaseIfUnseen is WhileUnused's lease, asked for only when x saw no
+// process use the /dev/shm file (dev, ino) at path: a lease is only
+// needed to prove a file unused, and while it is held an open with
+// O_NONBLOCK fails (EWOULDBLOCK) and another waits.
+func LeaseIfUnseen(x Index, path string, dev, ino uint64) Lease {
+	if len(x.Users(ino)) > 0 {
+		return LeaseUnknown
+	}
+	lease, _ := WhileUnused(path, dev, ino, nil)
+	return lease
 }
 
 // Users returns the processes that map the /dev/shm file with inode ino

@@ -27,5 +27,8 @@ func MappedFile(uintptr) (dev, ino uint64, ok bool) { return 0, 0, false }
 // NestedPIDNamespace: without /proc nothing is in sight anyway.
 func NestedPIDNamespace() bool { return true }
 
+// LeaseIfUnseen cannot ask for leases here.
+func LeaseIfUnseen(Index, string, uint64, uint64) Lease { return LeaseUnknown }
+
 // WhileUnused cannot ask for leases here; fn does not run.
 func WhileUnused(string, uint64, uint64, func() error) (Lease, error) { return LeaseUnknown, nil }

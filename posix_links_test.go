@@ -10,7 +10,7 @@ import (
 	"github.com/qipc-go/qipc/internal/glibcsem"
 )
 
-// TestR25PosixHardLinkRefused (adversarial review of issue 25): the attack
+// TestPosixHardLinkRefused (adversarial review of issue 25): the attack
 // of item 5 (another user links application A's name to this user's
 // application B's, and A's owner checks pass because the file is this
 // user's) is refused for System V key files, "a file with a second name
@@ -24,16 +24,16 @@ import (
 // With the default fs.protected_hardlinks=1 the same works on objects
 // made with WithPermissions(0666), which the attacker may read and write
 // and so may link (the "0666" case: no sysctl is changed).
-func TestR25PosixHardLinkRefused(t *testing.T) {
+func TestPosixHardLinkRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		mode []string
 	}{{"protected_hardlinks=0", nil}, {"0666", []string{"--mode", "0666"}}} {
-		t.Run(tc.name, func(t *testing.T) { r25PosixHardLink(t, tc.mode) })
+		t.Run(tc.name, func(t *testing.T) { posixHardLinkCase(t, tc.mode) })
 	}
 }
 
-func r25PosixHardLink(t *testing.T, mode []string) {
+func posixHardLinkCase(t *testing.T, mode []string) {
 	skipWithoutBackend(t, PosixRealtime)
 	users := requirePermUsers(t)
 	attacker, victim := users[permUser], users[permMember]

@@ -16,24 +16,24 @@ import (
 	"github.com/qipc-go/qipc"
 )
 
-// inR25Namespace runs the calling test again in an IPC namespace of its
+// inPrivateIPCNamespace runs the calling test again in an IPC namespace of its
 // own with a private tmpfs on /dev/shm, so that `qipc clean --stale`
 // without --match (the only way it reaches objects without a key file)
 // sees nothing of the machine's objects and removes nothing of them. It
 // reports true in the inner run, which then does the test; the outer run
 // reports the inner one's result and returns false.
-func inR25Namespace(t *testing.T) bool {
+func inPrivateIPCNamespace(t *testing.T) bool {
 	t.Helper()
-	if os.Getenv("QIPC_R25_INNER") == t.Name() {
+	if os.Getenv("QIPC_PRIVATE_IPC_INNER") == t.Name() {
 		return true
 	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for an IPC and mount namespace")
 	}
 	c := exec.Command("unshare", "--ipc", "--mount", "--propagation", "private",
-		"sh", "-c", `mount -t tmpfs r25shm /dev/shm && exec "$0" "$@"`,
+		"sh", "-c", `mount -t tmpfs qipctshm /dev/shm && exec "$0" "$@"`,
 		os.Args[0], "-test.run", "^"+t.Name()+"$", "-test.v", "-test.count=1")
-	c.Env = append(os.Environ(), "QIPC_R25_INNER="+t.Name())
+	c.Env = append(os.Environ(), "QIPC_PRIVATE_IPC_INNER="+t.Name())
 	var out bytes.Buffer
 	c.Stdout, c.Stderr = &out, &out
 	err := c.Run()
@@ -61,7 +61,7 @@ func runEnv(t *testing.T, env []string, args ...string) result {
 	return r
 }
 
-// TestR25CleanSparesLiveCreatorsSegment (adversarial review of issue 25):
+// TestCleanSparesLiveCreatorsSegment (adversarial review of issue 25):
 // a System V segment whose key file the scan does not find (a native key
 // anywhere but the temp and runtime directories: NewKey(path, SystemV),
 // Qt's setNativeKey(path), or a Qt 6.6+ key in another user's
@@ -72,8 +72,8 @@ func runEnv(t *testing.T, env []string, args ...string) result {
 // or Qt's creator between shmget and shmat) is lost with its data,
 // although README says System V stale is "no one attached and the
 // creator gone" and the rule is "not stale unless proven unused".
-func TestR25CleanSparesLiveCreatorsSegment(t *testing.T) {
-	if !inR25Namespace(t) {
+func TestCleanSparesLiveCreatorsSegment(t *testing.T) {
+	if !inPrivateIPCNamespace(t) {
 		return
 	}
 	// The application: this process creates the segment, writes, and
@@ -114,7 +114,7 @@ func TestR25CleanSparesLiveCreatorsSegment(t *testing.T) {
 	}
 }
 
-// TestR25CleanSparesReusedKeyFile (adversarial review of issue 25): the
+// TestCleanSparesReusedKeyFile (adversarial review of issue 25): the
 // grace minute protects a key file only while it is young, but Qt reuses
 // an existing key file (its O_EXCL create fails with EEXIST and it goes
 // on) and so does qipc. A program that crashed left its key file, an hour
@@ -124,7 +124,7 @@ func TestR25CleanSparesLiveCreatorsSegment(t *testing.T) {
 // key no file gives any more: every peer's attach fails with "doesn't
 // exist". The creator is a real process (Python, ftok and shmget through
 // libc), stopped between the two calls by a line on its stdin.
-func TestR25CleanSparesReusedKeyFile(t *testing.T) {
+func TestCleanSparesReusedKeyFile(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		missing(t, "python3")
 	}
