@@ -649,8 +649,7 @@ func keyedOn(low uint32, semid string) bool {
 // removePosix unlinks a POSIX segment or semaphore file only while it is
 // the file the scan saw and, unless force, while the kernel grants a write
 // lease on it (no process anywhere has it open or mapped; an open that
-// comes during the unlink waits for it, and then gets the removed file: a
-// known gap). A segment whose lock semaphore a process has
+// comes meanwhile keeps it: procs.RemoveUnused). A segment whose lock semaphore a process has
 // open stays: Qt's creator holds its lock between creating the segment and
 // mapping it. Without a lease (another user's file), a fresh /proc scan
 // must prove it unused.
@@ -675,12 +674,12 @@ func (o *Object) removePosix(force bool) error {
 			}
 		}
 	}
-	lease, err := procs.WhileUnused(o.Path, o.dev, o.ino, unlink)
+	lease, err := procs.RemoveUnused(o.Path, o.dev, o.ino)
 	switch lease {
 	case procs.LeaseGranted:
-		return err
+		return ignoreGone(err)
 	case procs.LeaseRefused:
-		return skipped("in use now (the kernel refused a write lease)")
+		return skipped("in use now (the kernel refused a write lease, or a process opened it as it went)")
 	case procs.LeaseReplaced:
 		if _, err := lstatFile(o.Path); err != nil {
 			return nil // gone meanwhile

@@ -4,74 +4,99 @@ package procs
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 )
 
-// TestLeaseOpenerGetsRemovedFile (adversarial review of issue 25):
-// `qipc clean --stale` removes a POSIX segment or semaphore file inside
-// WhileUnused, "so that an opener waits" (README: "a POSIX file under a
-// write lease, so an opener waits"). But the opener's path was resolved
-// before it waited: once the lease goes, its open completes on the file
-// the clean-up unlinked. It then attaches a removed segment (or maps a
-// removed lock semaphore, while the next creator makes a new one under
-// the name: two locks for one key), where without the lease it would have
-// got ENOENT and created or retried. The barrier is the kernel's own: the
-// SIGIO it sends the lease holder when the opener's open breaks the lease.
-func TestLeaseOpenerGetsRemovedFile(t *testing.T) {
-	t.Skip("known break, issue 25 still open: an open that waits on the lease completes on the removed file; the fix (remove by a rename checked against the lease before the unlink) is not built yet")
+// TestRemoveUnusedSparesOpeners: an open that comes while RemoveUnused
+// holds its lease waits for the lease with the path already resolved, so
+// a removal that unlinked the name under the lease handed such an opener
+// the removed file once the lease went (a dead segment attached, or a lock
+// semaphore no one else will open: two locks for one key). Found by the
+// adversarial review of issue 25. A peer opens the file in a loop while
+// the file is made and removed again and again. What RemoveUnused cannot
+// close is an open that resolved the name before the rename and reaches
+// the lease only after the check (a few instructions in the kernel's open
+// path; 0 to 3 opens in 1600 on a loaded 2-CPU machine): unlinking under
+// the lease gave about one open in four a file without a name.
+func TestRemoveUnusedSparesOpeners(t *testing.T) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 missing")
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3 missing")
+		}
+		t.Skip("python3 missing (apt-get install python3)")
 	}
 	path := DevShm + "/qipct_lease_" + strconv.Itoa(os.Getpid())
-	if err := os.WriteFile(path, make([]byte, 64), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() { os.Remove(path) })
-	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
+	opener := exec.Command(python, "-c", `
+import os, select, sys
+path, opens, unnamed = sys.argv[1], 0, 0
+print("ready", flush=True)
+while not select.select([sys.stdin], [], [], 0)[0]:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        continue
+    opens += 1
+    if os.fstat(fd).st_nlink == 0:
+        unnamed += 1
+    os.close(fd)
+print(opens, unnamed, flush=True)
+`, path)
+	stdin, err := opener.StdinPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
-	sigio := make(chan os.Signal, 1)
-	signal.Notify(sigio, syscall.SIGIO)
-	defer signal.Stop(sigio)
-
-	var opener *exec.Cmd
-	var out *bufio.Reader
-	lease, err := WhileUnused(path, uint64(st.Dev), st.Ino, func() error {
-		// A peer attaches (shm_open and sem_open open without
-		// O_NONBLOCK) while the clean-up holds the lease.
-		opener = exec.Command(python, "-c", `
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-print("nlink", os.fstat(fd).st_nlink, flush=True)
-`, path)
-		pipe, err := opener.StdoutPipe()
-		if err != nil {
-			return err
-		}
-		opener.Stderr = os.Stderr
-		if err := opener.Start(); err != nil {
-			return err
-		}
-		out = bufio.NewReader(pipe)
-		<-sigio // the opener's open is waiting on the lease
-		return os.Remove(path)
-	})
-	if lease != LeaseGranted || err != nil {
-		t.Fatalf("WhileUnused: lease %d, %v", lease, err)
+	pipe, err := opener.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
+	opener.Stderr = os.Stderr
+	if err := opener.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { opener.Process.Kill(); opener.Wait() })
+	out := bufio.NewReader(pipe)
+	if line, _ := out.ReadString('\n'); strings.TrimSpace(line) != "ready" {
+		t.Fatalf("opener: %q", line)
+	}
+	rounds := 2000
+	if testing.Short() {
+		rounds = 300
+	}
+	removed := map[Lease]int{}
+	for range rounds {
+		if err := os.WriteFile(path, make([]byte, 64), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var st syscall.Stat_t
+		if err := syscall.Stat(path, &st); err != nil {
+			t.Fatal(err)
+		}
+		lease, err := RemoveUnused(path, uint64(st.Dev), st.Ino)
+		if err != nil {
+			t.Fatalf("RemoveUnused: %v", err)
+		}
+		removed[lease]++
+	}
+	stdin.Close()
 	line, _ := out.ReadString('\n')
-	opener.Wait()
-	line = strings.TrimSpace(line)
-	t.Logf("opener: %q", line)
-	if line == "nlink 0" {
-		t.Fatalf("a peer that opened the file while the clean-up held the lease got the file the clean-up removed (%s): it attaches a dead segment instead of failing with ENOENT", line)
+	var opens, unnamed int
+	if _, err := fmt.Sscan(line, &opens, &unnamed); err != nil {
+		t.Fatalf("opener: %q", line)
+	}
+	t.Logf("%d rounds: removed %d, left in use %d; the peer opened the file %d times", rounds, removed[LeaseGranted], removed[LeaseRefused], opens)
+	t.Logf("%d opens got a removed file (the kernel's window between lookup and lease)", unnamed)
+	if unnamed*100 > opens {
+		t.Errorf("%d of the peer's %d opens got a file that RemoveUnused had removed (no name left): openers that waited on the lease", unnamed, opens)
+	}
+	if removed[LeaseGranted] == 0 {
+		t.Errorf("no round removed the file (%v): the test raced nothing", removed)
 	}
 }

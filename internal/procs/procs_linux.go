@@ -1,10 +1,12 @@
 package procs
 
 import (
+	"fmt"
 	"bufio"
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -187,48 +189,90 @@ func hasCap(c int) bool {
 	return false
 }
 
-// WhileUnused asks the kernel for a write lease on the file at path, which
-// must still be the file (dev, ino), and runs fn (when not nil) while it
-// holds it: no process had the file open or mapped when fn began. One
-// that opens it meanwhile waits until fn returns, and then gets the file
-// even if fn unlinked its name (the path was resolved before the wait).
-// fn runs only when
-// the lease was granted. A process that opens the file during fn makes
-// the kernel send no signal (the fd has no owner).
-func WhileUnused(path string, dev, ino uint64, fn func() error) (Lease, error) {
+// leased opens the file at path, which must still be the file (dev, ino),
+// and asks the kernel for a write lease on it. The caller closes fd (which
+// drops the lease) when lease is LeaseGranted; otherwise fd is -1.
+func leased(path string, dev, ino uint64) (fd int, lease Lease) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP):
-		return LeaseReplaced, nil
+		return -1, LeaseReplaced
 	case errors.Is(err, unix.EWOULDBLOCK):
-		return LeaseRefused, nil // another process holds a lease: it has the file open
+		return -1, LeaseRefused // another process holds a lease: it has the file open
 	case err != nil:
-		return LeaseUnknown, nil
+		return -1, LeaseUnknown
+	}
+	var st unix.Stat_t
+	switch {
+	case unix.Fstat(fd, &st) != nil:
+		lease = LeaseUnknown
+	case st.Dev != dev || st.Ino != ino:
+		lease = LeaseReplaced
+	default:
+		_, err := unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_WRLCK)
+		switch {
+		case err == nil:
+			// Setting the lease made this process the fd's owner, which
+			// the kernel sends SIGIO when an open breaks the lease; a
+			// program that does not expect the signal (a C host of a
+			// c-shared library installs no handler, and SIGIO's default
+			// ends the process) must not get it.
+			_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETOWN, 0)
+			return fd, LeaseGranted
+		case errors.Is(err, unix.EAGAIN):
+			lease = LeaseRefused
+		default:
+			lease = LeaseUnknown
+		}
+	}
+	unix.Close(fd)
+	return -1, lease
+}
+
+// WhileUnused asks the kernel whether any process has the file at path,
+// which must still be the file (dev, ino), open or mapped: a write lease,
+// taken and given back at once.
+func WhileUnused(path string, dev, ino uint64) Lease {
+	fd, lease := leased(path, dev, ino)
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+	return lease
+}
+
+// RemoveUnused unlinks the file at path, which must still be the file
+// (dev, ino), if no process has it open or mapped (LeaseGranted), and
+// otherwise leaves it. An open that comes while the lease is held waits
+// for it, with the path already resolved: were the name unlinked under
+// it, that open would get the removed file once the lease goes. So the
+// name is first renamed away (later opens find nothing), then the lease is
+// asked whether an open is waiting (it is being broken): if one is, the
+// name is put back and the file left (LeaseRefused); else the file goes.
+// What stays is an open that resolved the name before the rename and has
+// not yet reached the lease when it is asked: a window of a few
+// instructions in the kernel's open path.
+func RemoveUnused(path string, dev, ino uint64) (Lease, error) {
+	fd, lease := leased(path, dev, ino)
+	if fd < 0 {
+		return lease, nil
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil {
-		return LeaseUnknown, nil
+	dir, base := filepath.Split(path)
+	hidden := fmt.Sprintf("%s.qipc-removing-%d-%s", dir, os.Getpid(), base)
+	if err := unix.Renameat2(unix.AT_FDCWD, path, unix.AT_FDCWD, hidden, unix.RENAME_NOREPLACE); err != nil {
+		return LeaseGranted, err
 	}
-	if st.Dev != dev || st.Ino != ino {
-		return LeaseReplaced, nil
-	}
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_WRLCK); err != nil {
-		if errors.Is(err, unix.EAGAIN) {
-			return LeaseRefused, nil
+	if now, err := unix.FcntlInt(uintptr(fd), unix.F_GETLEASE, 0); err != nil || now != unix.F_WRLCK {
+		// An open is waiting on the lease: it resolved the name before
+		// the rename, and gets the file when the lease goes.
+		if err := unix.Renameat2(unix.AT_FDCWD, hidden, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE); err != nil {
+			// A new file took the name meanwhile: the opener has a file
+			// no name leads to, as it would have had without the lease.
+			return LeaseGranted, errors.Join(err, unix.Unlink(hidden))
 		}
-		return LeaseUnknown, nil
+		return LeaseRefused, nil
 	}
-	defer unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_UNLCK) //nolint:errcheck // closing the fd drops it too
-	// Setting the lease made this process the fd's owner, which the
-	// kernel sends SIGIO when an open breaks the lease; a program that
-	// does not expect the signal (a C host of a c-shared library installs
-	// no handler, and SIGIO's default ends the process) must not get it.
-	_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETOWN, 0)
-	if fn == nil {
-		return LeaseGranted, nil
-	}
-	return LeaseGranted, fn()
+	return LeaseGranted, unix.Unlink(hidden)
 }
 
 // LeaseIfUnseen is WhileUnused's lease, asked for only when x saw no
@@ -239,8 +283,7 @@ func LeaseIfUnseen(x Index, path string, dev, ino uint64) Lease {
 	if len(x.Users(ino)) > 0 {
 		return LeaseUnknown
 	}
-	lease, _ := WhileUnused(path, dev, ino, nil)
-	return lease
+	return WhileUnused(path, dev, ino)
 }
 
 // Users returns the processes that map the /dev/shm file with inode ino

@@ -30,5 +30,8 @@ func NestedPIDNamespace() bool { return true }
 // LeaseIfUnseen cannot ask for leases here.
 func LeaseIfUnseen(Index, string, uint64, uint64) Lease { return LeaseUnknown }
 
-// WhileUnused cannot ask for leases here; fn does not run.
-func WhileUnused(string, uint64, uint64, func() error) (Lease, error) { return LeaseUnknown, nil }
+// WhileUnused cannot ask for leases here.
+func WhileUnused(string, uint64, uint64) Lease { return LeaseUnknown }
+
+// RemoveUnused cannot prove a file unused here; it removes nothing.
+func RemoveUnused(string, uint64, uint64) (Lease, error) { return LeaseUnknown, nil }
