@@ -1,9 +1,9 @@
 package procs
 
 import (
-	"fmt"
 	"bufio"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
