@@ -88,6 +88,16 @@ func relPeerMain(args []string) int {
 		}
 		fmt.Println("ok")
 		return 0
+	case "attach-error":
+		// What a Go program reads of a failed Attach: its kind, the io/fs
+		// errors it matches and its message (the Go peer prints Qt's).
+		m := NewSharedMemory(k)
+		if err := m.Attach(ReadWrite); err != nil {
+			fmt.Printf("err %v fs=%s %s\n", KindOf(err), fsMatches(err), err)
+			return 1
+		}
+		fmt.Println("ok")
+		return closeStatus(m.Close())
 	case "attach-exit", "create0-exit":
 		// A failed call and an exit without Close, as log.Fatal does.
 		m := NewSharedMemory(k)
