@@ -5,6 +5,7 @@ package qipc
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"syscall"
@@ -158,5 +159,91 @@ func TestErrorMessages(t *testing.T) {
 	legacy := LegacySharedMemoryKey("Shared", SystemV)
 	if got, want := (&Error{Op: "attach", Key: legacy, Kind: NotFound}).Error(), `qipc: attach "Shared" (systemv `+legacy.Native+`): doesn't exist; nothing`; !strings.HasPrefix(got, want) {
 		t.Errorf("a legacy key is named by its name: %q, want prefix %q", got, want)
+	}
+}
+
+// fsPairs are the io/fs errors the doc of Error.Is pairs with kinds.
+var fsPairs = []struct {
+	kind ErrorKind
+	err  error
+	name string
+}{
+	{NotFound, fs.ErrNotExist, "fs.ErrNotExist"},
+	{AlreadyExists, fs.ErrExist, "fs.ErrExist"},
+	{PermissionDenied, fs.ErrPermission, "fs.ErrPermission"},
+}
+
+// fsMatches lists the io/fs errors of fsPairs that err matches, by name,
+// "-" for none: what a test compares with the pair of err's kind.
+func fsMatches(err error) string {
+	var got []string
+	for _, p := range fsPairs {
+		if errors.Is(err, p.err) {
+			got = append(got, p.name)
+		}
+	}
+	if len(got) == 0 {
+		return "-"
+	}
+	return strings.Join(got, ",")
+}
+
+// fsPairOf is fsMatches's answer for an error of kind k.
+func fsPairOf(k ErrorKind) string {
+	for _, p := range fsPairs {
+		if p.kind == k {
+			return p.name
+		}
+	}
+	return "-"
+}
+
+// TestErrorIsFsPairs: errors.Is matches an *Error against the io/fs error
+// of its kind (NotFound ↔ fs.ErrNotExist, AlreadyExists ↔ fs.ErrExist,
+// PermissionDenied ↔ fs.ErrPermission) and against no other, for every
+// kind, wrapped or not; and against its own kind's sentinel only. The
+// errors built here carry no errno, which would answer for an errno-caused
+// error on its own (syscall.Errno.Is); so do the real refusals whose cause
+// is qipc's own (a key file that is a symbolic link here, a foreign owner
+// in TestPermissionDeniedError).
+func TestErrorIsFsPairs(t *testing.T) {
+	for k := NoError; k <= UnknownError; k++ {
+		for _, err := range []error{&Error{Op: "attach", Kind: k}, fmt.Errorf("loading: %w", &Error{Op: "attach", Kind: k, Err: ErrForeignOwner})} {
+			if got, want := fsMatches(err), fsPairOf(k); got != want {
+				t.Errorf("%v (%v): matches %s, want %s", k, err, got, want)
+			}
+			for j, s := range kindSentinels {
+				if s != nil && errors.Is(err, s) != (ErrorKind(j) == k) {
+					t.Errorf("%v: errors.Is(%v) = %v", k, s, errors.Is(err, s))
+				}
+			}
+		}
+	}
+
+	// Real calls.
+	skipWithoutBackend(t, SystemV)
+	k := testShmKey(t, SystemV, true)
+	_ = mustCreate(t, k, 64)
+	linked := testShmKey(t, SystemV, true)
+	if err := os.Symlink(k.Native, linked.Native); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(linked.Native) }) // before the key's clean-up, which refuses a link
+	for _, c := range []struct {
+		what string
+		kind ErrorKind
+		err  error
+	}{
+		{"attach of a missing segment", NotFound, NewSharedMemory(testShmKey(t, SystemV, true)).Attach(ReadWrite)},
+		{"create of an existing segment", AlreadyExists, NewSharedMemory(k).Create(64, ReadWrite)},
+		{"attach through a key file that is a symbolic link", PermissionDenied, NewSharedMemory(linked).Attach(ReadWrite)},
+	} {
+		if KindOf(c.err) != c.kind {
+			t.Errorf("%s: %v, want %v", c.what, c.err, c.kind)
+			continue
+		}
+		if got, want := fsMatches(c.err), fsPairOf(c.kind); got != want {
+			t.Errorf("%s (%v): matches %s, want %s", c.what, c.err, got, want)
+		}
 	}
 }

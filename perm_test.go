@@ -348,11 +348,28 @@ func TestGroupModeIgnoresUmask(t *testing.T) {
 // startAs starts the Go peer as user u and leaves it running.
 func startAs(t *testing.T, bin string, u osUser, cmd string, k Key, rest ...string) *proc {
 	t.Helper()
+	return startAsWith(t, bin, u, "QIPC_PEER=go", cmd, k, rest...)
+}
+
+// relRunAs runs the relpeer (reliability_test.go) as user u and returns
+// its result line.
+func relRunAs(t *testing.T, bin string, u osUser, cmd string, k Key) string {
+	t.Helper()
+	pr := startAsWith(t, bin, u, "QIPC_RELPEER=1", cmd, k, "0")
+	line := pr.line()
+	pr.finish()
+	return line
+}
+
+// startAsWith starts the test binary as user u, with env (which makes it
+// the Go peer or the relpeer) added to its environment.
+func startAsWith(t *testing.T, bin string, u osUser, env string, cmd string, k Key, rest ...string) *proc {
+	t.Helper()
 	args := []string{"--reuid=" + strconv.Itoa(u.uid), "--regid=" + strconv.Itoa(u.gid), "--init-groups"}
 	args = append(append(append(args, strings.Fields(os.Getenv("QIPC_EXEC_PREFIX"))...), bin, cmd, k.String()), rest...)
 	return spawnCmd(t, u.name, nil, func() *exec.Cmd {
 		c := exec.Command("setpriv", args...)
-		c.Env = append(os.Environ(), "QIPC_PEER=go")
+		c.Env = append(os.Environ(), env)
 		c.Dir = "/" // the other users may not enter the test's directory
 		return c
 	})
@@ -415,4 +432,73 @@ func TestSquattedKeyRefused(t *testing.T) {
 			t.Errorf("the refused Create left System V objects: segments %d → %d, semaphore sets %d → %d", shm0, shm1, sem0, sem1)
 		}
 	})
+}
+
+// TestPermissionDeniedError: what a Go program reads when another user's
+// object keeps it out. A 0600 object (the kernel refuses: EACCES) and a
+// 0666 one of another user (qipc refuses: ErrForeignOwner) are both
+// PermissionDenied, match fs.ErrPermission and no other io/fs error, and
+// the kernel's refusal ends with the remedy; the foreign owner's names the
+// owner instead.
+func TestPermissionDeniedError(t *testing.T) {
+	users := requirePermUsers(t)
+	owner, other := users[permUser], users[permMember]
+	bin := permBinary(t)
+	const remedy = "; its owner or mode keeps this user out (`qipc ls` shows both; WithPermissions widens what this process creates)"
+	for _, bt := range permBackends {
+		t.Run(bt.name+"/mode", func(t *testing.T) {
+			k := testShmKey(t, bt.typ, bt.legacy)
+			mustCreate(t, k, 64) // root's, 0600
+			got := relRunAs(t, bin, other, "attach-error", k)
+			t.Logf("attach as %s: %s", other.name, got)
+			if !strings.HasPrefix(got, "err PermissionDenied fs=fs.ErrPermission qipc: attach ") || !strings.HasSuffix(got, remedy) {
+				t.Errorf("attach of a 0600 segment as %s:\n got %q\nwant PermissionDenied matching fs.ErrPermission only, ending %q", other.name, got, remedy)
+			}
+		})
+		t.Run(bt.name+"/foreign", func(t *testing.T) {
+			k := testShmKey(t, bt.typ, bt.legacy)
+			holder := startAs(t, bin, owner, "create", k, "64", "--mode", "666", "--hold")
+			expectLine(t, owner.name+" create", holder.line(), "ok size=64")
+			got := relRunAs(t, bin, other, "attach-error", k)
+			t.Logf("attach as %s: %s", other.name, got)
+			if !strings.HasPrefix(got, "err PermissionDenied fs=fs.ErrPermission qipc: attach ") || !strings.Contains(got, owner.name) {
+				t.Errorf("attach of %s's 0666 segment as %s:\n got %q\nwant PermissionDenied matching fs.ErrPermission only, naming %s", owner.name, other.name, got, owner.name)
+			}
+			holder.release()
+		})
+	}
+}
+
+// TestForeignOwnerComparesUids: the owner check compares an object's
+// owner uid with this process's effective uid, and with nothing else. The
+// process here runs with a gid equal to the other user's uid: its own
+// objects are its own, and the other user's 0666 segment is still
+// foreign (the users' uids and gids of the other tests differ by chance,
+// which hides a check that compares a gid).
+func TestForeignOwnerComparesUids(t *testing.T) {
+	users := requirePermUsers(t)
+	// The owner's gid is its uid, so that a check comparing a gid does
+	// not refuse the owner's own create; this process's gid is the
+	// owner's uid.
+	owner, member := users[permUser], users[permMember]
+	owner.gid = owner.uid
+	self := osUser{name: member.name, uid: member.uid, gid: owner.uid}
+	bin := permBinary(t)
+	for _, bt := range permBackends {
+		t.Run(bt.name, func(t *testing.T) {
+			theirs := testShmKey(t, bt.typ, bt.legacy)
+			holder := startAs(t, bin, owner, "create", theirs, "64", "--mode", "666", "--hold")
+			expectLine(t, owner.name+" create", holder.line(), "ok size=64")
+			if got := runAs(t, bin, self, "attach", theirs); !strings.HasPrefix(got, "err PermissionDenied ") || !strings.Contains(got, owner.name) {
+				t.Errorf("attach of uid %d's 0666 segment as uid %d gid %d: %q, want PermissionDenied naming %s", owner.uid, self.uid, self.gid, got, owner.name)
+			}
+			holder.release()
+
+			mine := testShmKey(t, bt.typ, bt.legacy)
+			own := startAs(t, bin, self, "create", mine, "64", "--hold")
+			expectLine(t, fmt.Sprintf("create as uid %d gid %d", self.uid, self.gid), own.line(), "ok size=64")
+			expectLine(t, "attach of its own segment", runAs(t, bin, self, "attach", mine), "ok size=64")
+			own.release()
+		})
+	}
 }

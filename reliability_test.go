@@ -73,9 +73,18 @@ func relPeerMain(args []string) int {
 		return exploreMain(args[1:])
 	case "squat-loop", "victim-open", "victim-attach", "fault-hold", "fault-wait", "fault-sem":
 		return semTrustPeer(args[0], k, args[2:]) // semtrust_test.go
-	case "orphan-lock":
+	case "orphan-lock", "orphan-lock-live", "orphan-lock-taken":
 		// What a failed Attach of an older qipc left: the lock semaphore
-		// and its key file, used once, the segment never made.
+		// and its key file, used once, the segment never made. The live
+		// variant then stays (its last user lives); the taken one makes
+		// it with count 0, as a holder out of sight would leave it.
+		if args[0] == "orphan-lock-taken" {
+			if _, err := NewSemaphore(lockKeyFor(k), 0, Create, WithoutCleanup()); err != nil {
+				return peerFail(os.Stdout, err)
+			}
+			fmt.Println("ok")
+			return 0
+		}
 		lock, err := NewSemaphore(lockKeyFor(k), 1, Open, WithoutCleanup())
 		if err != nil {
 			return peerFail(os.Stdout, err)
@@ -87,7 +96,20 @@ func relPeerMain(args []string) int {
 			return peerFail(os.Stdout, err)
 		}
 		fmt.Println("ok")
+		if args[0] == "orphan-lock-live" {
+			wait()
+		}
 		return 0
+	case "attach-error":
+		// What a Go program reads of a failed Attach: its kind, the io/fs
+		// errors it matches and its message (the Go peer prints Qt's).
+		m := NewSharedMemory(k)
+		if err := m.Attach(ReadWrite); err != nil {
+			fmt.Printf("err %v fs=%s %s\n", KindOf(err), fsMatches(err), err)
+			return 1
+		}
+		fmt.Println("ok")
+		return closeStatus(m.Close())
 	case "attach-exit", "create0-exit":
 		// A failed call and an exit without Close, as log.Fatal does.
 		m := NewSharedMemory(k)
@@ -250,6 +272,8 @@ type lsObject struct {
 	Reasons []string `json:"reasons"`
 	Value   *int     `json:"value"`
 	Nattch  *int     `json:"nattch"`
+	Cpid    int      `json:"cpid"`
+	Lpid    int      `json:"lpid"`
 }
 
 // qipcLs runs `qipc ls --json --match` with the base name of k's native key.
@@ -1287,6 +1311,47 @@ func TestOrphanedLegacyLockIsStale(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("qipc ls does not list the orphaned lock semaphore")
+	}
+}
+
+// TestLegacyLockNotOrphaned: a legacy lock semaphore whose segment's key
+// file is gone is no orphan while its last user runs (it may be between
+// its lock's open and its segment's) or while its count is taken (its
+// holder may be out of this process's sight: another PID namespace).
+func TestLegacyLockNotOrphaned(t *testing.T) {
+	for _, tc := range []struct {
+		cmd, what string
+		value     int
+	}{
+		{"orphan-lock-live", "its last user runs", 1},
+		{"orphan-lock-taken", "its count is 0", 0},
+	} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			k := testShmKey(t, SystemV, true)
+			c := relStart(t, tc.cmd, k, "0")
+			expectLine(t, tc.cmd, c.line(), "ok")
+			if tc.cmd == "orphan-lock-taken" {
+				c.finish()
+			}
+			found := false
+			for _, o := range qipcLs(t, lockKeyFor(k)) {
+				if o.Kind != "sysv-sem" {
+					continue
+				}
+				found = true
+				// The other conditions of an orphan hold: only the one
+				// the case is about keeps it.
+				if o.Value == nil || *o.Value != tc.value || o.Lpid != c.cmd.Process.Pid {
+					t.Fatalf("qipc ls: %+v; want count %d, last used by the peer (pid %d)", o, tc.value, c.cmd.Process.Pid)
+				}
+				if o.Stale {
+					t.Errorf("qipc ls: the lock semaphore is stale, although %s: %v", tc.what, o.Reasons)
+				}
+			}
+			if !found {
+				t.Fatal("qipc ls does not list the lock semaphore")
+			}
+		})
 	}
 }
 

@@ -1,12 +1,17 @@
-//go:build linux
+//go:build cgo && linux
 
 package qipc
 
 import (
 	"errors"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestReplaceStale is the seed program's complaint: a saver killed before
@@ -83,5 +88,51 @@ func TestReplaceStale(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestStaleUnreapedCreator: a System V segment's creator killed and never
+// reaped (a zombie: PID 1 of a container often reaps nothing) still has
+// its /proc entry, but it cannot attach again: its segment is stale, for
+// Inspect and for qipc ls alike. This test is the creator's parent and
+// reaps it only at the end; waitid's WNOWAIT returns once it is a zombie
+// and leaves it one.
+func TestStaleUnreapedCreator(t *testing.T) {
+	skipWithoutBackend(t, SystemV)
+	for _, legacy := range []bool{true, false} {
+		t.Run(map[bool]string{true: "systemv-legacy", false: "systemv"}[legacy], func(t *testing.T) {
+			k := testShmKey(t, SystemV, legacy)
+			creator := startCreator(t, peerNamed("go"), k, 64)
+			pid := creator.cmd.Process.Pid
+			if u, err := Inspect(k); err != nil || u.Stale {
+				t.Fatalf("Inspect of a live creator's segment: %+v, %v; want not stale", u, err)
+			}
+			creator.killed = true
+			if err := creator.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			var info unix.Siginfo
+			for {
+				err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+				if err == nil {
+					break
+				}
+				if err != unix.EINTR {
+					t.Fatalf("waitid %d: %v", pid, err)
+				}
+			}
+			stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+			if i := strings.LastIndexByte(string(stat), ')'); err != nil || i < 0 || !strings.HasPrefix(string(stat[i:]), ") Z") {
+				t.Fatalf("the killed creator %d is not a zombie: %q, %v", pid, stat, err)
+			}
+			u, err := Inspect(k)
+			if err != nil || !u.Stale || u.Attached != 0 {
+				t.Errorf("Inspect with the creator (pid %d) a zombie: %+v, %v; want stale", pid, u, err)
+			}
+			if o, ok := lsSegment(t, k); !ok || !o.Stale {
+				t.Errorf("qipc ls with the creator (pid %d) a zombie: %+v (listed %v); want stale", pid, o, ok)
+			}
+			creator.finish() // reaps it
+		})
 	}
 }
