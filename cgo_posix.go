@@ -167,7 +167,7 @@ func (b posixBackend) inspectSegment(k Key) (segmentFacts, error) {
 	}
 	users := procs.ShmUsers()
 	return segmentFacts{found: true, size: st.Size, uid: int(st.Uid), mappers: true, pids: users.Users(st.Ino),
-		procs: users, lease: procs.LeaseIfUnseen(users, path, st.Dev, st.Ino)}, nil
+		procs: users, lease: procs.LeaseIfUnseen(users, path, uint64(st.Dev), uint64(st.Ino))}, nil
 }
 
 func (posixBackend) removeSegment(k Key, _ bool, only segmentID) (bool, error) {
