@@ -357,6 +357,9 @@ func TestTruncatedSemaphoreFault(t *testing.T) {
 		{"fault-sem", "ok ready", []string{"release fault", "tryacquire fault", "acquire fault", "value fault", "close nil", "ok survived"}},
 	} {
 		t.Run(c.cmd, func(t *testing.T) {
+			if c.cmd == "fault-wait" && !glibcsem.WakesTruncated() {
+				t.Skip("no futex_waitv here (Linux 5.16; qemu-user lacks it): a waiter asleep when its semaphore's file is truncated sleeps until the file is back (README)")
+			}
 			var k, semKey Key
 			if c.cmd == "fault-sem" {
 				k = testSemKey(t, PosixRealtime, false)

@@ -249,6 +249,11 @@ const (
 // waitvOK: the kernel has futex_waitv, which rejects zero futexes with
 // EINVAL and is ENOSYS where missing (before 5.16, and under emulators
 // that lack it).
+// WakesTruncated reports whether a Wait asleep when its sem_t's file is
+// truncated can still be ended (futex_waitv): without it, it sleeps until
+// the file is restored and posted.
+func WakesTruncated() bool { return waitvOK }
+
 var waitvOK = func() bool {
 	_, _, e := syscall.Syscall6(sysFutexWaitv, 0, 0, 0, 0, 0, 0)
 	return e == syscall.EINVAL

@@ -40,3 +40,6 @@ func Wait(unsafe.Pointer, *Waiter) (bool, error) { return false, errors.ErrUnsup
 
 // Stop is not defined here; OK is false.
 func (*Waiter) Stop(unsafe.Pointer) bool { return false }
+
+// WakesTruncated: nothing sleeps on a sem_t from Go here.
+func WakesTruncated() bool { return false }
