@@ -9,6 +9,7 @@
 #   bash tools/verify.sh NAME...  only those faults
 set -uo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 GO=${GO:-go}
 export QIPC_PEER_TIMEOUT=${QIPC_PEER_TIMEOUT:-15s}
 QIPC_BUILD=${QIPC_BUILD:-$PWD/build}
@@ -81,6 +82,23 @@ selected() { # NAME: whether the command line asks for it (all when it names non
 }
 selected_names=("$@")
 
+# sweep SNAPSHOT: removes the IPC objects and files that appeared since
+# SNAPSHOT (tools/leftovers.sh). A planted fault may leave some behind (a
+# lock it broke, a clean-up it stopped); they go after its run, so that
+# `make test`'s leftover check sees only what the real code leaves.
+sweep() {
+  local now=$work/ipc.now kind what id
+  bash "$root/tools/leftovers.sh" snapshot "$now"
+  comm -13 "$1" "$now" | while read -r kind what; do
+    case $kind in
+    sysv-shm) id=$(awk -v k="$what" 'NR > 1 && $1 == k { print $2 }' /proc/sysvipc/shm) && [ -n "$id" ] && ipcrm -m "$id" ;;
+    sysv-sem) id=$(awk -v k="$what" 'NR > 1 && $1 == k { print $2 }' /proc/sysvipc/sem) && [ -n "$id" ] && ipcrm -s "$id" ;;
+    *qipc*) rm -f "$kind" ;;
+    esac
+    echo "verify: removed what the fault left: $kind $what" >>"$log"
+  done
+}
+
 status=0
 for i in "${!names[@]}"; do
   name=${names[$i]}
@@ -101,8 +119,10 @@ for i in "${!names[@]}"; do
     status=1
     continue
   fi
+  bash "$root/tools/leftovers.sh" snapshot "$work/ipc.before"
   out=$(cd "$dir" && CI="${CI:-}" $GO test -count=1 -timeout 10m -v -run "${runs[$i]}" . 2>&1)
   rc=$?
+  sweep "$work/ipc.before"
   echo "=== fault $name (exit $rc)" >>"$log"
   echo "$out" >>"$log"
   if grep -q -- '\[build failed\]\|\[setup failed\]' <<<"$out"; then
