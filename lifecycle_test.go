@@ -849,3 +849,67 @@ func procsHidden() string {
 	}
 	return fmt.Sprintf("/proc does not show every process (%d unchecked; %q)", x.Unchecked, x.Blind)
 }
+
+// TestCloseRacingUnlockGivesOnce: Close looks at the lock's state, and an
+// Unlock ends the hold before Close's compare-and-swap. Close must then
+// retry as a Close that found no hold. On e9b6bce its retry kept the
+// semaphore of the hold it had seen, and it gave back a count it did not
+// hold: the lock's count became 2, and two processes held it at once.
+// TestInterleavings found it under arm64 emulation, whose slowness
+// widens the window; the hook holds it open here.
+func TestCloseRacingUnlockGivesOnce(t *testing.T) {
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		t.Run(shmKind(typ), func(t *testing.T) {
+			k := testShmKey(t, typ, false)
+			owner := NewSharedMemory(k)
+			if err := owner.Create(64, ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			defer closeWithin(t, owner)
+			// Attached and detached again: its Close has no segment to
+			// detach or remove, so it takes no lock of its own.
+			m := NewSharedMemory(k)
+			if err := m.Attach(ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Detach(); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Lock(); err != nil {
+				t.Fatal(err)
+			}
+			unlocked := false
+			testHookCloseClaim = func() {
+				if !unlocked {
+					unlocked = true
+					if err := m.Unlock(); err != nil {
+						t.Errorf("Unlock: %v", err)
+					}
+				}
+			}
+			err := m.Close()
+			testHookCloseClaim = nil
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !unlocked {
+				t.Fatal("the hook did not run")
+			}
+			other := NewSharedMemory(k)
+			defer closeWithin(t, other)
+			if err := other.Attach(ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := owner.TryLock(); !ok || err != nil {
+				t.Fatalf("the lock is not free after Unlock and Close: %v, %v", ok, err)
+			}
+			defer owner.Unlock()
+			if ok, err := other.TryLock(); ok || err != nil {
+				if ok {
+					_ = other.Unlock()
+				}
+				t.Fatalf("a second object took the lock while the first held it (%v): Close gave back a count it did not hold", err)
+			}
+		})
+	}
+}

@@ -226,16 +226,16 @@ func (l *qtLock) unborrow() (sem *Semaphore, give bool) {
 			l.inconsistent(v, "in unborrow")
 		}
 		nv := v - lockBorrow
-		give = nv&lockBorrowMask == 0 && v&lockRelease != 0
-		if give {
-			sem = l.heldSem.Load()
+		var last *Semaphore
+		if nv&lockBorrowMask == 0 && v&lockRelease != 0 {
+			last = l.heldSem.Load()
 			nv &^= lockFree
 		}
 		if l.state.CompareAndSwap(v, nv) {
-			if give && v&lockQueued != 0 {
+			if last != nil && v&lockQueued != 0 {
 				l.wakeQueued()
 			}
-			return sem, give
+			return last, last != nil
 		}
 	}
 }
@@ -247,25 +247,35 @@ func (l *qtLock) unborrow() (sem *Semaphore, give bool) {
 // Close had begun already.
 func (l *qtLock) close() (first, claimed bool, sem *Semaphore) {
 	for {
+		// What one look at the word decides, it decides afresh at the
+		// next: a retry after an Unlock must not claim the hold that
+		// Unlock ended.
 		v := l.state.Load()
 		if v&lockClosed != 0 {
 			return false, false, nil
 		}
 		nv := v | lockClosed
-		claimed = v&lockHeld != 0 && v&lockRelease == 0
-		if claimed {
-			sem = l.heldSem.Load()
+		var held *Semaphore
+		if v&lockHeld != 0 && v&lockRelease == 0 {
+			held = l.heldSem.Load()
 			nv = nv | lockRelease + lockBorrow
+		}
+		if testHookCloseClaim != nil {
+			testHookCloseClaim()
 		}
 		if l.state.CompareAndSwap(v, nv) {
 			l.closeNow()
 			if v&lockQueued != 0 {
 				l.wakeQueued()
 			}
-			return true, claimed, sem
+			return true, held != nil, held
 		}
 	}
 }
+
+// testHookCloseClaim runs in close between its look at the word and its
+// compare-and-swap, so that a test can change the word in that window.
+var testHookCloseClaim func()
 
 // lastBorrowOfEnded reports whether the caller, a borrower, is the last
 // one of a hold whose Lock has ended (Unlock, or Close's claim): the hold
