@@ -3,6 +3,7 @@ package qipc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"sync"
@@ -116,7 +117,15 @@ func (s *Semaphore) refused() bool {
 
 // leave ends a call; the last one out after Close (or after a reopen)
 // closes what waits to be closed.
-func (s *Semaphore) leave() { s.settle(s.state.Add(^uint64(0))) }
+func (s *Semaphore) leave() {
+	v := s.state.Add(^uint64(0))
+	if v&stateUserMask == stateUserMask {
+		// More calls ended than began: a count given back twice, which
+		// lets two holders in. Nothing can be trusted from here on.
+		panic(fmt.Sprintf("qipc: Semaphore %v: a call ended that never began (state %#x)", s.key, v))
+	}
+	s.settle(v)
+}
 
 // settle closes the handles when state v, just written, says that no call
 // uses them and someone asked for it.
