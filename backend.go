@@ -18,12 +18,13 @@ import (
 // failures into *Error with Qt's function labels; every rule about who owns
 // and removes what lives in shm.go and sem.go, once.
 type backend interface {
-	// openSemaphore opens the named semaphore, creating it with the
-	// initial count if it does not exist. In create mode an existing
-	// semaphore gets its count reset to initial, as Qt's Create mode
-	// does. created reports that this call made the object (so the caller
-	// may own it).
-	openSemaphore(k Key, initial int, create bool, perm uint32) (h semHandle, created bool, err error)
+	// openSemaphore opens the named semaphore as how says: creating it
+	// with the initial count if it does not exist (Qt's Open mode), also
+	// resetting an existing one's count to initial (Qt's Create mode), or
+	// only if it exists, making nothing (no semaphore, no key file):
+	// NotFound when it does not. created reports that this call made the
+	// object (so the caller may own it).
+	openSemaphore(k Key, initial int, how semOpen, perm uint32) (h semHandle, created bool, err error)
 	// removeSemaphore deletes the named semaphore (and its key file, where
 	// the backend has one). Already gone is not an error.
 	removeSemaphore(k Key) error
@@ -70,6 +71,15 @@ type backend interface {
 	// segment's lock the segment's name.
 	lockShadowsSegment(k Key) bool
 }
+
+// semOpen is how openSemaphore opens a semaphore.
+type semOpen int
+
+const (
+	semOpenOrCreate semOpen = iota // Qt's Open mode
+	semCreate                      // Qt's Create mode: the count is reset
+	semExisting                    // an observer's: nothing is made
+)
 
 // semHandle is one open handle to a named semaphore.
 type semHandle interface {

@@ -214,46 +214,50 @@ func (s *posixSegment) detach(bool, bool) (bool, error) {
 
 // openSemaphore follows Qt's handle(): always try to create exclusively
 // first; Create mode unlinks an existing semaphore and retries so the
-// count starts fresh; Open mode opens the existing one.
-func (posixBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (semHandle, bool, error) {
+// count starts fresh; Open mode opens the existing one. An observer's
+// (semExisting) only opens an existing one.
+func (posixBackend) openSemaphore(k Key, initial int, how semOpen, perm uint32) (semHandle, bool, error) {
 	const op = "QSystemSemaphore::handle"
 	name := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(name))
 	var s *C.sem_t
 	var rc syscall.Errno
 	attempts := createAttempts
-	if !create {
+	if how != semCreate {
 		attempts = openRaceAttempts
 	}
 	moved, linked := false, false
 	for attempt := 0; attempt < attempts; attempt++ {
-		rc = syscall.Errno(C.qipc_posix_sem_open(name, 1, C.uint(perm), C.uint(initial), &s))
-		if rc != syscall.EEXIST {
-			break
-		}
-		if !create {
-			rc = syscall.Errno(C.qipc_posix_sem_open(name, 0, 0, 0, &s))
-			switch rc {
-			case syscall.ENOENT:
-				continue // unlinked since the create: create it
-			case 0:
-				h, err := newPosixSem(s, k, false)
-				if err == nil {
-					return h, false, nil
-				}
-				C.qipc_posix_sem_close(s)
-				if !errors.Is(err, errNameMoved) && !errors.Is(err, errLinked) {
-					return nil, false, err
-				}
-				moved, linked = true, errors.Is(err, errLinked)
-				rc = syscall.EEXIST // nothing opened yet, should this be the last try
-				continue            // replaced since the open: open what the name is now
+		if how != semExisting {
+			rc = syscall.Errno(C.qipc_posix_sem_open(name, 1, C.uint(perm), C.uint(initial), &s))
+			if rc != syscall.EEXIST {
+				break
 			}
-			return nil, false, semError(op, k, rc)
+			if how == semCreate {
+				if urc := syscall.Errno(C.qipc_posix_sem_unlink(name)); urc != 0 && urc != syscall.ENOENT {
+					return nil, false, semError("QSystemSemaphore::handle (sem_unlink)", k, urc)
+				}
+				continue
+			}
 		}
-		if urc := syscall.Errno(C.qipc_posix_sem_unlink(name)); urc != 0 && urc != syscall.ENOENT {
-			return nil, false, semError("QSystemSemaphore::handle (sem_unlink)", k, urc)
+		rc = syscall.Errno(C.qipc_posix_sem_open(name, 0, 0, 0, &s))
+		switch {
+		case rc == syscall.ENOENT && how != semExisting:
+			continue // unlinked since the create: create it
+		case rc == 0:
+			h, err := newPosixSem(s, k, false)
+			if err == nil {
+				return h, false, nil
+			}
+			C.qipc_posix_sem_close(s)
+			if !errors.Is(err, errNameMoved) && !errors.Is(err, errLinked) {
+				return nil, false, err
+			}
+			moved, linked = true, errors.Is(err, errLinked)
+			rc = syscall.EEXIST // nothing opened yet, should this be the last try
+			continue            // replaced since the open: open what the name is now
 		}
+		return nil, false, semError(op, k, rc)
 	}
 	if rc == syscall.EEXIST && linked {
 		var st syscall.Stat_t

@@ -390,7 +390,7 @@ func (s *sysvSegment) unmap() error {
 // openSemaphore follows Qt's handle(): make the key file, ftok it, create
 // the set exclusively or else open the existing one, and set the count
 // when this call created it or in Create mode.
-func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (semHandle, bool, error) {
+func (sysvBackend) openSemaphore(k Key, initial int, how semOpen, perm uint32) (semHandle, bool, error) {
 	const op = "QSystemSemaphore::handle"
 	if runtime.GOOS == "darwin" && appleSandboxed() {
 		return nil, false, &Error{QtOp: op + ":", Key: k, Kind: PermissionDenied, Err: syscall.EPERM,
@@ -398,6 +398,9 @@ func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (
 	}
 	path := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(path))
+	if how == semExisting {
+		return sysvSemExisting(op, k, path)
+	}
 	var (
 		createdFile, created bool
 		f                    keyFile
@@ -445,7 +448,7 @@ func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (
 		return nil, false, &Error{QtOp: op + ":", Key: k, Kind: KeyError, Err: rc, text: "ftok failed"}
 	}
 	h := &sysvSem{semid: semid, key: f.key, k: k, file: f}
-	if created || create {
+	if created || how == semCreate {
 		v := C.int(min(initial, math.MaxInt32))
 		if rc := syscall.Errno(C.qipc_sysv_sem_setval(semid, v)); rc != 0 {
 			if created {
@@ -457,6 +460,23 @@ func (sysvBackend) openSemaphore(k Key, initial int, create bool, perm uint32) (
 		}
 	}
 	return h, created, nil
+}
+
+// sysvSemExisting opens the set that k's key file names, making neither
+// the file nor the set: NotFound when either is missing.
+func sysvSemExisting(op string, k Key, path *C.char) (semHandle, bool, error) {
+	f, rc := sysvFtok(k, path)
+	if rc != 0 {
+		return nil, false, semError(op, k, rc)
+	}
+	if err := f.refusal(op+":", k); err != nil {
+		return nil, false, err
+	}
+	var semid C.int
+	if rc := syscall.Errno(C.qipc_sysv_sem_get(f.key, 0, 0, &semid)); rc != 0 {
+		return nil, false, semError(op, k, rc)
+	}
+	return &sysvSem{semid: semid, key: f.key, k: k, file: f}, false, nil
 }
 
 // sysvSemGet is the set part of Qt's handle(): create the set exclusively,

@@ -90,6 +90,15 @@ int qipc_win_sem_open(const uint16_t *name, int64_t initial, uintptr_t *h_out, i
 	return 0;
 }
 
+// OpenSemaphoreW: the existing semaphore only, for an observer.
+int qipc_win_sem_open_existing(const uint16_t *name, uintptr_t *h_out) {
+	HANDLE h = OpenSemaphoreW(SEMAPHORE_ALL_ACCESS, FALSE, (LPCWSTR)name);
+	if (h == NULL)
+		return last_error();
+	*h_out = (uintptr_t)h;
+	return 0;
+}
+
 // WaitForSingleObjectEx on the semaphore, or WaitForMultipleObjectsEx on
 // the semaphore and the event wake (not 0), not alertable. timeout_ms < 0
 // waits without limit, 0 only tries. acquired is 0 on a timeout and when

@@ -164,13 +164,24 @@ func (s *windowsSegment) detach(bool, bool) (bool, error) {
 }
 
 // openSemaphore is Qt's handle(): CreateSemaphoreW opens the semaphore or
-// creates it with initial. create is ignored, as Qt ignores the mode on
-// Windows; created reports that the object did not exist before.
-func (windowsBackend) openSemaphore(k Key, initial int, _ bool, _ uint32) (semHandle, bool, error) {
+// creates it with initial. Create mode is ignored, as Qt ignores the mode
+// on Windows; created reports that the object did not exist before. An
+// observer's (semExisting) opens an existing one only (OpenSemaphoreW).
+func (windowsBackend) openSemaphore(k Key, initial int, how semOpen, _ uint32) (semHandle, bool, error) {
 	var (
 		h       C.uintptr_t
 		existed C.int
 	)
+	if how == semExisting {
+		if rc := syscall.Errno(C.qipc_win_sem_open_existing(winName(k), &h)); rc != 0 {
+			e := semError("QSystemSemaphore::handle", k, rc)
+			if rc == syscall.ERROR_FILE_NOT_FOUND {
+				e.Kind = NotFound // Qt's mapper never sees it: its handle() creates
+			}
+			return nil, false, e
+		}
+		return &windowsSem{h: h, key: k}, false, nil
+	}
 	if rc := syscall.Errno(C.qipc_win_sem_open(winName(k), C.int64_t(initial), &h, &existed)); rc != 0 {
 		return nil, false, semError("QSystemSemaphore::handle", k, rc)
 	}

@@ -13,6 +13,7 @@ int qipc_win_shm_map(uintptr_t h, int readonly, void **addr, uint64_t *size, int
 int qipc_win_shm_unmap(void *addr);
 int qipc_win_close(uintptr_t h);
 int qipc_win_sem_open(const uint16_t *name, int64_t initial, uintptr_t *h, int *existed);
+int qipc_win_sem_open_existing(const uint16_t *name, uintptr_t *h);
 int qipc_win_sem_wait(uintptr_t h, uintptr_t wake, int64_t timeout_ms, int *acquired);
 int qipc_win_event_new(uintptr_t *h);
 int qipc_win_event_set(uintptr_t h);

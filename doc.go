@@ -54,6 +54,13 @@
 //  4. Windows removes objects with their last handle.
 //  5. Nothing else is removed: [WithoutCleanup] keeps even 1 and 2.
 //
+// An [Observer] object makes and removes nothing at all: its Attach opens
+// the lock semaphore and a System V key file only if they exist (Qt's
+// attach makes them), it locks nothing while there is no lock (ErrNoLock)
+// and reads without it, and its last Detach and Close leave the segment,
+// so that watching a Qt program leaves `ipcs`, /dev/shm and the key
+// folder as they were. `qipc cat` is one.
+//
 // A System V key file goes (1, 3, [RemoveSharedMemory], [RemoveSemaphore])
 // only if it is a key file as Qt and qipc make them: an empty regular file
 // owned by this process's user (root: or by the owner of the object it

@@ -88,6 +88,10 @@ var (
 	// without NativeLock, which Qt 4.4 to 6.5 lock nothing for. Exclusion
 	// with such peers is the application's to arrange.
 	ErrNoLock = errors.New("qipc: the key has no lock (Qt 4.4 to 6.5 lock nothing for a native key; arrange exclusion in the application, or set Key.NativeLock to share a Qt 6.6+ peer's lock)")
+	// ErrObserver is the cause of the error of a call that an Observer
+	// object refuses because it would make something: Create, and
+	// NewSemaphore in Create mode.
+	ErrObserver = errors.New("qipc: an observer creates nothing")
 	// ErrForeignOwner is the cause of the PermissionDenied of a Create or
 	// Attach that found an object (segment, lock semaphore, key file)
 	// owned by another user; see WithForeignOwners.
@@ -334,3 +338,14 @@ func KindOf(err error) ErrorKind {
 	}
 	return UnknownError
 }
+
+// errLockAbsent is the cause of an Observer's Lock while the segment has
+// no lock semaphore: it matches ErrNoLock, whose own text speaks of keys.
+var errLockAbsent error = lockAbsent{}
+
+type lockAbsent struct{}
+
+func (lockAbsent) Error() string {
+	return "qipc: the segment has no lock semaphore now, and an observer makes none (ReadAt reads without the lock)"
+}
+func (lockAbsent) Is(target error) bool { return target == ErrNoLock }

@@ -19,6 +19,16 @@ type options struct {
 	// errSemaphoreGone rather than being opened (and made) again by
 	// name: for the lock of a SharedMemory, which decides (shm.go).
 	noFollow bool
+	// observer: make nothing, remove nothing (Observer).
+	observer bool
+}
+
+// openMode is how a semaphore that exists already is opened again.
+func (o options) openMode() semOpen {
+	if o.observer {
+		return semExisting
+	}
+	return semOpenOrCreate
 }
 
 func buildOptions(opts []Option) options {
@@ -79,6 +89,18 @@ func WithSpin(d time.Duration) Option { return func(o *options) { o.spin = max(d
 // uses is never touched. Keys without a lock (NewKey without NativeLock)
 // are not replaced: nothing would keep an attach out.
 func WithReplaceStale() Option { return func(o *options) { o.replaceStale = true } }
+
+// Observer makes an object that watches and leaves no trace: it creates
+// nothing and removes nothing on the machine, so that a monitoring tool
+// can read a Qt program's segment without changing what `ipcs`, /dev/shm
+// or the key file folder show. Attach opens the segment's lock semaphore
+// (and its System V key file) only if they exist, where Qt's attach, and
+// a plain qipc one, would create them; while there is none, Lock and
+// Locked fail with an error matching ErrNoLock, and ReadAt reads without
+// the lock. Create fails with ErrObserver, and Close and the last Detach
+// remove nothing (as with WithoutCleanup). With NewSemaphore, it opens
+// only a semaphore that exists (NotFound otherwise), in Open mode.
+func Observer() Option { return func(o *options) { o.observer, o.cleanup = true, false } }
 
 // withoutFollowing sets noFollow.
 func withoutFollowing() Option { return func(o *options) { o.noFollow = true } }

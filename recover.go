@@ -27,8 +27,7 @@ import (
 // live holder lets two processes in. It never raises the count above one
 // free count on its own: it returns (false, nil) without changing anything
 // when the lock is free (count ≥ 1). A missing lock semaphore is
-// ErrNotFound; on POSIX nothing is left behind, on System V a free lock
-// (count 1) is, exactly as the next Create or Attach would make it. A holder that
+// ErrNotFound, and nothing is made. A holder that
 // is merely slow and unlocks after a recovery raises the count to 2; the
 // next RecoverLock or a Lock/Unlock pair does not lower it, so call it only
 // after step 2.
@@ -58,20 +57,14 @@ func RecoverLock(key Key) (_ bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	h, created, err := b.openSemaphore(lk, 1, false, 0o600)
+	h, _, err := b.openSemaphore(lk, 1, semExisting, 0o600)
+	if errors.Is(err, ErrNotFound) {
+		return false, &Error{QtOp: op, Key: key, Kind: NotFound, Err: err, text: "lock does not exist"}
+	}
 	if err != nil {
 		return false, err
 	}
 	s := newSemaphore(lk, b, 1, buildOptions([]Option{WithoutCleanup()}), h)
-	if created {
-		// There was no lock. A System V lock may share its key file with
-		// the segment, so only a POSIX one is removed again.
-		var rerr error
-		if !b.countsAttachments() {
-			rerr = s.remove()
-		}
-		return false, errors.Join(&Error{QtOp: op, Key: key, Kind: NotFound, text: "lock does not exist"}, rerr, s.Close())
-	}
 	defer s.Close()
 	ok, err := s.TryAcquire()
 	if err != nil {

@@ -180,7 +180,17 @@ func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (_ *
 		return nil, err
 	}
 	o := buildOptions(opts)
-	h, created, err := openTrusted(b, key, initial, mode == Create, o)
+	how := semOpenOrCreate
+	switch {
+	case o.observer && mode == Create:
+		return nil, &Error{QtOp: "QSystemSemaphore::setKey", Key: key, Kind: UnknownError, Err: ErrObserver,
+			text: "Create mode resets the count, which an observer does not do"}
+	case o.observer:
+		how = semExisting
+	case mode == Create:
+		how = semCreate
+	}
+	h, created, err := openTrusted(b, key, initial, how, o)
 	if err != nil {
 		return nil, err
 	}
@@ -194,8 +204,8 @@ func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (_ *
 // a squatted 0666 semaphore would hand this process another user's counts.
 // What such a refused call made stays (a System V set made on a squatted
 // key file): the key file is not this user's to remove.
-func openTrusted(b backend, key Key, initial int, create bool, o options) (semHandle, bool, error) {
-	h, created, err := b.openSemaphore(key, initial, create, o.perm)
+func openTrusted(b backend, key Key, initial int, how semOpen, o options) (semHandle, bool, error) {
+	h, created, err := b.openSemaphore(key, initial, how, o.perm)
 	if err != nil || o.foreignOwners {
 		return h, created, err
 	}
@@ -581,7 +591,7 @@ func (s *Semaphore) reopen(old *semRef) error {
 	if s.cur.Load() != old {
 		return nil // another call reopened it already
 	}
-	h, created, err := openTrusted(s.b, s.key, s.initial, false, s.opts)
+	h, created, err := openTrusted(s.b, s.key, s.initial, s.opts.openMode(), s.opts)
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,9 @@ func (m *SharedMemory) CreateContext(ctx context.Context, size int, mode AccessM
 	if err := m.usable(op); err != nil {
 		return err
 	}
+	if m.opts.observer {
+		return &Error{QtOp: op, Key: m.key, Kind: UnknownError, Err: ErrObserver, text: "an observer creates nothing"}
+	}
 	if size <= 0 {
 		return &Error{QtOp: op, Key: m.key, Kind: InvalidSize, text: "create size is less then 0"}
 	}
@@ -260,7 +263,14 @@ func (m *SharedMemory) bindAt(op string, closing bool) (made bool, err error) {
 	}
 	// The owner check is this object's, below, so that its refusal
 	// names the segment's key and the lock.
-	lock, err := NewSemaphore(lockKeyFor(m.key), 1, Open, WithoutCleanup(), WithPermissions(fsMode(m.opts.perm)), WithSpin(m.opts.spin), withoutFollowing(), WithForeignOwners())
+	opts := []Option{WithoutCleanup(), WithPermissions(fsMode(m.opts.perm)), WithSpin(m.opts.spin), withoutFollowing(), WithForeignOwners()}
+	if m.opts.observer {
+		opts = append(opts, Observer())
+	}
+	lock, err := NewSemaphore(lockKeyFor(m.key), 1, Open, opts...)
+	if m.opts.observer && errors.Is(err, ErrNotFound) {
+		return false, nil // none now: an observer makes none (lockWith)
+	}
 	if err != nil {
 		var se *Error
 		errors.As(err, &se)
@@ -416,7 +426,10 @@ func (m *SharedMemory) enterLock(ctx context.Context, op string) (lockHold, erro
 		return lockHold{sem: sem, borrowed: true}, nil
 	}
 	sem := m.lock.sem.Load()
-	if sem == nil {
+	switch {
+	case sem == nil && m.opts.observer:
+		return lockHold{}, nil // there is none to take, and bind made none
+	case sem == nil:
 		return lockHold{}, errRetired
 	}
 	if sem.takeNow() {
@@ -640,7 +653,10 @@ func (m *SharedMemory) closeLock(ctx context.Context) (lockHold, error) {
 			return lockHold{}, err
 		}
 		sem := m.lock.sem.Load()
-		if sem == nil {
+		switch {
+		case sem == nil && m.opts.observer:
+			return lockHold{}, nil // none exists; an observer removes nothing
+		case sem == nil:
 			continue
 		}
 		ok, err := sem.take(ctx, -1)
@@ -759,7 +775,14 @@ func (m *SharedMemory) lockWith(ctx context.Context, limit time.Duration) error 
 		sem := m.lock.sem.Load()
 		if sem == nil {
 			m.lock.releaseTurn()
-			return m.lockError(op, ErrNotAttached)
+			if !m.opts.observer || m.life.phase() != attached {
+				return m.lockError(op, ErrNotAttached)
+			}
+			// An observer binds the lock once it exists.
+			if err := m.observeLock(ctx, op); err != nil {
+				return m.lockError(op, err)
+			}
+			continue
 		}
 		ok, err := sem.takeNow(), error(nil)
 		if !ok && limit == 0 {
@@ -815,6 +838,25 @@ func (m *SharedMemory) follow(ctx context.Context, op string, sem *Semaphore) er
 	}
 	_, err := m.bind(op)
 	return err
+}
+
+// observeLock binds an observer's lock if it exists now, with the token
+// held so that no Detach runs in between: errLockAbsent when it does not.
+func (m *SharedMemory) observeLock(ctx context.Context, op string) error {
+	if err := m.life.begin(ctx); err != nil {
+		return err
+	}
+	defer m.life.end()
+	if m.life.phase() != attached {
+		return ErrNotAttached
+	}
+	if _, err := m.bind(op); err != nil {
+		return err
+	}
+	if m.lock.sem.Load() == nil {
+		return errLockAbsent
+	}
+	return nil
 }
 
 // Unlock releases the lock taken by Lock. It fails with ErrNotLocked when

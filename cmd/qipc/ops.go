@@ -116,11 +116,18 @@ func (f foreignFlag) why(err error) error {
 
 // open attaches key with mode. Attaching takes the Qt lock for a moment (as
 // Qt does); if that waits, a progress line is printed, and ctx ends it.
-func open(ctx context.Context, cmd string, key qipc.Key, mode qipc.AccessMode, timeout time.Duration, foreign foreignFlag) (*session, error) {
+// An observer (qipc.Observer) makes no lock semaphore or key file where
+// there is none; the others make them, as Qt's attach does, and remove
+// them again at the end.
+func open(ctx context.Context, cmd string, key qipc.Key, mode qipc.AccessMode, observe bool, timeout time.Duration, foreign foreignFlag) (*session, error) {
 	s := &session{cmd: cmd, key: key}
-	s.lockWas, s.lockKnown = lockExists(lockKey(key))
-	s.fileWas = keyFileExists(lockKey(key))
 	opts := []qipc.Option{qipc.WithoutCleanup()}
+	if observe {
+		opts = append(opts, qipc.Observer())
+	} else {
+		s.lockWas, s.lockKnown = lockExists(lockKey(key))
+		s.fileWas = keyFileExists(lockKey(key))
+	}
 	if foreign {
 		opts = append(opts, qipc.WithForeignOwners())
 	}
@@ -178,7 +185,13 @@ func (s *session) underLock(ctx context.Context, timeout time.Duration, locking 
 	if !locking {
 		return fn()
 	}
-	if err := s.lock(ctx, timeout); err != nil {
+	if err := s.lock(ctx, timeout); errors.Is(err, qipc.ErrNoLock) {
+		// An observer's segment without a lock semaphore (its owner
+		// removed it, or never made one): read as Qt's peers would
+		// write, without it, and say so.
+		fmt.Fprintf(stderr, "qipc: %s: %s has no lock semaphore now; reading without the lock\n", s.cmd, s.key)
+		return fn()
+	} else if err != nil {
 		return err
 	}
 	return errors.Join(fn(), s.m.Unlock())
@@ -279,7 +292,9 @@ func cmdCat(args []string) int {
 Attaches the segment read-only and writes its bytes to stdout, raw or with
 --hex in the style of hexdump -C. The bytes are read under the segment's Qt
 lock, as QSharedMemory::lock() would take it (a progress line is printed if
-that waits; Ctrl-C gives up). The segment is never removed by this command.`)
+that waits; Ctrl-C gives up). The segment is never removed by this command, and nothing is made: where
+the segment has no lock semaphore, it reads without the lock and says so
+(Qt's attach, and qipc write and lock, would make the semaphore).`)
 	kf.register(fs)
 	fs.BoolVar(&asHex, "hex", false, "print a hexdump -C style dump instead of raw bytes")
 	fs.BoolVar(&nolock, "nolock", false, "read without taking the Qt lock")
@@ -301,7 +316,7 @@ that waits; Ctrl-C gives up). The segment is never removed by this command.`)
 	}
 	ctx, cancel := signalContext(timeout)
 	defer cancel()
-	s, err := open(ctx, "cat", k, qipc.ReadOnly, timeout, foreign)
+	s, err := open(ctx, "cat", k, qipc.ReadOnly, true, timeout, foreign)
 	if err != nil {
 		return fail("cat", k.String(), err)
 	}
@@ -425,7 +440,7 @@ detaches. Data that would not fit is refused before anything is written.`)
 	}
 	ctx, cancel := signalContext(timeout)
 	defer cancel()
-	s, err := open(ctx, "write", k, qipc.ReadWrite, timeout, foreign)
+	s, err := open(ctx, "write", k, qipc.ReadWrite, false, timeout, foreign)
 	if err != nil {
 		return fail("write", k.String(), err)
 	}
@@ -526,7 +541,7 @@ it); 1 if the lock could not be taken or CMD could not be started.`)
 	}
 	ctx, cancel := signalContext(timeout)
 	defer cancel()
-	s, err := open(ctx, "lock", k, qipc.ReadOnly, timeout, foreign)
+	s, err := open(ctx, "lock", k, qipc.ReadOnly, false, timeout, foreign)
 	if err != nil {
 		return fail("lock", k.String(), err)
 	}

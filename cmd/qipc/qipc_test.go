@@ -729,3 +729,34 @@ func TestRmKeepsNonKeyFiles(t *testing.T) {
 		t.Errorf("the lone key file stayed: %v", err)
 	}
 }
+
+// TestCatLeavesNoTrace: `qipc cat` beside a Qt 5 app whose lock semaphore
+// is gone (its short-lived second instance made it and removed it, as Qt
+// does) reads without the lock, says so, and leaves `qipc ls` as it found
+// it: no lock semaphore, no key file. Before it attached as Qt does, made
+// both, and removed them again only afterwards.
+func TestCatLeavesNoTrace(t *testing.T) {
+	qt := qt5(t)
+	name, match := uniqueName("watch")
+	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
+	cleanupKey(t, k)
+	ks := k.String()
+	holder := start(t, qt, "create", ks, "16", "--hold")
+	expectLine(t, holder.line(), "ok size=16")
+	mustQ(t, "", "write", ks, "--hex", "cafe")
+	if err := qipc.RemoveSemaphore(lockKey(k)); err != nil {
+		t.Fatal(err)
+	}
+	before := lsJSON(t, match)
+	if len(before) != 1 || before[0].Kind != kindSysvShm {
+		t.Fatalf("ls before: %+v, want the segment alone", before)
+	}
+	r := runQ(t, "", "cat", ks, "--length", "2")
+	if r.code != 0 || r.out != "\xca\xfe" || !strings.Contains(r.err, "reading without the lock") {
+		t.Fatalf("cat: exit %d, out %q, err %q", r.code, r.out, r.err)
+	}
+	if after := lsJSON(t, match); len(after) != 1 || after[0].Kind != kindSysvShm {
+		t.Fatalf("ls after cat: %+v, want the segment alone", after)
+	}
+	holder.finish()
+}

@@ -1,0 +1,125 @@
+//go:build cgo && linux
+
+package qipc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// ipcTrace is what a watcher must leave as it found it: the System V
+// objects (ipcs), the POSIX objects (/dev/shm) and the key files of k's
+// folder, each with its owner, mode and size.
+func ipcTrace(t *testing.T, k Key) string {
+	t.Helper()
+	var b strings.Builder
+	out, err := exec.Command("ipcs", "-m", "-s").Output()
+	if err != nil {
+		t.Fatalf("ipcs: %v", err)
+	}
+	b.Write(out)
+	dirs := []string{"/dev/shm"}
+	if k.Type.IsSystemV() {
+		dirs = append(dirs, filepath.Dir(k.Native))
+	}
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil {
+				lines = append(lines, fmt.Sprintf("%s/%s %v %d", dir, e.Name(), info.Mode(), info.Size()))
+			}
+		}
+		sort.Strings(lines)
+		b.WriteString(strings.Join(lines, "\n"))
+	}
+	return b.String()
+}
+
+// TestObserverLeavesNoTrace: an Observer attach beside a Qt or C creator
+// reads the segment, under the lock when the lock exists and without it
+// (ErrNoLock) when it does not, and leaves ipcs, /dev/shm and the key
+// folder as it found them. A plain attach in the same place makes the
+// lock semaphore (and its System V key file), as Qt's attach does: the
+// trace the observer must not leave, which the check below sees.
+func TestObserverLeavesNoTrace(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		typ     KeyType
+		legacy  bool
+		creator string
+	}{
+		{"posix-c", PosixRealtime, false, "c"},
+		{"systemv-qt5", SystemV, true, "qt5"},
+	} {
+		for _, lockGone := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/lock-gone=%v", tc.name, lockGone), func(t *testing.T) {
+				skipWithoutBackend(t, tc.typ)
+				p := peerNamed(tc.creator)
+				p.require(t)
+				k := testShmKey(t, tc.typ, tc.legacy)
+				expectLine(t, "create", p.start(t, "create", k, "16", "--hold").line(), "ok size=16")
+				if lockGone {
+					// What a Qt app's short-lived second instance leaves:
+					// it made the lock and removed what it made.
+					if err := RemoveSemaphore(lockKeyFor(k)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				before := ipcTrace(t, k)
+
+				o := NewSharedMemory(k, Observer())
+				if err := o.Create(16, ReadWrite); !errors.Is(err, ErrObserver) {
+					t.Errorf("an observer's Create: %v, want ErrObserver", err)
+				}
+				if err := o.Attach(ReadOnly); err != nil {
+					t.Fatal(err)
+				}
+				err := o.Locked(t.Context(), func([]byte) error { return nil })
+				switch {
+				case lockGone && !errors.Is(err, ErrNoLock):
+					t.Errorf("Locked without a lock semaphore: %v, want ErrNoLock", err)
+				case !lockGone && err != nil:
+					t.Errorf("Locked: %v", err)
+				}
+				if _, err := o.ReadAt(make([]byte, 16), 0); err != nil {
+					t.Errorf("ReadAt: %v", err)
+				}
+				if err := o.Detach(); err != nil {
+					t.Fatal(err)
+				}
+				if err := o.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if lockGone {
+					if _, err := RecoverLock(k); !errors.Is(err, ErrNotFound) {
+						t.Errorf("RecoverLock without a lock semaphore: %v, want ErrNotFound", err)
+					}
+				}
+				if after := ipcTrace(t, k); after != before {
+					t.Fatalf("the observer changed the machine:\nbefore:\n%s\nafter:\n%s", before, after)
+				}
+
+				if lockGone {
+					plain := NewSharedMemory(k, WithoutCleanup())
+					if err := plain.Attach(ReadOnly); err != nil {
+						t.Fatal(err)
+					}
+					closeWithin(t, plain)
+					if ipcTrace(t, k) == before {
+						t.Fatal("a plain attach made no lock semaphore: this test cannot see a trace")
+					}
+				}
+			})
+		}
+	}
+}
