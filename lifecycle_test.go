@@ -913,3 +913,70 @@ func TestCloseRacingUnlockGivesOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseDuringBorrowRemovesLock (found by a second reader of 02fa7af):
+// a POSIX creator holds its lock
+// (Lock) while a Detach runs under it (a borrower). A Close that begins
+// before the Detach's borrow ends claims the hold, removes the segment it
+// created and defers the lock's removal to the end of the hold
+// (retireLock: other borrowers remain), then closes the bound lock
+// semaphore (Swap; sem.Close). The Detach's unborrow, the last, runs the
+// deferred removal (giveHold → removeLock → Semaphore.retire), which
+// returned early on a closed Semaphore without removing anything: the lock
+// semaphore of a segment that no longer exists stayed on the system.
+// testHookChangeEnded runs the Close in
+// the window between the Detach's end of token and its exitLock.
+func TestCloseDuringBorrowRemovesLock(t *testing.T) {
+	for _, race := range []bool{false, true} {
+		name := "control"
+		if race {
+			name = "closeInBorrowWindow"
+		}
+		t.Run(name, func(t *testing.T) {
+			k := testShmKey(t, PosixRealtime, false)
+			m := NewSharedMemory(k)
+			if err := m.Create(64, ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := lockCount(t, k); !ok {
+				t.Skip("cannot read the POSIX lock semaphore here")
+			}
+			if err := m.Lock(); err != nil {
+				t.Fatal(err)
+			}
+			closed := make(chan error, 1)
+			ran := false
+			if race {
+				testHookChangeEnded = func() {
+					if ran {
+						return
+					}
+					ran = true
+					go func() { closed <- m.Close() }()
+					if err := within(t, "Close during the Detach's borrow", closed); err != nil {
+						t.Errorf("Close: %v", err)
+					}
+				}
+			}
+			err := m.Detach()
+			testHookChangeEnded = nil
+			if err != nil {
+				t.Fatal(err)
+			}
+			if race && !ran {
+				t.Fatal("the hook did not run")
+			}
+			if !race {
+				if err := m.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := os.Stat("/dev/shm" + k.Native); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("the creator's Close left its segment (%v)", err)
+			}
+			if n, ok := lockCount(t, k); ok {
+				t.Fatalf("the creator's Close removed its segment but left its lock semaphore (count %d)", n)
+			}
+		})
+	}
+}

@@ -634,14 +634,18 @@ func (s *Semaphore) Close() (err error) {
 // SharedMemory's last detach: a wait on it then fails with ErrClosed
 // instead of following the removal and making a fresh semaphore (and key
 // file) that no one would remove.
+//
+// The caller holds a count, whose call keeps the handle open, so it
+// removes also when the object is closed already: a SharedMemory's Close
+// closes the lock it has bound while a change still borrows the hold
+// whose end runs the removal (retireLock).
 func (s *Semaphore) retire() error {
 	s.mu.Lock()
-	if s.state.Load()&stateClosed != 0 {
-		s.mu.Unlock()
-		return nil
+	v := s.state.Load()
+	if v&stateClosed == 0 {
+		v = s.state.Or(stateClosed) | stateClosed
+		s.wakeWaiters()
 	}
-	v := s.state.Or(stateClosed) | stateClosed
-	s.wakeWaiters()
 	err := s.cur.Load().h.remove()
 	s.mu.Unlock()
 	s.settle(v)

@@ -406,6 +406,9 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 		err = errors.Join(err, m.retireLock(&h))
 	}
 	m.life.end()
+	if testHookChangeEnded != nil {
+		testHookChangeEnded()
+	}
 	err = errors.Join(err, m.exitLock(&h))
 	if failedMaker && !retired {
 		// A failed call holds nothing it made (COMPAT.md #15): its handle
@@ -414,6 +417,10 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 	}
 	return err
 }
+
+// testHookChangeEnded runs in change between the end of its token and the
+// end of its hold (exitLock), so that a test can run a Close in that window.
+var testHookChangeEnded func()
 
 // enterLock takes the Qt lock for a change: the count the object holds
 // for Lock, borrowed, or one of its own, waiting until ctx or Close ends
