@@ -59,6 +59,9 @@ type backend interface {
 	// inspectSegment reports what the OS shows anyone about segment k; a
 	// missing segment is not an error (found is false).
 	inspectSegment(k Key) (segmentFacts, error)
+	// inspectLock reports what the OS shows of the semaphore k (a
+	// segment's lock), without opening, making or changing anything.
+	inspectLock(k Key) (lockFacts, error)
 	// countsAttachments reports whether the OS tells when the last process
 	// detaches (System V, Windows). Where it cannot (POSIX), the creator's
 	// Close removes the segment instead, as Qt 6.6+ documents.
@@ -111,6 +114,14 @@ type semHandle interface {
 	// owners lists who owns the semaphore and its key file, as far as
 	// the backend can tell.
 	owners() []owner
+}
+
+// lockFacts is what inspectLock finds.
+type lockFacts struct {
+	known bool // false: the OS does not tell (Windows)
+	found bool
+	count int // -1 where unknown (a C library other than glibc)
+	procs.LockFacts
 }
 
 // segmentFacts is what inspectSegment finds; inspect.go makes of it

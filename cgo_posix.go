@@ -170,6 +170,29 @@ func (b posixBackend) inspectSegment(k Key) (segmentFacts, error) {
 		procs: users, lease: procs.LeaseIfUnseen(users, path, uint64(st.Dev), uint64(st.Ino))}, nil
 }
 
+// inspectLock reads the semaphore's file: glibc's count and waiters, and
+// on Linux the processes that map it.
+func (posixBackend) inspectLock(k Key) (lockFacts, error) {
+	path := glibcsem.SemFile(k.Native)
+	var st syscall.Stat_t
+	switch err := syscall.Stat(path, &st); {
+	case errors.Is(err, syscall.ENOENT):
+		return lockFacts{known: true}, nil
+	case err != nil:
+		errno := syscall.EIO
+		errors.As(err, &errno)
+		return lockFacts{}, semError("QSystemSemaphore::inspect (stat)", k, errno)
+	}
+	lf := lockFacts{known: true, found: true, count: -1, LockFacts: procs.LockFacts{Waiters: -1}}
+	if count, waiters, ok := glibcsem.ReadFile(path); ok {
+		lf.count, lf.Waiters = count, waiters
+	}
+	if procs.DevShm != "" {
+		lf.LockFacts = procs.SemUsers(procs.ShmUsers(), st.Ino, lf.Waiters)
+	}
+	return lf, nil
+}
+
 func (posixBackend) removeSegment(k Key, _ bool, only segmentID) (bool, error) {
 	name := C.CString(k.Native)
 	defer C.free(unsafe.Pointer(name))

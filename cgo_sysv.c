@@ -196,6 +196,27 @@ int qipc_sysv_shm_stat(int key, int64_t *size, int *nattch, int *cpid, unsigned 
 	return 0;
 }
 
+// semget(key, 0, 0), then GETVAL, GETNCNT and GETPID: what anyone who may
+// read the set sees of it (Inspect). ENOENT when there is none.
+int qipc_sysv_sem_stat(int key, int *value, int *waiters, int *lastpid) {
+	int id = semget((key_t)key, 0, 0);
+	if (id < 0)
+		return errno;
+	int v = semctl(id, 0, GETVAL);
+	if (v < 0)
+		return errno;
+	int n = semctl(id, 0, GETNCNT);
+	if (n < 0)
+		return errno;
+	int p = semctl(id, 0, GETPID);
+	if (p < 0)
+		return errno;
+	*value = v;
+	*waiters = n;
+	*lastpid = p;
+	return 0;
+}
+
 // Qt's detach clean-up, on the segment id the caller had attached where Qt
 // looks the key up again: IPC_STAT, and only if shm_nattch == 0, IPC_RMID
 // and unlink(path); path NULL keeps the key file. A segment that is gone

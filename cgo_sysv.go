@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/qipc-go/qipc/internal/procs"
 )
 
 // sysvBackend serves SystemV keys and the other System V types 1 to 0xff
@@ -286,6 +288,30 @@ func (sysvBackend) inspectSegment(k Key) (segmentFacts, error) {
 		return segmentFacts{}, nil
 	default:
 		return segmentFacts{}, shmError("QSharedMemory::inspect (shmctl)", k, rc)
+	}
+}
+
+// inspectLock reads the set that lock key k's file names, making nothing.
+func (sysvBackend) inspectLock(k Key) (lockFacts, error) {
+	path := C.CString(k.Native)
+	defer C.free(unsafe.Pointer(path))
+	f, rc := sysvFtok(k, path)
+	switch rc {
+	case 0:
+	case syscall.ENOENT:
+		return lockFacts{known: true}, nil
+	default:
+		return lockFacts{}, semError("QSystemSemaphore::inspect (ftok)", k, rc)
+	}
+	var value, waiters, lastPid C.int
+	switch rc := syscall.Errno(C.qipc_sysv_sem_stat(f.key, &value, &waiters, &lastPid)); rc {
+	case 0:
+		return lockFacts{known: true, found: true, count: int(value),
+			LockFacts: procs.LockFacts{Waiters: int(waiters), LastPid: int(lastPid), LastPidKnown: true}}, nil
+	case syscall.ENOENT:
+		return lockFacts{known: true}, nil
+	default:
+		return lockFacts{}, semError("QSystemSemaphore::inspect (semctl)", k, rc)
 	}
 }
 

@@ -34,6 +34,7 @@ int qipc_sysv_shm_detach(void *addr);
 int qipc_sysv_shm_remove(int key, int only, const char *path, uint64_t dev, uint64_t ino, int *removed, int *step);
 int qipc_sysv_shm_lookup(int key);
 int qipc_sysv_shm_stat(int key, int64_t *size, int *nattch, int *cpid, unsigned *uid, unsigned *mode);
+int qipc_sysv_sem_stat(int key, int *value, int *waiters, int *lastpid);
 int qipc_sysv_shm_remove_unused(int id, const char *path, uint64_t dev, uint64_t ino, int *removed, int *step);
 int qipc_sysv_sem_get(int key, unsigned perm, int excl, int *semid);
 int qipc_sysv_sem_setval(int semid, int value);

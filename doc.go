@@ -39,7 +39,15 @@
 //     lock, if the name is still that segment (Qt 6.6+'s documented rule).
 //     Mappings of other processes stay valid, and they go on locking the
 //     removed lock among themselves.
-//  3. A Create or Attach that fails removes what no other process can be
+//  3. An object that attached and had to make the lock semaphore (a Qt
+//     program's short-lived second instance removes the one it made, as
+//     Qt's destructor does, and no one else would remove this one) removes
+//     it on Close, holding the lock, where that cannot leave anyone on a
+//     removed lock: on System V, whose users follow a removal (they make it
+//     again as they need it), and on POSIX when /proc shows that no other
+//     process has it open. Qt's destructor removes what it made whoever
+//     uses it (COMPAT.md #2).
+//  4. A Create or Attach that fails removes what no other process can be
 //     using: a segment it made but could not size or map; a lock semaphore
 //     it made, while it holds its count, when there is no segment for it
 //     to lock and either its users follow a removal (System V) or /proc
@@ -51,8 +59,8 @@
 //     POSIX lock in the microseconds between the check and the removal,
 //     and then creates the segment, locks a removed semaphore; a qipc one
 //     follows the name, see below.)
-//  4. Windows removes objects with their last handle.
-//  5. Nothing else is removed: [WithoutCleanup] keeps even 1 and 2.
+//  5. Windows removes objects with their last handle.
+//  6. Nothing else is removed: [WithoutCleanup] keeps even 1 to 3.
 //
 // An [Observer] object makes and removes nothing at all: its Attach opens
 // the lock semaphore and a System V key file only if they exist (Qt's
@@ -61,7 +69,7 @@
 // so that watching a Qt program leaves `ipcs`, /dev/shm and the key
 // folder as they were. `qipc cat` is one.
 //
-// A System V key file goes (1, 3, [RemoveSharedMemory], [RemoveSemaphore])
+// A System V key file goes (1, 3, 4, [RemoveSharedMemory], [RemoveSemaphore])
 // only if it is a key file as Qt and qipc make them: an empty regular file
 // owned by this process's user (root: or by the owner of the object it
 // removes) whose ftok key is the object's, and still the same inode just

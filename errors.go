@@ -187,6 +187,11 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Remedy is what Error adds after the cause: what to do about the
+// failure, or what stood in the way ("the lock is held by pid 4242
+// (myapp)"); "" when there is nothing to add.
+func (e *Error) Remedy() string { return e.remedy() }
+
 // remedy is what to do about the failure, where there is something to do.
 func (e *Error) remedy() string {
 	switch {

@@ -2,6 +2,8 @@ package qipc
 
 import (
 	"fmt"
+	"os"
+	"slices"
 	"strconv"
 
 	"github.com/qipc-go/qipc/internal/procs"
@@ -35,6 +37,52 @@ type Usage struct {
 	Stale bool
 	// Reason says, in words, why the segment is stale or why it is not.
 	Reason string
+	// Lock is what the OS shows of the segment's lock semaphore.
+	Lock LockUsage
+}
+
+// LockUsage is what Inspect finds out about a segment's lock semaphore,
+// without opening it: whether it is held, and by whom, probably.
+type LockUsage struct {
+	// Exists says that the lock semaphore exists (false also where the OS
+	// does not tell: Windows, and keys without a lock).
+	Exists bool
+	// Count is the semaphore's count, 1 when the lock is free and 0 while
+	// it is held; -1 where it cannot be read (POSIX with a C library other
+	// than glibc).
+	Count int
+	// Waiters is how many processes wait for it (System V's GETNCNT,
+	// glibc's waiter count); -1 where unknown.
+	Waiters int
+	// Holder is the process that probably holds the lock while Count is
+	// 0, and 0 when that is not known. On System V it is the last process
+	// that changed the count (GETPID), which for a held lock is the one
+	// that took it. On Linux POSIX, where a semaphore has no owner, it is
+	// the one process that maps the semaphore, when there is only one and
+	// no one waits; HolderWhy says when it cannot be told.
+	Holder int
+	// HolderName is the holder's command name (/proc/PID/comm), "" when
+	// unknown.
+	HolderName string
+	// HolderWhy says how Holder was found, or why it was not.
+	HolderWhy string
+}
+
+// String says in a few words whether the lock is held and by whom.
+func (l LockUsage) String() string {
+	switch {
+	case !l.Exists:
+		return "no lock semaphore"
+	case l.Count < 0:
+		return "lock state unknown"
+	case l.Count > 0:
+		return fmt.Sprintf("the lock is free (count %d)", l.Count)
+	case l.Holder > 0 && l.HolderName != "":
+		return fmt.Sprintf("the lock is held by pid %d (%s)", l.Holder, l.HolderName)
+	case l.Holder > 0:
+		return fmt.Sprintf("the lock is held by pid %d", l.Holder)
+	}
+	return "the lock is held (" + l.HolderWhy + ")"
 }
 
 // Inspect reports whether the segment named by key exists, who uses it,
@@ -82,7 +130,33 @@ func Inspect(key Key) (_ Usage, err error) {
 		}
 	}
 	u.Stale, u.Reason = staleness(f, &u)
+	if key.HasLock() {
+		u.Lock = inspectLock(b, lockKeyFor(key), false)
+	}
 	return u, nil
+}
+
+// inspectLock fills in a LockUsage; what cannot be read stays unknown.
+// notSelf says that this process does not hold the lock (a wait for it
+// gave up), so that its own mapping does not hide the holder.
+func inspectLock(b backend, lk Key, notSelf bool) LockUsage {
+	l := LockUsage{Count: -1, Waiters: -1}
+	f, err := b.inspectLock(lk)
+	if err != nil || !f.known || !f.found {
+		return l
+	}
+	if notSelf {
+		f.Users = slices.DeleteFunc(f.Users, func(pid int) bool { return pid == os.Getpid() })
+	}
+	l.Exists, l.Count, l.Waiters = true, f.count, f.Waiters
+	if l.Count != 0 {
+		return l
+	}
+	l.Holder, l.HolderWhy = procs.LockHolder(f.LockFacts)
+	if l.Holder > 0 {
+		l.HolderName = procs.Command(l.Holder)
+	}
+	return l
 }
 
 // staleness applies the rules of Inspect to what a backend found, filling

@@ -123,3 +123,58 @@ func TestObserverLeavesNoTrace(t *testing.T) {
 		}
 	}
 }
+
+// TestReaderRemovesLockItMade: a Qt 5 primary keeps a segment attached
+// while its lock semaphore comes and goes (a short-lived second instance
+// makes the lock and removes it again, as Qt's destructor removes what it
+// made). A Go reader that attaches then has to make the lock, as Qt's
+// attach does; its Close must remove it again, or once the primary exits
+// no one does: on 2d031a2 a System V set was left on the machine for good
+// (issue 30, item 1). Nothing of the key may be left at the end.
+func TestReaderRemovesLockItMade(t *testing.T) {
+	for _, readerCloses := range []string{"attached", "detached"} {
+		t.Run(readerCloses, func(t *testing.T) {
+			skipWithoutBackend(t, SystemV)
+			qt := peerNamed("qt5")
+			qt.require(t)
+			k := testShmKey(t, SystemV, true)
+			primary := qt.start(t, "create", k, "16", "--hold")
+			expectLine(t, "primary", primary.line(), "ok size=16")
+			if err := RemoveSemaphore(lockKeyFor(k)); err != nil {
+				t.Fatal(err)
+			}
+			// The second instance: it makes the lock, and removes it as it exits.
+			expectLine(t, "second instance", qt.run(t, "attach", k), "ok size=16")
+			if n, ok := lockCount(t, k); ok {
+				t.Fatalf("the second instance left its lock (count %d)", n)
+			}
+
+			reader := NewSharedMemory(k)
+			if err := reader.Attach(ReadOnly); err != nil {
+				t.Fatal(err)
+			}
+			made, ok := lockFtok(lockKeyFor(k)) // the set the reader made; its file may go before it
+			if !ok {
+				t.Fatal("the reader's attach made no lock key file")
+			}
+			if err := reader.Locked(t.Context(), func([]byte) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if readerCloses == "detached" {
+				if err := reader.Detach(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := reader.Close(); err != nil {
+				t.Fatal(err)
+			}
+			primary.finish()
+			if _, found := sysvTable(t, "sem")[made]; found {
+				t.Errorf("the lock set the reader made (key %#x) is left once the Qt primary exited", made)
+			}
+			if left := objectsNamed(t, k); len(left) > 1 {
+				t.Errorf("left behind once the Qt primary exited: %v", left)
+			}
+		})
+	}
+}

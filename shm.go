@@ -176,11 +176,16 @@ func (m *SharedMemory) existing(exists error) error {
 	if err != nil || !f.found {
 		return exists
 	}
-	var u Usage
+	u := Usage{Creator: f.creator}
 	stale, why := staleness(f, &u)
 	var e *Error
-	if !stale || !errors.As(exists, &e) {
+	if !errors.As(exists, &e) {
 		return exists
+	}
+	if !stale {
+		withHint := *e
+		withHint.hint = "Attach uses it, as Qt's recipe does (" + m.inUse(u) + ")"
+		return &withHint
 	}
 	if m.opts.replaceStale && m.key.HasLock() {
 		_, err := m.b.removeSegment(m.key, true, segmentID{})
@@ -532,7 +537,28 @@ func (m *SharedMemory) lockError(op string, cause error) error {
 		// that removed the segment retired it.
 		cause = ErrNotAttached
 	}
-	return &Error{QtOp: op, Key: m.key, Kind: LockError, Err: cause, text: "unable to lock"}
+	e := &Error{QtOp: op, Key: m.key, Kind: LockError, Err: cause, text: "unable to lock"}
+	if errors.Is(cause, context.DeadlineExceeded) && m.key.HasLock() && m.b != nil {
+		// Who kept it: not this process, whose wait gave up (another
+		// object of it holding the lock would look like it, though).
+		e.hint = inspectLock(m.b, lockKeyFor(m.key), true).String()
+	}
+	return e
+}
+
+// inUse says who uses an existing segment, for the AlreadyExists of
+// Create, as far as the OS tells. (Not the lock's holder: Create holds
+// the lock while it looks.)
+func (m *SharedMemory) inUse(u Usage) string {
+	switch {
+	case len(u.Pids) > 0:
+		return fmt.Sprintf("it is in use by pids %v", u.Pids)
+	case u.Attached > 0 && u.Creator > 0:
+		return fmt.Sprintf("it is in use by %d attached processes, creator pid %d", u.Attached, u.Creator)
+	case u.Attached > 0:
+		return fmt.Sprintf("it is in use by %d attached processes", u.Attached)
+	}
+	return "it is in use"
 }
 
 // Detach unmaps the segment, once the ReadAt, WriteAt and Locked calls
@@ -620,7 +646,7 @@ func (m *SharedMemory) CloseContext(ctx context.Context) (err error) {
 	attachedNow := m.life.phase() == attached
 	m.life.end()
 	h := lockHold{sem: claimedSem, borrowed: claimed}
-	if !claimed && m.key.HasLock() && (attachedNow || m.mayRemove()) {
+	if !claimed && m.key.HasLock() && (attachedNow || m.mayRemove() || m.madeLock() != nil) {
 		h, err = m.closeLock(ctx)
 	}
 	_ = m.life.begin(context.Background())
@@ -630,6 +656,9 @@ func (m *SharedMemory) CloseContext(ctx context.Context) (err error) {
 	}
 	if h.sem != nil || !m.key.HasLock() {
 		err = errors.Join(err, m.giveUp(&h))
+	}
+	if h.sem != nil && h.sem == m.madeLock() && (m.b.followsRemoval() || h.sem.cur.Load().h.unusedElsewhere()) {
+		err = errors.Join(err, m.retireLock(&h))
 	}
 	m.life.set(closedPhase, nil)
 	m.life.end()
@@ -641,6 +670,25 @@ func (m *SharedMemory) CloseContext(ctx context.Context) (err error) {
 		err = errors.Join(err, sem.Close())
 	}
 	return err
+}
+
+// madeLock is the bound lock semaphore when this object made it (its
+// Create or Attach found none) and Close is to remove it, as Qt's
+// destructor removes a semaphore it made: a Qt program's short-lived second
+// instance makes the lock and removes it, and a reader that made it then
+// must not leave it behind once the segment's last user is gone (no one
+// else would remove it). Close removes it, holding its count, where that
+// cannot leave anyone on a removed lock: System V, whose users follow a
+// removal, or a POSIX lock that /proc shows no other process has open.
+// nil when there is none, or it is retired already.
+func (m *SharedMemory) madeLock() *Semaphore {
+	if !m.opts.cleanup || m.b == nil || m.created != (segmentID{}) {
+		return nil // a creator's lock goes with its segment (Ownership 1, 2)
+	}
+	if sem := m.lock.sem.Load(); sem != nil && sem.isOwner() && m.retireDue.Load() != sem {
+		return sem
+	}
+	return nil
 }
 
 // mayRemove reports whether Close removes a segment this object created

@@ -34,6 +34,15 @@ func lockCount(t testing.TB, k Key) (n int, ok bool) {
 	return readLock(t, k, false)
 }
 
+// lockFtok is the ftok key of System V lock key lk, while its file exists.
+func lockFtok(lk Key) (int32, bool) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(lk.Native, &st); err != nil {
+		return 0, false
+	}
+	return int32(uint32(st.Ino&0xffff) | uint32(st.Dev&0xff)<<16 | uint32(ftokProjectID(lk.Type))<<24), true
+}
+
 func readLock(t testing.TB, k Key, waiters bool) (int, bool) {
 	lk := lockKeyFor(k)
 	switch {
@@ -48,11 +57,10 @@ func readLock(t testing.TB, k Key, waiters bool) (int, bool) {
 		}
 		return count, true
 	case lk.Type.IsSystemV():
-		var st syscall.Stat_t
-		if err := syscall.Stat(lk.Native, &st); err != nil {
+		key, ok := lockFtok(lk)
+		if !ok {
 			return 0, false
 		}
-		key := int32(uint32(st.Ino&0xffff) | uint32(st.Dev&0xff)<<16 | uint32(ftokProjectID(lk.Type))<<24)
 		e, found := sysvTable(t, "sem")[key]
 		if !found {
 			return 0, false

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/qipc-go/qipc/internal/procs"
 )
 
 // Object is one row of `qipc ls`: an IPC object or a lone key file. The
@@ -29,6 +31,10 @@ type Object struct {
 	Cpid       int       `json:"cpid,omitempty"`
 	Lpid       int       `json:"lpid,omitempty"`
 	Value      *int      `json:"value,omitempty"`
+	Waiters    *int      `json:"waiters,omitempty"`
+	Holder     int       `json:"holder,omitempty"`
+	HolderName string    `json:"holder_name,omitempty"`
+	HolderWhy  string    `json:"holder_why,omitempty"`
 	Changed    time.Time `json:"changed"`
 	Lock       string    `json:"lock,omitempty"`
 	Stale      bool      `json:"stale"`
@@ -195,6 +201,15 @@ func (o *Object) describe(w io.Writer) {
 	if o.Value != nil {
 		p("value", strconv.Itoa(*o.Value))
 	}
+	if o.Waiters != nil {
+		p("waiters", strconv.Itoa(*o.Waiters))
+	}
+	switch {
+	case o.Holder != 0:
+		p("holder", fmt.Sprintf("pid %d %s, probably: %s", o.Holder, o.HolderName, o.HolderWhy))
+	case o.HolderWhy != "":
+		p("holder", "unknown: "+o.HolderWhy)
+	}
 	if o.Lock != "" {
 		p("lock", o.Lock)
 	}
@@ -213,4 +228,16 @@ func aliveNote(pid int) string {
 		return " (running)"
 	}
 	return " (gone)"
+}
+
+// holder fills in the probable holder of a semaphore whose count is 0
+// (procs.LockHolder, as qipc.Inspect decides it).
+func (o *Object) holder(f procs.LockFacts) {
+	if o.Value == nil || *o.Value != 0 {
+		return
+	}
+	o.Holder, o.HolderWhy = procs.LockHolder(f)
+	if o.Holder != 0 {
+		o.HolderName = procs.Command(o.Holder)
+	}
 }

@@ -133,26 +133,35 @@ func open(ctx context.Context, cmd string, key qipc.Key, mode qipc.AccessMode, o
 	}
 	s.m = qipc.NewSharedMemory(key, opts...)
 	done := make(chan error, 1)
-	go func() { done <- s.m.Attach(mode) }()
+	go func() { done <- s.m.AttachContext(ctx, mode) }()
 	slow := time.NewTimer(200 * time.Millisecond)
 	defer slow.Stop()
 	for {
 		select {
 		case err := <-done:
-			if err != nil {
+			switch {
+			case err != nil && ctx.Err() != nil:
+				s.end()
+				return nil, gaveUp(ctx, timeout, err)
+			case err != nil:
 				s.end()
 				return nil, foreign.why(err)
 			}
 			return s, nil
 		case <-slow.C:
 			s.progress()
-		case <-ctx.Done():
-			_ = s.m.Close() // unblocks Attach
-			<-done
-			s.dropNewLock()
-			return nil, waitCause(ctx, timeout)
 		}
 	}
+}
+
+// gaveUp explains a wait for the lock that ctx ended, with who holds the
+// lock where the library could tell (qipc.Error.Remedy).
+func gaveUp(ctx context.Context, timeout time.Duration, err error) error {
+	var qe *qipc.Error
+	if errors.As(err, &qe) && qe.Remedy() != "" {
+		return fmt.Errorf("%w: %s", waitCause(ctx, timeout), qe.Remedy())
+	}
+	return waitCause(ctx, timeout)
 }
 
 func (s *session) progress() {
@@ -172,7 +181,7 @@ func (s *session) lock(ctx context.Context, timeout time.Duration) error {
 	s.progress()
 	if err := s.m.LockContext(ctx); err != nil {
 		if ctx.Err() != nil {
-			return waitCause(ctx, timeout)
+			return gaveUp(ctx, timeout, err)
 		}
 		return err
 	}
@@ -913,6 +922,13 @@ object just before removing it.
   cpid, lpid     System V creator pid and last shmat/shmdt pid (segments);
                  lpid is the last semop pid for semaphores
   value          semaphore count, when it can be read
+  waiters        processes waiting for a count (System V GETNCNT, glibc's
+                 waiter count), when it can be read
+  holder, holder_name
+                 for a semaphore whose count is 0 (a held lock): the process
+                 that probably holds it, and its command name: System V's
+                 last semop pid, or the only process mapping a POSIX one
+  holder_why     how the holder was found, or why it was not
   changed        last change time, RFC 3339
   lock           for segments: the path of the lock semaphore's key file or
                  /dev/shm entry

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -295,6 +294,10 @@ func scan() ([]*Object, error) {
 					o.Lpid = p
 					o.lpidAlive = processAlive(p)
 				}
+				if n, err := semWaiters(id); err == nil {
+					o.Waiters = intp(n)
+				}
+				o.holder(procs.LockFacts{Waiters: -1, LastPid: o.Lpid, LastPidKnown: true})
 			}
 			o.key = key
 			o.Qt = qtUnknown
@@ -421,8 +424,9 @@ func scan() ([]*Object, error) {
 			if s, ok := strings.CutPrefix(name, "sem."); ok {
 				o.Kind = kindPosixSem
 				native = "/" + s
-				if v, ok := posixSemValue(path); ok {
-					o.Value = intp(v)
+				if v, n, ok := glibcsem.ReadFile(path); ok {
+					o.Value, o.Waiters = intp(v), intp(n)
+					o.holder(procs.SemUsers(users, st.Ino, n))
 				}
 				if qtnames.IsLegacyName(s, semPrefix) || names[s] {
 					o.Qt = qtLock
@@ -473,25 +477,6 @@ func scan() ([]*Object, error) {
 
 func kindOrder(k string) int {
 	return map[string]int{kindSysvShm: 0, kindSysvSem: 1, kindKeyFile: 2, kindPosixShm: 3, kindPosixSem: 4}[k]
-}
-
-// posixSemValue reads the count of a glibc POSIX semaphore from its file,
-// where the library's probe found glibc's layout (internal/glibcsem).
-func posixSemValue(path string) (int, bool) {
-	if !glibcsem.OK {
-		return 0, false
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	var b [8]byte
-	if _, err := f.ReadAt(b[:], 0); err != nil {
-		return 0, false
-	}
-	count, _ := glibcsem.Value(binary.LittleEndian.Uint64(b[:]))
-	return count, true
 }
 
 // matches reports whether the object is (or is the key file of) k.

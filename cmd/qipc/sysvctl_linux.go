@@ -8,8 +8,9 @@ import (
 
 // The semctl commands of <sys/sem.h> that x/sys does not name.
 const (
-	semGETPID = 11 // the last process to operate on the set
-	semGETVAL = 12 // the count
+	semGETPID  = 11 // the last process to operate on the set
+	semGETVAL  = 12 // the count
+	semGETNCNT = 14 // the processes waiting for a count
 )
 
 // shmRemoveID removes System V segment id (IPC_RMID); gone already is fine.
@@ -42,6 +43,9 @@ func semctl(id, cmd int) (int, error) {
 
 // semValue is semctl(id, 0, GETVAL).
 func semValue(id int) (int, error) { return semctl(id, semGETVAL) }
+
+// semWaiters is semctl(id, 0, GETNCNT): the processes waiting for a count.
+func semWaiters(id int) (int, error) { return semctl(id, semGETNCNT) }
 
 // semLastPid is semctl(id, 0, GETPID): the last process to operate on it.
 func semLastPid(id int) (int, error) { return semctl(id, semGETPID) }

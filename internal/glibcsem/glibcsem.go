@@ -15,8 +15,10 @@ package glibcsem
 import "C"
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
+	"os"
 	"runtime/debug"
 	"sync/atomic"
 	"syscall"
@@ -141,6 +143,27 @@ func Word(s unsafe.Pointer) (word uint64, err error) {
 // Value returns the count and the number of blocked waiters a sem_t's
 // first word holds, as a reader of its /dev/shm/sem.* file sees them.
 func Value(word uint64) (count, waiters int) { return int(uint32(word)), int(word >> 32) }
+
+// ReadFile reads the count and the waiters of the semaphore whose file is
+// path (/dev/shm/sem.NAME), without opening the semaphore: for Inspect and
+// `qipc ls`. ok is false when the file cannot be read, or is shorter than
+// the first word.
+func ReadFile(path string) (count, waiters int, ok bool) {
+	if !OK {
+		return 0, 0, false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer f.Close()
+	var b [8]byte
+	if _, err := f.ReadAt(b[:], 0); err != nil {
+		return 0, 0, false
+	}
+	count, waiters = Value(binary.LittleEndian.Uint64(b[:]))
+	return count, waiters, true
+}
 
 // A Waiter lets another goroutine end a Wait: Stop. stop is also a
 // private futex that the waiter sleeps on together with the sem_t's

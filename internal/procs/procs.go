@@ -70,3 +70,47 @@ func PosixSegment(users []int, x Index, lease Lease) (stale, sure bool, why stri
 	}
 	return true, true, "no process maps it or has it open"
 }
+
+// LockFacts is what the OS shows of a lock semaphore whose count is 0,
+// for LockHolder.
+type LockFacts struct {
+	Waiters int // -1: unknown
+	// LastPid is System V's GETPID, the last process that changed the
+	// count, when LastPidKnown (0: in no PID namespace of this process).
+	LastPid      int
+	LastPidKnown bool
+	// Users are the processes seen to map a POSIX semaphore, when
+	// UsersKnown; Unchecked could not be seen (-1: processes may be out
+	// of sight of /proc altogether).
+	Users      []int
+	UsersKnown bool
+	Unchecked  int
+}
+
+// LockHolder names the process that probably holds a lock whose count is
+// 0, or 0, and says how it was found or why it was not. System V: the
+// last process that changed the count, which for a held lock is the one
+// that took it. POSIX semaphores have no owner: the one process that maps
+// the semaphore, when there is one and no one waits.
+func LockHolder(f LockFacts) (pid int, why string) {
+	switch {
+	case f.LastPid > 0:
+		return f.LastPid, "the last process to take or give the lock (System V GETPID)"
+	case f.LastPidKnown:
+		return 0, "the process that took it is not in this PID namespace"
+	case !f.UsersKnown:
+		return 0, "no process's mappings could be read"
+	case f.Waiters > 0:
+		return 0, "one of the processes that map it, which include its waiters"
+	case len(f.Users) != 1:
+		return 0, fmt.Sprintf("one of the %d processes that map it", len(f.Users))
+	}
+	why = "the only process seen to map it"
+	switch {
+	case f.Unchecked < 0:
+		why += " (processes out of sight of /proc may map it too)"
+	case f.Unchecked > 0:
+		why += fmt.Sprintf(" (%d processes could not be checked)", f.Unchecked)
+	}
+	return f.Users[0], why
+}

@@ -360,3 +360,27 @@ func NestedPIDNamespace() bool {
 	}
 	return false // a kernel without NSpid (before 4.1) has no way to say
 }
+
+// Command is the command name of process pid (/proc/PID/comm), "" when it
+// cannot be read.
+func Command(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// SemUsers is the LockFacts of a POSIX semaphore's file (inode ino) that
+// x shows, with its waiters.
+func SemUsers(x Index, ino uint64, waiters int) LockFacts {
+	f := LockFacts{Waiters: waiters}
+	if x.Unchecked < 0 {
+		return f
+	}
+	f.Users, f.UsersKnown, f.Unchecked = x.Users(ino), true, x.Unchecked
+	if x.Blind != "" {
+		f.Unchecked = -1
+	}
+	return f
+}

@@ -35,3 +35,9 @@ func WhileUnused(string, uint64, uint64) Lease { return LeaseUnknown }
 
 // RemoveUnused cannot prove a file unused here; it removes nothing.
 func RemoveUnused(string, uint64, uint64) (Lease, error) { return LeaseUnknown, nil }
+
+// Command is "" where /proc does not exist.
+func Command(int) string { return "" }
+
+// SemUsers knows no users where /proc does not exist.
+func SemUsers(_ Index, _ uint64, waiters int) LockFacts { return LockFacts{Waiters: waiters} }
