@@ -44,8 +44,10 @@ type Usage struct {
 // LockUsage is what Inspect finds out about a segment's lock semaphore,
 // without opening it: whether it is held, and by whom, probably.
 type LockUsage struct {
-	// Exists says that the lock semaphore exists (false also where the OS
-	// does not tell: Windows, and keys without a lock).
+	// Known says that the OS told: false on Windows, for POSIX outside
+	// Linux, and for keys without a lock.
+	Known bool
+	// Exists says that the lock semaphore exists.
 	Exists bool
 	// Count is the semaphore's count, 1 when the lock is free and 0 while
 	// it is held; -1 where it cannot be read (POSIX with a C library other
@@ -68,19 +70,22 @@ type LockUsage struct {
 	HolderWhy string
 }
 
-// String says in a few words whether the lock is held and by whom.
+// String says in a few words whether the lock is held and by whom, or ""
+// when that is not known.
 func (l LockUsage) String() string {
 	switch {
+	case !l.Known || l.Exists && l.Count < 0:
+		return ""
 	case !l.Exists:
-		return "no lock semaphore"
-	case l.Count < 0:
-		return "lock state unknown"
+		return "the segment has no lock semaphore"
 	case l.Count > 0:
 		return fmt.Sprintf("the lock is free (count %d)", l.Count)
+	case l.Holder == os.Getpid():
+		return "the lock is held by this process (another object or goroutine of it)"
 	case l.Holder > 0 && l.HolderName != "":
-		return fmt.Sprintf("the lock is held by pid %d (%s)", l.Holder, l.HolderName)
+		return fmt.Sprintf("the lock is held, probably by pid %d (%s)", l.Holder, l.HolderName)
 	case l.Holder > 0:
-		return fmt.Sprintf("the lock is held by pid %d", l.Holder)
+		return fmt.Sprintf("the lock is held, probably by pid %d", l.Holder)
 	}
 	return "the lock is held (" + l.HolderWhy + ")"
 }
@@ -142,7 +147,11 @@ func Inspect(key Key) (_ Usage, err error) {
 func inspectLock(b backend, lk Key, notSelf bool) LockUsage {
 	l := LockUsage{Count: -1, Waiters: -1}
 	f, err := b.inspectLock(lk)
-	if err != nil || !f.known || !f.found {
+	if err != nil || !f.known {
+		return l
+	}
+	l.Known = true
+	if !f.found {
 		return l
 	}
 	if notSelf {

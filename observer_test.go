@@ -178,3 +178,45 @@ func TestReaderRemovesLockItMade(t *testing.T) {
 		})
 	}
 }
+
+// TestPosixMadeLockStays: on POSIX a reader's Close leaves the lock it
+// made, since its users cannot follow a removal: here a second object of
+// the same process (which /proc cannot tell apart) would go on locking the
+// removed semaphore while a newcomer locks a new one, both at once. Found
+// by a second reader of 36cbef5, whose Close removed it when /proc showed
+// no other process.
+func TestPosixMadeLockStays(t *testing.T) {
+	skipWithoutBackend(t, PosixRealtime)
+	c := peerNamed("c")
+	c.require(t)
+	k := testShmKey(t, PosixRealtime, false)
+	expectLine(t, "create", c.start(t, "create", k, "16", "--hold").line(), "ok size=16")
+	if err := RemoveSemaphore(lockKeyFor(k)); err != nil {
+		t.Fatal(err)
+	}
+	var objs [3]*SharedMemory
+	for i := range objs {
+		objs[i] = NewSharedMemory(k)
+		if i > 0 {
+			defer closeWithin(t, objs[i])
+		}
+		if err := objs[i].Attach(ReadWrite); err != nil { // the first one makes the lock
+			t.Fatal(err)
+		}
+		if i == 1 {
+			if err := objs[0].Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := objs[1].Lock(); err != nil {
+		t.Fatal(err)
+	}
+	defer objs[1].Unlock()
+	if ok, err := objs[2].TryLock(); ok || err != nil {
+		if ok {
+			_ = objs[2].Unlock()
+		}
+		t.Fatalf("a newcomer took the lock while another object held it (%v): the maker's Close removed the lock in use", err)
+	}
+}

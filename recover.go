@@ -64,7 +64,9 @@ func RecoverLock(key Key) (_ bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	s := newSemaphore(lk, b, 1, buildOptions([]Option{WithoutCleanup()}), h)
+	// Never made again, never followed: a semaphore recreated between
+	// the open and the post would get a count no one took.
+	s := newSemaphore(lk, b, 1, buildOptions([]Option{Observer(), withoutFollowing()}), h)
 	defer s.Close()
 	ok, err := s.TryAcquire()
 	if err != nil {

@@ -240,6 +240,9 @@ func TestBareSemaphoreSquatRefused(t *testing.T) {
 		if err := os.Chown(sk.Native, victim.uid, victim.gid); err != nil {
 			t.Fatal(err)
 		}
+		// Back to this user before Close: a key file another user owns
+		// is not removed (package documentation, "Ownership").
+		defer os.Chown(sk.Native, os.Getuid(), os.Getgid())
 		setSysvSemUID(t, sk, victim.uid)
 		got := runAs(t, bin, victim, "sem-acquire", sk)
 		if why := expectErr(t, "victim open", got, PermissionDenied); !strings.Contains(why, "creator") {

@@ -459,7 +459,7 @@ func (m *SharedMemory) enterLock(ctx context.Context, op string) (lockHold, erro
 		}
 		return lockHold{}, errRetired
 	}
-	return lockHold{}, m.lockError(op, m.lock.waitError(ctx, err))
+	return lockHold{}, m.countWaitError(op, m.lock.waitError(ctx, err))
 }
 
 // exitLock ends what enterLock began: it gives the count back, or leaves
@@ -537,13 +537,19 @@ func (m *SharedMemory) lockError(op string, cause error) error {
 		// that removed the segment retired it.
 		cause = ErrNotAttached
 	}
-	e := &Error{QtOp: op, Key: m.key, Kind: LockError, Err: cause, text: "unable to lock"}
-	if errors.Is(cause, context.DeadlineExceeded) && m.key.HasLock() && m.b != nil {
-		// Who kept it: not this process, whose wait gave up (another
-		// object of it holding the lock would look like it, though).
+	return &Error{QtOp: op, Key: m.key, Kind: LockError, Err: cause, text: "unable to lock"}
+}
+
+// countWaitError is lockError for a wait for the lock semaphore's count
+// that ended without it: one that reached its deadline says who held the
+// lock, as far as the OS tells (this process's own mapping left out of
+// the POSIX guess: its wait gave up).
+func (m *SharedMemory) countWaitError(op string, cause error) error {
+	err := m.lockError(op, cause)
+	if e, ok := err.(*Error); ok && errors.Is(cause, context.DeadlineExceeded) && m.key.HasLock() && m.b != nil {
 		e.hint = inspectLock(m.b, lockKeyFor(m.key), true).String()
 	}
-	return e
+	return err
 }
 
 // inUse says who uses an existing segment, for the AlreadyExists of
@@ -657,8 +663,8 @@ func (m *SharedMemory) CloseContext(ctx context.Context) (err error) {
 	if h.sem != nil || !m.key.HasLock() {
 		err = errors.Join(err, m.giveUp(&h))
 	}
-	if h.sem != nil && h.sem == m.madeLock() && (m.b.followsRemoval() || h.sem.cur.Load().h.unusedElsewhere()) {
-		err = errors.Join(err, m.retireLock(&h))
+	if h.sem != nil && h.sem == m.madeLock() && !m.holdOutlives(&h) {
+		err = errors.Join(err, m.removeLock(h.sem))
 	}
 	m.life.set(closedPhase, nil)
 	m.life.end()
@@ -673,17 +679,18 @@ func (m *SharedMemory) CloseContext(ctx context.Context) (err error) {
 }
 
 // madeLock is the bound lock semaphore when this object made it (its
-// Create or Attach found none) and Close is to remove it, as Qt's
-// destructor removes a semaphore it made: a Qt program's short-lived second
-// instance makes the lock and removes it, and a reader that made it then
-// must not leave it behind once the segment's last user is gone (no one
-// else would remove it). Close removes it, holding its count, where that
-// cannot leave anyone on a removed lock: System V, whose users follow a
-// removal, or a POSIX lock that /proc shows no other process has open.
-// nil when there is none, or it is retired already.
+// Attach found none) and Close is to remove it, as Qt's destructor
+// removes a semaphore it made: a Qt program's short-lived second instance
+// makes the lock and removes it, and a reader that made it then must not
+// leave it behind once the segment's last user is gone (no one else would
+// remove it). Close removes it holding its count, and only on System V,
+// whose users follow a removal: a POSIX user, in another process or in
+// another object of this one, would go on locking the removed semaphore
+// while newcomers lock a new one. nil when there is none, or it is retired
+// already.
 func (m *SharedMemory) madeLock() *Semaphore {
-	if !m.opts.cleanup || m.b == nil || m.created != (segmentID{}) {
-		return nil // a creator's lock goes with its segment (Ownership 1, 2)
+	if !m.opts.cleanup || m.b == nil || !m.b.followsRemoval() || m.created != (segmentID{}) {
+		return nil // a creator's lock goes with its segment (Ownership 1)
 	}
 	if sem := m.lock.sem.Load(); sem != nil && sem.isOwner() && m.retireDue.Load() != sem {
 		return sem
@@ -867,7 +874,7 @@ func (m *SharedMemory) lockWith(ctx context.Context, limit time.Duration) error 
 				return m.lockError(op, err)
 			}
 		default:
-			return m.lockError(op, err)
+			return m.countWaitError(op, err)
 		}
 	}
 }

@@ -205,8 +205,10 @@ func (o *Object) describe(w io.Writer) {
 		p("waiters", strconv.Itoa(*o.Waiters))
 	}
 	switch {
+	case o.Holder != 0 && o.HolderName != "":
+		p("holder", fmt.Sprintf("pid %d (%s), probably: %s", o.Holder, o.HolderName, o.HolderWhy))
 	case o.Holder != 0:
-		p("holder", fmt.Sprintf("pid %d %s, probably: %s", o.Holder, o.HolderName, o.HolderWhy))
+		p("holder", fmt.Sprintf("pid %d, probably: %s", o.Holder, o.HolderWhy))
 	case o.HolderWhy != "":
 		p("holder", "unknown: "+o.HolderWhy)
 	}

@@ -140,7 +140,7 @@ func open(ctx context.Context, cmd string, key qipc.Key, mode qipc.AccessMode, o
 		select {
 		case err := <-done:
 			switch {
-			case err != nil && ctx.Err() != nil:
+			case err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)):
 				s.end()
 				return nil, gaveUp(ctx, timeout, err)
 			case err != nil:
@@ -195,15 +195,19 @@ func (s *session) underLock(ctx context.Context, timeout time.Duration, locking 
 		return fn()
 	}
 	if err := s.lock(ctx, timeout); errors.Is(err, qipc.ErrNoLock) {
-		// An observer's segment without a lock semaphore (its owner
-		// removed it, or never made one): read as Qt's peers would
-		// write, without it, and say so.
-		fmt.Fprintf(stderr, "qipc: %s: %s has no lock semaphore now; reading without the lock\n", s.cmd, s.key)
+		s.noLockNote()
 		return fn()
 	} else if err != nil {
 		return err
 	}
 	return errors.Join(fn(), s.m.Unlock())
+}
+
+// noLockNote says that an observer reads without the lock: the segment has
+// no lock semaphore (its owner removed it, or never made one), and the
+// observer makes none.
+func (s *session) noLockNote() {
+	fmt.Fprintf(stderr, "qipc: %s: %s has no lock semaphore now; reading without the lock\n", s.cmd, s.key)
 }
 
 // end detaches and closes, keeping the segment.

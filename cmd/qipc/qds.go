@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/qipc-go/qipc"
 	"github.com/qipc-go/qipc/qdatastream"
 )
 
@@ -57,19 +58,26 @@ func qdsRead(ctx context.Context, s *session, offset int, nolock bool) ([]byte, 
 	if offset > size {
 		return nil, fmt.Errorf("offset %d is past the end of the segment (%d bytes)", offset, size)
 	}
-	if nolock {
+	for {
+		if !nolock {
+			var buf []byte
+			err := s.m.Locked(ctx, func(data []byte) error {
+				buf = bytes.Clone(data[min(offset, len(data)):])
+				return nil
+			})
+			if !errors.Is(err, qipc.ErrNoLock) {
+				return buf, err
+			}
+			nolock = true
+			s.noLockNote()
+			continue
+		}
 		buf := make([]byte, size-offset)
 		if _, err := s.m.ReadAt(buf, int64(offset)); err != nil && !errors.Is(err, io.EOF) {
 			return nil, err
 		}
 		return buf, nil
 	}
-	var buf []byte
-	err := s.m.Locked(ctx, func(data []byte) error {
-		buf = bytes.Clone(data[min(offset, len(data)):])
-		return nil
-	})
-	return buf, err
 }
 
 // run is cat in this mode, on the attached segment s, which it ends.

@@ -97,11 +97,13 @@ func LockHolder(f LockFacts) (pid int, why string) {
 	case f.LastPid > 0:
 		return f.LastPid, "the last process to take or give the lock (System V GETPID)"
 	case f.LastPidKnown:
-		return 0, "the process that took it is not in this PID namespace"
+		return 0, "no process in sight took it: one in another PID namespace, or none (a set made without its first count)"
 	case !f.UsersKnown:
 		return 0, "no process's mappings could be read"
 	case f.Waiters > 0:
 		return 0, "one of the processes that map it, which include its waiters"
+	case len(f.Users) == 0:
+		return 0, "no process maps it: its holder exited without giving it back (RecoverLock gives it back)"
 	case len(f.Users) != 1:
 		return 0, fmt.Sprintf("one of the %d processes that map it", len(f.Users))
 	}
