@@ -8,8 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/qipc-go/qipc/internal/procs"
 )
 
 // Object is one row of `qipc ls`: an IPC object or a lone key file. The
@@ -230,16 +228,4 @@ func aliveNote(pid int) string {
 		return " (running)"
 	}
 	return " (gone)"
-}
-
-// holder fills in the probable holder of a semaphore whose count is 0
-// (procs.LockHolder, as qipc.Inspect decides it).
-func (o *Object) holder(f procs.LockFacts) {
-	if o.Value == nil || *o.Value != 0 {
-		return
-	}
-	o.Holder, o.HolderWhy = procs.LockHolder(f)
-	if o.Holder != 0 {
-		o.HolderName = procs.Command(o.Holder)
-	}
 }

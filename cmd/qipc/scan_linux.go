@@ -814,3 +814,15 @@ func (o *Object) stale(reason string) {
 	}
 	o.Reasons = append(o.Reasons, reason)
 }
+
+// holder fills in the probable holder of a semaphore whose count is 0
+// (procs.LockHolder, as qipc.Inspect decides it).
+func (o *Object) holder(f procs.LockFacts) {
+	if o.Value == nil || *o.Value != 0 {
+		return
+	}
+	o.Holder, o.HolderWhy = procs.LockHolder(f)
+	if o.Holder != 0 {
+		o.HolderName = procs.Command(o.Holder)
+	}
+}
