@@ -45,6 +45,9 @@ func TestInspectNamesLockHolder(t *testing.T) {
 			} else {
 				defer closeWithin(t, creator) // System V: the last detach would remove it
 			}
+			if _, ok := lockCount(t, k); !ok {
+				t.Skip("this C library's sem_t cannot be read (musl): Inspect reports the count as unknown (-1)")
+			}
 			u, err := Inspect(k)
 			if err != nil || !u.Lock.Exists || u.Lock.Count != 1 || u.Lock.Holder != 0 {
 				t.Fatalf("Inspect of a free lock: %+v, %v", u.Lock, err)
