@@ -307,7 +307,8 @@ func (sysvBackend) inspectLock(k Key) (lockFacts, error) {
 	switch rc := syscall.Errno(C.qipc_sysv_sem_stat(f.key, &value, &waiters, &lastPid)); rc {
 	case 0:
 		return lockFacts{known: true, found: true, count: int(value),
-			LockFacts: procs.LockFacts{Waiters: int(waiters), LastPid: int(lastPid), LastPidKnown: true}}, nil
+			LockFacts: procs.LockFacts{Waiters: int(waiters), LastPid: int(lastPid), LastPidKnown: true,
+				LastPidGone: lastPid > 0 && !procs.Alive(int(lastPid))}}, nil
 	case syscall.ENOENT:
 		return lockFacts{known: true}, nil
 	default:

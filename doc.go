@@ -40,13 +40,14 @@
 //     Mappings of other processes stay valid, and they go on locking the
 //     removed lock among themselves.
 //  3. System V: an object that attached and had to make the lock
-//     semaphore (a Qt program's short-lived second instance removes the
-//     one it made, as Qt's destructor does, and no one else would remove
-//     this one) removes it on Close, holding its count, so that no one
-//     holds the removed one; its users follow the removal and make it
-//     again as they need it. (Not on POSIX, whose users would go on
-//     locking the removed semaphore.) Qt's destructor removes what it made
-//     whoever holds it (COMPAT.md #2).
+//     semaphore, in its Attach or in a Create that failed before it (Qt's
+//     recipe "create, else attach"), removes it on Close, holding its
+//     count, so that no one holds the removed one; its users follow the
+//     removal and make it again as they need it. A Qt program's
+//     short-lived second instance removes the one it made, as Qt's
+//     destructor does, and no one else would remove this one. (Not on
+//     POSIX, whose users would go on locking the removed semaphore.) Qt's
+//     destructor removes what it made whoever holds it (COMPAT.md #2).
 //  4. A Create or Attach that fails removes what no other process can be
 //     using: a segment it made but could not size or map; a lock semaphore
 //     it made, while it holds its count, when there is no segment for it

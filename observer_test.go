@@ -132,7 +132,7 @@ func TestObserverLeavesNoTrace(t *testing.T) {
 // no one does: on 2d031a2 a System V set was left on the machine for good
 // (issue 30, item 1). Nothing of the key may be left at the end.
 func TestReaderRemovesLockItMade(t *testing.T) {
-	for _, readerCloses := range []string{"attached", "detached"} {
+	for _, readerCloses := range []string{"attached", "detached", "create-then-attach"} {
 		t.Run(readerCloses, func(t *testing.T) {
 			skipWithoutBackend(t, SystemV)
 			qt := peerNamed("qt5")
@@ -150,6 +150,13 @@ func TestReaderRemovesLockItMade(t *testing.T) {
 			}
 
 			reader := NewSharedMemory(k)
+			if readerCloses == "create-then-attach" {
+				// Qt's recipe "create, else attach": the failed Create
+				// makes the lock; the Attach after it must still know so.
+				if err := reader.Create(16, ReadWrite); !errors.Is(err, ErrAlreadyExists) {
+					t.Fatalf("Create beside the primary: %v, want AlreadyExists", err)
+				}
+			}
 			if err := reader.Attach(ReadOnly); err != nil {
 				t.Fatal(err)
 			}

@@ -415,9 +415,15 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 		testHookChangeEnded()
 	}
 	err = errors.Join(err, m.exitLock(&h))
-	if failedMaker && !retired {
+	if failedMaker && !retired && !m.b.followsRemoval() {
 		// A failed call holds nothing it made (COMPAT.md #15): its handle
-		// goes; the named semaphore stays for whoever else has it.
+		// goes; the named semaphore stays for whoever else has it. Where
+		// users follow a removal, the handle stays bound instead (on
+		// System V it is a number that holds nothing; Windows removes
+		// nothing by name), so that the object still knows it made the
+		// lock: Qt's recipe "create, else attach" makes it in the failed
+		// Create, and the Close after the Attach removes it (madeLock),
+		// as Qt's destructor does.
 		err = errors.Join(err, m.unbind(h.sem))
 	}
 	return err

@@ -227,3 +227,74 @@ func TestCleanRacesCreators(t *testing.T) {
 		t.Fatalf("%d live objects harmed", n)
 	}
 }
+
+// TestCleanOrphanLockByID (issue 30, item 2): a Qt lock semaphore set whose
+// key file is gone has no name left, so --match cannot select it, and a
+// plain clean --stale leaves it (a key file outside the directories scanned
+// could still name it). --id names it as ls prints it, and clean removes it
+// then, re-checking its last user. The orphan is made as Qt makes one: a Qt
+// second instance makes the lock of a running primary's segment and is
+// killed; the primary exits (its last detach removes the segment) and the
+// key file goes (Qt's own clean-up removes it by name, or a temp cleaner).
+func TestCleanOrphanLockByID(t *testing.T) {
+	qt := qt5(t)
+	name, match := uniqueName("orphan")
+	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
+	lk := lockKey(k)
+	cleanupKey(t, k)
+	ks := k.String()
+
+	primary := start(t, qt, "create", ks, "64", "--hold")
+	expectLine(t, primary.line(), "ok size=64")
+	if err := qipc.RemoveSemaphore(lk); err != nil {
+		t.Fatal(err)
+	}
+	second := start(t, qt, "attach", ks, "--hold")
+	expectLine(t, second.line(), "ok size=64")
+	sem := find(lsJSON(t, match), kindSysvSem)
+	if sem == nil || sem.ID == nil {
+		t.Fatal("the second instance made no lock set")
+	}
+	id := *sem.ID
+	t.Cleanup(func() { _ = semRemoveID(id) })
+	second.kill()
+	primary.finish()
+	// The primary's lock follows the removal of its own set: Qt 5 then
+	// drops the key file it once made (the second's, by name) and makes
+	// its own, which it removes as it exits; whatever is left of the key
+	// file, the cleaner takes.
+	if err := os.Remove(lk.Native); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if !sysvExists(t, "/proc/sysvipc/sem", id) {
+		t.Fatal("no orphan: the set went with its makers")
+	}
+
+	if left := lsJSON(t, match); len(left) != 0 {
+		t.Errorf("--match %s still finds something by name: %+v", match, left)
+	}
+	sel := "sysv-sem:" + strconv.Itoa(id)
+	out := mustQ(t, "", "ls", "--id", sel)
+	t.Logf("qipc ls --id %s:\n%s", sel, out)
+	if !strings.Contains(out, "STALE?") || !strings.Contains(out, "reaches it again") {
+		t.Errorf("ls does not say what is true of the orphan:\n%s", out)
+	}
+	all := mustQ(t, "", "clean", "--stale", "--dry-run")
+	if !strings.Contains(all, "skip System V semaphore "+strconv.Itoa(id)+" ") || !strings.Contains(all, "--id "+sel) {
+		t.Errorf("clean --stale without --id does not skip the orphan with the way to name it:\n%s", all)
+	}
+	if !sysvExists(t, "/proc/sysvipc/sem", id) {
+		t.Fatal("a dry run removed the orphan")
+	}
+	cl := mustQ(t, "", "clean", "--stale", "--id", sel)
+	t.Logf("qipc clean --stale --id %s:\n%s", sel, cl)
+	if sysvExists(t, "/proc/sysvipc/sem", id) {
+		t.Errorf("clean --stale --id %s left the orphan:\n%s", sel, cl)
+	}
+	if !strings.Contains(cl, "removed System V semaphore "+strconv.Itoa(id)) {
+		t.Errorf("clean does not say what it removed:\n%s", cl)
+	}
+	if r := runQ(t, "", "clean", "--stale", "--id", "sysv-msg:1"); r.code != exitUsage {
+		t.Errorf("a malformed --id: exit %d, want usage:\n%s%s", r.code, r.out, r.err)
+	}
+}

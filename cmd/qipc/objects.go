@@ -43,6 +43,8 @@ type Object struct {
 	Qt string `json:"qt"`
 
 	lpidAlive bool
+	// unsure says why the STALE mark could not be verified (Unverified).
+	unsure    string
 	scanState // what the platform's scan keeps for clean
 }
 
@@ -84,7 +86,10 @@ func orNone(p string) string {
 }
 
 // inUse says why removing the object could hurt a live process, or "".
-func (o *Object) inUse() string {
+// named is set when the user selected this very object (clean --id): a
+// System V set that no key file in sight names can be named no other way,
+// so its Unverified mark is then the user's to overrule, not use.
+func (o *Object) inUse(named bool) string {
 	switch {
 	case o.Nattch != nil && *o.Nattch > 0:
 		if len(o.Pids) > 0 {
@@ -93,8 +98,10 @@ func (o *Object) inUse() string {
 		return fmt.Sprintf("%d process(es) attached", *o.Nattch)
 	case o.Kind == kindSysvSem && o.lpidAlive:
 		return fmt.Sprintf("last used by live process %d", o.Lpid)
-	case o.Unverified:
-		return "not every process could be checked for a mapping"
+	case o.Waiters != nil && *o.Waiters > 0:
+		return fmt.Sprintf("%d process(es) waiting on it", *o.Waiters)
+	case o.Unverified && !(named && o.Kind == kindSysvSem && o.Lpid != 0):
+		return o.unsure
 	}
 	return ""
 }

@@ -879,7 +879,7 @@ func joinInts(v []int) string {
 
 func cmdLs(args []string) int {
 	var asJSON bool
-	fs := newFlags("ls", "[--json] [--match STR]", `
+	fs := newFlags("ls", "[--json] [--match STR] [--id KIND:N]", `
 Lists every Qt-style IPC object on this machine: POSIX segments (/dev/shm/*)
 and semaphores (/dev/shm/sem.*), System V segments and semaphores
 (/proc/sysvipc/shm, /proc/sysvipc/sem) whose key has Qt's ftok project id
@@ -929,9 +929,10 @@ object just before removing it.
   waiters        processes waiting for a count (System V GETNCNT, glibc's
                  waiter count), when it can be read
   holder, holder_name
-                 for a semaphore whose count is 0 (a held lock): the process
-                 that probably holds it, and its command name: System V's
-                 last semop pid, or the only process mapping a POSIX one
+                 for a segment's lock semaphore whose count is 0 (a held
+                 lock): the process that probably holds it, and its command
+                 name: System V's last semop pid while it runs, or the only
+                 process mapping a POSIX one
   holder_why     how the holder was found, or why it was not
   changed        last change time, RFC 3339
   lock           for segments: the path of the lock semaphore's key file or
@@ -943,11 +944,15 @@ object just before removing it.
   qt             "segment", "lock" or "unknown": what the object is proven
                  to be (clean leaves "unknown" alone)`)
 	fs.BoolVar(&asJSON, "json", false, "print a JSON array (fields above)")
-	match := fs.String("match", "", "list only objects whose key or path contains `STR`, or that a Qt <= 6.5 program makes for the key name STR")
+	var sel selection
+	sel.register(fs, "list")
 	if _, _, stop := fs.parse(args, 0, 0); stop >= 0 {
 		return stop
 	}
-	objs, err := scanMatching(*match)
+	if err := sel.check(); err != nil {
+		return fs.usage("%v", err)
+	}
+	objs, err := sel.scan()
 	if err != nil {
 		return fail("ls", "", err)
 	}
@@ -966,28 +971,39 @@ object just before removing it.
 
 func cmdClean(args []string) int {
 	var stale, dryRun, force bool
-	fs := newFlags("clean", "--stale [--dry-run] [--force] [--match STR]", `
+	fs := newFlags("clean", "--stale [--dry-run] [--force] [--match STR] [--id KIND:N]", `
 Removes what `+"`qipc ls`"+` marks STALE and proves Qt's, and only that, printing
 one line per action: System V segments and semaphores by id (IPC_RMID) with
 their key files, lone key files, and POSIX segments and semaphores
 (shm_unlink / sem_unlink). An object that live processes have attached
-(System V nattch, POSIX mappings, a semaphore last used by a live process)
-or whose mark could not be verified is skipped unless --force; objects of
-unknown origin always are (qipc rm removes one by name). Each object is
-checked again just before it goes: the same inode or id, still unused (a
-POSIX file under a kernel write lease), a key file still empty and with no
-System V object on it.`)
+(System V nattch, POSIX mappings, a semaphore last used by a live process
+or waited on) or whose mark could not be verified is skipped unless
+--force; objects of unknown origin always are (qipc rm removes one by
+name). Each object is checked again just before it goes: the same inode or
+id, still unused (a POSIX file under a kernel write lease), a key file
+still empty and with no System V object on it.
+
+A System V semaphore set whose key file is gone (a Qt program that made
+the lock under another process's key file and then died leaves one) has no
+name left: nothing records the one it had. --id sysv-sem:N names it by the
+id ls prints; so named, the missing key file no longer keeps it (a key file
+outside the directories scanned could still have named it), but a live or
+unseen last user and waiters still do unless --force.`)
 	fs.BoolVar(&stale, "stale", false, "remove the objects marked STALE (required)")
 	fs.BoolVar(&dryRun, "dry-run", false, "print what would be removed, remove nothing")
 	fs.BoolVar(&force, "force", false, "also remove stale objects that live processes use")
-	match := fs.String("match", "", "clean only objects whose key or path contains `STR`, or that a Qt <= 6.5 program makes for the key name STR")
+	var sel selection
+	sel.register(fs, "clean")
 	if _, _, stop := fs.parse(args, 0, 0); stop >= 0 {
 		return stop
 	}
 	if !stale {
 		return fs.usage("--stale is required (only stale objects are ever cleaned)")
 	}
-	objs, err := scanMatching(*match)
+	if err := sel.check(); err != nil {
+		return fs.usage("%v", err)
+	}
+	objs, err := sel.scan()
 	if err != nil {
 		return fail("clean", "", err)
 	}
@@ -1001,7 +1017,7 @@ System V object on it.`)
 			fmt.Fprintf(stdout, "skip %s: nothing proves it Qt's (qipc rm removes it by name)\n", o.label())
 			continue
 		}
-		if why := o.inUse(); why != "" && !force {
+		if why := o.inUse(sel.named(o)); why != "" && !force {
 			fmt.Fprintf(stdout, "skip %s: %s (use --force)\n", o.label(), why)
 			continue
 		}
@@ -1029,19 +1045,60 @@ System V object on it.`)
 	return status
 }
 
-// scanMatching is scan limited to the objects whose key, native name or path
-// contains match ("" keeps all), or that a Qt 4.4–6.5 program derives from
-// the name match (qtNames).
-func scanMatching(match string) ([]*Object, error) {
+// selection is what `qipc ls` and `qipc clean` look at: --match and --id.
+type selection struct {
+	match string
+	id    string // "sysv-shm:N", "sysv-sem:N" or "N"
+}
+
+func (s *selection) register(fs *flagSet, verb string) {
+	fs.StringVar(&s.match, "match", "", verb+" only objects whose key or path contains `STR`, whose System V key is STR (0x5100403b), or that a Qt <= 6.5 program makes for the key name STR")
+	fs.StringVar(&s.id, "id", "", verb+" only the System V object with this id: `KIND:N` as ls prints them (sysv-shm:N, sysv-sem:N), or N for either kind; "+
+		"the one way to name a set whose key file is gone")
+}
+
+// check reports a malformed --id.
+func (s selection) check() error {
+	if s.id == "" {
+		return nil
+	}
+	kind, n, found := strings.Cut(s.id, ":")
+	if !found {
+		kind, n = "", s.id
+	}
+	if _, err := strconv.Atoi(n); err != nil || kind != "" && kind != kindSysvShm && kind != kindSysvSem {
+		return fmt.Errorf("--id %q: want sysv-shm:N, sysv-sem:N or N", s.id)
+	}
+	return nil
+}
+
+// named reports whether --id names o itself.
+func (s selection) named(o *Object) bool {
+	if s.id == "" || o.ID == nil {
+		return false
+	}
+	n := strconv.Itoa(*o.ID)
+	return s.id == n || s.id == o.Kind+":"+n
+}
+
+// scan is the platform's scan limited to the objects selected: --id names
+// one object; --match keeps those whose key, native name or path contains
+// it, whose System V key it is, or that a Qt 4.4–6.5 program derives from
+// the name (qtNames). Both given, an object must pass both.
+func (s selection) scan() ([]*Object, error) {
 	objs, err := scan()
-	if err != nil || match == "" {
+	if err != nil || s.match == "" && s.id == "" {
 		return objs, err
 	}
-	alts := append([]string{match}, qtNames(match)...)
+	alts := append([]string{s.match}, qtNames(s.match)...)
 	var keep []*Object
 	for _, o := range objs {
+		if s.id != "" && !s.named(o) {
+			continue
+		}
 		for _, m := range alts {
-			if strings.Contains(o.Key, m) || strings.Contains(o.Path, m) || strings.Contains(o.Native, m) {
+			if m == "" && s.match == "" || m != "" && (strings.Contains(o.Key, m) || strings.Contains(o.Path, m) ||
+				strings.Contains(o.Native, m) || o.Ftok != "" && strings.EqualFold(o.Ftok, m)) {
 				keep = append(keep, o)
 				break
 			}

@@ -768,3 +768,33 @@ func TestCatLeavesNoTrace(t *testing.T) {
 	}
 	holder.finish()
 }
+
+// TestHolderOnlyOfLocks (issue 30): a semaphore at 0 is a held lock only
+// where it is a segment's lock; a QSystemSemaphore that counts down to 0 has
+// no holder, and ls and info must not name its last taker as one. A
+// segment's lock at 0 names its holder (the Qt-peer tests show that).
+func TestHolderOnlyOfLocks(t *testing.T) {
+	for _, typ := range []qipc.KeyType{qipc.SystemV, qipc.PosixRealtime} {
+		t.Run(typ.String(), func(t *testing.T) {
+			name, match := uniqueName("counting")
+			k := qipc.LegacySemaphoreKey(name, typ)
+			s, err := qipc.NewSemaphore(k, 0, qipc.Create)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			objs := lsJSON(t, match)
+			if len(objs) == 0 {
+				t.Fatalf("ls does not show the semaphore")
+			}
+			for _, o := range objs {
+				if o.Holder != 0 || o.HolderWhy != "" {
+					t.Errorf("%s %s at 0 is named held: holder %d (%s)", o.Kind, o.Path, o.Holder, o.HolderWhy)
+				}
+			}
+			if info := mustQ(t, "", "info", "--sem", k.String()); strings.Contains(info, "holder:") {
+				t.Errorf("info names a holder of a counting semaphore:\n%s", info)
+			}
+		})
+	}
+}

@@ -294,10 +294,11 @@ func scan() ([]*Object, error) {
 					o.Lpid = p
 					o.lpidAlive = processAlive(p)
 				}
+				waiters := -1
 				if n, err := semWaiters(id); err == nil {
-					o.Waiters = intp(n)
+					o.Waiters, waiters = intp(n), n
 				}
-				o.holder(procs.LockFacts{Waiters: -1, LastPid: o.Lpid, LastPidKnown: true})
+				o.lockFacts = &procs.LockFacts{Waiters: waiters, LastPid: o.Lpid, LastPidKnown: true, LastPidGone: o.Lpid > 0 && !o.lpidAlive}
 			}
 			o.key = key
 			o.Qt = qtUnknown
@@ -320,8 +321,19 @@ func scan() ([]*Object, error) {
 				// runtime directories it knows; a key file elsewhere (a
 				// native key, another user's runtime directory) still
 				// names the set, and a set shows no one who has it open.
-				o.Unverified = true
-				o.stale("no key file in the directories scanned, and its last user is gone; a key file elsewhere may still name it")
+				// Nothing records which name it had, so the user names it
+				// by its id. Gone, its key file is no safeguard either: a
+				// new key file that gets its inode back (ext4 reuses
+				// inode numbers at once) gives the same ftok key.
+				reach := "no key file in the directories scanned names it (its own is gone, or lies elsewhere); " +
+					"any new key file there whose inode gives its ftok key reaches it again (ext4 reuses inode numbers)"
+				if o.Lpid == 0 {
+					o.unverified(reach+"; no process in sight last used it",
+						"its last user may run in another PID namespace, or it never had its first count")
+				} else {
+					o.unverified(reach+"; its last user is gone",
+						fmt.Sprintf("a key file outside the directories scanned may still name it (clean --stale --id %s:%d selects it)", kind, id))
+				}
 			}
 			if kind == kindSysvShm {
 				if stale, why := procs.SysVSegment(*o.Nattch, o.Cpid, procs.Alive); stale {
@@ -344,7 +356,7 @@ func scan() ([]*Object, error) {
 	// Attach of an older qipc, or a Qt program that crashed, leaves. Its
 	// name gives the segment's: qipc_systemsem_X locks qipc_sharedmemory_X.
 	for _, o := range objs {
-		if o.Kind != kindSysvSem || o.Path == "" || o.Value == nil || *o.Value != 1 || o.lpidAlive {
+		if o.Kind != kindSysvSem || o.Path == "" || o.Value == nil || *o.Value != 1 || o.lpidAlive || o.Lpid == 0 {
 			continue
 		}
 		dir, base := filepath.Split(o.Path)
@@ -390,8 +402,8 @@ func scan() ([]*Object, error) {
 		}
 		// Nothing shows a creator between opening the file (a new one,
 		// or an old one it reuses) and its shmget or semget.
-		o.Unverified = true
-		o.stale("key file without an object; a creator may be between opening it and shmget/semget")
+		o.unverified("key file without an object; a creator may be between opening it and shmget/semget",
+			"a creator may be between opening it and shmget/semget")
 		objs = append(objs, o)
 	}
 
@@ -426,7 +438,8 @@ func scan() ([]*Object, error) {
 				native = "/" + s
 				if v, n, ok := glibcsem.ReadFile(path); ok {
 					o.Value, o.Waiters = intp(v), intp(n)
-					o.holder(procs.SemUsers(users, st.Ino, n))
+					f := procs.SemUsers(users, st.Ino, n)
+					o.lockFacts = &f
 				}
 				if qtnames.IsLegacyName(s, semPrefix) || names[s] {
 					o.Qt = qtLock
@@ -441,11 +454,26 @@ func scan() ([]*Object, error) {
 			o.Key = qipc.NewKey(native, qipc.PosixRealtime).String()
 			o.Pids = users.Users(st.Ino)
 			o.Nattch = intp(len(o.Pids))
-			if stale, sure, why := procs.PosixSegment(o.Pids, users, procs.LeaseIfUnseen(users, path, st.Dev, st.Ino)); stale {
-				o.Unverified = !sure
+			if stale, sure, why := procs.PosixSegment(o.Pids, users, procs.LeaseIfUnseen(users, path, st.Dev, st.Ino)); stale && sure {
 				o.stale(why)
+			} else if stale {
+				o.unverified(why, "not every process could be checked for a mapping")
 			}
 			objs = append(objs, o)
+		}
+	}
+
+	// A semaphore at 0 is a held lock only where it is a segment's lock;
+	// else its last taker may be anyone's (a QSystemSemaphore counts, and
+	// no one holds it).
+	for _, o := range objs {
+		if o.Lock == "" {
+			continue
+		}
+		for _, s := range objs {
+			if (s.Kind == kindSysvSem || s.Kind == kindPosixSem) && s.Path == o.Lock && s.lockFacts != nil {
+				s.holder(*s.lockFacts)
+			}
 		}
 	}
 
@@ -573,14 +601,20 @@ func (o *Object) removeSysvShm(force bool) error {
 }
 
 // recheckSysvSem checks again that the set's id still holds the scanned
-// key and, unless force, that its last user is gone.
+// key and, unless force, that its last user is gone and no one waits on it.
 func (o *Object) recheckSysvSem(force bool) error {
 	got, err := semGet(o.key)
 	if err != nil || got != *o.ID {
 		return skipped("gone or replaced since the scan")
 	}
-	if p, err := semLastPid(got); !force && err == nil && p != os.Getpid() && procs.Alive(p) {
+	if force {
+		return nil
+	}
+	if p, err := semLastPid(got); err == nil && p != os.Getpid() && procs.Alive(p) {
 		return skipped("last used by live process %d now", p)
+	}
+	if n, err := semWaiters(got); err == nil && n > 0 {
+		return skipped("%d process(es) waiting on it now", n)
 	}
 	return nil
 }
@@ -803,6 +837,16 @@ type scanState struct {
 	dev, ino uint64
 	// key is a System V object's IPC key
 	key uint32
+	// lockFacts are what names a semaphore's holder, if it is a lock
+	lockFacts *procs.LockFacts
+}
+
+// unverified marks the object STALE? (stale, unproven): why says what
+// could not be checked, and clean skips it for that reason.
+func (o *Object) unverified(reason, why string) {
+	o.Unverified = true
+	o.unsure = why
+	o.stale(reason)
 }
 
 func (o *Object) stale(reason string) {

@@ -79,6 +79,7 @@ type LockFacts struct {
 	// count, when LastPidKnown (0: in no PID namespace of this process).
 	LastPid      int
 	LastPidKnown bool
+	LastPidGone  bool // LastPid has exited: a count taken without undo
 	// Users are the processes seen to map a POSIX semaphore, when
 	// UsersKnown; Unchecked could not be seen (-1: processes may be out
 	// of sight of /proc altogether).
@@ -94,6 +95,8 @@ type LockFacts struct {
 // the semaphore, when there is one and no one waits.
 func LockHolder(f LockFacts) (pid int, why string) {
 	switch {
+	case f.LastPid > 0 && f.LastPidGone:
+		return 0, fmt.Sprintf("the last process to take or give it (pid %d) is gone: it took the count without undo", f.LastPid)
 	case f.LastPid > 0:
 		return f.LastPid, "the last process to take or give the lock (System V GETPID)"
 	case f.LastPidKnown:
