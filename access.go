@@ -21,11 +21,7 @@ var ErrFault = errors.New("qipc: memory fault in the shared segment")
 // does not take the lock (use Locked for that), and a fault becomes an
 // error matching ErrFault instead of crashing the process.
 func (m *SharedMemory) ReadAt(p []byte, off int64) (_ int, err error) {
-	defer func() {
-		if err != nil {
-			err = called("read", err)
-		}
-	}()
+	defer named("read", &err)
 	return m.access("read", off, len(p), func(data []byte) { copy(p, data) })
 }
 
@@ -33,11 +29,7 @@ func (m *SharedMemory) ReadAt(p []byte, off int64) (_ int, err error) {
 // write past the end copies nothing and fails. It does not take the lock
 // (use Locked for that), and a fault becomes an error matching ErrFault.
 func (m *SharedMemory) WriteAt(p []byte, off int64) (_ int, err error) {
-	defer func() {
-		if err != nil {
-			err = called("write", err)
-		}
-	}()
+	defer named("write", &err)
 	return m.access("write", off, len(p), func(data []byte) { copy(data, p) })
 }
 
@@ -61,7 +53,7 @@ func (m *SharedMemory) access(op string, off int64, n int, fn func([]byte)) (int
 		return 0, &Error{QtOp: op, Key: m.key, Kind: InvalidSize, text: "write past the end of the segment"}
 	}
 	done := min(n, len(avail))
-	if err := catchFault(op, m.key, true, func() { fn(avail[:done]) }); err != nil {
+	if err := catchFault(op, m.key, true, op == "write" && cur.readOnly, func() { fn(avail[:done]) }); err != nil {
 		return 0, err
 	}
 	if done < n {
@@ -88,15 +80,31 @@ func (m *SharedMemory) Locked(ctx context.Context, fn func(data []byte) error) (
 	}
 	sem := m.lock.heldSem.Load()
 	// Deferred, so that a panic in fn does not leave the lock to Qt's peers.
-	defer func() { err = errors.Join(err, m.unlockLocked(sem)) }()
+	defer func() { err = join(err, m.unlockLocked(sem)) }()
 	cur := m.life.pin()
 	if cur == nil {
 		return called("lock", m.notAttached("locked"))
 	}
 	defer m.life.unpin()
 	var ferr error
-	fault := catchFault("locked", m.key, false, func() { ferr = fn(cur.data) })
-	return errors.Join(fault, ferr)
+	fault := catchFault("locked", m.key, false, cur.readOnly, func() { ferr = fn(cur.data) })
+	return join(fault, ferr)
+}
+
+// join is errors.Join that returns a lone error as it is: fn's own error
+// comes back from Locked as fn returned it (==, type assertions).
+func join(errs ...error) error {
+	var lone error
+	for _, e := range errs {
+		switch {
+		case e == nil:
+		case lone != nil:
+			return errors.Join(errs...)
+		default:
+			lone = e
+		}
+	}
+	return lone
 }
 
 // unlockLocked is Locked's Unlock. The hold can end without it in two
@@ -113,19 +121,26 @@ func (m *SharedMemory) unlockLocked(sem *Semaphore) error {
 
 // catchFault runs fn and turns a memory fault in it (SIGBUS, SIGSEGV on
 // the mapping) into an *Error matching ErrFault; other panics go on.
-// ownCode says that fn is the package's own copy (internal/fault.Is).
-func catchFault(op string, k Key, ownCode bool, fn func()) (err error) {
+// ownCode says that fn is the package's own copy (internal/fault.Is);
+// readOnly that fn may write to a mapping attached ReadOnly, the likely
+// cause of a fault then, which the error names with its remedy.
+func catchFault(op string, k Key, ownCode, readOnly bool, fn func()) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		r := recover()
 		if r == nil {
 			return
 		}
-		if fault.Is(r, ownCode) {
-			err = &Error{Op: op, QtOp: op, Key: k, Kind: UnknownError, Err: ErrFault, text: "memory fault (" + r.(error).Error() + ")"}
-			return
+		if !fault.Is(r, ownCode) {
+			panic(r)
 		}
-		panic(r)
+		e := &Error{Op: op, QtOp: op, Key: k, Kind: UnknownError, Err: ErrFault,
+			text: "memory fault: a peer truncated the segment under the mapping"}
+		if readOnly {
+			e.text = "write to a segment attached ReadOnly"
+			e.hint = "Attach or Create with ReadWrite to write to it"
+		}
+		err = e
 	}()
 	fn()
 	return nil

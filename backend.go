@@ -2,10 +2,7 @@ package qipc
 
 import (
 	"errors"
-	"runtime"
-	"strings"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/qipc-go/qipc/internal/procs"
@@ -212,78 +209,51 @@ var errNotWakeable = errors.New("wait cannot be woken on this thread")
 // EINVAL); Qt reopens the name and retries, and so does sem.go.
 var errSemaphoreGone = errors.New("semaphore removed")
 
-// backendFor returns the backend that serves k's type in this build
-// (platformBackend, one per platform file), or a KeyError saying that the
-// type is not available, in Qt's words.
+// The backends of this build, each registered by its own file: none
+// without cgo, whose backends make their system calls in C. They register
+// in a package variable's initializer, not in an init function: variables
+// are initialized before any init runs, and cgo's generated files come
+// last to the compiler, so their init functions run after the others (the
+// test binary's peers start in one).
+var posixImpl, sysvImpl, windowsImpl backend
+
+// errNoBackend is the cause of the KeyError for a key type this build
+// serves no backend for: the OS lacks it (ErrUnsupported, which a backend's
+// init sets), or nothing was built with cgo (ErrNeedsCgo).
+var errNoBackend = ErrNeedsCgo
+
+// registerBackend makes b serve the key types for which *impl is asked.
+// The result is for the initializer of a blank variable.
+func registerBackend(impl *backend, b backend) struct{} {
+	*impl = b
+	errNoBackend = errors.ErrUnsupported
+	return struct{}{}
+}
+
+// keyBackend is the opening of the calls that take a key and act at once
+// (Inspect, RemoveSharedMemory, RemoveSemaphore): checkKey, then
+// backendFor, both failures labelled op.
+func keyBackend(class, op string, k Key) (backend, error) {
+	if err := checkKey(class, op, k); err != nil {
+		return nil, err
+	}
+	return backendFor(op, k)
+}
+
+// backendFor returns the backend that serves k's type in this build, or a
+// KeyError saying that the type is not available, in Qt's words.
 func backendFor(op string, k Key) (backend, error) {
-	if b := platformBackend(k.Type); b != nil {
+	var b backend
+	switch {
+	case k.Type == PosixRealtime:
+		b = posixImpl
+	case k.Type.IsSystemV():
+		b = sysvImpl
+	case k.Type == Windows:
+		b = windowsImpl
+	}
+	if b != nil {
 		return b, nil
 	}
 	return nil, &Error{QtOp: op, Key: k, Kind: KeyError, Err: errNoBackend, text: "unsupported key type"}
-}
-
-// checkKey returns the KeyError Qt reports for a key that no object can
-// use, or nil: an unsupported type, an empty key, or a name the OS cannot
-// take exactly (badNative). op labels the error; "" gives Qt's own labels
-// for class ("QSharedMemory" or "QSystemSemaphore"): its setNativeKey for
-// an unsupported type, its handle() for the rest.
-func checkKey(class, op string, k Key) error {
-	text := badNative(k)
-	switch {
-	case !k.IsValid():
-		text = "unsupported key type"
-	case k.IsEmpty() && k.Type == Windows && class == "QSharedMemory":
-		text = "unable to make key" // Qt's Windows handle(); its Unix ones say "key is empty"
-	case k.IsEmpty():
-		text = "key is empty"
-	}
-	if text == "" {
-		return nil
-	}
-	if op == "" {
-		op = handleOp(class, k)
-		if !k.IsValid() {
-			op = class + "::setNativeKey"
-		}
-	}
-	return &Error{QtOp: op, Key: k, Kind: KeyError, text: text}
-}
-
-// handleOp is the label Qt's handle() uses; its System V code writes it
-// with a doubled colon ("QSharedMemory::handle:: key is empty").
-func handleOp(class string, k Key) string {
-	if k.Type.IsSystemV() {
-		return class + "::handle:"
-	}
-	return class + "::handle"
-}
-
-// applePosixNameMax is PSHMNAMLEN: Apple's shm_open and sem_open refuse
-// longer names (bytes, the leading slash included) with ENAMETOOLONG. The
-// names Qt derives there fit (docs/qt-ipc.md §2.4).
-const applePosixNameMax = 31
-
-// badNative says why the OS cannot name k exactly, or "": a NUL byte would
-// cut the name short in C and reach another object, and bytes that are not
-// UTF-8 name nothing a Qt peer can name. POSIX names may hold no "/" after
-// the first and must fit glibc's "sem.<name>" in NAME_MAX, and Apple's
-// PSHMNAMLEN there. A Windows name may hold a lone surrogate (WTF-8),
-// which Qt's cut of a long name leaves.
-func badNative(k Key) string { return badNativeOn(runtime.GOOS, k) }
-
-// badNativeOn is badNative for an OS, so that every OS's rules are tested.
-func badNativeOn(goos string, k Key) string {
-	switch {
-	case strings.IndexByte(k.Native, 0) >= 0:
-		return "key contains a NUL byte"
-	case k.Type == Windows && !validWTF8(k.Native), k.Type != Windows && !utf8.ValidString(k.Native):
-		return "key is not valid UTF-8"
-	case k.Type == PosixRealtime && strings.Contains(strings.TrimLeft(k.Native, "/"), "/"):
-		return "bad name"
-	case k.Type == PosixRealtime && len(strings.TrimLeft(k.Native, "/")) > 251:
-		return "key too long"
-	case k.Type == PosixRealtime && isApple(goos) && len(k.Native) > applePosixNameMax:
-		return "key too long"
-	}
-	return ""
 }

@@ -16,7 +16,6 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -29,6 +28,8 @@ import (
 // posixBackend serves PosixRealtime keys with shm_open/mmap and sem_open,
 // as Qt's qsharedmemory_posix.cpp and qsystemsemaphore_posix.cpp do.
 type posixBackend struct{}
+
+var _ = registerBackend(&posixImpl, posixBackend{}) // POSIX realtime keys
 
 // createAttempts is how often Qt's Create mode unlinks an existing
 // semaphore and tries again to create it exclusively.
@@ -400,7 +401,7 @@ func (f *posixFastSem) word() unsafe.Pointer { return unsafe.Pointer(f.s) }
 // keeps this waiter's place in the kernel's queue; sem_clockwait in slices
 // would give it up at every slice.
 func (f *posixFastSem) waitWake(wk waker) (bool, error) {
-	ok, err := glibcsem.Wait(f.word(), wk.(*repeatingWaker).s.(*futexWaiter).w)
+	ok, err := glibcsem.Wait(f.word(), stopperOf[*futexWaiter](wk).w)
 	if errors.Is(err, glibcsem.ErrFault) {
 		return false, f.faultError("futex")
 	}
@@ -543,7 +544,7 @@ func (p *posixSem) unusedElsewhere() bool {
 		return false
 	}
 	x := procs.ShmUsers()
-	others := slices.DeleteFunc(x.Users(st.Ino), func(pid int) bool { return pid == os.Getpid() })
+	others := procs.Others(x.Users(st.Ino))
 	// No lease: this process maps the semaphore itself.
 	unused, sure, _ := procs.PosixSegment(others, x, procs.LeaseUnknown)
 	return unused && sure

@@ -29,6 +29,8 @@ import (
 // qsystemsemaphore_systemv.cpp do.
 type sysvBackend struct{}
 
+var _ = registerBackend(&sysvImpl, sysvBackend{}) // System V keys, whatever their ftok project id
+
 func (sysvBackend) countsAttachments() bool { return true }
 
 func (sysvBackend) followsRemoval() bool { return true }
@@ -603,7 +605,7 @@ func (s *sysvSem) modifyError(rc syscall.Errno) error {
 // would go to the end of the queue at every slice, behind Qt's waiters,
 // which wait without a limit. w ends it (SIGURG to its thread).
 func (s *sysvSem) waitWake(wk waker) (bool, error) {
-	switch rc := syscall.Errno(C.qipc_sysv_sem_wait_stoppable(s.semid, wk.(*repeatingWaker).s.(sysvWaiter).w)); rc {
+	switch rc := syscall.Errno(C.qipc_sysv_sem_wait_stoppable(s.semid, stopperOf[sysvWaiter](wk).w)); rc {
 	case 0:
 		return true, nil
 	case syscall.ECANCELED:

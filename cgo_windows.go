@@ -38,6 +38,8 @@ import (
 //     give it back.
 type windowsBackend struct{}
 
+var _ = registerBackend(&windowsImpl, windowsBackend{}) // Windows keys
+
 func (windowsBackend) countsAttachments() bool { return true }
 
 func (windowsBackend) followsRemoval() bool { return true }

@@ -145,6 +145,9 @@ type Error struct {
 	// text, when set, replaces the kind's standard wording (Qt has a few
 	// fixed messages, e.g. "create size is less then 0").
 	text string
+	// says, when set, is what Error says instead of Qt's text, where that
+	// would mislead a Go reader (Qt's "less then 0" for a size of 0).
+	says string
 	// class is the Qt class that reports the failure: its two classes
 	// word some errors differently.
 	class qtClass
@@ -155,6 +158,10 @@ type Error struct {
 	// hint, when set, says what to do about it; Error() ends with it, Qt's
 	// texts do not have it.
 	hint string
+	// also are the failures of the steps that ran after this one to undo
+	// or close what it began (a lock given back, a handle closed); Error
+	// says them, errors.Is and errors.As find them.
+	also []error
 }
 
 // Error says what the caller called, on which key, and what went wrong:
@@ -173,6 +180,9 @@ func (e *Error) Error() string {
 		b.WriteString(" " + k)
 	}
 	text := e.qtText()
+	if e.says != "" {
+		text = e.says
+	}
 	b.WriteString(": " + text)
 	// The cause, unless Qt's text says it already (an unknown errno's
 	// strerror, a foreign owner's name).
@@ -183,6 +193,9 @@ func (e *Error) Error() string {
 	}
 	if hint := e.remedy(); hint != "" {
 		b.WriteString("; " + hint)
+	}
+	for _, a := range e.also {
+		b.WriteString("; also: " + strings.TrimPrefix(a.Error(), "qipc: "))
 	}
 	return b.String()
 }
@@ -202,34 +215,81 @@ func (e *Error) remedy() string {
 	case e.Kind == AlreadyExists && e.Op == "create":
 		return "Attach uses it, as Qt's recipe does"
 	case e.Kind == PermissionDenied && !errors.Is(e.Err, ErrForeignOwner) && !errors.Is(e.Err, ErrKeyFileNotRegular):
-		return "its owner or mode keeps this user out (`qipc ls` shows both; WithPermissions widens what this process creates)"
+		return "its owner or mode keeps this user out (`qipc ls` shows both): run as its owner, or have its creator widen them (WithPermissions; Qt makes its objects 0600 for its own user)"
 	}
 	return ""
 }
 
-// called names the operation of err as its caller called it: the first
-// *Error in err gets op unless an inner call named it already. Callers
-// check err for nil first: the call and errors.As's heap-allocated target
-// would otherwise cost the uncontended Lock and Unlock a third.
-func called(op string, err error) error {
-	if err == nil {
-		return nil // before e, which errors.As moves to the heap: the fast paths allocate nothing
+// named is the deferred end of every exported call that can fail:
+//
+//	defer named("create", &err)
+//
+// It leaves nil alone, so that the fast paths (an uncontended Lock and
+// Unlock) pay for no more than the deferred call.
+func named(op string, err *error) {
+	if *err != nil {
+		*err = called(op, *err)
 	}
+}
+
+// called names the operation of err as its caller called it, and makes
+// the error an *Error wherever there is one in it: the first *Error gets
+// op unless an inner call named it already, and a join of it with the
+// failures of clean-up steps (errors.Join in the lifecycle code) becomes
+// that *Error carrying the others (Error.also), so that err.(*Error)
+// holds as the package promises.
+func called(op string, err error) error {
 	var e *Error
-	if errors.As(err, &e) && e.Op == "" {
+	if !errors.As(err, &e) {
+		return err
+	}
+	if e.Op == "" {
 		e.Op = op
 	}
-	return err
+	if e == err {
+		return e
+	}
+	if _, ok := err.(interface{ Unwrap() []error }); !ok {
+		return err // wrapped by fmt.Errorf with words of its own: keep them
+	}
+	also := joined(err, e, nil)
+	if len(also) == 0 {
+		return e
+	}
+	c := *e
+	c.also = append(c.also[:len(c.also):len(c.also)], also...)
+	return &c
+}
+
+// joined flattens the joins in err into the errors other than first.
+func joined(err, first error, out []error) []error {
+	switch x := err.(type) {
+	case nil:
+	case interface{ Unwrap() []error }:
+		for _, inner := range x.Unwrap() {
+			out = joined(inner, first, out)
+		}
+	default:
+		if err != first {
+			out = append(out, err)
+		}
+	}
+	return out
 }
 
 // Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether target is the sentinel of e's kind or the io/fs error
-// with the same meaning.
+// with the same meaning, or matches a failure that came after e's (also).
 func (e *Error) Is(target error) bool {
 	if e.Kind > 0 && int(e.Kind) < len(kindSentinels) && target == kindSentinels[e.Kind] {
 		return true
+	}
+	for _, a := range e.also {
+		if errors.Is(a, target) {
+			return true
+		}
 	}
 	switch target {
 	case fs.ErrExist:
@@ -238,6 +298,17 @@ func (e *Error) Is(target error) bool {
 		return e.Kind == NotFound
 	case fs.ErrPermission:
 		return e.Kind == PermissionDenied
+	}
+	return false
+}
+
+// As finds target in the failures that came after e's (also); e itself
+// and its cause errors.As finds without help.
+func (e *Error) As(target any) bool {
+	for _, a := range e.also {
+		if errors.As(a, target) {
+			return true
+		}
 	}
 	return false
 }

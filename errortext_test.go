@@ -248,3 +248,77 @@ func TestErrorIsFsPairs(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsAreErrorValues: every failure of the API is an *Error, as the
+// package doc and README promise, also where the lifecycle joined it with
+// the failures of its clean-up steps (issue 28, item 8: Create of an
+// existing segment returned an *errors.joinError).
+func TestErrorsAreErrorValues(t *testing.T) {
+	skipWithoutBackend(t, PosixRealtime)
+	k := testShmKey(t, PosixRealtime, false)
+	m := mustCreate(t, k, 64)
+	closed := NewSharedMemory(k)
+	if err := closed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sem, err := NewSemaphore(testSemKey(t, PosixRealtime, false), 0, Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sem.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range map[string]error{
+		"Create of an existing segment": NewSharedMemory(k).Create(64, ReadWrite),
+		"Create of size 0":              NewSharedMemory(k).Create(0, ReadWrite),
+		"Attach after Close":            closed.Attach(ReadOnly),
+		"Lock after Close":              closed.Lock(),
+		"Unlock without Lock":           m.Unlock(),
+		"Acquire after Close":           sem.Acquire(),
+		"Detach of a detached object":   NewSharedMemory(k).Detach(),
+	} {
+		if err == nil {
+			t.Errorf("%s: no error", name)
+			continue
+		}
+		if _, ok := err.(*Error); !ok {
+			t.Errorf("%s: %T (%v), want *Error", name, err, err)
+		}
+	}
+
+	// Locked gives fn's own error back as fn returned it.
+	type appError struct{ error }
+	own := &appError{errors.New("the app's")}
+	if err := m.Locked(t.Context(), func([]byte) error { return own }); err != own {
+		t.Errorf("Locked: %T %v, want fn's own error itself", err, err)
+	}
+
+	// What a clean-up step adds stays inside, said and found.
+	boom := errors.New("boom")
+	err = called("create", errors.Join(&Error{QtOp: "QSharedMemory::create", Key: k, Kind: AlreadyExists}, nil, boom))
+	e, ok := err.(*Error)
+	if !ok || e.Op != "create" || !errors.Is(err, boom) || !errors.Is(err, ErrAlreadyExists) || !strings.HasSuffix(err.Error(), "; also: boom") {
+		t.Errorf("a join of an *Error and a clean-up failure: %T %q", err, err)
+	}
+}
+
+// TestReadOnlyWriteSaysWhy (issue 28, item 8): a write through a ReadOnly
+// attach names its cause and remedy, not the runtime's nil-pointer text.
+func TestReadOnlyWriteSaysWhy(t *testing.T) {
+	skipWithoutBackend(t, PosixRealtime)
+	k := testShmKey(t, PosixRealtime, false)
+	mustCreate(t, k, 64)
+	ro := NewSharedMemory(k)
+	defer closeWithin(t, ro)
+	if err := ro.Attach(ReadOnly); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ro.WriteAt([]byte("x"), 0)
+	lerr := ro.Locked(t.Context(), func(b []byte) error { b[0] = 1; return nil })
+	for _, err := range []error{err, lerr} {
+		if !errors.Is(err, ErrFault) || !strings.Contains(err.Error(), "attached ReadOnly") ||
+			!strings.Contains(err.Error(), "with ReadWrite") || strings.Contains(err.Error(), "nil pointer") {
+			t.Errorf("write through a ReadOnly attach: %v", err)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package qipc
 import (
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 
 	"github.com/qipc-go/qipc/internal/procs"
@@ -110,16 +109,9 @@ func (l LockUsage) String() string {
 // descriptors from the initial PID namespace. Otherwise Stale is false and
 // Reason says what could not be checked.
 func Inspect(key Key) (_ Usage, err error) {
-	defer func() {
-		if err != nil {
-			err = called("inspect", err)
-		}
-	}()
+	defer named("inspect", &err)
 	const op = "QSharedMemory::inspect"
-	if err := checkKey("QSharedMemory", op, key); err != nil {
-		return Usage{}, err
-	}
-	b, err := backendFor(op, key)
+	b, err := keyBackend("QSharedMemory", op, key)
 	if err != nil {
 		return Usage{}, err
 	}
@@ -155,7 +147,7 @@ func inspectLock(b backend, lk Key, notSelf bool) LockUsage {
 		return l
 	}
 	if notSelf {
-		f.Users = slices.DeleteFunc(f.Users, func(pid int) bool { return pid == os.Getpid() })
+		f.Users = procs.Others(f.Users)
 	}
 	l.Exists, l.Count, l.Waiters = true, f.count, f.Waiters
 	if l.Count != 0 {

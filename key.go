@@ -212,11 +212,7 @@ func percentEncode(s, escapes string) string {
 // The input is treated as the Unicode text a Qt peer would hold: each byte
 // of invalid UTF-8 in s counts as one U+FFFD.
 func ParseKey(s string) (_ Key, err error) {
-	defer func() {
-		if err != nil {
-			err = called("parse", err)
-		}
-	}()
+	defer named("parse", &err)
 	s = toValidUTF8(s)
 
 	hash := strings.IndexByte(s, '#')
@@ -519,4 +515,70 @@ func IsKeyTypeSupported(t KeyType) bool {
 	}
 	b, err := backendFor("", Key{Type: t})
 	return err == nil && b.supported()
+}
+
+// checkKey returns the KeyError Qt reports for a key that no object can
+// use, or nil: an unsupported type, an empty key, or a name the OS cannot
+// take exactly (badNative). op labels the error; "" gives Qt's own labels
+// for class ("QSharedMemory" or "QSystemSemaphore"): its setNativeKey for
+// an unsupported type, its handle() for the rest.
+func checkKey(class, op string, k Key) error {
+	text := badNative(k)
+	switch {
+	case !k.IsValid():
+		text = "unsupported key type"
+	case k.IsEmpty() && k.Type == Windows && class == "QSharedMemory":
+		text = "unable to make key" // Qt's Windows handle(); its Unix ones say "key is empty"
+	case k.IsEmpty():
+		text = "key is empty"
+	}
+	if text == "" {
+		return nil
+	}
+	if op == "" {
+		op = handleOp(class, k)
+		if !k.IsValid() {
+			op = class + "::setNativeKey"
+		}
+	}
+	return &Error{QtOp: op, Key: k, Kind: KeyError, text: text}
+}
+
+// handleOp is the label Qt's handle() uses; its System V code writes it
+// with a doubled colon ("QSharedMemory::handle:: key is empty").
+func handleOp(class string, k Key) string {
+	if k.Type.IsSystemV() {
+		return class + "::handle:"
+	}
+	return class + "::handle"
+}
+
+// applePosixNameMax is PSHMNAMLEN: Apple's shm_open and sem_open refuse
+// longer names (bytes, the leading slash included) with ENAMETOOLONG. The
+// names Qt derives there fit (docs/qt-ipc.md §2.4).
+const applePosixNameMax = 31
+
+// badNative says why the OS cannot name k exactly, or "": a NUL byte would
+// cut the name short in C and reach another object, and bytes that are not
+// UTF-8 name nothing a Qt peer can name. POSIX names may hold no "/" after
+// the first and must fit glibc's "sem.<name>" in NAME_MAX, and Apple's
+// PSHMNAMLEN there. A Windows name may hold a lone surrogate (WTF-8),
+// which Qt's cut of a long name leaves.
+func badNative(k Key) string { return badNativeOn(runtime.GOOS, k) }
+
+// badNativeOn is badNative for an OS, so that every OS's rules are tested.
+func badNativeOn(goos string, k Key) string {
+	switch {
+	case strings.IndexByte(k.Native, 0) >= 0:
+		return "key contains a NUL byte"
+	case k.Type == Windows && !validWTF8(k.Native), k.Type != Windows && !utf8.ValidString(k.Native):
+		return "key is not valid UTF-8"
+	case k.Type == PosixRealtime && strings.Contains(strings.TrimLeft(k.Native, "/"), "/"):
+		return "bad name"
+	case k.Type == PosixRealtime && len(strings.TrimLeft(k.Native, "/")) > 251:
+		return "key too long"
+	case k.Type == PosixRealtime && isApple(goos) && len(k.Native) > applePosixNameMax:
+		return "key too long"
+	}
+	return ""
 }

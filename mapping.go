@@ -31,8 +31,9 @@ type mapping struct {
 
 // mapped is one mapping of the segment.
 type mapped struct {
-	seg  segment
-	data []byte
+	seg      segment
+	data     []byte
+	readOnly bool // attached ReadOnly: a write faults (catchFault says so)
 }
 
 type phase uint64

@@ -5,6 +5,28 @@ import (
 	"time"
 )
 
+// AccessMode says whether a mapping may be written.
+type AccessMode int
+
+const (
+	// ReadOnly maps the segment for reading; a write through it faults.
+	ReadOnly AccessMode = iota
+	// ReadWrite maps the segment for reading and writing.
+	ReadWrite
+)
+
+// SemaphoreMode says whether NewSemaphore takes over the semaphore's count.
+type SemaphoreMode int
+
+const (
+	// Open uses an existing semaphore as it is, or creates it with the
+	// initial count if there is none (QSystemSemaphore::Open).
+	Open SemaphoreMode = iota
+	// Create sets the count to the initial value even if the semaphore
+	// exists, and makes this object its owner (QSystemSemaphore::Create).
+	Create
+)
+
 // An Option changes how a SharedMemory or Semaphore creates and cleans up
 // the objects it owns.
 type Option func(*options)
@@ -72,8 +94,8 @@ func fsMode(perm uint32) fs.FileMode { return fs.FileMode(perm) }
 // the lock waits of Create, Attach and Detach) tries to take the count
 // without sleeping before it blocks in the kernel; d <= 0 turns spinning
 // off. The default is 10 µs. A hand-off between two processes that both
-// run then costs a fraction of the kernel's sleep and wake-up (README,
-// Performance), at the price of CPU time while spinning. Within the
+// run then costs a fraction of the kernel's sleep and wake-up
+// (docs/performance.md), at the price of CPU time while spinning. Within the
 // budget a wait spins about four times as long as recent spins took to
 // succeed, and 5 µs where they keep failing; there is no spinning on one
 // CPU or with GOMAXPROCS 1. Peers see no difference: a spinning waiter

@@ -444,7 +444,7 @@ func TestPermissionDeniedError(t *testing.T) {
 	users := requirePermUsers(t)
 	owner, other := users[permUser], users[permMember]
 	bin := permBinary(t)
-	const remedy = "; its owner or mode keeps this user out (`qipc ls` shows both; WithPermissions widens what this process creates)"
+	const remedy = "; its owner or mode keeps this user out (`qipc ls` shows both): run as its owner, or have its creator widen them (WithPermissions; Qt makes its objects 0600 for its own user)"
 	for _, bt := range permBackends {
 		t.Run(bt.name+"/mode", func(t *testing.T) {
 			k := testShmKey(t, bt.typ, bt.legacy)

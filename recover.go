@@ -37,11 +37,7 @@ import (
 // the count is given straight back; otherwise the count was 0 and one post
 // frees it.
 func RecoverLock(key Key) (_ bool, err error) {
-	defer func() {
-		if err != nil {
-			err = called("recover lock", err)
-		}
-	}()
+	defer named("recover lock", &err)
 	const op = "QSharedMemory::recoverLock"
 	if err := checkKey("QSharedMemory", op, key); err != nil {
 		return false, err
@@ -88,11 +84,7 @@ func RecoverLock(key Key) (_ bool, err error) {
 // patience, then recovers the lock once and waits for it again without
 // limit (or until ctx is done). It reports whether it recovered.
 func (m *SharedMemory) LockOrRecover(ctx context.Context, patience time.Duration) (_ bool, err error) {
-	defer func() {
-		if err != nil {
-			err = called("lock", err)
-		}
-	}()
+	defer named("lock", &err)
 	wctx, cancel := context.WithTimeout(ctx, patience)
 	err = m.LockContext(wctx)
 	cancel()

@@ -14,18 +14,6 @@ import (
 	"github.com/qipc-go/qipc/internal/spin"
 )
 
-// SemaphoreMode says whether NewSemaphore takes over the semaphore's count.
-type SemaphoreMode int
-
-const (
-	// Open uses an existing semaphore as it is, or creates it with the
-	// initial count if there is none (QSystemSemaphore::Open).
-	Open SemaphoreMode = iota
-	// Create sets the count to the initial value even if the semaphore
-	// exists, and makes this object its owner (QSystemSemaphore::Create).
-	Create
-)
-
 // waitSlice bounds each blocking wait in the OS where nothing else can end
 // it (POSIX, System V), so that a cancelled context or a concurrent Close
 // is noticed within this time; a post still wakes a waiter at once. On
@@ -163,11 +151,7 @@ func (s *Semaphore) drain() {
 // was made in Create mode, and its Close then removes it unless
 // [WithoutCleanup] is given.
 func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (_ *Semaphore, err error) {
-	defer func() {
-		if err != nil {
-			err = called("open", err)
-		}
-	}()
+	defer named("open", &err)
 	const op = "QSystemSemaphore::handle"
 	if err := checkKey("QSystemSemaphore", "", key); err != nil {
 		return nil, err
@@ -233,11 +217,7 @@ func (s *Semaphore) Acquire() error { return s.AcquireContext(context.Background
 // AcquireContext takes one count, or returns ctx.Err() once ctx is done
 // without having taken one.
 func (s *Semaphore) AcquireContext(ctx context.Context) (err error) {
-	defer func() {
-		if err != nil {
-			err = called("acquire", err)
-		}
-	}()
+	defer named("acquire", &err)
 	ok, err := s.wait(ctx, -1)
 	if err == nil && !ok {
 		err = ctx.Err()
@@ -247,22 +227,14 @@ func (s *Semaphore) AcquireContext(ctx context.Context) (err error) {
 
 // TryAcquire takes one count if it can do so without waiting.
 func (s *Semaphore) TryAcquire() (_ bool, err error) {
-	defer func() {
-		if err != nil {
-			err = called("acquire", err)
-		}
-	}()
+	defer named("acquire", &err)
 	return s.wait(context.Background(), 0)
 }
 
 // AcquireTimeout takes one count, waiting at most d; it reports whether it
 // did.
 func (s *Semaphore) AcquireTimeout(d time.Duration) (_ bool, err error) {
-	defer func() {
-		if err != nil {
-			err = called("acquire", err)
-		}
-	}()
+	defer named("acquire", &err)
 	if d < 0 {
 		d = 0
 	}
@@ -522,11 +494,7 @@ func (s *Semaphore) giveBack() error {
 // Release adds n to the count (QSystemSemaphore::release). n == 0 does
 // nothing, as in Qt; a negative n is an error.
 func (s *Semaphore) Release(n int) (err error) {
-	defer func() {
-		if err != nil {
-			err = called("release", err)
-		}
-	}()
+	defer named("release", &err)
 	if n == 0 {
 		return nil
 	}
@@ -566,11 +534,7 @@ func (s *Semaphore) post(n int) error {
 // Value returns the current count. Another process may change it at any
 // moment; it is meant for inspection and tests.
 func (s *Semaphore) Value() (_ int, err error) {
-	defer func() {
-		if err != nil {
-			err = called("value", err)
-		}
-	}()
+	defer named("value", &err)
 	if !s.enter() {
 		return 0, s.closedError("QSystemSemaphore::value")
 	}
@@ -610,11 +574,7 @@ func (s *Semaphore) reopen(old *semRef) error {
 // Calls in flight finish first; the last of them closes the handle.
 // Closing twice returns ErrClosed.
 func (s *Semaphore) Close() (err error) {
-	defer func() {
-		if err != nil {
-			err = called("close", err)
-		}
-	}()
+	defer named("close", &err)
 	s.mu.Lock()
 	if s.state.Load()&stateClosed != 0 {
 		s.mu.Unlock()
@@ -652,16 +612,6 @@ func (s *Semaphore) retire() error {
 	return err
 }
 
-// remove deletes the semaphore through its handle, whoever owns it;
-// SharedMemory uses it when it removes the segment the semaphore locks.
-func (s *Semaphore) remove() error {
-	if !s.enter() {
-		return nil
-	}
-	defer s.leave()
-	return s.cur.Load().h.remove()
-}
-
 // isOwner reports whether Close would remove the semaphore.
 func (s *Semaphore) isOwner() bool {
 	s.mu.Lock()
@@ -678,16 +628,9 @@ func (s *Semaphore) closedError(op string) error {
 // processes that have it open keep the old object. A missing semaphore is
 // not an error.
 func RemoveSemaphore(key Key) (err error) {
-	defer func() {
-		if err != nil {
-			err = called("remove", err)
-		}
-	}()
+	defer named("remove", &err)
 	const op = "QSystemSemaphore::remove"
-	if err := checkKey("QSystemSemaphore", op, key); err != nil {
-		return err
-	}
-	b, err := backendFor(op, key)
+	b, err := keyBackend("QSystemSemaphore", op, key)
 	if err != nil {
 		return err
 	}

@@ -10,16 +10,6 @@ import (
 	"time"
 )
 
-// AccessMode says whether a mapping may be written.
-type AccessMode int
-
-const (
-	// ReadOnly maps the segment for reading; a write through it faults.
-	ReadOnly AccessMode = iota
-	// ReadWrite maps the segment for reading and writing.
-	ReadWrite
-)
-
 // ErrAttached is matched by errors.Is when Create or Attach is called on an
 // object that is already attached.
 var ErrAttached = errors.New("qipc: already attached")
@@ -77,11 +67,7 @@ func (m *SharedMemory) Create(size int, mode AccessMode) error {
 // done (a holder that died on POSIX never gives it back); the error then
 // matches ctx.Err().
 func (m *SharedMemory) CreateContext(ctx context.Context, size int, mode AccessMode) (err error) {
-	defer func() {
-		if err != nil {
-			err = called("create", err)
-		}
-	}()
+	defer named("create", &err)
 	const op = "QSharedMemory::create"
 	if err := m.usable(op); err != nil {
 		return err
@@ -90,7 +76,8 @@ func (m *SharedMemory) CreateContext(ctx context.Context, size int, mode AccessM
 		return &Error{QtOp: op, Key: m.key, Kind: UnknownError, Err: ErrObserver, text: "an observer creates nothing"}
 	}
 	if size <= 0 {
-		return &Error{QtOp: op, Key: m.key, Kind: InvalidSize, text: "create size is less then 0"}
+		return &Error{QtOp: op, Key: m.key, Kind: InvalidSize, text: "create size is less then 0",
+			says: fmt.Sprintf("size %d: a segment needs at least one byte", size)}
 	}
 	return m.change(ctx, op, func(*lockHold) error {
 		if err := m.detachedNow(op); err != nil {
@@ -116,7 +103,7 @@ func (m *SharedMemory) CreateContext(ctx context.Context, size int, mode AccessM
 			return err
 		}
 		m.created = seg.identity()
-		m.life.set(attached, &mapped{seg: seg, data: seg.bytes()})
+		m.life.set(attached, &mapped{seg: seg, data: seg.bytes(), readOnly: mode == ReadOnly})
 		return nil
 	})
 }
@@ -131,11 +118,7 @@ func (m *SharedMemory) Attach(mode AccessMode) error {
 // AttachContext is Attach that gives up waiting for the lock when ctx is
 // done; the error then matches ctx.Err().
 func (m *SharedMemory) AttachContext(ctx context.Context, mode AccessMode) (err error) {
-	defer func() {
-		if err != nil {
-			err = called("attach", err)
-		}
-	}()
+	defer named("attach", &err)
 	const op = "QSharedMemory::attach"
 	if err := m.usable(op); err != nil {
 		return err
@@ -163,7 +146,7 @@ func (m *SharedMemory) AttachContext(ctx context.Context, mode AccessMode) (err 
 			m.life.set(detached, nil)
 			return err
 		}
-		m.life.set(attached, &mapped{seg: seg, data: seg.bytes()})
+		m.life.set(attached, &mapped{seg: seg, data: seg.bytes(), readOnly: mode == ReadOnly})
 		return nil
 	})
 }
@@ -182,18 +165,17 @@ func (m *SharedMemory) existing(exists error) error {
 	if !errors.As(exists, &e) {
 		return exists
 	}
-	if !stale {
-		withHint := *e
-		withHint.hint = "Attach uses it, as Qt's recipe does (" + m.inUse(u) + ")"
-		return &withHint
-	}
-	if m.opts.replaceStale && m.key.HasLock() {
+	var hint string
+	switch {
+	case !stale:
+		hint = "Attach uses it, as Qt's recipe does (" + inUse(u, why) + ")"
+	case m.opts.replaceStale && m.key.HasLock():
 		_, err := m.b.removeSegment(m.key, true, segmentID{})
 		return err
-	}
-	hint := "it is stale (" + why + "): WithReplaceStale() replaces it; RemoveSharedMemory or `qipc rm` removes it"
-	if !m.key.HasLock() {
+	case !m.key.HasLock():
 		hint = "it is stale (" + why + "), but a key without a lock cannot be replaced safely; RemoveSharedMemory or `qipc rm` removes it"
+	default:
+		hint = "it is stale (" + why + "): WithReplaceStale() replaces it; RemoveSharedMemory or `qipc rm` removes it"
 	}
 	withHint := *e
 	withHint.hint = hint
@@ -558,10 +540,12 @@ func (m *SharedMemory) countWaitError(op string, cause error) error {
 	return err
 }
 
-// inUse says who uses an existing segment, for the AlreadyExists of
-// Create, as far as the OS tells. (Not the lock's holder: Create holds
-// the lock while it looks.)
-func (m *SharedMemory) inUse(u Usage) string {
+// inUse says who uses an existing segment that is not stale, for the
+// AlreadyExists of Create, as far as the OS tells; why is staleness's
+// reason, said as it is where no user is seen (a System V creator that
+// runs, a POSIX user out of sight): "in use" would claim more than is
+// known. (Not the lock's holder: Create holds the lock while it looks.)
+func inUse(u Usage, why string) string {
 	switch {
 	case len(u.Pids) > 0:
 		return fmt.Sprintf("it is in use by pids %v", u.Pids)
@@ -569,8 +553,10 @@ func (m *SharedMemory) inUse(u Usage) string {
 		return fmt.Sprintf("it is in use by %d attached processes, creator pid %d", u.Attached, u.Creator)
 	case u.Attached > 0:
 		return fmt.Sprintf("it is in use by %d attached processes", u.Attached)
+	case why != "":
+		return "not called stale: " + why
 	}
-	return "it is in use"
+	return "not called stale"
 }
 
 // Detach unmaps the segment, once the ReadAt, WriteAt and Locked calls
@@ -587,11 +573,7 @@ func (m *SharedMemory) notAttached(op string) *Error {
 // for the lock or for the calls using the mapping, leaving the segment
 // attached; the error then matches ctx.Err().
 func (m *SharedMemory) DetachContext(ctx context.Context) (err error) {
-	defer func() {
-		if err != nil {
-			err = called("detach", err)
-		}
-	}()
+	defer named("detach", &err)
 	const op = "QSharedMemory::detach"
 	switch {
 	case m.lock.isClosed():
@@ -643,11 +625,7 @@ func (m *SharedMemory) Close() error { return m.CloseContext(context.Background(
 // unused, a POSIX segment this object created), and the error matches
 // ctx.Err().
 func (m *SharedMemory) CloseContext(ctx context.Context) (err error) {
-	defer func() {
-		if err != nil {
-			err = called("close", err)
-		}
-	}()
+	defer named("close", &err)
 	first, claimed, claimedSem := m.lock.close()
 	if !first {
 		return m.closedError("QSharedMemory::close")
@@ -755,18 +733,10 @@ func (m *SharedMemory) giveUp(h *lockHold) error {
 		return nil
 	}
 	removed, err := m.b.removeSegment(m.key, false, m.created)
-	if !removed {
+	if !removed || h.sem == nil { // Close calls it holding the lock, or for a key without one
 		return err
 	}
-	switch {
-	case h.sem != nil:
-		return errors.Join(err, m.retireLock(h))
-	case m.key.HasLock():
-		if sem := m.lock.sem.Load(); sem != nil {
-			return errors.Join(err, sem.remove())
-		}
-	}
-	return err
+	return errors.Join(err, m.retireLock(h))
 }
 
 // Data returns the mapped segment itself, not a copy, or nil when not
@@ -800,21 +770,13 @@ func (m *SharedMemory) Lock() error { return m.LockContext(context.Background())
 // LockContext is Lock that gives up when ctx is done, returning ctx.Err()
 // without holding the lock.
 func (m *SharedMemory) LockContext(ctx context.Context) (err error) {
-	defer func() {
-		if err != nil {
-			err = called("lock", err)
-		}
-	}()
+	defer named("lock", &err)
 	return m.lockWith(ctx, -1)
 }
 
 // TryLock takes the lock if it is free now and reports whether it did.
 func (m *SharedMemory) TryLock() (_ bool, err error) {
-	defer func() {
-		if err != nil {
-			err = called("lock", err)
-		}
-	}()
+	defer named("lock", &err)
 	err = m.lockWith(context.Background(), 0)
 	if errors.Is(err, errNotNow) {
 		return false, nil
@@ -847,7 +809,7 @@ func (m *SharedMemory) lockWith(ctx context.Context, limit time.Duration) error 
 				return m.lockError(op, ErrNotAttached)
 			}
 			// An observer binds the lock once it exists.
-			if err := m.observeLock(ctx, op); err != nil {
+			if err := m.follow(ctx, op, nil); err != nil {
 				return m.lockError(op, err)
 			}
 			continue
@@ -886,35 +848,24 @@ func (m *SharedMemory) lockWith(ctx context.Context, limit time.Duration) error 
 }
 
 // follow moves Lock off the lock semaphore sem, which was removed under it
-// (or unbound by another goroutine that found it removed). With the
-// segment attached, it binds the one the name leads to, as Qt follows a
-// removal: the others make it again and use that one. Detached, the lock
-// went with a segment this object no longer maps: there is nothing to
-// lock (ErrNotAttached), and a lock made again now would lock nothing that
-// anyone removes. With the token held, so that no Detach changes the
-// phase in between.
+// (or unbound by another goroutine that found it removed); sem nil is an
+// observer's Lock, which found none bound. With the segment attached, it
+// binds the one the name leads to, as Qt follows a removal: the others
+// make it again and use that one (an observer only finds it, or else
+// errLockAbsent). Detached, the lock went with a segment this object no
+// longer maps: there is nothing to lock (ErrNotAttached), and a lock made
+// again now would lock nothing that anyone removes. With the token held,
+// so that no Detach changes the phase in between.
 func (m *SharedMemory) follow(ctx context.Context, op string, sem *Semaphore) error {
 	if err := m.life.begin(ctx); err != nil {
 		return err
 	}
 	defer m.life.end()
-	if err := m.unbind(sem); err != nil {
-		return err
+	if sem != nil {
+		if err := m.unbind(sem); err != nil {
+			return err
+		}
 	}
-	if m.life.phase() != attached {
-		return ErrNotAttached
-	}
-	_, err := m.bind(op)
-	return err
-}
-
-// observeLock binds an observer's lock if it exists now, with the token
-// held so that no Detach runs in between: errLockAbsent when it does not.
-func (m *SharedMemory) observeLock(ctx context.Context, op string) error {
-	if err := m.life.begin(ctx); err != nil {
-		return err
-	}
-	defer m.life.end()
 	if m.life.phase() != attached {
 		return ErrNotAttached
 	}
@@ -922,7 +873,7 @@ func (m *SharedMemory) observeLock(ctx context.Context, op string) error {
 		return err
 	}
 	if m.lock.sem.Load() == nil {
-		return errLockAbsent
+		return errLockAbsent // only an observer's bind makes none
 	}
 	return nil
 }
@@ -930,11 +881,7 @@ func (m *SharedMemory) observeLock(ctx context.Context, op string) error {
 // Unlock releases the lock taken by Lock. It fails with ErrNotLocked when
 // this object does not hold the lock.
 func (m *SharedMemory) Unlock() (err error) {
-	defer func() {
-		if err != nil {
-			err = called("unlock", err)
-		}
-	}()
+	defer named("unlock", &err)
 	return m.unlockError(m.unlock())
 }
 
@@ -987,16 +934,9 @@ var ErrLockRemoved = errors.New("qipc: the lock this object holds was removed; U
 // "Ownership"); a key file that is a symbolic link is refused. On Windows the OS removes objects with
 // their last handle and there is nothing to remove.
 func RemoveSharedMemory(key Key) (err error) {
-	defer func() {
-		if err != nil {
-			err = called("remove", err)
-		}
-	}()
+	defer named("remove", &err)
 	const op = "QSharedMemory::remove"
-	if err := checkKey("QSharedMemory", op, key); err != nil {
-		return err
-	}
-	b, err := backendFor(op, key)
+	b, err := keyBackend("QSharedMemory", op, key)
 	if err != nil {
 		return err
 	}

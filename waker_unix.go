@@ -26,6 +26,10 @@ type repeatingWaker struct {
 	repeating bool
 }
 
+// stopperOf is the stopper in a waker that a backend's newWaker made:
+// its waitWake gets back what it put in, whatever the waker around it.
+func stopperOf[S stopper](wk waker) S { return wk.(*repeatingWaker).s.(S) }
+
 func (k *repeatingWaker) wake() {
 	k.mu.Lock()
 	defer k.mu.Unlock()

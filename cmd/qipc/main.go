@@ -307,6 +307,22 @@ func (kf *keyFlags) resolve(arg string, sem bool) (qipc.Key, error) {
 // segment's own key (on Unix; Windows adds a suffix Qt keeps internal).
 func lockKey(k qipc.Key) qipc.Key { return k.LockKey() }
 
+// parseKey is the opening of the commands that take one key: it parses
+// args (min to max arguments) and resolves the first as the key, a
+// semaphore's when *sem (its flag is parsed with the rest). code >= 0 is
+// the exit code to return at once: help, or a usage or key error.
+func (kf *keyFlags) parseKey(fs *flagSet, args []string, min, max int, sem *bool) (k qipc.Key, pos []string, code int) {
+	pos, _, code = fs.parse(args, min, max)
+	if code >= 0 {
+		return k, nil, code
+	}
+	k, err := kf.resolve(pos[0], sem != nil && *sem)
+	if err != nil {
+		return k, nil, badKey(fs.name, pos[0], err)
+	}
+	return k, pos, -1
+}
+
 // errText is the cause part of an error message: Qt's own errorString()
 // text where the library has one.
 func errText(err error) string {

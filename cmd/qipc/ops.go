@@ -239,13 +239,9 @@ creating anything. Fails (exit 1) when none of them exists.`)
 	kf.register(fs)
 	fs.BoolVar(&asJSON, "json", false, "print the objects as a JSON array (fields as in `qipc ls --json`)")
 	fs.BoolVar(&sem, "sem", false, "KEY names a semaphore (plain names derive the semaphore key)")
-	pos, _, stop := fs.parse(args, 1, 1)
-	if stop >= 0 {
-		return stop
-	}
-	k, err := kf.resolve(pos[0], sem)
-	if err != nil {
-		return badKey("info", pos[0], err)
+	k, pos, code := kf.parseKey(fs, args, 1, 1, &sem)
+	if code >= 0 {
+		return code
 	}
 	objs, err := scan()
 	if err != nil {
@@ -286,7 +282,7 @@ creating anything. Fails (exit 1) when none of them exists.`)
 		if sem {
 			what = "semaphore"
 		}
-		return fail("info", k.String(), fmt.Errorf("no such %s, lock or key file", what))
+		return fail("info", k.String(), fmt.Errorf("no such %s, lock or key file%s", what, elsewhere(pos[0], sem, k)))
 	}
 	return exitOK
 }
@@ -316,13 +312,9 @@ the segment has no lock semaphore, it reads without the lock and says so
 	fs.IntVar(&offset, "offset", 0, "start at byte `N`")
 	fs.IntVar(&length, "length", -1, "print at most `N` bytes")
 	qf.register(fs)
-	pos, _, stop := fs.parse(args, 1, 1)
-	if stop >= 0 {
-		return stop
-	}
-	k, err := kf.resolve(pos[0], false)
-	if err != nil {
-		return badKey("cat", pos[0], err)
+	k, pos, code := kf.parseKey(fs, args, 1, 1, nil)
+	if code >= 0 {
+		return code
 	}
 	if offset < 0 {
 		return fs.usage("negative --offset")
@@ -331,7 +323,7 @@ the segment has no lock semaphore, it reads without the lock and says so
 	defer cancel()
 	s, err := open(ctx, "cat", k, qipc.ReadOnly, true, timeout, foreign)
 	if err != nil {
-		return fail("cat", k.String(), err)
+		return fail("cat", k.String(), withElsewhere(pos[0], false, k, err))
 	}
 	if qf.active() {
 		return qf.run(ctx, s, offset, nolock)
@@ -432,18 +424,15 @@ detaches. Data that would not fit is refused before anything is written.`)
 	fs.StringVar(&hexArg, "hex", "", "write these bytes, given in hex, instead of stdin")
 	foreign.register(fs)
 	fs.DurationVar(&timeout, "timeout", 0, "give up waiting for the lock after `D`")
-	pos, _, stop := fs.parse(args, 1, 1)
-	if stop >= 0 {
-		return stop
-	}
-	k, err := kf.resolve(pos[0], false)
-	if err != nil {
-		return badKey("write", pos[0], err)
+	k, pos, code := kf.parseKey(fs, args, 1, 1, nil)
+	if code >= 0 {
+		return code
 	}
 	if offset < 0 {
 		return fs.usage("negative --offset")
 	}
 	var data []byte
+	var err error
 	if hexArg != "" {
 		if data, err = hex.DecodeString(hexArg); err != nil {
 			return fs.usage("--hex: %v", err)
@@ -455,7 +444,7 @@ detaches. Data that would not fit is refused before anything is written.`)
 	defer cancel()
 	s, err := open(ctx, "write", k, qipc.ReadWrite, false, timeout, foreign)
 	if err != nil {
-		return fail("write", k.String(), err)
+		return fail("write", k.String(), withElsewhere(pos[0], false, k, err))
 	}
 	err = func() error {
 		size := s.m.Size()
@@ -489,13 +478,9 @@ it exits (Qt 6.6+'s opt-out of clean-up), for other programs to attach.
 Remove it later with `+"`qipc rm KEY`"+`.`)
 	kf.register(fs)
 	fs.StringVar(&perm, "perm", "0600", "permission bits of the new objects, in octal (Qt uses 0600)")
-	pos, _, stop := fs.parse(args, 2, 2)
-	if stop >= 0 {
-		return stop
-	}
-	k, err := kf.resolve(pos[0], false)
-	if err != nil {
-		return badKey("create", pos[0], err)
+	k, pos, code := kf.parseKey(fs, args, 2, 2, nil)
+	if code >= 0 {
+		return code
 	}
 	size, err := strconv.Atoi(pos[1])
 	if err != nil || size <= 0 {
@@ -556,7 +541,7 @@ it); 1 if the lock could not be taken or CMD could not be started.`)
 	defer cancel()
 	s, err := open(ctx, "lock", k, qipc.ReadOnly, false, timeout, foreign)
 	if err != nil {
-		return fail("lock", k.String(), err)
+		return fail("lock", k.String(), withElsewhere(pos[0], false, k, err))
 	}
 	if err := s.lock(ctx, timeout); err != nil {
 		_ = s.end()
@@ -761,13 +746,9 @@ rm works on other users' objects as far as the system lets this user
 	kf.register(fs)
 	fs.BoolVar(&force, "force", false, "remove even while processes are attached")
 	fs.BoolVar(&sem, "sem", false, "KEY names a semaphore, not a segment")
-	pos, _, stop := fs.parse(args, 1, 1)
-	if stop >= 0 {
-		return stop
-	}
-	k, err := kf.resolve(pos[0], sem)
-	if err != nil {
-		return badKey("rm", pos[0], err)
+	k, pos, code := kf.parseKey(fs, args, 1, 1, &sem)
+	if code >= 0 {
+		return code
 	}
 	ks := k.String()
 	file := lstatKeyFile(k)
@@ -865,6 +846,18 @@ func elsewhere(arg string, sem bool, tried qipc.Key) string {
 		return ""
 	}
 	return "; the name exists with " + strings.Join(found, ", or ")
+}
+
+// withElsewhere adds to a NotFound for arg the flags under which the
+// name exists (elsewhere), as rm says them.
+func withElsewhere(arg string, sem bool, tried qipc.Key, err error) error {
+	if !errors.Is(err, qipc.ErrNotFound) {
+		return err
+	}
+	if hint := elsewhere(arg, sem, tried); hint != "" {
+		return errors.New(errText(err) + hint) // fail prints Qt's text of an *Error, which has no room for it
+	}
+	return err
 }
 
 func joinInts(v []int) string {

@@ -652,7 +652,7 @@ func TestSemaphores(t *testing.T) {
 // TestRmSuggestsOtherKinds: `qipc rm NAME` of a name that a Qt 5 program
 // used (legacy System V) misses under the default derivation (Qt 6.6+
 // POSIX); the error names the flags under which the name exists, and
-// removes nothing.
+// removes nothing. info, cat, write and lock say the same.
 func TestRmSuggestsOtherKinds(t *testing.T) {
 	name, _ := uniqueName("rmhint")
 	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
@@ -663,6 +663,13 @@ func TestRmSuggestsOtherKinds(t *testing.T) {
 	}
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
+	}
+	// info, cat, write and lock miss the same way, and say so too (issue 28, item 9).
+	for _, args := range [][]string{{"info", name}, {"cat", name}, {"write", name, "--hex", "00"}, {"lock", name, "--", "true"}} {
+		r := runQ(t, "", args...)
+		if r.code != 1 || !strings.Contains(r.err, "; the name exists with --type systemv --legacy") {
+			t.Errorf("qipc %s: exit %d, stderr %q; want a miss naming --type systemv --legacy", strings.Join(args, " "), r.code, r.err)
+		}
 	}
 	r := runQ(t, "", "rm", name)
 	if r.code != 1 || !strings.Contains(r.err, "no such segment; the name exists with --type systemv --legacy") {

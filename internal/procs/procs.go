@@ -9,7 +9,23 @@
 // another PID namespace or hidden by /proc's hidepid) leaves it unproven.
 package procs
 
-import "fmt"
+import (
+	"fmt"
+	"os"
+)
+
+// Others is pids without this process, as a new slice: this process's own
+// mapping of an object says nothing of who else uses or holds it.
+func Others(pids []int) []int {
+	self := os.Getpid()
+	out := make([]int, 0, len(pids))
+	for _, p := range pids {
+		if p != self {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 // SysVSegment decides whether a System V segment is stale: no process is
 // attached (nattch) and the process that created it (cpid) is gone. A

@@ -2,7 +2,16 @@
 
 package qipc
 
+// What differs on Windows, beside its backend (cgo_windows.go) and the
+// error mapping (errors_windows.go): who owns an object, and the default
+// key type.
+
 import "golang.org/x/sys/windows"
+
+// DefaultKeyType is the type Qt 6.6+ uses when none is given
+// (QNativeIpcKey::DefaultTypeForOs): Windows on Windows, PosixRealtime on
+// every other OS. Qt 5 peers used [LegacyDefaultKeyType] instead.
+const DefaultKeyType = Windows
 
 // foreignOwner reports whether the SID id is neither this process's user
 // nor a group its token holds (an elevated process's objects are owned by
