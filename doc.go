@@ -6,6 +6,13 @@
 // behaviour it follows is described in docs/qt-ipc.md, and every
 // deliberate difference is listed in COMPAT.md.
 //
+// What Qt programs put into shared memory is most often QDataStream's
+// encoding (Qt's Shared Memory Example streams a QPixmap into
+// QSharedMemory("Shared")): the package
+// github.com/qipc-go/qipc/qdatastream reads and writes it byte for byte.
+// The example Example_qtImage shows both directions in a few lines, and
+// examples/sharedimage is the Qt example as a Go program.
+//
 // # Keys
 //
 // A [Key] is what QNativeIpcKey is: a type ([PosixRealtime], [SystemV] or

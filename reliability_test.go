@@ -328,7 +328,7 @@ func crashPeers(typ KeyType) []peer {
 	return out
 }
 
-// crashFigures are the README's figures, counted from passing cells only.
+// crashFigures are docs/testing.md's figures, counted from passing cells only.
 var crashFigures struct {
 	sync.Mutex
 	cells, recovered, undo int
