@@ -131,7 +131,7 @@ func goPeerBench(a peerArgs, key Key, stdin io.Reader, stdout io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "ok ns_per_op=%.1f\n", ns)
 	case "bench-sem":
-		s, err := NewSemaphore(key, 1, Create)
+		s, err := NewSemaphore(key, 1, SemaphoreCreate)
 		if err != nil {
 			return fail(err)
 		}
@@ -165,12 +165,12 @@ func goPeerBench(a peerArgs, key Key, stdin io.Reader, stdout io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		s1, err := NewSemaphore(key, 0, Open, a.opts...)
+		s1, err := NewSemaphore(key, 0, SemaphoreOpen, a.opts...)
 		if err != nil {
 			return fail(err)
 		}
 		defer s1.Close()
-		s2, err := NewSemaphore(k2, 0, Open, a.opts...)
+		s2, err := NewSemaphore(k2, 0, SemaphoreOpen, a.opts...)
 		if err != nil {
 			return fail(err)
 		}
@@ -260,7 +260,7 @@ func BenchmarkLockUnlock(b *testing.B) {
 
 func BenchmarkAcquireRelease(b *testing.B) {
 	forBackends(b, func(b *testing.B, bb benchBackend) {
-		s, err := NewSemaphore(testSemKey(b, bb.typ, bb.legacy), 1, Create)
+		s, err := NewSemaphore(testSemKey(b, bb.typ, bb.legacy), 1, SemaphoreCreate)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -272,7 +272,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 	})
 	for _, bb := range benchBackends {
 		b.Run(bb.name+"-cpath", func(b *testing.B) {
-			s, err := NewSemaphore(testSemKey(b, bb.typ, bb.legacy), 1, Create)
+			s, err := NewSemaphore(testSemKey(b, bb.typ, bb.legacy), 1, SemaphoreCreate)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -364,12 +364,12 @@ func BenchmarkPingPong(b *testing.B) {
 func pingPongGoA(t testing.TB, p peer, bb benchBackend, n int) (float64, error) {
 	const warm = 50
 	k1, k2 := testSemKey(t, bb.typ, bb.legacy), testSemKey(t, bb.typ, bb.legacy)
-	s1, err := NewSemaphore(k1, 0, Create)
+	s1, err := NewSemaphore(k1, 0, SemaphoreCreate)
 	if err != nil {
 		return 0, err
 	}
 	defer s1.Close()
-	s2, err := NewSemaphore(k2, 0, Create)
+	s2, err := NewSemaphore(k2, 0, SemaphoreCreate)
 	if err != nil {
 		return 0, err
 	}
@@ -633,7 +633,7 @@ func TestBenchTable(t *testing.T) {
 	semRow := func(bb benchBackend, n int) func(t *testing.T, r *row) {
 		return func(t *testing.T, r *row) {
 			k := testSemKey(t, bb.typ, bb.legacy)
-			s, err := NewSemaphore(k, 1, Create)
+			s, err := NewSemaphore(k, 1, SemaphoreCreate)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -39,7 +39,7 @@ func TestFailedCreateKeepsHeldLock(t *testing.T) {
 			if err := <-done; !errors.Is(err, ErrAlreadyExists) {
 				t.Fatalf("Create of an existing segment: %v", err)
 			}
-			lock, err := NewSemaphore(lockKeyFor(k), 1, Open, WithoutCleanup())
+			lock, err := NewSemaphore(lockKeyFor(k), 1, SemaphoreOpen, WithoutCleanup())
 			if err != nil {
 				t.Fatal(err)
 			}

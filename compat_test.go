@@ -108,7 +108,7 @@ var scenarios = []scenario{
 		owner := e.a.start(e.t, "sem-create", s, "1", "--hold")
 		expectLine(e.t, e.a.name+" sem-create", owner.line(), "ok")
 		expectLine(e.t, e.b.name+" sem-release", e.b.start(e.t, "sem-release", s, "2", "--hold").line(), "ok")
-		sem, err := NewSemaphore(s, 0, Open, WithoutCleanup())
+		sem, err := NewSemaphore(s, 0, SemaphoreOpen, WithoutCleanup())
 		if err != nil {
 			e.t.Fatal(err)
 		}

@@ -261,7 +261,7 @@ func TestErrorsAreErrorValues(t *testing.T) {
 	if err := closed.Close(); err != nil {
 		t.Fatal(err)
 	}
-	sem, err := NewSemaphore(testSemKey(t, PosixRealtime, false), 0, Create)
+	sem, err := NewSemaphore(testSemKey(t, PosixRealtime, false), 0, SemaphoreCreate)
 	if err != nil {
 		t.Fatal(err)
 	}

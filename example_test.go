@@ -96,7 +96,7 @@ func Example_cleanUpAfterCrash() {
 // A semaphore shared with QSystemSemaphore, with a wait that gives up.
 func ExampleSemaphore_AcquireTimeout() {
 	key := qipc.SemaphoreKey(fmt.Sprintf("jobs-%d", os.Getpid()), qipc.PosixRealtime)
-	sem, err := qipc.NewSemaphore(key, 1, qipc.Create)
+	sem, err := qipc.NewSemaphore(key, 1, qipc.SemaphoreCreate)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -121,7 +121,7 @@ func ExampleKey_LockKey() {
 		fmt.Println(err)
 		return
 	}
-	lock, err := qipc.NewSemaphore(key.LockKey(), 1, qipc.Open, qipc.WithoutCleanup())
+	lock, err := qipc.NewSemaphore(key.LockKey(), 1, qipc.SemaphoreOpen, qipc.WithoutCleanup())
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -66,6 +66,11 @@ func ftokProjectID(t KeyType) int {
 	return 0
 }
 
+// DefaultKeyType returns the type Qt 6.6+ uses when none is given
+// (QNativeIpcKey::DefaultTypeForOs): Windows on Windows, PosixRealtime on
+// every other OS. Qt 5 peers used [LegacyDefaultKeyType] instead.
+func DefaultKeyType() KeyType { return defaultKeyType }
+
 // LegacyDefaultKeyType returns the type Qt 4.4 to 6.5 used for every key
 // and that Qt 6.6+ still uses for its QString APIs (setKey, setNativeKey,
 // legacyNativeKey): Windows on Windows, POSIX for sandboxed Apple

@@ -103,8 +103,8 @@ func TestDefaultTypes(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		want = Windows
 	}
-	if DefaultKeyType != want {
-		t.Errorf("DefaultKeyType = %v, want %v", DefaultKeyType, want)
+	if DefaultKeyType() != want {
+		t.Errorf("DefaultKeyType() = %v, want %v", DefaultKeyType(), want)
 	}
 	for _, tt := range []struct {
 		goos      string
@@ -143,8 +143,8 @@ func TestIsKeyTypeSupported(t *testing.T) {
 }
 
 func TestKeyValueSemantics(t *testing.T) {
-	k := NewKey("dummy", DefaultKeyType)
-	if k.Native != "dummy" || k.Type != DefaultKeyType || k.IsEmpty() || !k.IsValid() {
+	k := NewKey("dummy", DefaultKeyType())
+	if k.Native != "dummy" || k.Type != DefaultKeyType() || k.IsEmpty() || !k.IsValid() {
 		t.Errorf("NewKey = %+v", k)
 	}
 	var zero Key
@@ -159,7 +159,7 @@ func TestKeyValueSemantics(t *testing.T) {
 // TestKeyEquality follows tst_qnativeipckey::equality: the legacy key takes
 // part in ==.
 func TestKeyEquality(t *testing.T) {
-	key1, key2 := Key{Type: DefaultKeyType}, Key{Type: DefaultKeyType}
+	key1, key2 := Key{Type: DefaultKeyType()}, Key{Type: DefaultKeyType()}
 	if key1 != key2 {
 		t.Fatal("default keys differ")
 	}
@@ -175,7 +175,7 @@ func TestKeyEquality(t *testing.T) {
 	if key1 == key2 {
 		t.Fatal("different types compare equal")
 	}
-	key2.Type = DefaultKeyType
+	key2.Type = DefaultKeyType()
 	if key1 != key2 {
 		t.Fatal("same type and native key compare different")
 	}

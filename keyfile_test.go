@@ -82,7 +82,7 @@ func TestOnlyKeyFilesUnlinked(t *testing.T) {
 		p := file(t, "app.conf", precious)
 		k := SemaphoreKey(p, SystemV)
 		t.Cleanup(func() { removeForTest(t, k, false) })
-		s, err := NewSemaphore(k, 1, Create)
+		s, err := NewSemaphore(k, 1, SemaphoreCreate)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,7 +244,7 @@ func TestLinkedKeyFileRefused(t *testing.T) {
 			closeWithin(t, a)
 		}
 		sB := testSemKey(t, SystemV, true)
-		sem, err := NewSemaphore(sB, 0, Create)
+		sem, err := NewSemaphore(sB, 0, SemaphoreCreate)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,7 +254,7 @@ func TestLinkedKeyFileRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { os.Remove(sA.Native) })
-		if s, err := NewSemaphore(sA, 0, Open); err == nil {
+		if s, err := NewSemaphore(sA, 0, SemaphoreOpen); err == nil {
 			s.Close()
 			t.Error("NewSemaphore through a symbolic link opened the semaphore it leads to")
 		} else {

@@ -44,7 +44,7 @@ func TestLibcRules(t *testing.T) {
 		if err := m.Unlock(); err != nil {
 			t.Fatal(err)
 		}
-		s, err := NewSemaphore(testSemKey(t, PosixRealtime, false), 2, Create)
+		s, err := NewSemaphore(testSemKey(t, PosixRealtime, false), 2, SemaphoreCreate)
 		if err != nil {
 			t.Fatal(err)
 		}

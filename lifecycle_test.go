@@ -691,7 +691,7 @@ func TestCloseContext(t *testing.T) {
 	if err := m.Create(64, ReadWrite); err != nil {
 		t.Fatal(err)
 	}
-	dead, err := NewSemaphore(lockKeyFor(k), 1, Open, WithoutCleanup())
+	dead, err := NewSemaphore(lockKeyFor(k), 1, SemaphoreOpen, WithoutCleanup())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -801,7 +801,7 @@ func TestOpenRaceOwnsWhatItMakes(t *testing.T) {
 			for range 2 {
 				go func() {
 					for range rounds {
-						s, err := NewSemaphore(k, 1, Open)
+						s, err := NewSemaphore(k, 1, SemaphoreOpen)
 						if err != nil && strings.Contains(err.Error(), "no owner could be proven") {
 							// The other object replaced the name under every
 							// one of this open's tries (POSIX: the owner is

@@ -16,7 +16,7 @@ func TestWithoutCgo(t *testing.T) {
 		if IsKeyTypeSupported(typ) {
 			t.Errorf("IsKeyTypeSupported(%v) without cgo", typ)
 		}
-		_, serr := NewSemaphore(NewKey("/qipc_nocgo", typ), 1, Open)
+		_, serr := NewSemaphore(NewKey("/qipc_nocgo", typ), 1, SemaphoreOpen)
 		for _, err := range []error{NewSharedMemory(NewKey("/qipc_nocgo", typ)).Create(64, ReadWrite), serr} {
 			if !errors.Is(err, ErrNeedsCgo) || !errors.Is(err, errors.ErrUnsupported) || !errors.Is(err, ErrKey) ||
 				!strings.Contains(err.Error(), "CGO_ENABLED=1") {

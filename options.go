@@ -19,12 +19,13 @@ const (
 type SemaphoreMode int
 
 const (
-	// Open uses an existing semaphore as it is, or creates it with the
-	// initial count if there is none (QSystemSemaphore::Open).
-	Open SemaphoreMode = iota
-	// Create sets the count to the initial value even if the semaphore
-	// exists, and makes this object its owner (QSystemSemaphore::Create).
-	Create
+	// SemaphoreOpen uses an existing semaphore as it is, or creates it
+	// with the initial count if there is none (QSystemSemaphore::Open).
+	SemaphoreOpen SemaphoreMode = iota
+	// SemaphoreCreate sets the count to the initial value even if the
+	// semaphore exists, and makes this object its owner
+	// (QSystemSemaphore::Create).
+	SemaphoreCreate
 )
 
 // An Option changes how a SharedMemory or Semaphore creates and cleans up

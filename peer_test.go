@@ -332,9 +332,9 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 	case "sem-create", "sem-acquire", "sem-release":
 		var s *Semaphore
 		if a.cmd == "sem-create" {
-			s, err = NewSemaphore(key, num(0), Create, a.opts...)
+			s, err = NewSemaphore(key, num(0), SemaphoreCreate, a.opts...)
 		} else {
-			s, err = NewSemaphore(key, 0, Open, a.opts...)
+			s, err = NewSemaphore(key, 0, SemaphoreOpen, a.opts...)
 		}
 		if err != nil {
 			return fail(err)

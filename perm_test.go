@@ -231,7 +231,7 @@ func TestPermissionDeniedToOtherUser(t *testing.T) {
 				t.Errorf("modes: segment %#o, lock %#o, want 0600 as Qt", shm[0], lock[0])
 			}
 			sk := testSemKey(t, bt.typ, bt.legacy)
-			s, err := NewSemaphore(sk, 2, Create)
+			s, err := NewSemaphore(sk, 2, SemaphoreCreate)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,10 +16,8 @@ import (
 	"github.com/qipc-go/qipc/internal/qtnames"
 )
 
-// DefaultKeyType is the type Qt 6.6+ uses when none is given
-// (QNativeIpcKey::DefaultTypeForOs): Windows on Windows, PosixRealtime on
-// every other OS. Qt 5 peers used [LegacyDefaultKeyType] instead.
-const DefaultKeyType = PosixRealtime
+// defaultKeyType is what DefaultKeyType() returns here.
+const defaultKeyType = PosixRealtime
 
 func sysvSegmentStale(nattch, creator int) (bool, string) {
 	return procs.SysVSegment(nattch, creator, procs.Alive)

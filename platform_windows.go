@@ -8,10 +8,8 @@ package qipc
 
 import "golang.org/x/sys/windows"
 
-// DefaultKeyType is the type Qt 6.6+ uses when none is given
-// (QNativeIpcKey::DefaultTypeForOs): Windows on Windows, PosixRealtime on
-// every other OS. Qt 5 peers used [LegacyDefaultKeyType] instead.
-const DefaultKeyType = Windows
+// defaultKeyType is what DefaultKeyType() returns here.
+const defaultKeyType = Windows
 
 // foreignOwner reports whether the SID id is neither this process's user
 // nor a group its token holds (an elevated process's objects are owned by

@@ -52,7 +52,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestSemFastLayout(t *testing.T) {
 	requireSemFast(t)
 	k := testSemKey(t, PosixRealtime, false)
-	s, err := NewSemaphore(k, 3, Create)
+	s, err := NewSemaphore(k, 3, SemaphoreCreate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestSemFastLayout(t *testing.T) {
 	}
 	// EOVERFLOW at SEM_VALUE_MAX comes from glibc, as without the fast path.
 	k2 := testSemKey(t, PosixRealtime, false)
-	full, err := NewSemaphore(k2, math.MaxInt32, Create)
+	full, err := NewSemaphore(k2, math.MaxInt32, SemaphoreCreate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestSemFastWakesCWaiters(t *testing.T) {
 	c := peerNamed("c")
 	c.require(t)
 	k := testSemKey(t, PosixRealtime, false)
-	s, err := NewSemaphore(k, 0, Create)
+	s, err := NewSemaphore(k, 0, SemaphoreCreate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestSemFastGoWaitersCPosts(t *testing.T) {
 	c := peerNamed("c")
 	c.require(t)
 	k := testSemKey(t, PosixRealtime, false)
-	s, err := NewSemaphore(k, 0, Create)
+	s, err := NewSemaphore(k, 0, SemaphoreCreate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,12 +216,12 @@ func TestSemFastPingPongC(t *testing.T) {
 	for _, goA := range []bool{true, false} {
 		t.Run(map[bool]string{true: "go-a", false: "c-a"}[goA], func(t *testing.T) {
 			k1, k2 := testSemKey(t, PosixRealtime, false), testSemKey(t, PosixRealtime, false)
-			s1, err := NewSemaphore(k1, 0, Create)
+			s1, err := NewSemaphore(k1, 0, SemaphoreCreate)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer s1.Close()
-			s2, err := NewSemaphore(k2, 0, Create)
+			s2, err := NewSemaphore(k2, 0, SemaphoreCreate)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -259,7 +259,7 @@ func TestSemCloseUnmapsAtOnce(t *testing.T) {
 	k := testSemKey(t, PosixRealtime, false)
 	maps0 := countMaps(t)
 	for i := range 3000 {
-		s, err := NewSemaphore(k, 1, Create)
+		s, err := NewSemaphore(k, 1, SemaphoreCreate)
 		if err != nil {
 			t.Fatalf("open %d: %v", i, err)
 		}
@@ -272,7 +272,7 @@ func TestSemCloseUnmapsAtOnce(t *testing.T) {
 			}
 		}
 	}
-	s, err := NewSemaphore(k, 0, Create)
+	s, err := NewSemaphore(k, 0, SemaphoreCreate)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func TestPosixIPCInterop(t *testing.T) {
 		if got := python(t, pyPosixRead, k.Native); got != "hello 64 1" {
 			t.Fatalf("posix_ipc read %q", got)
 		}
-		lock, err := NewSemaphore(k.LockKey(), 0, Open, WithoutCleanup())
+		lock, err := NewSemaphore(k.LockKey(), 0, SemaphoreOpen, WithoutCleanup())
 		if err != nil {
 			t.Fatal(err)
 		}

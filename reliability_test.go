@@ -79,13 +79,13 @@ func relPeerMain(args []string) int {
 		// variant then stays (its last user lives); the taken one makes
 		// it with count 0, as a holder out of sight would leave it.
 		if args[0] == "orphan-lock-taken" {
-			if _, err := NewSemaphore(lockKeyFor(k), 0, Create, WithoutCleanup()); err != nil {
+			if _, err := NewSemaphore(lockKeyFor(k), 0, SemaphoreCreate, WithoutCleanup()); err != nil {
 				return peerFail(os.Stdout, err)
 			}
 			fmt.Println("ok")
 			return 0
 		}
-		lock, err := NewSemaphore(lockKeyFor(k), 1, Open, WithoutCleanup())
+		lock, err := NewSemaphore(lockKeyFor(k), 1, SemaphoreOpen, WithoutCleanup())
 		if err != nil {
 			return peerFail(os.Stdout, err)
 		}
@@ -125,7 +125,7 @@ func relPeerMain(args []string) int {
 	case "open-lock":
 		// Another process that has a segment's lock semaphore open (as a
 		// Qt process between its attach's initKey and its lock does).
-		lock, err := NewSemaphore(lockKeyFor(k), 1, Open, WithoutCleanup())
+		lock, err := NewSemaphore(lockKeyFor(k), 1, SemaphoreOpen, WithoutCleanup())
 		if err != nil {
 			return peerFail(os.Stdout, err)
 		}
@@ -536,7 +536,7 @@ func crashLockHolder(t *testing.T, p peer, typ KeyType) {
 
 func crashSemHolder(t *testing.T, p peer, typ KeyType) {
 	k := testSemKey(t, typ, p.legacyOnly)
-	s, err := NewSemaphore(k, 1, Create)
+	s, err := NewSemaphore(k, 1, SemaphoreCreate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -794,7 +794,7 @@ func TestRecoverLock(t *testing.T) {
 				t.Fatalf("count after RecoverLock of a free lock: %d", v)
 			}
 			// Simulated dead holder: the count taken without anyone to give it back.
-			lock, err := NewSemaphore(lockKeyFor(k), 1, Open, WithoutCleanup())
+			lock, err := NewSemaphore(lockKeyFor(k), 1, SemaphoreOpen, WithoutCleanup())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -840,7 +840,7 @@ func TestSignalsDuringAcquire(t *testing.T) {
 				}
 			}()
 			k := testSemKey(t, typ, false)
-			s, err := NewSemaphore(k, 0, Create)
+			s, err := NewSemaphore(k, 0, SemaphoreCreate)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1073,7 +1073,7 @@ func TestBadInputTable(t *testing.T) {
 			var serr error
 			if c.size == 64 { // key cases: the semaphore API too
 				var s *Semaphore
-				s, serr = NewSemaphore(c.k, 1, Open)
+				s, serr = NewSemaphore(c.k, 1, SemaphoreOpen)
 				if serr == nil {
 					s.Close() // owner: removes what it made
 				}
@@ -1114,7 +1114,7 @@ func TestBadInputTable(t *testing.T) {
 	})
 	t.Run("semaphore-counts", func(t *testing.T) {
 		for _, typ := range []KeyType{PosixRealtime, SystemV} {
-			s, err := NewSemaphore(testSemKey(t, typ, false), 1, Create)
+			s, err := NewSemaphore(testSemKey(t, typ, false), 1, SemaphoreCreate)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1124,7 +1124,7 @@ func TestBadInputTable(t *testing.T) {
 			if err := s.Release(-1); !errors.Is(err, ErrInvalidCount) {
 				t.Errorf("%v Release(-1): %v", typ, err)
 			}
-			if _, err := NewSemaphore(testSemKey(t, typ, false), -1, Create); !errors.Is(err, ErrInvalidCount) {
+			if _, err := NewSemaphore(testSemKey(t, typ, false), -1, SemaphoreCreate); !errors.Is(err, ErrInvalidCount) {
 				t.Errorf("%v initial -1: %v", typ, err)
 			}
 			// Past SEMVMX (System V 32767, POSIX SEM_VALUE_MAX 2^31-1).

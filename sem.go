@@ -145,11 +145,11 @@ func (s *Semaphore) drain() {
 }
 
 // NewSemaphore opens the semaphore named by key (see [SemaphoreKey] and
-// [LegacySemaphoreKey]). In Open mode an existing semaphore keeps its count
-// and a missing one is created with initial; in Create mode the count is set
-// to initial either way. The object owns the semaphore when it created it or
-// was made in Create mode, and its Close then removes it unless
-// [WithoutCleanup] is given.
+// [LegacySemaphoreKey]). With [SemaphoreOpen] an existing semaphore keeps
+// its count and a missing one is created with initial; with
+// [SemaphoreCreate] the count is set to initial either way. The object
+// owns the semaphore when it created it or was made with SemaphoreCreate,
+// and its Close then removes it unless [WithoutCleanup] is given.
 func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (_ *Semaphore, err error) {
 	defer named("open", &err)
 	const op = "QSystemSemaphore::handle"
@@ -166,12 +166,12 @@ func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (_ *
 	o := buildOptions(opts)
 	how := semOpenOrCreate
 	switch {
-	case o.observer && mode == Create:
+	case o.observer && mode == SemaphoreCreate:
 		return nil, &Error{QtOp: "QSystemSemaphore::setKey", Key: key, Kind: UnknownError, Err: ErrObserver,
 			text: "Create mode resets the count, which an observer does not do"}
 	case o.observer:
 		how = semExisting
-	case mode == Create:
+	case mode == SemaphoreCreate:
 		how = semCreate
 	}
 	h, created, err := openTrusted(b, key, initial, how, o)
@@ -179,7 +179,7 @@ func NewSemaphore(key Key, initial int, mode SemaphoreMode, opts ...Option) (_ *
 		return nil, err
 	}
 	s := newSemaphore(key, b, initial, o, h)
-	s.owner = created || mode == Create
+	s.owner = created || mode == SemaphoreCreate
 	return s, nil
 }
 

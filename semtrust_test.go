@@ -60,7 +60,7 @@ func squatLoop(k Key) int {
 		done.Store(true)
 	}()
 	syscall.Umask(0) // 0666 from the start, not after a chmod
-	s, err := NewSemaphore(k, squatCount, Create, WithPermissions(0o666), WithoutCleanup(), WithForeignOwners())
+	s, err := NewSemaphore(k, squatCount, SemaphoreCreate, WithPermissions(0o666), WithoutCleanup(), WithForeignOwners())
 	if err != nil {
 		return peerFail(os.Stdout, err)
 	}
@@ -116,7 +116,7 @@ func victimLoop(cmd string, k Key, n int) int {
 			err  error
 		)
 		if cmd == "victim-open" {
-			sem, err = NewSemaphore(k, 1, Open)
+			sem, err = NewSemaphore(k, 1, SemaphoreOpen)
 			done = func() error { return sem.Close() }
 		} else {
 			m := NewSharedMemory(k)
@@ -233,7 +233,7 @@ func TestBareSemaphoreSquatRefused(t *testing.T) {
 	}
 	t.Run("sysv/given-away", func(t *testing.T) {
 		sk := testSemKey(t, SystemV, true)
-		s, err := NewSemaphore(sk, squatCount, Create, WithPermissions(0o666))
+		s, err := NewSemaphore(sk, squatCount, SemaphoreCreate, WithPermissions(0o666))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -314,7 +314,7 @@ func faultWord(err error) string {
 func faultPeer(cmd string, k Key) int {
 	say := func(call string, err error) { fmt.Println(call, faultWord(err)) }
 	if cmd == "fault-sem" {
-		s, err := NewSemaphore(k, 0, Create)
+		s, err := NewSemaphore(k, 0, SemaphoreCreate)
 		if err != nil {
 			return peerFail(os.Stdout, err)
 		}

@@ -254,7 +254,7 @@ func (m *SharedMemory) bindAt(op string, closing bool) (made bool, err error) {
 	if m.opts.observer {
 		opts = append(opts, Observer())
 	}
-	lock, err := NewSemaphore(lockKeyFor(m.key), 1, Open, opts...)
+	lock, err := NewSemaphore(lockKeyFor(m.key), 1, SemaphoreOpen, opts...)
 	if m.opts.observer && errors.Is(err, ErrNotFound) {
 		return false, nil // none now: an observer makes none (lockWith)
 	}

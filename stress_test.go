@@ -58,7 +58,7 @@ func TestStressGoroutines(t *testing.T) {
 			k := testShmKey(t, typ, false)
 			shared := mustCreate(t, k, 8)
 			sk := testSemKey(t, typ, false)
-			sem, err := NewSemaphore(sk, 4, Create)
+			sem, err := NewSemaphore(sk, 4, SemaphoreCreate)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,7 +196,7 @@ func TestStressCycles(t *testing.T) {
 				if err := c.Close(); err != nil {
 					t.Fatalf("cycle %d: Close creator: %v", i, err)
 				}
-				s, err := NewSemaphore(sk, 1, Create)
+				s, err := NewSemaphore(sk, 1, SemaphoreCreate)
 				if err != nil {
 					t.Fatalf("cycle %d: NewSemaphore: %v", i, err)
 				}

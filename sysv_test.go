@@ -144,7 +144,7 @@ func (o sysvObjects) requireGone(t *testing.T) {
 
 func semValue(t *testing.T, k Key) int {
 	t.Helper()
-	s, err := NewSemaphore(k, 0, Open, WithoutCleanup())
+	s, err := NewSemaphore(k, 0, SemaphoreOpen, WithoutCleanup())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func TestSysVErrors(t *testing.T) {
 	t.Run("unable-to-make-key", func(t *testing.T) {
 		dir := t.TempDir()
 		k := NewKey(filepath.Join(dir, "missing", "qipct_key"), SystemV)
-		_, err := NewSemaphore(k, 1, Open)
+		_, err := NewSemaphore(k, 1, SemaphoreOpen)
 		wantQtError(t, "NewSemaphore", err, KeyError, "QSystemSemaphore::handle:: unable to make key")
 		_, err = sysvBackend{}.createSegment(k, 16, ReadWrite, 0o600)
 		wantQtError(t, "createSegment", err, KeyError, "QSharedMemory::handle:: unable to make key")
@@ -423,7 +423,7 @@ func TestSysVErrors(t *testing.T) {
 // QSystemSemaphore semantics on System V (docs/qt-ipc.md §4.2, §7).
 func TestSysVSemaphore(t *testing.T) {
 	k := testSemKey(t, SystemV, true)
-	owner, err := NewSemaphore(k, 3, Open)
+	owner, err := NewSemaphore(k, 3, SemaphoreOpen)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +433,7 @@ func TestSysVSemaphore(t *testing.T) {
 		t.Fatalf("new semaphore count %d, want 3", v)
 	}
 	// Open leaves an existing count alone; Create resets it.
-	opened, err := NewSemaphore(k, 7, Open)
+	opened, err := NewSemaphore(k, 7, SemaphoreOpen)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +444,7 @@ func TestSysVSemaphore(t *testing.T) {
 	if _, ok := sysvTable(t, "sem")[key]; !ok {
 		t.Fatal("a non-owner's Close removed the semaphore")
 	}
-	reset, err := NewSemaphore(k, 5, Create, WithoutCleanup())
+	reset, err := NewSemaphore(k, 5, SemaphoreCreate, WithoutCleanup())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +468,7 @@ func TestSysVSemaphore(t *testing.T) {
 	}
 
 	// Removed under a user: the user recreates it (Qt's EIDRM path).
-	user, err := NewSemaphore(k, 1, Open, WithoutCleanup())
+	user, err := NewSemaphore(k, 1, SemaphoreOpen, WithoutCleanup())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -557,7 +557,7 @@ func TestSysvRawSemopMatchesC(t *testing.T) {
 		sysvRawOff.Store(!raw)
 		defer sysvRawOff.Store(old)
 		k := testSemKey(t, SystemV, false)
-		s, err := NewSemaphore(k, 1, Create)
+		s, err := NewSemaphore(k, 1, SemaphoreCreate)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -272,7 +272,7 @@ func TestWindowsKilledLockHolder(t *testing.T) {
 	ok, err := m.TryLock()
 	// Give the count back by hand, or Close (which detaches under the
 	// lock) would wait forever.
-	lock, lerr := NewSemaphore(lockKeyFor(k), 0, Open)
+	lock, lerr := NewSemaphore(lockKeyFor(k), 0, SemaphoreOpen)
 	if lerr != nil {
 		t.Fatal(lerr)
 	}
@@ -289,7 +289,7 @@ func TestWindowsKilledLockHolder(t *testing.T) {
 
 func TestWindowsSemaphore(t *testing.T) {
 	k := winNameCases[1].semKey(t)
-	s, err := NewSemaphore(k, 1, Open)
+	s, err := NewSemaphore(k, 1, SemaphoreOpen)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func TestWindowsSemaphore(t *testing.T) {
 		t.Error("the semaphore was created by this object but it does not own it")
 	}
 	// Create mode cannot reset an existing semaphore on Windows (nor in Qt).
-	s2, err := NewSemaphore(k, 5, Create)
+	s2, err := NewSemaphore(k, 5, SemaphoreCreate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestWindowsSemaphore(t *testing.T) {
 	s2.Close()
 	s.Close()
 	// All handles closed: the name is free and a new open starts at initial.
-	s3, err := NewSemaphore(k, 4, Open)
+	s3, err := NewSemaphore(k, 4, SemaphoreOpen)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +362,7 @@ func TestWindowsSemaphore(t *testing.T) {
 // the Go and the C peer must print the same line.
 func TestWindowsNameCollision(t *testing.T) {
 	k := winNameCases[0].shmKey(t)
-	sem, err := NewSemaphore(Key{Type: Windows, Native: k.Native}, 0, Open)
+	sem, err := NewSemaphore(Key{Type: Windows, Native: k.Native}, 0, SemaphoreOpen)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +415,7 @@ func TestWindowsLockName(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			k := winNameCases[1].shmKey(t)
 			m := mustCreate(t, k, 8)
-			lock, err := NewSemaphore(Key{Type: Windows, Native: k.Native + "_sem"}, 0, Open)
+			lock, err := NewSemaphore(Key{Type: Windows, Native: k.Native + "_sem"}, 0, SemaphoreOpen)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -495,7 +495,7 @@ var winScenarios = []struct {
 		owner := e.a.start(e.t, "sem-create", s, "1", "--hold")
 		expectExact(e.t, e.a.name+" sem-create", winLine(owner), "ok")
 		expectExact(e.t, e.b.name+" sem-release", winLine(e.b.start(e.t, "sem-release", s, "2", "--hold")), "ok")
-		sem, err := NewSemaphore(s, 0, Open)
+		sem, err := NewSemaphore(s, 0, SemaphoreOpen)
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -512,7 +512,7 @@ var winScenarios = []struct {
 		s := e.semKey()
 		expectExact(e.t, e.a.name+" sem-create", winLine(e.a.start(e.t, "sem-create", s, "1", "--hold")), "ok")
 		expectExact(e.t, e.b.name+" sem-create", winLine(e.b.start(e.t, "sem-create", s, "5", "--hold")), "ok")
-		sem, err := NewSemaphore(s, 0, Open)
+		sem, err := NewSemaphore(s, 0, SemaphoreOpen)
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -677,7 +677,7 @@ func TestWindowsCrashMatrix(t *testing.T) {
 		})
 		t.Run(p.name+"/sem-holder", func(t *testing.T) {
 			k := winNameCases[0].semKey(t)
-			s, err := NewSemaphore(k, 1, Create)
+			s, err := NewSemaphore(k, 1, SemaphoreCreate)
 			if err != nil {
 				t.Fatal(err)
 			}

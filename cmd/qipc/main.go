@@ -274,7 +274,7 @@ func (kf *keyFlags) resolve(arg string, sem bool) (qipc.Key, error) {
 		}
 		return k, nil
 	}
-	t := qipc.DefaultKeyType
+	t := qipc.DefaultKeyType()
 	if kf.legacy {
 		t = qipc.LegacyDefaultKeyType()
 	}

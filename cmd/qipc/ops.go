@@ -76,7 +76,7 @@ default type is systemv on Linux.`)
 func (kf *keyFlags) resolveName(name string, sem bool) (qipc.Key, error) {
 	forced := *kf
 	if forced.typ == "" && !forced.legacy {
-		forced.typ = qipc.DefaultKeyType.String()
+		forced.typ = qipc.DefaultKeyType().String()
 	}
 	return forced.resolve(name, sem)
 }
@@ -670,9 +670,9 @@ process's acquires and releases when it exits: they last only while qipc runs.`)
 			return fail("sem "+op, ks, errors.New("no such semaphore"))
 		}
 	}
-	mode := qipc.Open
+	mode := qipc.SemaphoreOpen
 	if op == "create" {
-		mode = qipc.Create
+		mode = qipc.SemaphoreCreate
 	}
 	sem, err := qipc.NewSemaphore(k, n, mode, qipc.WithoutCleanup())
 	if err != nil {

@@ -785,7 +785,7 @@ func TestHolderOnlyOfLocks(t *testing.T) {
 		t.Run(typ.String(), func(t *testing.T) {
 			name, match := uniqueName("counting")
 			k := qipc.LegacySemaphoreKey(name, typ)
-			s, err := qipc.NewSemaphore(k, 0, qipc.Create)
+			s, err := qipc.NewSemaphore(k, 0, qipc.SemaphoreCreate)
 			if err != nil {
 				t.Fatal(err)
 			}
