@@ -351,7 +351,7 @@ func startAs(t *testing.T, bin string, u osUser, cmd string, k Key, rest ...stri
 	return startAsWith(t, bin, u, "QIPC_PEER=go", cmd, k, rest...)
 }
 
-// relRunAs runs the relpeer (reliability_test.go) as user u and returns
+// relRunAs runs the relpeer (relpeer_test.go) as user u and returns
 // its result line.
 func relRunAs(t *testing.T, bin string, u osUser, cmd string, k Key) string {
 	t.Helper()

@@ -42,7 +42,7 @@ fault peer-lies peer_test.go \
   's/skipLock := a\.nolock/skipLock := true/' \
   '^TestCompat$/^(posix|systemv-legacy)$/^(counter|lock-contention)$/^(c→go|qt6.4→go)$' \
   'TestCompat/posix/counter/c→go TestCompat/posix/lock-contention/c→go TestCompat/systemv-legacy/lock-contention/qt6.4→go'
-fault victim-no-lock 'peer_test.go reliability_test.go' \
+fault victim-no-lock 'peer_test.go relpeer_test.go' \
   's/skipLock := a\.nolock/skipLock := a.nolock || a.cmd == "hold-lock"/; s/(copy\(m\.Data\(\), crashPattern\)\n)\t\tif err := m\.Lock\(\); err != nil \{\n\t\t\treturn peerFail\(os\.Stdout, err\)\n\t\t\}\n/$1/' \
   '^TestCrashMatrix$/^(posix|sysv)$/^(go|go-creator-locked)$/^(lock-holder)?$' \
   'TestCrashMatrix/posix/go/lock-holder TestCrashMatrix/sysv/go/lock-holder TestCrashMatrix/posix/go-creator-locked TestCrashMatrix/sysv/go-creator-locked'
