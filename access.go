@@ -53,8 +53,8 @@ func (m *SharedMemory) access(op string, off int64, n int, fn func([]byte)) (int
 		return 0, &Error{QtOp: op, Key: m.key, Kind: InvalidSize, text: "write past the end of the segment"}
 	}
 	done := min(n, len(avail))
-	if err := catchFault(op, m.key, true, op == "write" && cur.readOnly, func() { fn(avail[:done]) }); err != nil {
-		return 0, err
+	if err := catchFault(op, m.key, true, func() { fn(avail[:done]) }); err != nil {
+		return 0, faultCause(err, cur)
 	}
 	if done < n {
 		return done, io.EOF
@@ -87,8 +87,8 @@ func (m *SharedMemory) Locked(ctx context.Context, fn func(data []byte) error) (
 	}
 	defer m.life.unpin()
 	var ferr error
-	fault := catchFault("locked", m.key, false, cur.readOnly, func() { ferr = fn(cur.data) })
-	return join(fault, ferr)
+	fault := catchFault("locked", m.key, false, func() { ferr = fn(cur.data) })
+	return join(faultCause(fault, cur), ferr)
 }
 
 // join is errors.Join that returns a lone error as it is: fn's own error
@@ -121,10 +121,8 @@ func (m *SharedMemory) unlockLocked(sem *Semaphore) error {
 
 // catchFault runs fn and turns a memory fault in it (SIGBUS, SIGSEGV on
 // the mapping) into an *Error matching ErrFault; other panics go on.
-// ownCode says that fn is the package's own copy (internal/fault.Is);
-// readOnly that fn may write to a mapping attached ReadOnly, the likely
-// cause of a fault then, which the error names with its remedy.
-func catchFault(op string, k Key, ownCode, readOnly bool, fn func()) (err error) {
+// ownCode says that fn is the package's own copy (internal/fault.Is).
+func catchFault(op string, k Key, ownCode bool, fn func()) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		r := recover()
@@ -134,14 +132,27 @@ func catchFault(op string, k Key, ownCode, readOnly bool, fn func()) (err error)
 		if !fault.Is(r, ownCode) {
 			panic(r)
 		}
-		e := &Error{Op: op, QtOp: op, Key: k, Kind: UnknownError, Err: ErrFault,
-			text: "memory fault: a peer truncated the segment under the mapping"}
-		if readOnly {
-			e.text = "write to a segment attached ReadOnly"
-			e.hint = "Attach or Create with ReadWrite to write to it"
-		}
-		err = e
+		err = &Error{Op: op, QtOp: op, Key: k, Kind: UnknownError, Err: ErrFault, text: "memory fault (" + r.(error).Error() + ")"}
 	}()
 	fn()
 	return nil
+}
+
+// faultCause says why the mapping cur faulted, where it can be told: a
+// peer truncated the segment's file, or else a write hit a mapping attached
+// ReadOnly (with the remedy). A fault of a Locked fn elsewhere keeps the
+// runtime's words.
+func faultCause(err error, cur *mapped) error {
+	e, ok := err.(*Error)
+	if !ok {
+		return err
+	}
+	switch {
+	case cur.seg.shrunk():
+		e.text += ": a peer truncated the segment under the mapping"
+	case cur.readOnly:
+		e.text = "write to a segment attached ReadOnly"
+		e.hint = "Attach or Create with ReadWrite to write to it"
+	}
+	return e
 }

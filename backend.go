@@ -194,6 +194,10 @@ type segment interface {
 	detach(removeUnused, keepName bool) (removed bool, err error)
 	// owners lists who owns the segment (and its key file).
 	owners() []owner
+	// shrunk reports whether what backs the mapping is now shorter than
+	// the mapping (a peer truncated a POSIX segment's file), which is
+	// what a fault in it then means; false where that cannot happen.
+	shrunk() bool
 }
 
 // segmentID is a segment's identity (segment.identity); zero means none.

@@ -231,6 +231,11 @@ func (s *posixSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.s
 // owners: the segment file's owner.
 func (s *posixSegment) owners() []owner { return []owner{uidOwner("segment", s.uid)} }
 
+func (s *posixSegment) shrunk() bool {
+	var st syscall.Stat_t
+	return syscall.Fstat(int(s.fd), &st) == nil && st.Size < int64(s.size)
+}
+
 // detach never removes: POSIX cannot tell who else has the segment mapped.
 func (s *posixSegment) detach(bool, bool) (bool, error) {
 	if rc := C.qipc_posix_shm_detach(s.addr, C.int64_t(s.size), s.fd); rc != 0 {

@@ -386,6 +386,9 @@ func (s *sysvSegment) bytes() []byte { return unsafe.Slice((*byte)(s.addr), s.si
 
 // owners: the segment's owner and creator, and the owner of the key file
 // that gave its key (not of what the name holds later).
+// shrunk: a System V segment keeps its size while it exists.
+func (s *sysvSegment) shrunk() bool { return false }
+
 func (s *sysvSegment) owners() []owner {
 	return []owner{uidOwner("segment", s.uids[0]), uidOwner("segment (creator)", s.uids[1]),
 		uidOwner("key file "+s.k.Native, int(s.file.st.uid))}

@@ -139,6 +139,9 @@ func (s *windowsSegment) identity() segmentID { return segmentID{} }
 
 func (s *windowsSegment) owners() []owner { return winOwners("segment", s.h) }
 
+// shrunk: a file mapping keeps its size while a handle holds it.
+func (s *windowsSegment) shrunk() bool { return false }
+
 // winOwners reads the owner SID from the object's security descriptor.
 // The handles this backend opens carry READ_CONTROL, so a descriptor that
 // cannot be read is not trusted. Wine names no owner for objects made with

@@ -50,7 +50,9 @@
 //     semaphore, in its Attach or in a Create that failed before it (Qt's
 //     recipe "create, else attach"), removes it on Close, holding its
 //     count, so that no one holds the removed one; its users follow the
-//     removal and make it again as they need it. A Qt program's
+//     removal and make it again as they need it. A Close with nothing
+//     else to do under the lock (detached) removes it only if the count
+//     is free at once: a lock held then is in use. A Qt program's
 //     short-lived second instance removes the one it made, as Qt's
 //     destructor does, and no one else would remove this one. (Not on
 //     POSIX, whose users would go on locking the removed semaphore.) Qt's

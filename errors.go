@@ -233,11 +233,12 @@ func named(op string, err *error) {
 }
 
 // called names the operation of err as its caller called it, and makes
-// the error an *Error wherever there is one in it: the first *Error gets
-// op unless an inner call named it already, and a join of it with the
-// failures of clean-up steps (errors.Join in the lifecycle code) becomes
-// that *Error carrying the others (Error.also), so that err.(*Error)
-// holds as the package promises.
+// the error an *Error where the lifecycle joined one with the failures of
+// its clean-up steps (errors.Join): the first *Error gets op unless an
+// inner call named it already, and a join that it leads becomes that
+// *Error carrying the others (Error.also), so that err.(*Error) holds as
+// the package promises. A join led by another failure, or an *Error
+// wrapped with words of its own, is kept as it is.
 func called(op string, err error) error {
 	var e *Error
 	if !errors.As(err, &e) {
@@ -246,31 +247,29 @@ func called(op string, err error) error {
 	if e.Op == "" {
 		e.Op = op
 	}
-	if e == err {
-		return e
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return err
 	}
-	if _, ok := err.(interface{ Unwrap() []error }); !ok {
-		return err // wrapped by fmt.Errorf with words of its own: keep them
-	}
-	also := joined(err, e, nil)
-	if len(also) == 0 {
+	leaves := flatten(j.Unwrap(), nil)
+	switch {
+	case len(leaves) == 0 || leaves[0] != error(e):
+		return err
+	case len(leaves) == 1:
 		return e
 	}
 	c := *e
-	c.also = append(c.also[:len(c.also):len(c.also)], also...)
+	c.also = append(c.also[:len(c.also):len(c.also)], leaves[1:]...)
 	return &c
 }
 
-// joined flattens the joins in err into the errors other than first.
-func joined(err, first error, out []error) []error {
-	switch x := err.(type) {
-	case nil:
-	case interface{ Unwrap() []error }:
-		for _, inner := range x.Unwrap() {
-			out = joined(inner, first, out)
-		}
-	default:
-		if err != first {
+// flatten appends the non-nil errors of errs to out, the joins among them
+// opened.
+func flatten(errs []error, out []error) []error {
+	for _, err := range errs {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			out = flatten(j.Unwrap(), out)
+		} else if err != nil {
 			out = append(out, err)
 		}
 	}
@@ -302,9 +301,12 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
-// As finds target in the failures that came after e's (also); e itself
-// and its cause errors.As finds without help.
+// As finds target in e's cause first, then in the failures that came
+// after it (also): errors.As asks As before it unwraps the cause.
 func (e *Error) As(target any) bool {
+	if e.Err != nil && errors.As(e.Err, target) {
+		return true
+	}
 	for _, a := range e.also {
 		if errors.As(a, target) {
 			return true

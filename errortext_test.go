@@ -322,3 +322,72 @@ func TestReadOnlyWriteSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestNotFoundNamesNamesakes (issue 28, item 8): the commonest miss, a Qt 5
+// program's segment (legacy System V) looked for under the Qt 6.6+ POSIX
+// name, says under which key the name exists.
+func TestNotFoundNamesNamesakes(t *testing.T) {
+	skipWithoutBackend(t, SystemV)
+	skipWithoutBackend(t, PosixRealtime)
+	if testLibc() == "musl" {
+		t.Skip("musl build: a Qt 6.6+ POSIX segment key is refused before any look (TestLibcRules)")
+	}
+	legacy := testShmKey(t, SystemV, true)
+	mustCreate(t, legacy, 64)
+	err := NewSharedMemory(SharedMemoryKey(legacy.LegacyKey, PosixRealtime)).Attach(ReadOnly)
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "a segment of that name exists as "+legacy.String()) {
+		t.Errorf("Attach under the Qt 6.6+ name of a Qt 5 segment:\n got %v\nwant NotFound naming %s", err, legacy)
+	}
+	// A name that exists nowhere keeps the plain remedy.
+	err = NewSharedMemory(SharedMemoryKey(legacy.LegacyKey+"x", PosixRealtime)).Attach(ReadOnly)
+	if !errors.Is(err, ErrNotFound) || strings.Contains(err.Error(), "exists as") {
+		t.Errorf("Attach of a name that exists nowhere: %v", err)
+	}
+}
+
+// TestErrorAsFindsCauseFirst (adversarial review): errors.As on a failure
+// joined with a clean-up failure finds the failure's own cause first, as
+// errors.Join's order gave it before called made the join an *Error.
+func TestErrorAsFindsCauseFirst(t *testing.T) {
+	step := &Error{QtOp: "QSharedMemory::attach", Kind: PermissionDenied, Err: syscall.EACCES}
+	cleanup := &os.SyscallError{Syscall: "sem_close", Err: syscall.EBADF}
+	err := called("attach", errors.Join(step, cleanup))
+	var errno syscall.Errno
+	if !errors.As(err, &errno) || errno != syscall.EACCES {
+		t.Errorf("errors.As(err, *syscall.Errno) = %v, want the step's own EACCES", errno)
+	}
+	var sc *os.SyscallError
+	if !errors.As(err, &sc) || sc != cleanup {
+		t.Errorf("errors.As does not find the clean-up's failure: %v", sc)
+	}
+	// A join led by another failure is kept as it is: that failure leads.
+	plain := errors.New("the failure itself")
+	if err := called("attach", errors.Join(plain, step)); !errors.Is(err, plain) || strings.HasPrefix(err.Error(), "qipc:") {
+		t.Errorf("a join led by a plain failure: %q", err)
+	}
+}
+
+// TestFaultSaysTruncation (adversarial review): a ReadOnly object whose
+// Locked fn only reads, faulting because a peer truncated the POSIX
+// segment, is told of the truncation, not of a write.
+func TestFaultSaysTruncation(t *testing.T) {
+	skipWithoutBackend(t, PosixRealtime)
+	k := testShmKey(t, PosixRealtime, false)
+	mustCreate(t, k, 1<<20)
+	ro := NewSharedMemory(k)
+	defer closeWithin(t, ro)
+	if err := ro.Attach(ReadOnly); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate("/dev/shm"+k.Native, 0); err != nil {
+		t.Fatal(err)
+	}
+	err := ro.Locked(t.Context(), func(data []byte) error {
+		faultSink = data[len(data)-1] // a read only
+		return nil
+	})
+	if !errors.Is(err, ErrFault) || !strings.Contains(err.Error(), "a peer truncated the segment") ||
+		strings.Contains(err.Error(), "attached ReadOnly") {
+		t.Errorf("a read that faulted on a truncated segment: %v", err)
+	}
+}

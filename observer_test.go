@@ -3,6 +3,7 @@
 package qipc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // ipcTrace is what a watcher must leave as it found it: the System V
@@ -225,5 +227,40 @@ func TestPosixMadeLockStays(t *testing.T) {
 			_ = objs[2].Unlock()
 		}
 		t.Fatalf("a newcomer took the lock while another object held it (%v): the maker's Close removed the lock in use", err)
+	}
+}
+
+// TestFailedCreateCloseDoesNotWait (adversarial review of the
+// create-then-attach rule): an object whose Create failed beside a segment
+// whose lock was gone (so the Create made the lock, and keeps it bound)
+// and that never attached does not wait in Close for the lock another
+// object holds: only its made lock is at stake, and a lock held is in use.
+// The context is a watchdog: the right code returns at once.
+func TestFailedCreateCloseDoesNotWait(t *testing.T) {
+	skipWithoutBackend(t, SystemV)
+	k := testShmKey(t, SystemV, false)
+	mustCreate(t, k, 64)
+	if err := RemoveSemaphore(lockKeyFor(k)); err != nil { // as a Qt creator's destructor does
+		t.Fatal(err)
+	}
+	x := NewSharedMemory(k)
+	if err := x.Create(64, ReadWrite); !errors.Is(err, ErrAlreadyExists) {
+		t.Fatalf("Create beside the segment: %v, want AlreadyExists", err)
+	}
+	holder := NewSharedMemory(k)
+	defer closeWithin(t, holder)
+	if err := holder.Attach(ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := x.CloseContext(ctx); err != nil {
+		t.Errorf("Close of an object whose Create failed, while another object holds the lock: %v, want nil at once", err)
+	}
+	if err := holder.Unlock(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -128,7 +128,7 @@ func (m *SharedMemory) AttachContext(ctx context.Context, mode AccessMode) (err 
 	// until its server has created the segment, a lock semaphore at every
 	// try that no one would remove.
 	if err := m.b.findSegment(m.key); err != nil {
-		return err
+		return withNamesakes(err, m.key)
 	}
 	return m.change(ctx, op, func(*lockHold) error {
 		if err := m.detachedNow(op); err != nil {
@@ -180,6 +180,54 @@ func (m *SharedMemory) existing(exists error) error {
 	withHint := *e
 	withHint.hint = hint
 	return &withHint
+}
+
+// withNamesakes adds to the NotFound of an Attach the keys under which a
+// segment of the same name exists: the commonest miss is a Qt 5 program's
+// segment (a legacy System V name) looked for under the Qt 6.6+ name, or
+// the other way round. Only names that the OS can look up without making
+// anything (not Qt 6.6+'s System V name, whose runtime directory Qt makes)
+// are tried; each look is one shm_open or ftok.
+func withNamesakes(err error, k Key) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != NotFound || e.hint != "" {
+		return err
+	}
+	var found []string
+	for _, alt := range namesakes(k) {
+		if b, berr := backendFor("", alt); berr == nil && b.findSegment(alt) == nil {
+			found = append(found, alt.String())
+		}
+	}
+	if len(found) == 0 {
+		return err
+	}
+	withHint := *e
+	withHint.hint = "a segment of that name exists as " + strings.Join(found, " and as ") +
+		" (the name as another Qt generation or key type derives it; LegacySharedMemoryKey, SharedMemoryKey and ParseKey make those keys)"
+	return &withHint
+}
+
+// namesakes are the keys of the Unix segments that the other Qt
+// generations and key types derive from the name k was derived from (its
+// legacy key, or a Qt 6.6+ POSIX name proven by deriving it again).
+func namesakes(k Key) []Key {
+	name := k.LegacyKey
+	if name == "" && k.Type == PosixRealtime {
+		if n := strings.TrimPrefix(k.Native, "/"); SharedMemoryKey(n, PosixRealtime).Native == k.Native {
+			name = n
+		}
+	}
+	if name == "" {
+		return nil
+	}
+	var out []Key
+	for _, alt := range []Key{LegacySharedMemoryKey(name, SystemV), LegacySharedMemoryKey(name, PosixRealtime), SharedMemoryKey(name, PosixRealtime)} {
+		if !alt.IsEmpty() && (alt.Type != k.Type || alt.Native != k.Native) && checkKey("QSharedMemory", "", alt) == nil {
+			out = append(out, alt)
+		}
+	}
+	return out
 }
 
 // usable checks the object and its key before Create or Attach.
@@ -637,7 +685,15 @@ func (m *SharedMemory) CloseContext(ctx context.Context) (err error) {
 	m.life.end()
 	h := lockHold{sem: claimedSem, borrowed: claimed}
 	if !claimed && m.key.HasLock() && (attachedNow || m.mayRemove() || m.madeLock() != nil) {
-		h, err = m.closeLock(ctx)
+		limit := time.Duration(-1)
+		if !attachedNow && !m.mayRemove() {
+			// Only a lock this object made is at stake: a Close does not
+			// wait for another process's hold to remove it (a deferred
+			// Close after a failed Create would hang there); a lock held
+			// now is in use, and stays.
+			limit = 0
+		}
+		h, err = m.closeLock(ctx, limit)
 	}
 	_ = m.life.begin(context.Background())
 	if m.life.phase() == attached {
@@ -689,10 +745,11 @@ func (m *SharedMemory) mayRemove() bool {
 }
 
 // closeLock takes the lock for Close's detach and removals: a wait that
-// the closing does not end, ctx does. A lock semaphore removed under it
-// is followed, as Qt follows it, so that the last detach removes the one
-// the others use.
-func (m *SharedMemory) closeLock(ctx context.Context) (lockHold, error) {
+// the closing does not end, ctx does; limit 0 only tries, and a count
+// taken by another then gives no hold and no error. A lock semaphore
+// removed under it is followed, as Qt follows it, so that the last detach
+// removes the one the others use.
+func (m *SharedMemory) closeLock(ctx context.Context, limit time.Duration) (lockHold, error) {
 	const op = "QSharedMemory::detach"
 	for tries := 0; tries < reopenLimit; tries++ {
 		if _, err := m.bindAt(op, true); err != nil {
@@ -705,10 +762,12 @@ func (m *SharedMemory) closeLock(ctx context.Context) (lockHold, error) {
 		case sem == nil:
 			continue
 		}
-		ok, err := sem.take(ctx, -1)
+		ok, err := sem.take(ctx, limit)
 		switch {
 		case ok:
 			return lockHold{sem: sem}, nil
+		case err == nil && limit == 0:
+			return lockHold{}, nil // taken by another: nothing to remove now
 		case errors.Is(err, errSemaphoreGone) || errors.Is(err, ErrClosed):
 			if err := m.unbind(sem); err != nil {
 				return lockHold{}, err

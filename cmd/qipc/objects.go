@@ -86,9 +86,11 @@ func orNone(p string) string {
 }
 
 // inUse says why removing the object could hurt a live process, or "".
-// named is set when the user selected this very object (clean --id): a
-// System V set that no key file in sight names can be named no other way,
-// so its Unverified mark is then the user's to overrule, not use.
+// named is set when the user selected this very object (clean --id
+// sysv-sem:N): a System V set that no key file in sight names can be named
+// no other way, so its Unverified mark is then the user's to overrule,
+// for a free lock only (count 1: a counting semaphore below its start may
+// have a holder alive, which System V does not show).
 func (o *Object) inUse(named bool) string {
 	switch {
 	case o.Nattch != nil && *o.Nattch > 0:
@@ -100,7 +102,7 @@ func (o *Object) inUse(named bool) string {
 		return fmt.Sprintf("last used by live process %d", o.Lpid)
 	case o.Waiters != nil && *o.Waiters > 0:
 		return fmt.Sprintf("%d process(es) waiting on it", *o.Waiters)
-	case o.Unverified && !(named && o.Kind == kindSysvSem && o.Lpid != 0):
+	case o.Unverified && !(named && o.Kind == kindSysvSem && o.Lpid != 0 && o.Value != nil && *o.Value == 1):
 		return o.unsure
 	}
 	return ""

@@ -979,9 +979,10 @@ still empty and with no System V object on it.
 A System V semaphore set whose key file is gone (a Qt program that made
 the lock under another process's key file and then died leaves one) has no
 name left: nothing records the one it had. --id sysv-sem:N names it by the
-id ls prints; so named, the missing key file no longer keeps it (a key file
-outside the directories scanned could still have named it), but a live or
-unseen last user and waiters still do unless --force.`)
+id ls prints; so named, a free lock (count 1) whose last user is gone and
+on which no one waits goes although a key file outside the directories
+scanned could still name it. System V does not tell who else took a count
+earlier and still runs: name only a set you know to be such an orphan.`)
 	fs.BoolVar(&stale, "stale", false, "remove the objects marked STALE (required)")
 	fs.BoolVar(&dryRun, "dry-run", false, "print what would be removed, remove nothing")
 	fs.BoolVar(&force, "force", false, "also remove stale objects that live processes use")
@@ -1010,7 +1011,7 @@ unseen last user and waiters still do unless --force.`)
 			fmt.Fprintf(stdout, "skip %s: nothing proves it Qt's (qipc rm removes it by name)\n", o.label())
 			continue
 		}
-		if why := o.inUse(sel.named(o)); why != "" && !force {
+		if why := o.inUse(sel.named1(o)); why != "" && !force {
 			fmt.Fprintf(stdout, "skip %s: %s (use --force)\n", o.label(), why)
 			continue
 		}
@@ -1050,7 +1051,9 @@ func (s *selection) register(fs *flagSet, verb string) {
 		"the one way to name a set whose key file is gone")
 }
 
-// check reports a malformed --id.
+// check reports a malformed --id: KIND:N or N, N a number as ls prints
+// it (no sign, no leading zero), so that nothing that can match nothing
+// passes as a selection.
 func (s selection) check() error {
 	if s.id == "" {
 		return nil
@@ -1059,19 +1062,27 @@ func (s selection) check() error {
 	if !found {
 		kind, n = "", s.id
 	}
-	if _, err := strconv.Atoi(n); err != nil || kind != "" && kind != kindSysvShm && kind != kindSysvSem {
-		return fmt.Errorf("--id %q: want sysv-shm:N, sysv-sem:N or N", s.id)
+	v, err := strconv.Atoi(n)
+	if err != nil || strconv.Itoa(v) != n || v < 0 || found && kind != kindSysvShm && kind != kindSysvSem {
+		return fmt.Errorf("--id %q: want sysv-shm:N, sysv-sem:N or N, N as ls prints it", s.id)
 	}
 	return nil
 }
 
-// named reports whether --id names o itself.
+// named reports whether --id selects o: N selects the segment and the set
+// with that id, KIND:N the one of that kind.
 func (s selection) named(o *Object) bool {
 	if s.id == "" || o.ID == nil {
 		return false
 	}
 	n := strconv.Itoa(*o.ID)
-	return s.id == n || s.id == o.Kind+":"+n
+	return s.id == n || s.named1(o)
+}
+
+// named1 reports whether --id names o with its kind: only so named does a
+// set's missing key file not keep clean from it (Object.inUse).
+func (s selection) named1(o *Object) bool {
+	return o.ID != nil && s.id == o.Kind+":"+strconv.Itoa(*o.ID)
 }
 
 // scan is the platform's scan limited to the objects selected: --id names

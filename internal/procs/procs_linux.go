@@ -18,14 +18,20 @@ import (
 const DevShm = "/dev/shm"
 
 // Alive reports whether pid runs; a zombie counts as gone. A process this
-// one may not look at counts as running.
+// one may not look at counts as running, and so does one that /proc hides
+// (mounted with hidepid) but the kernel still knows: kill(pid, 0) sees
+// through hidepid.
 func Alive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return errors.Is(err, fs.ErrPermission)
+		if errors.Is(err, fs.ErrPermission) {
+			return true
+		}
+		kerr := unix.Kill(pid, 0)
+		return kerr == nil || kerr == unix.EPERM
 	}
 	s := string(b)
 	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
