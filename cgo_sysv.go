@@ -558,6 +558,13 @@ type sysvSem struct {
 	file  keyFile // the key file that gave key
 }
 
+// sleepers reports whether processes sleep in the set's queue, where a
+// raw system call can ask (sysv_fast.go): a wait that spins then would
+// only barge ahead of them (Semaphore.spin).
+func (s *sysvSem) sleepers() bool {
+	return sysvRawOn() && s.semid >= 0 && sysvSleepersNow(int32(s.semid))
+}
+
 // owners: the set's owner and creator (an owner may give a set away with
 // IPC_SET; its creator stays), and the owner of the key file that gave its
 // key.

@@ -5,6 +5,7 @@ package qipc
 import (
 	"errors"
 	"math"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -288,5 +289,56 @@ func TestSemCloseUnmapsAtOnce(t *testing.T) {
 	}
 	if maps := countMaps(t); maps != maps0 {
 		t.Fatalf("after the waiter left the closed semaphore: %d shared mappings, want %d", maps, maps0)
+	}
+}
+
+// TestNoSpinBehindSleepers (issue 27): a wait does not spin while another
+// process or goroutine sleeps in the semaphore's queue: the next post
+// wakes the sleeper, so a spin could only burn a CPU the holder needs, or
+// barge ahead of the queue. Here a goroutine sleeps in Acquire (glibc's
+// waiter count shows it; System V's GETNCNT); a second object's spin then
+// makes no try at all, whatever its budget; once the sleeper is served,
+// the spin tries again.
+func TestNoSpinBehindSleepers(t *testing.T) {
+	if !multiCPU || runtime.GOMAXPROCS(0) == 1 {
+		t.Skip("no spinning on one CPU")
+	}
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		t.Run(typ.String(), func(t *testing.T) {
+			if typ == PosixRealtime {
+				requireSemFast(t)
+			} else if skipWithoutBackend(t, SystemV); !sysvRawOn() {
+				t.Skip("no raw System V calls on this platform")
+			}
+			k := testSemKey(t, typ, false)
+			sleeper, err := NewSemaphore(k, 0, SemaphoreCreate, WithSpin(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sleeper.Close()
+			spinner, err := NewSemaphore(k, 0, SemaphoreOpen, WithSpin(time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer spinner.Close()
+			done := make(chan error, 1)
+			go func() { done <- sleeper.Acquire() }()
+			r := spinner.cur.Load()
+			for !r.sleepers() {
+				runtime.Gosched() // until the sleeper is in the queue
+			}
+			if _, tried := spinner.spin(r); tried {
+				t.Error("a wait spun while another slept in the queue")
+			}
+			if err := spinner.Release(1); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if _, tried := spinner.spin(r); !tried {
+				t.Error("with no sleeper left, a wait did not spin")
+			}
+		})
 	}
 }

@@ -88,6 +88,22 @@ func (r *semRef) lockFree() bool { return r.word != nil && semFastOn() }
 func (r *semRef) tryTake() bool { return r.lockFree() && semFastTake(r.word) }
 func (r *semRef) tryGive() bool { return r.lockFree() && semFastGive(r.word) }
 
+// sleepers reports whether processes sleep in the kernel's queue for the
+// semaphore, where that is cheap to see: glibc's sem_t counts them (its
+// own sem_wait and this package's futex sleep alike) in a word a load
+// reads; System V tells in one system call (queueSeer). False elsewhere.
+func (r *semRef) sleepers() bool {
+	if r.lockFree() {
+		return semFastSleepers(r.word)
+	}
+	q, ok := r.h.(queueSeer)
+	return ok && q.sleepers()
+}
+
+// queueSeer is a semHandle that can tell cheaply whether processes sleep
+// in its queue.
+type queueSeer interface{ sleepers() bool }
+
 // enter begins a call that uses the handle; it fails once the object is
 // closed.
 func (s *Semaphore) enter() bool {
@@ -317,8 +333,15 @@ func (s *Semaphore) spin(r *semRef) (taken, tried bool) {
 	if limit <= 0 || !multiCPU || runtime.GOMAXPROCS(0) == 1 {
 		return false, false
 	}
-	budget := min(max(time.Duration(s.spinFor.Load()), minSpin), limit)
 	cheap := r.lockFree() // a try is a load, not a system call
+	if r.sleepers() {
+		// The next post wakes a sleeper, which takes the count: a spin
+		// would only burn a CPU that the holder or the woken one needs
+		// (with more processes than CPUs it halved a contended lock's
+		// throughput), or barge ahead of the queue.
+		return false, false
+	}
+	budget := min(max(time.Duration(s.spinFor.Load()), minSpin), limit)
 	start := time.Now()
 	for i := 1; ; i++ {
 		var ok bool

@@ -38,3 +38,12 @@ func sysvSemopNow(semid int32, op, flg int16) syscall.Errno {
 	_, _, e := unix.RawSyscall6(unix.SYS_SEMTIMEDOP, uintptr(semid), uintptr(unsafe.Pointer(&sop)), 1, 0, 0, 0)
 	return e
 }
+
+// sysvSleepersNow reports whether processes sleep in the set's queue for
+// a count (semctl GETNCNT, one system call that cannot block); false when
+// it cannot tell.
+func sysvSleepersNow(semid int32) bool {
+	const getncnt = 14 // GETNCNT, linux/sem.h
+	n, _, e := unix.RawSyscall6(unix.SYS_SEMCTL, uintptr(semid), 0, getncnt, 0, 0, 0)
+	return e == 0 && n > 0
+}

@@ -10,3 +10,5 @@ import "syscall"
 func sysvRawOn() bool { return false }
 
 func sysvSemopNow(int32, int16, int16) syscall.Errno { return syscall.ENOSYS }
+
+func sysvSleepersNow(int32) bool { return false }
