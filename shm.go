@@ -445,15 +445,15 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 		testHookChangeEnded()
 	}
 	err = errors.Join(err, m.exitLock(&h))
-	if failedMaker && !retired && !m.b.followsRemoval() {
+	if failedMaker && !retired && !m.key.Type.IsSystemV() {
 		// A failed call holds nothing it made (COMPAT.md #15): its handle
-		// goes; the named semaphore stays for whoever else has it. Where
-		// users follow a removal, the handle stays bound instead (on
-		// System V it is a number that holds nothing; Windows removes
-		// nothing by name), so that the object still knows it made the
-		// lock: Qt's recipe "create, else attach" makes it in the failed
-		// Create, and the Close after the Attach removes it (madeLock),
-		// as Qt's destructor does.
+		// goes; the named semaphore stays for whoever else has it. A
+		// System V handle is a number that holds nothing, and stays bound,
+		// so that the object still knows it made the lock: Qt's recipe
+		// "create, else attach" makes it in the failed Create, and the
+		// Close after the Attach removes it (madeLock), as Qt's
+		// destructor does. (A Windows handle would keep the semaphore
+		// alive as long as the object, closed or not.)
 		err = errors.Join(err, m.unbind(h.sem))
 	}
 	return err
