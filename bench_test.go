@@ -656,7 +656,10 @@ func TestBenchTable(t *testing.T) {
 			cpu = &row{}
 		}
 		return func(t *testing.T, r *row) {
-			gp, qp := peerNamed("go"), peerNamed(qtName)
+			gp, qp := peerNamed("go"), peer{}
+			if qtName != "" { // "": Go and C only (the loaded rows)
+				qp = peerNamed(qtName)
+			}
 			pa, pb := gp, gp
 			if !goA {
 				pa = qp
@@ -676,7 +679,7 @@ func TestBenchTable(t *testing.T) {
 				v, c, err = run(t, cpeer, cpeer, 1)
 				add(&r.cC, &cpu.cC, v, c, err)
 			}
-			if peerAvailable(qtName) {
+			if qtName != "" && peerAvailable(qtName) {
 				v, _, err = run(t, qp, qp, r.qtDiv())
 				r.qtC.add(v, err)
 			}
@@ -739,6 +742,29 @@ func TestBenchTable(t *testing.T) {
 		r.cC.add(parseMetric(strings.TrimSpace(string(out)), "mb_per_s"))
 	}
 
+	// loaded runs measure with one busy process per CPU at the same
+	// priority beside it (issue 27's loaded rows: a crowded desktop or
+	// server), each ended by its PID when the row is done.
+	loaded := func(measure func(t *testing.T, r *row)) func(t *testing.T, r *row) {
+		return func(t *testing.T, r *row) {
+			var busy []*exec.Cmd
+			defer func() {
+				for _, c := range busy {
+					_ = c.Process.Kill()
+					_ = c.Wait()
+				}
+			}()
+			for i := 0; i < runtime.NumCPU(); i++ {
+				c := exec.Command("sh", "-c", "while :; do :; done")
+				if err := c.Start(); err != nil {
+					t.Fatal(err)
+				}
+				busy = append(busy, c)
+			}
+			measure(t, r)
+		}
+	}
+
 	// CPU rows are filled by the ping-pong and counter rows before them.
 	cpuRow := func(name, qtName string) *row {
 		return &row{name: name, unit: "ns CPU", qtName: qtName, measure: func(*testing.T, *row) {}}
@@ -758,6 +784,8 @@ func TestBenchTable(t *testing.T) {
 		{name: "POSIX counter, 4 processes", unit: "incr/s", higherOK: true, qtName: posixQt, measure: counterRow(posix, 4, nCounter, posixQt, nil)},
 		{name: "POSIX counter, 8 processes", unit: "incr/s", higherOK: true, qtName: posixQt, measure: counterRow(posix, 8, nCounter, posixQt, posixCounterCPU)},
 		posixCounterCPU,
+		{name: "POSIX ping-pong Go⇄Go, C⇄C, loaded", unit: "ns/rt", measure: loaded(pingRow(posix, nPing, "", true, true, nil))},
+		{name: "POSIX counter, 4 processes, loaded", unit: "incr/s", higherOK: true, measure: loaded(counterRow(posix, 4, nCounter, "", nil))},
 		{name: "POSIX Create+Attach+Detach+Close", unit: "ns/op", qtName: posixQt, measure: cycleRow(posix, nCycle)},
 		{name: "POSIX Attach+Detach", unit: "ns/op", qtName: posixQt, measure: attachRow(posix, nAttach)},
 		{name: "copy 1 MiB into Data()", unit: "MB/s", higherOK: true, measure: copyRow},
@@ -774,6 +802,8 @@ func TestBenchTable(t *testing.T) {
 			&row{name: "System V counter, 4 processes", unit: "incr/s", higherOK: true, qtName: qt, measure: counterRow(sysv, 4, nCounter, qt, nil)},
 			&row{name: "System V counter, 8 processes", unit: "incr/s", higherOK: true, qtName: qt, measure: counterRow(sysv, 8, nCounter, qt, sysvCounterCPU)},
 			sysvCounterCPU,
+			&row{name: "System V ping-pong Go⇄Go, C⇄C, loaded", unit: "ns/rt", measure: loaded(pingRow(sysv, nPingSysV, "", true, true, nil))},
+			&row{name: "System V counter, 4 processes, loaded", unit: "incr/s", higherOK: true, measure: loaded(counterRow(sysv, 4, nCounter, "", nil))},
 			&row{name: "System V Create+Attach+Detach+Close", unit: "ns/op", qtName: qt, measure: cycleRow(sysv, nCycle)},
 			&row{name: "System V Attach+Detach", unit: "ns/op", qtName: qt, measure: attachRow(sysv, nAttach)},
 		)
