@@ -382,12 +382,18 @@ func TestFaultSaysTruncation(t *testing.T) {
 	if err := os.Truncate("/dev/shm"+k.Native, 0); err != nil {
 		t.Fatal(err)
 	}
-	err := ro.Locked(t.Context(), func(data []byte) error {
-		faultSink = data[len(data)-1] // a read only
-		return nil
-	})
-	if !errors.Is(err, ErrFault) || !strings.Contains(err.Error(), "a peer truncated the segment") ||
-		strings.Contains(err.Error(), "attached ReadOnly") {
-		t.Errorf("a read that faulted on a truncated segment: %v", err)
+	_, err := ro.ReadAt(make([]byte, 1), 1<<20-1)
+	errs := []error{err}
+	if !emulated() { // qemu-user gives the fault no address: Locked cannot tell it (TestTruncatedSegmentFault)
+		errs = append(errs, ro.Locked(t.Context(), func(data []byte) error {
+			faultSink = data[len(data)-1] // a read only
+			return nil
+		}))
+	}
+	for _, err := range errs {
+		if !errors.Is(err, ErrFault) || !strings.Contains(err.Error(), "a peer truncated the segment") ||
+			strings.Contains(err.Error(), "attached ReadOnly") {
+			t.Errorf("a read that faulted on a truncated segment: %v", err)
+		}
 	}
 }

@@ -283,14 +283,14 @@ func (s *Semaphore) take(ctx context.Context, limit time.Duration) (bool, error)
 	if r.tryTake() {
 		return true, nil
 	}
-	tried := false
+	tries := 0
 	if limit != 0 {
 		var taken bool
-		if taken, tried = s.spin(r); taken {
+		if taken, tries = s.spin(r); taken {
 			return true, nil
 		}
 	}
-	return s.takeSlow(ctx, limit, tried)
+	return s.takeSlow(ctx, limit, tries > 0)
 }
 
 // takeNow is take's first, uncontended try alone: no system call where
@@ -320,50 +320,58 @@ var multiCPU = runtime.NumCPU() > 1
 // sleep and wake-up. It takes nothing unless it succeeds, so a waiter
 // killed while spinning leaves the count as a killed sleeper does.
 //
+// It does not spin while others sleep in the semaphore's queue
+// (semRef.sleepers): the next post wakes one of them, which takes the
+// count, so a spin could only burn a CPU that the holder or the woken one
+// needs (with more processes than CPUs it halved a contended lock's
+// throughput), or barge ahead of the queue. Where a try is a system call
+// (System V), the first try comes before that question, so that an
+// uncontended take costs one call, not two.
+//
 // How long it spins adapts to the semaphore: four times the recent time a
 // spin took to succeed, shrinking while spins fail, between minSpin and the
-// WithSpin budget. It never stops altogether: two processes that hand a
-// count back and forth would then both sleep, and neither would spin long
-// enough to catch the other again (the wake-up takes longer than a spin).
+// WithSpin budget. With no one asleep it never stops altogether: two
+// processes that hand a count back and forth would then both sleep, and
+// neither would spin long enough to catch the other again (the wake-up
+// takes longer than a spin).
 //
-// tried reports whether it made any try, so that takeSlow need not begin
-// with another non-blocking one.
-func (s *Semaphore) spin(r *semRef) (taken, tried bool) {
+// tries is how many tries it made, so that takeSlow need not begin with
+// another non-blocking one.
+func (s *Semaphore) spin(r *semRef) (taken bool, tries int) {
 	limit := s.opts.spin
 	if limit <= 0 || !multiCPU || runtime.GOMAXPROCS(0) == 1 {
-		return false, false
+		return false, 0
 	}
 	cheap := r.lockFree() // a try is a load, not a system call
-	if r.sleepers() {
-		// The next post wakes a sleeper, which takes the count: a spin
-		// would only burn a CPU that the holder or the woken one needs
-		// (with more processes than CPUs it halved a contended lock's
-		// throughput), or barge ahead of the queue.
-		return false, false
+	if cheap && r.sleepers() {
+		return false, 0
 	}
 	budget := min(max(time.Duration(s.spinFor.Load()), minSpin), limit)
 	start := time.Now()
-	for i := 1; ; i++ {
+	for tries = 1; ; tries++ {
 		var ok bool
 		if cheap {
 			ok = r.tryTake()
 		} else {
 			var err error
 			if ok, err = r.h.wait(0); err != nil {
-				return false, true // takeSlow reports or follows it
+				return false, tries // takeSlow reports or follows it
 			}
 		}
 		if ok {
 			s.learnSpin(4*time.Since(start), limit)
-			return true, true
+			return true, tries
 		}
-		if (!cheap || i%16 == 0) && time.Since(start) >= budget {
+		if tries == 1 && !cheap && r.sleepers() {
+			return false, tries
+		}
+		if (!cheap || tries%16 == 0) && time.Since(start) >= budget {
 			break
 		}
 		spin.Pause(spinPauses)
 	}
 	s.learnSpin(0, limit)
-	return false, true
+	return false, tries
 }
 
 // learnSpin moves the spin budget a quarter of the way to target. Two
