@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qipc-go/qipc/internal/knobs"
 )
 
 // What users pay per operation, measured against the C peer and the Qt
@@ -217,12 +219,12 @@ func forBackends(b *testing.B, fn func(b *testing.B, bb benchBackend)) {
 // withCPath runs fn with the POSIX fast path and the raw System V semop
 // off, so that every operation goes through C, for comparison.
 func withCPath(fn func()) {
-	oldFast, oldRaw := semFastOff.Load(), sysvRawOff.Load()
-	semFastOff.Store(true)
-	sysvRawOff.Store(true)
+	oldFast, oldRaw := knobs.SemFastOff.Load(), knobs.SysvRawOff.Load()
+	knobs.SemFastOff.Store(true)
+	knobs.SysvRawOff.Store(true)
 	defer func() {
-		semFastOff.Store(oldFast)
-		sysvRawOff.Store(oldRaw)
+		knobs.SemFastOff.Store(oldFast)
+		knobs.SysvRawOff.Store(oldRaw)
 	}()
 	fn()
 }
@@ -379,10 +381,10 @@ func pingPongGoA(t testing.TB, p peer, bb benchBackend, n int) (float64, error) 
 		return 0, err
 	}
 	ns, err := timed(n, func() error { return goPingPong(s1, s2, n, true) })
-	if line := pr.line(); line != "ok" {
+	if line := pr.Line(); line != "ok" {
 		return 0, fmt.Errorf("%s role b: %s", p.name, line)
 	}
-	pr.finish()
+	pr.Finish()
 	return ns, err
 }
 
@@ -399,7 +401,7 @@ func spinArgs(p peer, args []string) []string {
 
 // cpuOf is the CPU time (user and system) that a finished peer used.
 func cpuOf(pr *proc) time.Duration {
-	if st := pr.cmd.ProcessState; st != nil {
+	if st := pr.Cmd.ProcessState; st != nil {
 		return st.UserTime() + st.SystemTime()
 	}
 	return 0
@@ -414,12 +416,12 @@ func pingPongCPU(t testing.TB, pa, pb peer, bb benchBackend, n int, goArgs ...st
 		rb := pb.start(t, "pingpong", k1, append([]string{k2.String(), strconv.Itoa(n), "b", "--hold"}, spinArgs(pb, goArgs)...)...)
 		time.Sleep(100 * time.Millisecond)
 		ra := pa.start(t, "pingpong", k1, append([]string{k2.String(), strconv.Itoa(n), "a"}, spinArgs(pa, goArgs)...)...)
-		line := ra.line()
-		ra.finish()
-		if l := rb.line(); l != "ok" {
+		line := ra.Line()
+		ra.Finish()
+		if l := rb.Line(); l != "ok" {
 			return 0, 0, fmt.Errorf("%s role b: %s", pb.name, l)
 		}
-		rb.finish()
+		rb.Finish()
 		ns, err := parseMetric(line, "ns_per_roundtrip")
 		return ns, cpuOf(ra) + cpuOf(rb), err
 	}
@@ -449,19 +451,19 @@ func counterCPU(t testing.TB, p peer, procs int, bb benchBackend, n int, goArgs 
 			prs = append(prs, p.start(t, "counter", k, append([]string{strconv.Itoa(n), "--barrier"}, spinArgs(p, goArgs)...)...))
 		}
 		for _, pr := range prs {
-			expectLine(t, pr.name+" counter", pr.line(), "ready")
+			expectLine(t, pr.Name+" counter", pr.Line(), "ready")
 		}
 		t0 := time.Now()
 		for _, pr := range prs {
-			pr.send("go")
+			pr.Send("go")
 		}
 		for _, pr := range prs {
-			pr.value("ok last=")
+			pr.Value("ok last=")
 		}
 		wall := time.Since(t0)
 		var cpu time.Duration
 		for _, pr := range prs {
-			pr.finish()
+			pr.Finish()
 			cpu += cpuOf(pr)
 		}
 		if got := binary.LittleEndian.Uint64(m.Data()); got != uint64(procs*n) {

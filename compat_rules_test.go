@@ -26,7 +26,7 @@ func TestFailedCreateKeepsHeldLock(t *testing.T) {
 			p := peerNamed(tc.holder)
 			p.require(t)
 			k := testShmKey(t, tc.typ, tc.legacy)
-			expectLine(t, "create", p.start(t, "create", k, "16", "--hold").line(), "ok size=16")
+			expectLine(t, "create", p.start(t, "create", k, "16", "--hold").Line(), "ok size=16")
 			holder, _ := p.startHolder(t, k)
 
 			done := make(chan error)
@@ -35,7 +35,7 @@ func TestFailedCreateKeepsHeldLock(t *testing.T) {
 				defer closeWithin(t, m)
 				done <- m.Create(16, ReadWrite)
 			}()
-			holder.finish()
+			holder.Finish()
 			if err := <-done; !errors.Is(err, ErrAlreadyExists) {
 				t.Fatalf("Create of an existing segment: %v", err)
 			}
@@ -95,12 +95,12 @@ func TestDetachKeepsCallersLock(t *testing.T) {
 			k := testShmKey(t, tc.typ, tc.peer == "qt5" || tc.peer == "qt6.4")
 			mustCreate(t, k, 8)
 			pr := p.start(t, "lock-detach", k)
-			expectLine(t, tc.peer+" lock-detach", pr.line(), "ok detached")
+			expectLine(t, tc.peer+" lock-detach", pr.Line(), "ok detached")
 			if n, ok := lockCount(t, k); ok && n != 1 {
 				t.Fatalf("lock count %d after %s's detach under lock(), want 1 (released)", n, tc.peer)
 			}
-			pr.send("go")
-			expectLine(t, tc.peer+" unlock", pr.line(), "ok unlock=false")
+			pr.Send("go")
+			expectLine(t, tc.peer+" unlock", pr.Line(), "ok unlock=false")
 		})
 	}
 }
@@ -152,8 +152,8 @@ func TestNativeKeyWithoutLock(t *testing.T) {
 					t.Fatalf("a semaphore (count %d) on the native key's file: Qt <= 6.5 makes none", n)
 				}
 				holder := p.start(t, "hold-lock", k)
-				expectLine(t, name+" hold-lock", holder.line(), "ok attached")
-				qtText := expectErr(t, name+" lock()", holder.line(), LockError)
+				expectLine(t, name+" hold-lock", holder.Line(), "ok attached")
+				qtText := expectErr(t, name+" lock()", holder.Line(), LockError)
 				err := m.Lock()
 				if KindOf(err) != LockError || !errors.Is(err, ErrNoLock) || QtErrorString(err) != qtText {
 					t.Fatalf("Lock: %v (%v, %q); want LockError matching ErrNoLock with %s's text %q", err, KindOf(err), QtErrorString(err), name, qtText)

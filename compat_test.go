@@ -94,7 +94,7 @@ var scenarios = []scenario{
 	{name: "sizes", run: func(e env) {
 		for _, size := range []string{"1", "4097", "65537"} {
 			k := e.shmKey()
-			expectLine(e.t, e.a.name+" create", e.a.start(e.t, "create", k, size, "--hold").line(), "ok size="+size)
+			expectLine(e.t, e.a.name+" create", e.a.start(e.t, "create", k, size, "--hold").Line(), "ok size="+size)
 			expectLine(e.t, e.b.name+" attach", e.b.run(e.t, "attach", k), "ok size="+size)
 		}
 	}},
@@ -106,8 +106,8 @@ var scenarios = []scenario{
 	{name: "semaphore-counts", core: true, run: func(e env) {
 		s := e.semKey()
 		owner := e.a.start(e.t, "sem-create", s, "1", "--hold")
-		expectLine(e.t, e.a.name+" sem-create", owner.line(), "ok")
-		expectLine(e.t, e.b.name+" sem-release", e.b.start(e.t, "sem-release", s, "2", "--hold").line(), "ok")
+		expectLine(e.t, e.a.name+" sem-create", owner.Line(), "ok")
+		expectLine(e.t, e.b.name+" sem-release", e.b.start(e.t, "sem-release", s, "2", "--hold").Line(), "ok")
 		sem, err := NewSemaphore(s, 0, SemaphoreOpen, WithoutCleanup())
 		if err != nil {
 			e.t.Fatal(err)
@@ -132,7 +132,7 @@ var scenarios = []scenario{
 		k := e.shmKey()
 		creator := startCreator(e.t, e.a, k, 64)
 		expectLine(e.t, "go write", gop.run(e.t, "write", k, "0", "cafe"), "ok")
-		creator.kill()
+		creator.Kill()
 		expectErr(e.t, e.b.name+" create", e.b.run(e.t, "create", k, "64"), AlreadyExists)
 		read := e.b.run(e.t, "read", k, "0", "2")
 		if e.bc.typ.IsSystemV() && !e.b.legacyOnly && e.b.name != "go" {
@@ -318,10 +318,10 @@ func checkFailedCreate(t testing.TB, b peer, k Key, holder *proc) {
 			break
 		}
 		select {
-		case line := <-c.lines:
-			c.last = line
+		case line := <-c.Lines:
+			c.Last = line
 			expectErr(t, b.name+" create", line, AlreadyExists)
-			c.finish()
+			c.Finish()
 		case <-time.After(time.Millisecond):
 			continue
 		}
@@ -337,11 +337,11 @@ func checkFailedCreate(t testing.TB, b peer, k Key, holder *proc) {
 		if n, ok := lockCount(t, k); !ok || n != 0 {
 			t.Fatalf("lock while %s's create waits: count %d (exists %v), want 0", b.name, n, ok)
 		}
-		holder.release()
-		holder.stamp("ok unlocked at=")
-		holder.finish()
-		expectErr(t, b.name+" create", c.line(), AlreadyExists)
-		c.finish()
+		holder.Release()
+		stamp(holder, "ok unlocked at=")
+		holder.Finish()
+		expectErr(t, b.name+" create", c.Line(), AlreadyExists)
+		c.Finish()
 		if n, ok := lockCount(t, k); !ok || n != 1 {
 			t.Fatalf("lock after the holder's unlock and the failed create: count %d (exists %v), want 1", n, ok)
 		}
@@ -351,8 +351,8 @@ func checkFailedCreate(t testing.TB, b peer, k Key, holder *proc) {
 	if exists && n == 0 {
 		t.Fatalf("%s's failed create left the held lock alone; Qt's calls reset or remove it", b.name)
 	}
-	t.Logf("%s's failed create broke the lock %s held: exists %v, count %d (Qt's Create-mode bind; COMPAT.md #1)", b.name, holder.name, exists, n)
-	holder.release()
-	holder.stamp("ok unlocked at=")
-	holder.finish()
+	t.Logf("%s's failed create broke the lock %s held: exists %v, count %d (Qt's Create-mode bind; COMPAT.md #1)", b.name, holder.Name, exists, n)
+	holder.Release()
+	stamp(holder, "ok unlocked at=")
+	holder.Finish()
 }

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // The crash matrix: processes SIGKILLed at each step of the lifecycle, and
@@ -26,7 +28,7 @@ import (
 
 // qipcTool builds cmd/qipc once into the build directory.
 var qipcTool = sync.OnceValues(func() (string, error) {
-	bin := filepath.Join(buildDir(), "qipc-reltest")
+	bin := filepath.Join(harness.BuildDir(), "qipc-reltest")
 	out, err := exec.Command("go", "build", "-o", bin, "./cmd/qipc").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build ./cmd/qipc: %v\n%s", err, out)
@@ -253,7 +255,7 @@ func TestCrashMatrix(t *testing.T) {
 func crashCreator(t *testing.T, p peer, typ KeyType) {
 	k := testShmKey(t, typ, p.legacyOnly)
 	creator := startCreator(t, p, k, 64, "--init", crashPatternHex)
-	creator.kill()
+	creator.Kill()
 	o, ok := lsSegment(t, k)
 	if !ok || !o.Stale {
 		t.Errorf("qipc ls after the creator was killed: %+v (found %v), want the segment marked stale", o, ok)
@@ -279,8 +281,8 @@ func crashAttacher(t *testing.T, p peer, typ KeyType) {
 	k := testShmKey(t, typ, p.legacyOnly)
 	m := mustCreate(t, k, 64)
 	a := p.start(t, "attach", k, "--hold", "--init", crashPatternHex)
-	expectLine(t, p.name+" attach", a.line(), "ok size=64")
-	a.kill()
+	expectLine(t, p.name+" attach", a.Line(), "ok size=64")
+	a.Kill()
 	if o, ok := lsSegment(t, k); !ok || o.Stale {
 		t.Errorf("qipc ls after an attacher was killed: %+v (found %v), want present and not stale", o, ok)
 	} else if typ != PosixRealtime && (o.Nattch == nil || *o.Nattch != 1) {
@@ -300,7 +302,7 @@ func crashLockHolder(t *testing.T, p peer, typ KeyType) {
 	m := mustCreate(t, k, 64)
 	h, _ := p.startHolder(t, k, "--init", crashPatternHex)
 	requireLockHeld(t, m, p.name)
-	h.kill()
+	h.Kill()
 	lockAfterCrash(t, m, typ)
 }
 
@@ -312,11 +314,11 @@ func crashSemHolder(t *testing.T, p peer, typ KeyType) {
 	}
 	defer s.Close()
 	h := p.start(t, "sem-acquire", k, "1", "--hold")
-	expectLine(t, p.name+" sem-acquire", h.line(), "ok")
+	expectLine(t, p.name+" sem-acquire", h.Line(), "ok")
 	if v, _ := s.Value(); v != 0 {
 		t.Fatalf("count while %s holds it: %d, want 0", p.name, v)
 	}
-	h.kill()
+	h.Kill()
 	if typ != PosixRealtime {
 		ok, err := s.AcquireTimeout(5 * time.Second)
 		if !ok || err != nil {
@@ -351,7 +353,7 @@ func crashSemHolder(t *testing.T, p peer, typ KeyType) {
 // pauseLib returns the pause library (peers/pause), built by make.
 func pauseLib(t *testing.T) string {
 	t.Helper()
-	lib := filepath.Join(buildDir(), "libqipcpause.so")
+	lib := filepath.Join(harness.BuildDir(), "libqipcpause.so")
 	if _, err := os.Stat(lib); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s is not built (make peers)", lib)
@@ -365,11 +367,11 @@ func pauseLib(t *testing.T) string {
 // pause library leaves it.
 func waitStopped(t *testing.T, pr *proc) {
 	t.Helper()
-	deadline := time.Now().Add(peerTimeout())
+	deadline := time.Now().Add(harness.Timeout())
 	for {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pr.cmd.Process.Pid))
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pr.Cmd.Process.Pid))
 		if err != nil {
-			t.Fatalf("%s: %v", pr.name, err)
+			t.Fatalf("%s: %v", pr.Name, err)
 		}
 		// pid (comm) state ...: the state follows the last ')'.
 		if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(f) > 0 {
@@ -377,11 +379,11 @@ func waitStopped(t *testing.T, pr *proc) {
 			case "T", "t":
 				return
 			case "Z", "X":
-				t.Fatalf("%s exited instead of stopping inside create", pr.name)
+				t.Fatalf("%s exited instead of stopping inside create", pr.Name)
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not stop inside create within %v", pr.name, peerTimeout())
+			t.Fatalf("%s did not stop inside create within %v", pr.Name, harness.Timeout())
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -414,7 +416,7 @@ func crashDuringCreate(t *testing.T, p peer, typ KeyType, step string) {
 	} else if o.Stale {
 		t.Errorf("qipc ls: segment of a live (stopped) creator marked stale: %v", o.Reasons)
 	}
-	c.kill()
+	c.Kill()
 	if o, ok := lsSegment(t, k); !ok || !o.Stale {
 		t.Errorf("qipc ls after the creator died inside create: %+v (found %v), want stale", o, ok)
 	}
@@ -425,7 +427,7 @@ func crashDuringCreate(t *testing.T, p peer, typ KeyType, step string) {
 	if typ == PosixRealtime {
 		// No undo: the Attach waits for the dead creator's lock until it
 		// is recovered.
-		waitForWaiter(t, k, &proc{t: t, name: "Attach", lines: make(chan string)})
+		waitForWaiter(t, k, "Attach", nil)
 		select {
 		case err := <-done:
 			t.Fatalf("POSIX: Attach returned while a dead creator holds the lock: %v", err)
@@ -441,7 +443,7 @@ func crashDuringCreate(t *testing.T, p peer, typ KeyType, step string) {
 	var err error
 	select {
 	case err = <-done:
-	case <-time.After(peerTimeout()):
+	case <-time.After(harness.Timeout()):
 		t.Fatal("Attach still waiting after the lock came back")
 	}
 	if step == "shm_open" {
@@ -500,14 +502,14 @@ func crashDuringCreate(t *testing.T, p peer, typ KeyType, step string) {
 func crashCreatorLocked(t *testing.T, typ KeyType) {
 	k := testShmKey(t, typ, false)
 	c := relStart(t, "create-lock", k, "64")
-	expectLine(t, "create-lock", c.line(), "ok locked")
+	expectLine(t, "create-lock", c.Line(), "ok locked")
 	if v := semValue(t, lockKeyFor(k)); v != 0 {
 		t.Fatalf("create-lock says it holds the lock, but its count is %d", v)
 	}
 	m := NewSharedMemory(k)
 	defer closeWithin(t, m)
 	if typ == PosixRealtime {
-		c.kill()
+		c.Kill()
 		// Attach waits for the lock too; recover it first.
 		if rec, err := RecoverLock(k); !rec || err != nil {
 			t.Fatalf("RecoverLock: %v %v", rec, err)
@@ -527,8 +529,8 @@ func crashCreatorLocked(t *testing.T, typ KeyType) {
 	// SEM_UNDO at the kill.
 	done := make(chan error, 1)
 	go func() { done <- m.Attach(ReadWrite) }()
-	waitForWaiter(t, k, &proc{t: t, name: "Attach", lines: make(chan string)})
-	c.kill()
+	waitForWaiter(t, k, "Attach", nil)
+	c.Kill()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

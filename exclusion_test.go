@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // Mutual exclusion between processes, shown so that its absence would be
@@ -28,14 +30,14 @@ func counterRun(t testing.TB, kinds []peer, k Key, n int, nolock bool) uint64 {
 		procs = append(procs, p.start(t, "counter", k, args...))
 	}
 	for _, pr := range procs {
-		expectLine(t, pr.name+" counter", pr.line(), "ready")
+		expectLine(t, pr.Name+" counter", pr.Line(), "ready")
 	}
 	for _, pr := range procs {
-		pr.send("go")
+		pr.Send("go")
 	}
 	for _, pr := range procs {
-		pr.value("ok last=")
-		pr.finish()
+		pr.Value("ok last=")
+		pr.Finish()
 	}
 	// Read without the lock: every counter has exited, and the lock is
 	// what this is testing.
@@ -81,21 +83,21 @@ func checkExclusion(t testing.TB, kinds []peer, n int, create func() Key) {
 func checkContention(t testing.TB, holder, waiter peer, k Key) {
 	t.Helper()
 	w := waiter.start(t, "hold-lock", k, "--barrier")
-	expectLine(t, waiter.name+" hold-lock", w.line(), "ok attached")
+	expectLine(t, waiter.name+" hold-lock", w.Line(), "ok attached")
 	h, _ := holder.startHolder(t, k)
-	w.send("lock")
-	waitForWaiter(t, k, w)
-	h.release()
-	released := h.stamp("ok unlocked at=")
-	acquired := w.stamp("ok locked at=")
+	w.Send("lock")
+	waitForWaiter(t, k, w.Name, w.Lines)
+	h.Release()
+	released := stamp(h, "ok unlocked at=")
+	acquired := stamp(w, "ok locked at=")
 	if acquired <= released {
 		t.Fatalf("%s reported the lock at %d, not after %s's unlock at %d: it did not wait", waiter.name, acquired, holder.name, released)
 	}
 	// The holder's detach takes the lock again: let the waiter go first.
-	w.release()
-	w.stamp("ok unlocked at=")
-	w.finish()
-	h.finish()
+	w.Release()
+	stamp(w, "ok unlocked at=")
+	w.Finish()
+	h.Finish()
 }
 
 // waiterGrace is how long a waiter gets to block where its blocking cannot
@@ -105,31 +107,31 @@ const waiterGrace = 500 * time.Millisecond
 // waitForWaiter returns once the waiter w is blocked on the lock of k. A
 // waiter that reports the lock meanwhile, while the holder still has it,
 // fails the test.
-func waitForWaiter(t testing.TB, k Key, w *proc) {
+func waitForWaiter(t testing.TB, k Key, who string, lines <-chan string) {
 	t.Helper()
 	fail := func(line string) {
-		t.Fatalf("%s printed %q while the lock was held by another process", w.name, line)
+		t.Fatalf("%s printed %q while the lock was held by another process", who, line)
 	}
 	if _, ok := lockWaiters(t, k); !ok {
 		select {
-		case line := <-w.lines:
+		case line := <-lines:
 			fail(line)
 		case <-time.After(waiterGrace):
 		}
 		return
 	}
-	deadline := time.Now().Add(peerTimeout())
+	deadline := time.Now().Add(harness.Timeout())
 	for {
 		if n, _ := lockWaiters(t, k); n >= 1 {
 			return
 		}
 		select {
-		case line := <-w.lines:
+		case line := <-lines:
 			fail(line)
 		case <-time.After(time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s never blocked on the lock within %v", w.name, peerTimeout())
+			t.Fatalf("%s never blocked on the lock within %v", who, harness.Timeout())
 		}
 	}
 }
@@ -138,7 +140,7 @@ func waitForWaiter(t testing.TB, k Key, w *proc) {
 func startCreator(t testing.TB, p peer, k Key, size int, rest ...string) *proc {
 	t.Helper()
 	pr := p.start(t, "create", k, append([]string{strconv.Itoa(size), "--hold"}, rest...)...)
-	if got := pr.value("ok size="); got < uint64(size) {
+	if got := pr.Value("ok size="); got < uint64(size) {
 		t.Fatalf("%s create: size %d, want at least %d", p.name, got, size)
 	}
 	return pr

@@ -74,31 +74,31 @@ func TestInterleavings(t *testing.T) {
 			c.require(t)
 			cp := c.start(t, "counter", anchor, strconv.Itoa(cIncrements), "--barrier")
 			for _, p := range append(ps, cp) {
-				expectLine(t, p.name, p.line(), "ready")
+				expectLine(t, p.Name, p.Line(), "ready")
 			}
 			for _, p := range append(ps, cp) {
-				p.send("go")
+				p.Send("go")
 			}
 			var incr uint64
 			for _, p := range ps {
-				line := p.line()
+				line := p.Line()
 				for strings.HasPrefix(line, "progress ") {
-					line = p.line() // a long run says it is alive
+					line = p.Line() // a long run says it is alive
 				}
 				var r exploreResult
 				if _, err := fmt.Sscanf(line, "ok incr=%d ops=%d locked=%d violations=%d faults=%d canary=%d errors=%d",
 					&r.incr, &r.ops, &r.locked, &r.violations, &r.faults, &r.canary, &r.errors); err != nil {
-					t.Fatalf("%s: %q", p.name, line)
+					t.Fatalf("%s: %q", p.Name, line)
 				}
-				t.Logf("%s: %s", p.name, line)
+				t.Logf("%s: %s", p.Name, line)
 				if r.violations != 0 || r.faults != 0 || r.canary != 0 || r.errors != 0 {
-					t.Errorf("%s: %d holder violations, %d faults, %d canary bytes written, %d unexpected errors", p.name, r.violations, r.faults, r.canary, r.errors)
+					t.Errorf("%s: %d holder violations, %d faults, %d canary bytes written, %d unexpected errors", p.Name, r.violations, r.faults, r.canary, r.errors)
 				}
 				incr += r.incr
-				p.finish()
+				p.Finish()
 			}
-			_ = cp.value("ok last=")
-			cp.finish()
+			_ = cp.Value("ok last=")
+			cp.Finish()
 			got := atomicWord(a.Data(), 0).Load()
 			if want := incr + uint64(cIncrements); got != want {
 				t.Errorf("counter %d, want %d (the explorers' %d and the C peer's %d): increments were lost, so two processes held the lock at once", got, want, incr, cIncrements)

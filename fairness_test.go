@@ -128,22 +128,22 @@ func contend(t *testing.T, ps []peer, k Key, sliced bool) []string {
 		procs = append(procs, p.startArgs(t, "contend", args, env))
 	}
 	for _, pr := range procs {
-		if got := strings.TrimSuffix(pr.line(), "\r"); got != "ready" {
-			t.Fatalf("%s contend: %q, want ready", pr.name, got)
+		if got := strings.TrimSuffix(pr.Line(), "\r"); got != "ready" {
+			t.Fatalf("%s contend: %q, want ready", pr.Name, got)
 		}
 	}
 	for _, pr := range procs {
-		pr.send("go")
+		pr.Send("go")
 	}
 	var counts []string
 	for _, pr := range procs {
-		got := strings.TrimSuffix(pr.line(), "\r")
+		got := strings.TrimSuffix(pr.Line(), "\r")
 		n, ok := strings.CutPrefix(got, "ok count=")
 		if !ok {
-			t.Fatalf("%s contend: %q, want ok count=N", pr.name, got)
+			t.Fatalf("%s contend: %q, want ok count=N", pr.Name, got)
 		}
 		counts = append(counts, n)
-		pr.finish()
+		pr.Finish()
 	}
 	return counts
 }

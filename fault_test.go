@@ -76,7 +76,7 @@ func TestReplacedSegmentKeepsMapping(t *testing.T) {
 	if err := RemoveSharedMemory(k); err != nil {
 		t.Fatal(err)
 	}
-	expectLine(t, "c create", peerNamed("c").start(t, "create", k, "16", "--hold", "--init", "6e6577").line(), "ok size=16")
+	expectLine(t, "c create", peerNamed("c").start(t, "create", k, "16", "--hold", "--init", "6e6577").Line(), "ok size=16")
 	buf := make([]byte, 3)
 	if n, err := m.ReadAt(buf, 0); n != 3 || err != nil || string(buf) != "old" {
 		t.Fatalf("ReadAt of the replaced segment's mapping: %q %d %v", buf, n, err)
@@ -98,10 +98,10 @@ func TestFailedCallsLeaveNothing(t *testing.T) {
 			before := objectsNamed(t, k)
 			for _, call := range []string{"attach-exit", "create0-exit"} {
 				c := relStart(t, call, k, "0")
-				if l := c.line(); !strings.HasPrefix(l, "err ") {
+				if l := c.Line(); !strings.HasPrefix(l, "err ") {
 					t.Fatalf("%s: %q, want an err line", call, l)
 				}
-				c.finish()
+				c.Finish()
 				if after := objectsNamed(t, k); strings.Join(after, ",") != strings.Join(before, ",") {
 					t.Errorf("%s left %v behind", call, after)
 				}

@@ -160,8 +160,8 @@ func TestOnlyKeyFilesUnlinked(t *testing.T) {
 		bin := permBinary(t)
 		lk := testShmKey(t, SystemV, true)
 		crashed := startAs(t, bin, other, "create", lk, "64", "--hold")
-		expectLine(t, "other create", crashed.line(), "ok size=64")
-		crashed.kill()
+		expectLine(t, "other create", crashed.Line(), "ok size=64")
+		crashed.Kill()
 		if err := RemoveSharedMemory(lk); err != nil {
 			t.Fatalf("root's RemoveSharedMemory of another user's leftover: %v", err)
 		}
@@ -285,7 +285,7 @@ func TestLinkedKeyFileRefused(t *testing.T) {
 			// which the attacker links to B's key file before A starts.
 			kB := testShmKey(t, SystemV, true)
 			appB := startAs(t, bin, victim, "create", kB, "64", "--init", hex.EncodeToString([]byte("B-DATA")), "--hold")
-			expectLine(t, "victim's B create", appB.line(), "ok size=64")
+			expectLine(t, "victim's B create", appB.Line(), "ok size=64")
 			kA := testShmKey(t, SystemV, true)
 			linkAs(t, attacker, tc.symbolic, kB.Native, kA.Native)
 			evil := hex.EncodeToString([]byte("EVIL"))
@@ -297,7 +297,7 @@ func TestLinkedKeyFileRefused(t *testing.T) {
 			}
 			sB := testSemKey(t, SystemV, true)
 			semB := startAs(t, bin, victim, "sem-create", sB, "0", "--hold")
-			expectLine(t, "victim's B sem-create", semB.line(), "ok")
+			expectLine(t, "victim's B sem-create", semB.Line(), "ok")
 			sA := testSemKey(t, SystemV, true)
 			linkAs(t, attacker, tc.symbolic, sB.Native, sA.Native)
 			expectErr(t, "victim's A sem-release", runAs(t, bin, victim, "sem-release", sA, "1"), PermissionDenied)
@@ -346,7 +346,7 @@ func TestRootRefusesForeignOwner(t *testing.T) {
 		t.Run(bt.name, func(t *testing.T) {
 			k := testShmKey(t, bt.typ, bt.legacy)
 			squat := startAs(t, bin, attacker, "create", k, "64", "--mode", "666", "--init", evil, "--hold")
-			expectLine(t, "attacker create", squat.line(), "ok size=64")
+			expectLine(t, "attacker create", squat.Line(), "ok size=64")
 			m := NewSharedMemory(k)
 			err := m.Attach(ReadOnly)
 			closeWithin(t, m)
@@ -378,7 +378,7 @@ func TestRootRefusesForeignOwner(t *testing.T) {
 
 			// Administration: root removes what the user's crashed
 			// program left.
-			squat.kill()
+			squat.Kill()
 			if out, errOut, err := qipcCmd("rm", k.String()); err != nil {
 				t.Fatalf("qipc rm as root of another user's leftover: %v, stdout %q, stderr %q", err, out, errOut)
 			}

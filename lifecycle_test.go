@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/qipc-go/qipc/internal/glibcsem"
+	"github.com/qipc-go/qipc/internal/harness"
 	"github.com/qipc-go/qipc/internal/procs"
 )
 
@@ -34,9 +35,9 @@ func within[T any](t *testing.T, what string, ch <-chan T) T {
 	select {
 	case v := <-ch:
 		return v
-	case <-time.After(peerTimeout()):
+	case <-time.After(harness.Timeout()):
 		buf := make([]byte, 1<<20)
-		t.Fatalf("%s did not return within %v (a deadlock?)\n%s", what, peerTimeout(), buf[:runtime.Stack(buf, true)])
+		t.Fatalf("%s did not return within %v (a deadlock?)\n%s", what, harness.Timeout(), buf[:runtime.Stack(buf, true)])
 		panic("unreachable")
 	}
 }
@@ -48,7 +49,7 @@ func waitLockWaiters(t *testing.T, k Key, n int) {
 	if _, ok := lockWaiters(t, k); !ok {
 		t.Skip("the lock's waiters cannot be counted here")
 	}
-	deadline := time.Now().Add(peerTimeout())
+	deadline := time.Now().Add(harness.Timeout())
 	for {
 		if got, _ := lockWaiters(t, k); got >= n {
 			return
@@ -323,10 +324,10 @@ func TestStartupOneLock(t *testing.T) {
 func TestCreateTruncateFailureRemovesSegment(t *testing.T) {
 	k := testShmKey(t, PosixRealtime, false)
 	c := relStart(t, "create-fsize", k, "1048576")
-	if l := c.line(); !strings.HasPrefix(l, "err ") || !strings.Contains(l, "ftruncate") {
+	if l := c.Line(); !strings.HasPrefix(l, "err ") || !strings.Contains(l, "ftruncate") {
 		t.Fatalf("Create past RLIMIT_FSIZE: %q, want an ftruncate error", l)
 	}
-	c.finish()
+	c.Finish()
 	if _, err := os.Stat("/dev/shm" + k.Native); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the failed Create left its segment (%v)", err)
 	}
@@ -351,19 +352,19 @@ func TestSysVWaitEndsWithoutSIGURG(t *testing.T) {
 			}
 			defer closeWithin(t, m)
 			c := relStart(t, "lock-sigurg-"+how, k, "0")
-			expectLine(t, "relpeer", c.line(), "ok attached")
+			expectLine(t, "relpeer", c.Line(), "ok attached")
 			if err := m.Lock(); err != nil {
 				t.Fatal(err)
 			}
-			c.send("go")
-			line := c.line() // fails the test when the wait does not end
+			c.Send("go")
+			line := c.Line() // fails the test when the wait does not end
 			if err := m.Unlock(); err != nil {
 				t.Fatal(err)
 			}
 			if line != "ok deadline exceeded" {
 				t.Fatalf("LockContext with SIGURG %s: %q, want it to end with its deadline", how, line)
 			}
-			c.finish()
+			c.Finish()
 		})
 	}
 }
@@ -772,7 +773,7 @@ func TestFailedCreateRemovesUnusedLock(t *testing.T) {
 
 	k2 := testShmKey(t, PosixRealtime, false)
 	opener := relStart(t, "open-lock", k2, "0")
-	expectLine(t, "relpeer", opener.line(), "ok open")
+	expectLine(t, "relpeer", opener.Line(), "ok open")
 	m2 := NewSharedMemory(k2)
 	defer closeWithin(t, m2)
 	if err := m2.Create(huge, ReadWrite); err == nil {
@@ -781,7 +782,7 @@ func TestFailedCreateRemovesUnusedLock(t *testing.T) {
 	if _, err := os.Stat(glibcsem.SemFile(lockKeyFor(k2).Native)); err != nil {
 		t.Errorf("the failed Create removed a lock semaphore another process has open: %v", err)
 	}
-	opener.finish()
+	opener.Finish()
 }
 
 // Two objects that open the same semaphore in Open mode and close it, over

@@ -53,7 +53,7 @@ func TestInspectNamesLockHolder(t *testing.T) {
 				t.Fatalf("Inspect of a free lock: %+v, %v", u.Lock, err)
 			}
 			holder, _ := p.startHolder(t, k)
-			pid := holder.cmd.Process.Pid
+			pid := holder.Cmd.Process.Pid
 			u, err = Inspect(k)
 			if err != nil {
 				t.Fatal(err)
@@ -84,7 +84,7 @@ func TestInspectNamesLockHolder(t *testing.T) {
 					t.Errorf("a %s that gave up waiting for the lock: %v; want DeadlineExceeded naming %q", what, err, want)
 				}
 			}
-			holder.finish()
+			holder.Finish()
 			if tc.typ == SystemV {
 				err := m.Create(64, ReadWrite)
 				if want := fmt.Sprintf("in use by 1 attached processes, creator pid %d", os.Getpid()); !errors.Is(err, ErrAlreadyExists) || !strings.Contains(err.Error(), want) {

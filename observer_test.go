@@ -69,7 +69,7 @@ func TestObserverLeavesNoTrace(t *testing.T) {
 				p := peerNamed(tc.creator)
 				p.require(t)
 				k := testShmKey(t, tc.typ, tc.legacy)
-				expectLine(t, "create", p.start(t, "create", k, "16", "--hold").line(), "ok size=16")
+				expectLine(t, "create", p.start(t, "create", k, "16", "--hold").Line(), "ok size=16")
 				if lockGone {
 					// What a Qt app's short-lived second instance leaves:
 					// it made the lock and removed what it made.
@@ -141,7 +141,7 @@ func TestReaderRemovesLockItMade(t *testing.T) {
 			qt.require(t)
 			k := testShmKey(t, SystemV, true)
 			primary := qt.start(t, "create", k, "16", "--hold")
-			expectLine(t, "primary", primary.line(), "ok size=16")
+			expectLine(t, "primary", primary.Line(), "ok size=16")
 			if err := RemoveSemaphore(lockKeyFor(k)); err != nil {
 				t.Fatal(err)
 			}
@@ -177,7 +177,7 @@ func TestReaderRemovesLockItMade(t *testing.T) {
 			if err := reader.Close(); err != nil {
 				t.Fatal(err)
 			}
-			primary.finish()
+			primary.Finish()
 			if _, found := sysvTable(t, "sem")[made]; found {
 				t.Errorf("the lock set the reader made (key %#x) is left once the Qt primary exited", made)
 			}
@@ -199,7 +199,7 @@ func TestPosixMadeLockStays(t *testing.T) {
 	c := peerNamed("c")
 	c.require(t)
 	k := testShmKey(t, PosixRealtime, false)
-	expectLine(t, "create", c.start(t, "create", k, "16", "--hold").line(), "ok size=16")
+	expectLine(t, "create", c.start(t, "create", k, "16", "--hold").Line(), "ok size=16")
 	if err := RemoveSemaphore(lockKeyFor(k)); err != nil {
 		t.Fatal(err)
 	}

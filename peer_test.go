@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qipc-go/qipc/internal/knobs"
 )
 
 // The Go peer: the test binary re-executed with QIPC_PEER=go speaks
@@ -121,7 +123,7 @@ func peerFail(stdout io.Writer, err error) int {
 }
 
 func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
-	slicedWaits.Store(os.Getenv("QIPC_SLICED_WAITS") == "1")
+	knobs.SlicedWaits.Store(os.Getenv("QIPC_SLICED_WAITS") == "1")
 	a, err := parsePeerArgs(args)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gopeer:", err)

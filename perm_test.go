@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/qipc-go/qipc/internal/glibcsem"
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // Permissions: objects are created 0600 as Qt creates them, and another
@@ -141,8 +142,8 @@ func requirePermUsers(t *testing.T) map[string]osUser {
 func runAs(t *testing.T, bin string, u osUser, cmd string, k Key, rest ...string) string {
 	t.Helper()
 	pr := startAs(t, bin, u, cmd, k, rest...)
-	line := pr.line()
-	pr.finish()
+	line := pr.Line()
+	pr.Finish()
 	return line
 }
 
@@ -296,7 +297,7 @@ func TestGroupPermissions(t *testing.T) {
 			old := syscall.Umask(0)
 			pr := spawn(t, "creator", append(argv, "create-perm", k.String(), "64"), []string{"QIPC_RELPEER=1"}, nil)
 			syscall.Umask(old)
-			expectLine(t, "create-perm", pr.line(), "ok size=64")
+			expectLine(t, "create-perm", pr.Line(), "ok size=64")
 			shm, lock := objectModes(t, k)
 			want := [2]int{0o660, group.gid}
 			if shm != want || lock != want {
@@ -356,8 +357,8 @@ func startAs(t *testing.T, bin string, u osUser, cmd string, k Key, rest ...stri
 func relRunAs(t *testing.T, bin string, u osUser, cmd string, k Key) string {
 	t.Helper()
 	pr := startAsWith(t, bin, u, "QIPC_RELPEER=1", cmd, k, "0")
-	line := pr.line()
-	pr.finish()
+	line := pr.Line()
+	pr.Finish()
 	return line
 }
 
@@ -367,7 +368,7 @@ func startAsWith(t *testing.T, bin string, u osUser, env string, cmd string, k K
 	t.Helper()
 	args := []string{"--reuid=" + strconv.Itoa(u.uid), "--regid=" + strconv.Itoa(u.gid), "--init-groups"}
 	args = append(append(append(args, strings.Fields(os.Getenv("QIPC_EXEC_PREFIX"))...), bin, cmd, k.String()), rest...)
-	return spawnCmd(t, u.name, nil, func() *exec.Cmd {
+	return harness.StartCmd(t, u.name, nil, func() *exec.Cmd {
 		c := exec.Command("setpriv", args...)
 		c.Env = append(os.Environ(), env)
 		c.Dir = "/" // the other users may not enter the test's directory
@@ -388,21 +389,21 @@ func TestSquattedKeyRefused(t *testing.T) {
 		t.Run(bt.name+"/segment", func(t *testing.T) {
 			k := testShmKey(t, bt.typ, bt.legacy)
 			squat := startAs(t, bin, attacker, "create", k, "64", "--mode", "666", "--init", evil, "--hold")
-			expectLine(t, "attacker create", squat.line(), "ok size=64")
+			expectLine(t, "attacker create", squat.Line(), "ok size=64")
 			got := runAs(t, bin, victim, "attach", k)
 			if why := expectErr(t, "victim attach", got, PermissionDenied); !strings.Contains(why, permUser) {
 				t.Errorf("the refusal does not name the owner: %q", why)
 			}
 			expectErr(t, "victim create", runAs(t, bin, victim, "create", k, "64"), PermissionDenied)
 			expectLine(t, "victim attach --foreign", runAs(t, bin, victim, "attach", k, "--foreign"), "ok size=64")
-			squat.release()
+			squat.Release()
 		})
 	}
 	for _, bt := range permBackends {
 		t.Run(bt.name+"/lock-only", func(t *testing.T) {
 			k := testShmKey(t, bt.typ, bt.legacy)
 			squat := startAs(t, bin, attacker, "sem-create", lockKeyFor(k), "1", "--mode", "666", "--hold")
-			expectLine(t, "attacker sem-create", squat.line(), "ok")
+			expectLine(t, "attacker sem-create", squat.Line(), "ok")
 			got := runAs(t, bin, victim, "create", k, "64")
 			if why := expectErr(t, "victim create", got, PermissionDenied); !strings.Contains(why, "lock semaphore") || !strings.Contains(why, permUser) {
 				t.Errorf("the refusal does not name the lock semaphore and its owner: %q", why)
@@ -410,7 +411,7 @@ func TestSquattedKeyRefused(t *testing.T) {
 			if err := NewSharedMemory(k).Attach(ReadOnly); !errors.Is(err, ErrNotFound) {
 				t.Errorf("the refused Create made a segment: Attach says %v", err)
 			}
-			squat.release()
+			squat.Release()
 		})
 	}
 	t.Run("sysv/key-file-only", func(t *testing.T) {
@@ -458,13 +459,13 @@ func TestPermissionDeniedError(t *testing.T) {
 		t.Run(bt.name+"/foreign", func(t *testing.T) {
 			k := testShmKey(t, bt.typ, bt.legacy)
 			holder := startAs(t, bin, owner, "create", k, "64", "--mode", "666", "--hold")
-			expectLine(t, owner.name+" create", holder.line(), "ok size=64")
+			expectLine(t, owner.name+" create", holder.Line(), "ok size=64")
 			got := relRunAs(t, bin, other, "attach-error", k)
 			t.Logf("attach as %s: %s", other.name, got)
 			if !strings.HasPrefix(got, "err PermissionDenied fs=fs.ErrPermission qipc: attach ") || !strings.Contains(got, owner.name) {
 				t.Errorf("attach of %s's 0666 segment as %s:\n got %q\nwant PermissionDenied matching fs.ErrPermission only, naming %s", owner.name, other.name, got, owner.name)
 			}
-			holder.release()
+			holder.Release()
 		})
 	}
 }
@@ -488,17 +489,17 @@ func TestForeignOwnerComparesUids(t *testing.T) {
 		t.Run(bt.name, func(t *testing.T) {
 			theirs := testShmKey(t, bt.typ, bt.legacy)
 			holder := startAs(t, bin, owner, "create", theirs, "64", "--mode", "666", "--hold")
-			expectLine(t, owner.name+" create", holder.line(), "ok size=64")
+			expectLine(t, owner.name+" create", holder.Line(), "ok size=64")
 			if got := runAs(t, bin, self, "attach", theirs); !strings.HasPrefix(got, "err PermissionDenied ") || !strings.Contains(got, owner.name) {
 				t.Errorf("attach of uid %d's 0666 segment as uid %d gid %d: %q, want PermissionDenied naming %s", owner.uid, self.uid, self.gid, got, owner.name)
 			}
-			holder.release()
+			holder.Release()
 
 			mine := testShmKey(t, bt.typ, bt.legacy)
 			own := startAs(t, bin, self, "create", mine, "64", "--hold")
-			expectLine(t, fmt.Sprintf("create as uid %d gid %d", self.uid, self.gid), own.line(), "ok size=64")
+			expectLine(t, fmt.Sprintf("create as uid %d gid %d", self.uid, self.gid), own.Line(), "ok size=64")
 			expectLine(t, "attach of its own segment", runAs(t, bin, self, "attach", mine), "ok size=64")
-			own.release()
+			own.Release()
 		})
 	}
 }

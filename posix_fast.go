@@ -1,7 +1,7 @@
 package qipc
 
 import (
-	"sync/atomic"
+	"github.com/qipc-go/qipc/internal/knobs"
 	"unsafe"
 
 	"github.com/qipc-go/qipc/internal/glibcsem"
@@ -13,12 +13,8 @@ import (
 
 var semFastOK = glibcsem.OK
 
-// semFastOff and sysvRawOff are set by tests that measure or check the C
-// path (sysv_fast.go).
-var semFastOff, sysvRawOff atomic.Bool
-
 // semFastOn reports whether Go takes and gives uncontended counts itself.
-func semFastOn() bool { return semFastOK && !semFastOff.Load() }
+func semFastOn() bool { return semFastOK && !knobs.SemFastOff.Load() }
 
 // semFastTake and semFastGive are the hot path's tries. A fault (a peer
 // truncated the semaphore's file) reads as "not now": the slow path, which

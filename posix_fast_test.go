@@ -126,10 +126,10 @@ func TestSemFastWakesCWaiters(t *testing.T) {
 		}
 	}
 	for i, pr := range procs {
-		if l := pr.line(); l != "ok" {
+		if l := pr.Line(); l != "ok" {
 			t.Fatalf("C peer %d: %s", i, l)
 		}
-		pr.finish()
+		pr.Finish()
 	}
 	if v, _ := s.Value(); v != 0 || w.Load() != 0 {
 		t.Fatalf("count %d, raw %#x after %d acquires of %d posts", v, w.Load(), peers*each, peers*each)
@@ -239,10 +239,10 @@ func TestSemFastPingPongC(t *testing.T) {
 			case <-time.After(60 * time.Second):
 				t.Fatal("ping-pong stuck: a wake was lost")
 			}
-			if l := pr.line(); l == "" || l[:2] != "ok" {
+			if l := pr.Line(); l == "" || l[:2] != "ok" {
 				t.Fatalf("C peer: %s", l)
 			}
-			pr.finish()
+			pr.Finish()
 			for _, s := range []*Semaphore{s1, s2} {
 				if v, _ := s.Value(); v != 0 {
 					t.Fatalf("count %d left", v)

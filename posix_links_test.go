@@ -44,7 +44,7 @@ func posixHardLinkCase(t *testing.T, mode []string) {
 
 	kB := testShmKey(t, PosixRealtime, true)
 	appB := startAs(t, bin, victim, "create", kB, append([]string{"64", "--init", hex.EncodeToString([]byte("B-DATA")), "--hold"}, mode...)...)
-	expectLine(t, "victim's B create", appB.line(), "ok size=64")
+	expectLine(t, "victim's B create", appB.Line(), "ok size=64")
 	kA := testShmKey(t, PosixRealtime, true)
 	linkAs(t, attacker, false, "/dev/shm"+kB.Native, "/dev/shm"+kA.Native)
 	if got := runAs(t, bin, victim, "read", kA, "0", "6"); strings.HasPrefix(got, "ok") {
@@ -53,7 +53,7 @@ func posixHardLinkCase(t *testing.T, mode []string) {
 
 	sB := testSemKey(t, PosixRealtime, true)
 	semB := startAs(t, bin, victim, "sem-create", sB, append([]string{"0", "--hold"}, mode...)...)
-	expectLine(t, "victim's B sem-create", semB.line(), "ok")
+	expectLine(t, "victim's B sem-create", semB.Line(), "ok")
 	sA := testSemKey(t, PosixRealtime, true)
 	linkAs(t, attacker, false, glibcsem.SemFile(sB.Native), glibcsem.SemFile(sA.Native))
 	if got := runAs(t, bin, victim, "sem-release", sA, "1"); strings.HasPrefix(got, "ok") {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/qipc-go/qipc/internal/glibcsem"
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // Reliability under faults: the POSIX lock recovery (recover.go), signals,
@@ -298,7 +299,7 @@ func TestLockWhileSemaphoreRecreated(t *testing.T) {
 		if err != nil {
 			t.Fatalf("second Lock: %v", err)
 		}
-	case <-time.After(peerTimeout()):
+	case <-time.After(harness.Timeout()):
 		t.Fatal("second Lock never returned")
 	}
 	if v, err := m.lock.sem.Load().Value(); v != 0 || err != nil {
@@ -314,7 +315,7 @@ func TestLockWhileSemaphoreRecreated(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-	case <-time.After(peerTimeout()):
+	case <-time.After(harness.Timeout()):
 		t.Fatal("Close hung")
 	}
 }
@@ -363,13 +364,13 @@ func TestCloseEndsAttachWaitingForLock(t *testing.T) {
 				for _, c := range []chan error{attached, closed} {
 					select {
 					case <-c:
-					case <-time.After(peerTimeout()):
+					case <-time.After(harness.Timeout()):
 						t.Fatalf("round %d: Attach or Close still waiting for a lock another process holds", r)
 					}
 				}
 			}
-			holder.release()
-			holder.stamp("ok unlocked at=")
+			holder.Release()
+			stamp(holder, "ok unlocked at=")
 		})
 	}
 }
@@ -381,8 +382,8 @@ func TestCloseEndsAttachWaitingForLock(t *testing.T) {
 func TestOrphanedLegacyLockIsStale(t *testing.T) {
 	k := testShmKey(t, SystemV, true)
 	c := relStart(t, "orphan-lock", k, "0")
-	expectLine(t, "orphan-lock", c.line(), "ok")
-	c.finish()
+	expectLine(t, "orphan-lock", c.Line(), "ok")
+	c.Finish()
 	found := false
 	for _, o := range qipcLs(t, lockKeyFor(k)) {
 		if o.Kind == "sysv-sem" {
@@ -412,9 +413,9 @@ func TestLegacyLockNotOrphaned(t *testing.T) {
 		t.Run(tc.cmd, func(t *testing.T) {
 			k := testShmKey(t, SystemV, true)
 			c := relStart(t, tc.cmd, k, "0")
-			expectLine(t, tc.cmd, c.line(), "ok")
+			expectLine(t, tc.cmd, c.Line(), "ok")
 			if tc.cmd == "orphan-lock-taken" {
-				c.finish()
+				c.Finish()
 			}
 			found := false
 			for _, o := range qipcLs(t, lockKeyFor(k)) {
@@ -424,8 +425,8 @@ func TestLegacyLockNotOrphaned(t *testing.T) {
 				found = true
 				// The other conditions of an orphan hold: only the one
 				// the case is about keeps it.
-				if o.Value == nil || *o.Value != tc.value || o.Lpid != c.cmd.Process.Pid {
-					t.Fatalf("qipc ls: %+v; want count %d, last used by the peer (pid %d)", o, tc.value, c.cmd.Process.Pid)
+				if o.Value == nil || *o.Value != tc.value || o.Lpid != c.Cmd.Process.Pid {
+					t.Fatalf("qipc ls: %+v; want count %d, last used by the peer (pid %d)", o, tc.value, c.Cmd.Process.Pid)
 				}
 				if o.Stale {
 					t.Errorf("qipc ls: the lock semaphore is stale, although %s: %v", tc.what, o.Reasons)
@@ -446,7 +447,7 @@ func TestContextsEndWaitsForDeadHolder(t *testing.T) {
 	k := testShmKey(t, PosixRealtime, false)
 	m := mustCreate(t, k, 64)
 	h, _ := gop.startHolder(t, k)
-	h.kill()
+	h.Kill()
 	deadline := func() context.Context {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		t.Cleanup(cancel)
@@ -489,26 +490,26 @@ func TestKilledSpinningWaiter(t *testing.T) {
 		k := testShmKey(t, typ, false)
 		mustCreate(t, k, 8)
 		w := gop.start(t, "hold-lock", k, "--barrier", "--spin", "10m")
-		expectLine(t, "go hold-lock", w.line(), "ok attached")
+		expectLine(t, "go hold-lock", w.Line(), "ok attached")
 		h, _ := peerNamed("c").startHolder(t, k)
-		w.send("go")
+		w.Send("go")
 		before := cpuTicks(t, w)
-		deadline := time.Now().Add(peerTimeout())
+		deadline := time.Now().Add(harness.Timeout())
 		for cpuTicks(t, w) < before+10 { // 100 ms of CPU: it spins
 			if time.Now().After(deadline) {
-				t.Fatalf("the waiter used no CPU for %v: it does not spin", peerTimeout())
+				t.Fatalf("the waiter used no CPU for %v: it does not spin", harness.Timeout())
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
 		if n, ok := lockWaiters(t, k); ok && n != 0 {
 			t.Fatalf("%d waiters blocked in the kernel while the Go waiter spins", n)
 		}
-		w.kill()
+		w.Kill()
 		if n, ok := lockCount(t, k); ok && n != 0 {
 			t.Fatalf("lock count %d after the spinning waiter was killed, want 0 (the holder's)", n)
 		}
-		h.release()
-		h.finish()
+		h.Release()
+		h.Finish()
 		m := NewSharedMemory(k)
 		defer closeWithin(t, m)
 		if err := m.Attach(ReadWrite); err != nil {
@@ -525,9 +526,9 @@ func TestKilledSpinningWaiter(t *testing.T) {
 // ticks (/proc/PID/stat fields 14 and 15).
 func cpuTicks(t *testing.T, pr *proc) int {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pr.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pr.Cmd.Process.Pid))
 	if err != nil {
-		t.Fatalf("%s: %v", pr.name, err)
+		t.Fatalf("%s: %v", pr.Name, err)
 	}
 	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
 	utime, _ := strconv.Atoi(f[11])

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // The seed program (README, examples/sharedimage): a saver puts an image
@@ -43,7 +45,7 @@ func seedProgs(t *testing.T, dir string) []seedProg {
 	}
 	progs := []seedProg{{"go", []string{bin}}}
 	for _, q := range []struct{ name, file, pkg string }{{"qt5", "seed5", "qtbase5-dev"}, {"qt6.4", "seed6", "qt6-base-dev"}} {
-		p := filepath.Join(buildDir(), q.file)
+		p := filepath.Join(harness.BuildDir(), q.file)
 		if _, err := os.Stat(p); err != nil {
 			why := fmt.Sprintf("%s missing: apt-get install %s, then `make peers`", p, q.pkg)
 			if os.Getenv("CI") == "true" {
@@ -104,8 +106,8 @@ func (p seedProg) save(t *testing.T, name, file string) *seedSaver {
 	}()
 	select {
 	case s.line = <-lines:
-	case <-time.After(peerTimeout()):
-		t.Fatalf("%s save: no line within %v", p.name, peerTimeout())
+	case <-time.After(harness.Timeout()):
+		t.Fatalf("%s save: no line within %v", p.name, harness.Timeout())
 	}
 	return s
 }
@@ -129,9 +131,9 @@ func (s *seedSaver) stop(t *testing.T, kill bool) error {
 	case err := <-s.done:
 		s.done = nil
 		return err
-	case <-time.After(peerTimeout()):
+	case <-time.After(harness.Timeout()):
 		_ = s.cmd.Process.Kill()
-		t.Errorf("%s saver did not end within %v", s.prog.name, peerTimeout())
+		t.Errorf("%s saver did not end within %v", s.prog.name, harness.Timeout())
 		return errors.New("killed")
 	}
 }

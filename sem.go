@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/qipc-go/qipc/internal/knobs"
 	"runtime"
 	"slices"
 	"sync"
@@ -19,10 +20,6 @@ import (
 // is noticed within this time; a post still wakes a waiter at once. On
 // Windows an event ends the wait instead (wakeableSem).
 const waitSlice = 20 * time.Millisecond
-
-// slicedWaits makes waits on a wakeableSem use slices too: the fairness
-// measurement compares the two (QIPC_SLICED_WAITS=1 in the Go peer).
-var slicedWaits atomic.Bool
 
 // reopenLimit bounds how often an operation follows a semaphore that is
 // being removed and recreated under it; Qt retries without limit.
@@ -417,7 +414,7 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, spun bool
 		r := s.cur.Load()
 		var ok bool
 		var err error
-		if ws, wakeable := r.h.(wakeableSem); wakeable && timeout > 0 && !sliced && !slicedWaits.Load() {
+		if ws, wakeable := r.h.(wakeableSem); wakeable && timeout > 0 && !sliced && !knobs.SlicedWaits.Load() {
 			ok, err = s.waitWoken(ctx, ws)
 			if errors.Is(err, errNotWakeable) {
 				// This thread cannot be woken (SIGURG ignored or

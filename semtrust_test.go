@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/qipc-go/qipc/internal/glibcsem"
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // Semaphores at trust boundaries (issue 25, items 6, 7 and 9): a bare
@@ -162,7 +163,7 @@ func startRelAs(t *testing.T, bin string, u osUser, cmd string, k Key, rest ...s
 	t.Helper()
 	args := []string{"--reuid=" + strconv.Itoa(u.uid), "--regid=" + strconv.Itoa(u.gid), "--init-groups"}
 	args = append(append(append(args, strings.Fields(os.Getenv("QIPC_EXEC_PREFIX"))...), bin, cmd, k.String()), rest...)
-	return spawnCmd(t, u.name, nil, func() *exec.Cmd {
+	return harness.StartCmd(t, u.name, nil, func() *exec.Cmd {
 		c := exec.Command("setpriv", args...)
 		c.Env = append(os.Environ(), "QIPC_RELPEER=1")
 		c.Dir = "/"
@@ -189,13 +190,13 @@ func TestSemaphoreSquatRace(t *testing.T) {
 				target = lockKeyFor(k)
 			}
 			v := startRelAs(t, bin, victim, cmd, k, strconv.Itoa(opens))
-			expectLine(t, "victim", v.line(), "ok ready")
+			expectLine(t, "victim", v.Line(), "ok ready")
 			a := startRelAs(t, bin, attacker, "squat-loop", target, "0")
-			expectLine(t, "attacker", a.line(), "ok squatting")
-			v.send("go")
-			res := v.line()
-			a.release()
-			t.Logf("victim: %s; attacker: %s", res, a.line())
+			expectLine(t, "attacker", a.Line(), "ok squatting")
+			v.Send("go")
+			res := v.Line()
+			a.Release()
+			t.Logf("victim: %s; attacker: %s", res, a.Line())
 			var accepted, own, refused, other int
 			if _, err := fmt.Sscanf(res, "ok accepted=%d own=%d refused=%d other=%d", &accepted, &own, &refused, &other); err != nil {
 				t.Fatalf("victim: %q", res)
@@ -228,7 +229,7 @@ func TestBareSemaphoreSquatRefused(t *testing.T) {
 			}
 			expectErr(t, "victim create", runAs(t, bin, victim, "sem-create", sk, "1"), PermissionDenied)
 			expectLine(t, "victim open --foreign", runAs(t, bin, victim, "sem-acquire", sk, "--foreign"), "ok")
-			squat.release()
+			squat.Release()
 		})
 	}
 	t.Run("sysv/given-away", func(t *testing.T) {
@@ -266,10 +267,10 @@ func squatSemaphore(t *testing.T, bin string, attacker osUser, typ KeyType, lega
 	for attempt := 0; ; attempt++ {
 		sk := testSemKey(t, typ, legacy)
 		squat := startAs(t, bin, attacker, "sem-create", sk, strconv.Itoa(squatCount), "--mode", "666", "--hold")
-		line := squat.line()
+		line := squat.Line()
 		if typ.IsSystemV() && attempt < 2 && strings.HasPrefix(line, "err PermissionDenied") {
 			t.Logf("attacker sem-create under %v: %s (an ftok collision with another key file's set); a fresh key", sk, line)
-			squat.finish()
+			squat.Finish()
 			continue
 		}
 		expectLine(t, "attacker sem-create", line, "ok")
@@ -398,7 +399,7 @@ func TestTruncatedSemaphoreFault(t *testing.T) {
 				semKey = lockKeyFor(k)
 			}
 			p := relStart(t, c.cmd, k, "0")
-			expectLine(t, c.cmd, p.line(), c.ready)
+			expectLine(t, c.cmd, p.Line(), c.ready)
 			if c.cmd == "fault-wait" {
 				waitLockWaiters(t, k, 1)
 			}
@@ -406,9 +407,9 @@ func TestTruncatedSemaphoreFault(t *testing.T) {
 			if out, err := exec.Command("truncate", "-s", "0", file).CombinedOutput(); err != nil {
 				t.Fatalf("truncate %s: %v: %s", file, err, out)
 			}
-			p.send("go")
+			p.Send("go")
 			for _, want := range c.want {
-				expectLine(t, c.cmd, p.line(), want)
+				expectLine(t, c.cmd, p.Line(), want)
 			}
 		})
 	}

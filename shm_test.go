@@ -143,7 +143,7 @@ func TestCreatorCloseRemoves(t *testing.T) {
 	}
 	copy(creator.Data(), "still here")
 	holder := gop.start(t, "attach", k, "--hold")
-	expectLine(t, "go attach", holder.line(), "ok size=64")
+	expectLine(t, "go attach", holder.Line(), "ok size=64")
 	if err := creator.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestCreatorCloseRemoves(t *testing.T) {
 	if err := NewSharedMemory(k).Attach(ReadOnly); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Attach after removal: %v", err)
 	}
-	holder.finish()
+	holder.Finish()
 
 	kept := testShmKey(t, PosixRealtime, false)
 	m := NewSharedMemory(kept, WithoutCleanup())
@@ -234,9 +234,9 @@ func TestKilledCreatorLeavesSegment(t *testing.T) {
 		}
 		k := testShmKey(t, typ, false)
 		creator := gop.start(t, "create", k, "64", "--hold")
-		expectLine(t, "go create", creator.line(), "ok size=64")
+		expectLine(t, "go create", creator.Line(), "ok size=64")
 		expectLine(t, "go write", gop.run(t, "write", k, "0", "0102"), "ok")
-		creator.kill()
+		creator.Kill()
 		if err := NewSharedMemory(k).Create(64, ReadWrite); !errors.Is(err, ErrAlreadyExists) {
 			t.Fatalf("Create after the creator was killed: %v, want ErrAlreadyExists", err)
 		}
@@ -272,7 +272,7 @@ func TestLockContextCancel(t *testing.T) {
 		if ok, err := m.TryLock(); ok || err != nil {
 			t.Fatalf("TryLock while held elsewhere: %v %v", ok, err)
 		}
-		holder.finish()
+		holder.Finish()
 		// Nothing was left taken by the cancelled waits: the lock is free.
 		if ok, err := m.TryLock(); !ok || err != nil {
 			t.Fatalf("TryLock after the holder left: %v %v", ok, err)
@@ -330,7 +330,7 @@ func TestCloseUnblocksLock(t *testing.T) {
 		}
 		// Close detaches under the lock, as Qt does, so it finishes once
 		// the other process lets go.
-		holder.finish()
+		holder.Finish()
 		if err := <-closed; err != nil {
 			t.Fatal(err)
 		}

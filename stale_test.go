@@ -48,8 +48,8 @@ func TestReplaceStale(t *testing.T) {
 				if err != nil || !u.Exists || u.Stale || u.Attached < 1 {
 					t.Fatalf("Inspect of %s's live segment: %+v, %v; want it in use", name, u, err)
 				}
-				if tc.typ == PosixRealtime && !slices.Contains(u.Pids, saver.cmd.Process.Pid) {
-					t.Errorf("Inspect: pids %v do not name the saver %d", u.Pids, saver.cmd.Process.Pid)
+				if tc.typ == PosixRealtime && !slices.Contains(u.Pids, saver.Cmd.Process.Pid) {
+					t.Errorf("Inspect: pids %v do not name the saver %d", u.Pids, saver.Cmd.Process.Pid)
 				}
 				m := NewSharedMemory(k, WithReplaceStale())
 				if err := m.Create(64, ReadWrite); !errors.Is(err, ErrAlreadyExists) || strings.Contains(err.Error(), "stale") {
@@ -57,7 +57,7 @@ func TestReplaceStale(t *testing.T) {
 				}
 				expectLine(t, name+" read", p.run(t, "read", k, "0", "4"), "ok hex=6c697665")
 
-				saver.kill()
+				saver.Kill()
 				u, err = Inspect(k)
 				if err != nil || !u.Exists || !u.Stale || u.Attached != 0 {
 					t.Fatalf("Inspect after the saver was killed: %+v, %v; want stale", u, err)
@@ -103,12 +103,11 @@ func TestStaleUnreapedCreator(t *testing.T) {
 		t.Run(map[bool]string{true: "systemv-legacy", false: "systemv"}[legacy], func(t *testing.T) {
 			k := testShmKey(t, SystemV, legacy)
 			creator := startCreator(t, peerNamed("go"), k, 64)
-			pid := creator.cmd.Process.Pid
+			pid := creator.Cmd.Process.Pid
 			if u, err := Inspect(k); err != nil || u.Stale {
 				t.Fatalf("Inspect of a live creator's segment: %+v, %v; want not stale", u, err)
 			}
-			creator.killed = true
-			if err := creator.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			if err := creator.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
 			var info unix.Siginfo
@@ -132,7 +131,7 @@ func TestStaleUnreapedCreator(t *testing.T) {
 			if o, ok := lsSegment(t, k); !ok || !o.Stale {
 				t.Errorf("qipc ls with the creator (pid %d) a zombie: %+v (listed %v); want stale", pid, o, ok)
 			}
-			creator.finish() // reaps it
+			creator.Finish() // reaps it
 		})
 	}
 }

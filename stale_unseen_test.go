@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // TestStaleUnseenMappers: a POSIX segment that a live process maps is
@@ -32,14 +34,14 @@ func TestStaleUnseenMappers(t *testing.T) {
 	inspectAs := func(t *testing.T, k Key, prefix ...string) string {
 		t.Helper()
 		argv := append(append(prefix, strings.Fields(os.Getenv("QIPC_EXEC_PREFIX"))...), bin, "inspect", k.String(), "0")
-		pr := spawnCmd(t, "scanner", nil, func() *exec.Cmd {
+		pr := harness.StartCmd(t, "scanner", nil, func() *exec.Cmd {
 			c := exec.Command(argv[0], argv[1:]...)
 			c.Env = append(os.Environ(), "QIPC_RELPEER=1")
 			c.Dir = "/"
 			return c
 		})
-		line := pr.line()
-		pr.finish()
+		line := pr.Line()
+		pr.Finish()
 		return line
 	}
 	asUser := []string{"setpriv", "--reuid=" + strconv.Itoa(u.uid), "--regid=" + strconv.Itoa(u.gid), "--init-groups"}
@@ -73,12 +75,12 @@ func TestStaleUnseenMappers(t *testing.T) {
 		argv := append([]string{"unshare", "--mount", "sh", "-c", `mount --bind /dev/shm "$0" && exec "$@"`, dir},
 			append(selfArgv(), "map-file", filepath.Join(dir, strings.TrimPrefix(k.Native, "/")), "0")...)
 		mapper := spawn(t, "mapper", argv, []string{"QIPC_RELPEER=1"}, nil)
-		expectLine(t, "mapper", mapper.line(), "ok mapped")
+		expectLine(t, "mapper", mapper.Line(), "ok mapped")
 		got, err := Inspect(k)
-		if err != nil || got.Stale || !slices.Contains(got.Pids, mapper.cmd.Process.Pid) {
-			t.Errorf("Inspect of a segment mapped through a bind mount: %+v, %v; want pid %d, not stale", got, err, mapper.cmd.Process.Pid)
+		if err != nil || got.Stale || !slices.Contains(got.Pids, mapper.Cmd.Process.Pid) {
+			t.Errorf("Inspect of a segment mapped through a bind mount: %+v, %v; want pid %d, not stale", got, err, mapper.Cmd.Process.Pid)
 		}
-		mapper.finish()
+		mapper.Finish()
 		if got, err := Inspect(k); err != nil || !got.Stale {
 			t.Errorf("Inspect once the mapper is gone: %+v, %v; want stale", got, err)
 		}

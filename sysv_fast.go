@@ -3,6 +3,7 @@
 package qipc
 
 import (
+	"github.com/qipc-go/qipc/internal/knobs"
 	"syscall"
 	"unsafe"
 
@@ -22,7 +23,7 @@ import (
 const sysvRawOK = true
 
 // sysvRawOn reports whether semops that cannot sleep are made from Go.
-func sysvRawOn() bool { return sysvRawOK && !sysvRawOff.Load() }
+func sysvRawOn() bool { return sysvRawOK && !knobs.SysvRawOff.Load() }
 
 // sembuf is struct sembuf: sem_num, sem_op, sem_flg.
 type sembuf struct {

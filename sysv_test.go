@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qipc-go/qipc/internal/knobs"
 	"github.com/qipc-go/qipc/internal/qtnames"
 )
 
@@ -274,12 +275,12 @@ func TestSysVLastDetachRemoves(t *testing.T) {
 			objs.requirePresent(t, 1)
 
 			holder := gop.start(t, "attach", k, "--hold")
-			expectLine(t, "go attach", holder.line(), "ok size=64")
+			expectLine(t, "go attach", holder.Line(), "ok size=64")
 			if err := m.Close(); err != nil {
 				t.Fatal(err)
 			}
 			objs.requirePresent(t, 1)
-			holder.finish() // the other process detaches last and cleans up
+			holder.Finish() // the other process detaches last and cleans up
 			objs.requireGone(t)
 		})
 	}
@@ -305,7 +306,7 @@ func TestSysVKilledLockHolder(t *testing.T) {
 				t.Fatalf("Lock returned while %s holds it: %v", name, err)
 			case <-time.After(150 * time.Millisecond):
 			}
-			holder.kill()
+			holder.Kill()
 			select {
 			case err := <-got:
 				if err != nil {
@@ -455,11 +456,11 @@ func TestSysVSemaphore(t *testing.T) {
 
 	// SEM_UNDO: a process's release is taken back when it exits.
 	rel := gop.start(t, "sem-release", k, "2", "--hold")
-	expectLine(t, "go sem-release", rel.line(), "ok")
+	expectLine(t, "go sem-release", rel.Line(), "ok")
 	if v := semValue(t, k); v != 7 {
 		t.Errorf("count while the releaser lives: %d, want 7", v)
 	}
-	rel.finish()
+	rel.Finish()
 	if v := semValue(t, k); v != 5 {
 		t.Errorf("count after the releaser exited: %d, want 5 (SEM_UNDO)", v)
 	}
@@ -553,9 +554,9 @@ func TestSysvRawSemopMatchesC(t *testing.T) {
 	}
 	steps := []step{{"take", -1}, {"take at zero", -1}, {"post", 1}, {"post past SEMVMX", 32767}, {"take", -1}, {"post up to SEMVMX", 32767}}
 	run := func(raw bool) []string {
-		old := sysvRawOff.Load()
-		sysvRawOff.Store(!raw)
-		defer sysvRawOff.Store(old)
+		old := knobs.SysvRawOff.Load()
+		knobs.SysvRawOff.Store(!raw)
+		defer knobs.SysvRawOff.Store(old)
 		k := testSemKey(t, SystemV, false)
 		s, err := NewSemaphore(k, 1, SemaphoreCreate)
 		if err != nil {

@@ -223,7 +223,7 @@ func TestWindowsLifetime(t *testing.T) {
 		t.Fatalf("contents: %q", again.Data()[:4])
 	}
 	again.Close()
-	holder.finish()
+	holder.Finish()
 	err := NewSharedMemory(k).Attach(ReadOnly)
 	if !errors.Is(err, ErrNotFound) || !errors.Is(err, fs.ErrNotExist) ||
 		QtErrorString(err) != "QSharedMemory::handle: doesn't exist" {
@@ -245,7 +245,7 @@ func TestWindowsKilledCreator(t *testing.T) {
 			creator := p.start(t, "create", k, "64", "--hold")
 			expectExact(t, p.name+" create", winLine(creator), sizeLine(64))
 			expectExact(t, "go write", winRun(gop, t, "write", k, "0", "0102"), "ok")
-			creator.kill()
+			creator.Kill()
 			m := NewSharedMemory(k)
 			defer closeWithin(t, m)
 			if err := m.Attach(ReadWrite); !errors.Is(err, ErrNotFound) {
@@ -268,7 +268,7 @@ func TestWindowsKilledLockHolder(t *testing.T) {
 	k := winNameCases[0].shmKey(t)
 	m := mustCreate(t, k, 8)
 	holder, _ := cpeerWin.startHolder(t, k)
-	holder.kill()
+	holder.Kill()
 	ok, err := m.TryLock()
 	// Give the count back by hand, or Close (which detaches under the
 	// lock) would wait forever.
@@ -430,7 +430,7 @@ func TestWindowsLockName(t *testing.T) {
 			if ok, _ := m.TryLock(); ok {
 				t.Fatal("TryLock succeeded while another process holds the lock")
 			}
-			holder.finish()
+			holder.Finish()
 			if v, _ := lock.Value(); v != 1 {
 				t.Fatalf("lock after %s let go: value %d", p.name, v)
 			}
@@ -526,7 +526,7 @@ var winScenarios = []struct {
 		creator := e.a.start(e.t, "create", k, "64", "--hold")
 		expectExact(e.t, e.a.name+" create", winLine(creator), sizeLine(64))
 		expectExact(e.t, "go write", winRun(gop, e.t, "write", k, "0", "cafe"), "ok")
-		creator.kill()
+		creator.Kill()
 		expectExact(e.t, e.b.name+" attach", winRun(e.b, e.t, "attach", k), "err NotFound QSharedMemory::handle: doesn't exist")
 		expectExact(e.t, e.b.name+" create", winLine(e.b.start(e.t, "create", k, "64", "--hold")), sizeLine(64))
 		expectExact(e.t, e.a.name+" read", winRun(e.a, e.t, "read", k, "0", "2"), "ok hex=0000")
@@ -620,14 +620,14 @@ func printWinMatrix(results map[string]string) {
 
 // winLine is proc.line without the "\r" the C peer's text-mode stdout puts
 // before each "\n" on Windows.
-func winLine(pr *proc) string { return strings.TrimSuffix(pr.line(), "\r") }
+func winLine(pr *proc) string { return strings.TrimSuffix(pr.Line(), "\r") }
 
 // winRun is peer.run with winLine.
 func winRun(p peer, t testing.TB, cmd string, k Key, rest ...string) string {
 	t.Helper()
 	pr := p.start(t, cmd, k, rest...)
 	line := winLine(pr)
-	pr.finish()
+	pr.Finish()
 	return line
 }
 
@@ -644,7 +644,7 @@ func TestWindowsCrashMatrix(t *testing.T) {
 			m := mustCreate(t, k, 64)
 			a := p.start(t, "attach", k, "--hold", "--init", pattern)
 			expectExact(t, p.name+" attach", winLine(a), sizeLine(64))
-			a.kill()
+			a.Kill()
 			if ok, err := m.TryLock(); !ok || err != nil {
 				t.Fatalf("TryLock after the attacher was killed: %v %v", ok, err)
 			}
@@ -660,7 +660,7 @@ func TestWindowsCrashMatrix(t *testing.T) {
 			if ok, _ := m.TryLock(); ok {
 				t.Fatalf("%s says it holds the lock, but TryLock succeeded", p.name)
 			}
-			h.kill()
+			h.Kill()
 			if ok, _ := m.TryLock(); ok {
 				t.Fatal("a killed holder's count came back on Windows")
 			}
@@ -687,7 +687,7 @@ func TestWindowsCrashMatrix(t *testing.T) {
 			if ok, _ := s.TryAcquire(); ok {
 				t.Fatalf("%s holds the count, but TryAcquire succeeded", p.name)
 			}
-			h.kill()
+			h.Kill()
 			if ok, _ := s.TryAcquire(); ok {
 				t.Fatal("a killed holder's count came back on Windows")
 			}
@@ -820,7 +820,7 @@ func TestWindowsSurrogateCut(t *testing.T) {
 				if err := m.AttachContext(ctx, ReadWrite); !errors.Is(err, context.DeadlineExceeded) {
 					t.Fatalf("AttachContext while %s holds the lock: %v, want it to wait (DeadlineExceeded)", holder.name, err)
 				}
-				h.finish()
+				h.Finish()
 				if err := m.Attach(ReadWrite); err != nil {
 					t.Fatal(err)
 				}
@@ -828,7 +828,7 @@ func TestWindowsSurrogateCut(t *testing.T) {
 					t.Fatalf("TryLock after %s unlocked: %v %v", holder.name, ok, err)
 				}
 				_ = m.Unlock()
-				c.finish()
+				c.Finish()
 			})
 		}
 	}
@@ -909,7 +909,7 @@ func TestWindowsNativeKeyWithoutLock(t *testing.T) {
 		t.Fatalf("Lock: %v, want LockError matching ErrNoLock", err)
 	}
 	h, _ := cpeerWin.startHolder(t, withLock)
-	defer h.finish()
+	defer h.Finish()
 	other := NewSharedMemory(k)
 	defer closeWithin(t, other)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

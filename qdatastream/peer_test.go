@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -16,6 +14,8 @@ import (
 	"testing"
 	"time"
 	_ "time/tzdata" // Europe/Paris and Europe/Berlin without a system zoneinfo
+
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // Byte-exact interoperability with real Qt: the C++ peer built against
@@ -38,77 +38,50 @@ var testLoc = func() *time.Location {
 type qdsPeer struct {
 	name  string
 	major int
-	argv  func() ([]string, string) // command, or why it is missing
-}
-
-func buildDir() string {
-	if d := os.Getenv("QIPC_BUILD"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "build")
-}
-
-func binaryPeer(file, how string) func() ([]string, string) {
-	return func() ([]string, string) {
-		p, err := filepath.Abs(filepath.Join(buildDir(), file))
-		if err == nil {
-			_, err = os.Stat(p)
-		}
-		if err != nil {
-			return nil, fmt.Sprintf("%s is not built (%v): %s", file, err, how)
-		}
-		return []string{p}, ""
-	}
+	prog  harness.Program
 }
 
 var qdsPeers = []qdsPeer{
-	{"qt5", 5, binaryPeer("qdspeer5", "apt-get install qtbase5-dev, then `make peers` (peers/qt/build.sh)")},
-	{"qt6", 6, binaryPeer("qdspeer6", "apt-get install qt6-base-dev, then `make peers` (peers/qt/build.sh)")},
-	{"pyside6", 6, func() ([]string, string) {
-		if out, err := exec.Command("python3", "-c", "import PySide6.QtGui").CombinedOutput(); err != nil {
-			return nil, "PySide6 is not importable (pip install PySide6-Essentials): " + strings.TrimSpace(string(out))
-		}
-		return []string{"python3", filepath.Join("..", "peers", "qdatastream", "peer.py")}, ""
-	}},
+	{"qt5", 5, harness.Binary("qdspeer5", "apt-get install qtbase5-dev, then `make peers` (peers/qt/build.sh)")},
+	{"qt6", 6, harness.Binary("qdspeer6", "apt-get install qt6-base-dev, then `make peers` (peers/qt/build.sh)")},
+	{"pyside6", 6, harness.PySideGUI("qdatastream/peer.py")},
 }
 
 // require returns the peer's command, or skips the test (fails it under
-// CI=true on Linux, where CI installs every peer).
+// CI=true, where CI installs every peer). Off Linux it skips: the peers are
+// built for Linux.
 func (p qdsPeer) require(t *testing.T) []string {
 	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("the Qt peers are built for Linux (make peers)")
 	}
-	argv, why := p.argv()
-	if why != "" {
-		if os.Getenv("CI") == "true" && runtime.GOOS == "linux" {
-			t.Fatalf("peer %s missing in CI: %s", p.name, why)
-		}
-		t.Skipf("peer %s missing: %s", p.name, why)
-	}
-	return argv
+	return p.prog.Require(t, p.name)
 }
 
 // talk runs the peer once with lines on its standard input and returns
 // its answers by case name (the peer answers each line in turn).
-func talk(t *testing.T, argv []string, lines []string) map[string]string {
+func talk(t *testing.T, p qdsPeer, argv []string, lines []string) map[string]string {
 	t.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	runtime := t.TempDir()
-	cmd.Env = append(os.Environ(), "TZ="+testZone, "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+runtime)
-	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%v: %v\n%s", argv, err, stderr.String())
-	}
+	env := []string{"TZ=" + testZone, "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR=" + t.TempDir()}
+	pr := harness.Start(t, p.name, argv, env, nil)
+	// The lines go in while the answers come out: a peer whose output
+	// nobody reads stops reading its input.
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		pr.Send(strings.Join(lines, "\n"))
+		pr.Release()
+	}()
+	t.Cleanup(func() { <-sent }) // a test that failed early has killed the peer: the sender ends
 	answers := map[string]string{}
-	for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+	for l := pr.Line(); l != "eof"; l = pr.Line() {
 		name, rest, _ := strings.Cut(l, " ")
 		answers[name] = rest
 	}
+	<-sent
+	pr.Finish()
 	if len(answers) < len(lines) {
-		t.Fatalf("%v answered %d of %d lines\nstderr: %s", argv, len(answers), len(lines), stderr.String())
+		t.Fatalf("%s answered %d of %d lines", p.name, len(answers), len(lines))
 	}
 	return answers
 }
@@ -217,7 +190,7 @@ func TestQtPeers(t *testing.T) {
 	for _, p := range qdsPeers {
 		t.Run(p.name, func(t *testing.T) {
 			argv := p.require(t)
-			maxv, err := strconv.Atoi(strings.TrimPrefix(talk(t, argv, []string{"max"})["max"], ""))
+			maxv, err := strconv.Atoi(strings.TrimPrefix(talk(t, p, argv, []string{"max"})["max"], ""))
 			if err != nil {
 				t.Fatalf("peer %s: no newest version: %v", p.name, err)
 			}
@@ -262,7 +235,7 @@ func TestQtPeers(t *testing.T) {
 				head := fmt.Sprintf("%d %s %s %s %s", ver, c.order(), c.prec(), c.typ, format(c.typ, c.val, true))
 				lines = append(lines, "enc "+c.name+" "+head, "dec "+c.name+"#dec "+head+" "+hexOrDash(g))
 			}
-			answers := talk(t, argv, lines)
+			answers := talk(t, p, argv, lines)
 			tl := tally{why: map[string]int{}}
 			kinds := map[string]*kindTally{}
 			for _, r := range runs {

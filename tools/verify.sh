@@ -50,7 +50,7 @@ fault native-lock key.go \
   's/return k\.LegacyKey != "" \|\| k\.NativeLock \}/return true }/' \
   '^TestNativeKeyWithoutLock$/^(go→qt5|qt6.4→go)$' 'TestNativeKeyWithoutLock/go→qt5 TestNativeKeyWithoutLock/qt6.4→go'
 fault sliced-waits sem.go \
-  's/!slicedWaits\.Load\(\)/false/' \
+  's/!knobs\.SlicedWaits\.Load\(\)/false \&\& knobs.SlicedWaits.Load()/' \
   '^TestFairness$/^systemv-legacy$/^go\+qt5\+qt6.4$/^one-call$' 'TestFairness/systemv-legacy/go+qt5+qt6.4/one-call'
 fault replace-live shm.go \
   's/stale, why := staleness\(f, &u\)/_, why := staleness(f, &u)\n\tstale := true/' \

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/qipc-go/qipc"
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // inPrivateIPCNamespace runs the calling test again in an IPC namespace of its
@@ -30,35 +29,28 @@ func inPrivateIPCNamespace(t *testing.T) bool {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for an IPC and mount namespace")
 	}
-	c := exec.Command("unshare", "--ipc", "--mount", "--propagation", "private",
-		"sh", "-c", `mount -t tmpfs qipctshm /dev/shm && exec "$0" "$@"`,
-		os.Args[0], "-test.run", "^"+t.Name()+"$", "-test.v", "-test.count=1")
-	c.Env = append(os.Environ(), "QIPC_PRIVATE_IPC_INNER="+t.Name())
-	var out bytes.Buffer
-	c.Stdout, c.Stderr = &out, &out
-	err := c.Run()
-	if err != nil {
-		t.Fatalf("in its own IPC namespace: %v\n%s", err, out.String())
+	o := harness.RunCmd(t, "the inner "+t.Name(), "", func() *exec.Cmd {
+		c := exec.Command("unshare", "--ipc", "--mount", "--propagation", "private",
+			"sh", "-c", `mount -t tmpfs qipctshm /dev/shm && exec "$0" "$@" 2>&1`,
+			os.Args[0], "-test.run", "^"+t.Name()+"$", "-test.v", "-test.count=1")
+		c.Env = append(os.Environ(), "QIPC_PRIVATE_IPC_INNER="+t.Name())
+		return c
+	})
+	if o.Code != 0 {
+		t.Fatalf("in its own IPC namespace: exit status %d\n%s%s", o.Code, o.Stdout, o.Stderr)
 	}
-	t.Logf("in its own IPC namespace:\n%s", out.String())
+	t.Logf("in its own IPC namespace:\n%s%s", o.Stdout, o.Stderr)
 	return false
 }
 
 // runEnv runs the built qipc with env added to this process's.
 func runEnv(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	c := exec.Command(qipcBin, args...)
-	c.Env = append(os.Environ(), env...)
-	var o, e bytes.Buffer
-	c.Stdout, c.Stderr = &o, &e
-	err := c.Run()
-	r := result{out: o.String(), err: e.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run qipc %v: %v", args, err)
-	}
-	return r
+	return runQCmd(t, "", args, func() *exec.Cmd {
+		c := exec.Command(qipcBin, args...)
+		c.Env = append(os.Environ(), env...)
+		return c
+	})
 }
 
 // TestCleanSparesLiveCreatorsSegment (adversarial review of issue 25):
@@ -126,7 +118,7 @@ func TestCleanSparesLiveCreatorsSegment(t *testing.T) {
 // libc), stopped between the two calls by a line on its stdin.
 func TestCleanSparesReusedKeyFile(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
-		missing(t, "python3")
+		harness.Missing(t, "python3", "apt-get install python3")
 	}
 	name, match := uniqueName("reuse")
 	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
@@ -139,7 +131,7 @@ func TestCleanSparesReusedKeyFile(t *testing.T) {
 	if err := os.Chtimes(k.Native, old, old); err != nil {
 		t.Fatal(err)
 	}
-	creator := start(t, []string{"python3", "-c", `
+	creator := harness.Start(t, "creator", []string{"python3", "-c", `
 import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 libc.shmat.restype = ctypes.c_void_p
@@ -155,14 +147,14 @@ shmid = libc.shmget(key, 64, 0o1000 | 0o600)
 libc.shmat(shmid, None, 0)
 print("created", shmid, flush=True)
 sys.stdin.readline()
-`, k.Native})
-	if l := creator.line(); !strings.HasPrefix(l, "ftok ") {
+`, k.Native}, nil, nil)
+	if l := creator.Line(); !strings.HasPrefix(l, "ftok ") {
 		t.Fatalf("creator: %q", l)
 	}
 	cl := mustQ(t, "", "clean", "--stale", "--match", match)
 	t.Logf("qipc clean --stale while the creator is between ftok and shmget:\n%s", cl)
-	fmt.Fprintln(creator.stdin)
-	l := creator.line()
+	creator.Send("")
+	l := creator.Line()
 	id, err := strconv.Atoi(strings.TrimPrefix(l, "created "))
 	if err != nil || id < 0 {
 		t.Fatalf("creator: %q", l)

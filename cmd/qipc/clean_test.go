@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/qipc-go/qipc"
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // asUser runs the built qipc as uid (gid the same), for the tests where
@@ -29,21 +29,11 @@ func asUser(t *testing.T, uid int, args ...string) result {
 		t.Fatal(err)
 	}
 	id := strconv.Itoa(uid)
-	c := exec.Command("setpriv", append([]string{"--reuid=" + id, "--regid=" + id, "--clear-groups", qipcBin}, args...)...)
-	c.Dir = "/"
-	var o, e bytes.Buffer
-	c.Stdout, c.Stderr = &o, &e
-	err := c.Run()
-	r := result{out: o.String(), err: e.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	default:
-		t.Fatalf("run qipc %v as uid %d: %v", args, uid, err)
-	}
-	return r
+	return runQCmd(t, "", args, func() *exec.Cmd {
+		c := exec.Command("setpriv", append([]string{"--reuid=" + id, "--regid=" + id, "--clear-groups", qipcBin}, args...)...)
+		c.Dir = "/"
+		return c
+	})
 }
 
 // TestCleanOnlyProvenQt: clean removes only what is proven to be a Qt
@@ -110,7 +100,7 @@ func TestCleanSparesOtherUsersMapping(t *testing.T) {
 	const owner, other = 65534, 1 // nobody, daemon
 	python := "/usr/bin/python3"  // not a shim in root's home: the other user runs it
 	if _, err := os.Stat(python); err != nil {
-		missing(t, python)
+		harness.Missing(t, python, "apt-get install python3")
 	}
 	name, match := uniqueName("otheruser")
 	k := qipc.LegacySharedMemoryKey(name, qipc.PosixRealtime)
@@ -126,15 +116,15 @@ func TestCleanSparesOtherUsersMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := strconv.Itoa(other)
-	mapper := start(t, []string{"setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups", python, "-c", `
+	mapper := harness.Start(t, "mapper", []string{"setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups", python, "-c", `
 import mmap, os, sys
 fd = os.open(sys.argv[1], os.O_RDWR)
 m = mmap.mmap(fd, 4096)
 os.close(fd)
 print("mapped", flush=True)
 sys.stdin.read()
-`, path})
-	if l := mapper.line(); l != "mapped" {
+`, path}, nil, nil)
+	if l := mapper.Line(); l != "mapped" {
 		t.Fatalf("mapper: %q", l)
 	}
 	r := asUser(t, owner, "clean", "--stale", "--match", match)
@@ -237,28 +227,28 @@ func TestCleanRacesCreators(t *testing.T) {
 // killed; the primary exits (its last detach removes the segment) and the
 // key file goes (Qt's own clean-up removes it by name, or a temp cleaner).
 func TestCleanOrphanLockByID(t *testing.T) {
-	qt := qt5(t)
+	qt := qt5.Require(t, "qtpeer5")
 	name, match := uniqueName("orphan")
 	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
 	lk := lockKey(k)
 	cleanupKey(t, k)
 	ks := k.String()
 
-	primary := start(t, qt, "create", ks, "64", "--hold")
-	expectLine(t, primary.line(), "ok size=64")
+	primary := startPeer(t, qt, "create", ks, "64", "--hold")
+	harness.ExpectLine(t, primary.Name, primary.Line(), "ok size=64")
 	if err := qipc.RemoveSemaphore(lk); err != nil {
 		t.Fatal(err)
 	}
-	second := start(t, qt, "attach", ks, "--hold")
-	expectLine(t, second.line(), "ok size=64")
+	second := startPeer(t, qt, "attach", ks, "--hold")
+	harness.ExpectLine(t, second.Name, second.Line(), "ok size=64")
 	sem := find(lsJSON(t, match), kindSysvSem)
 	if sem == nil || sem.ID == nil {
 		t.Fatal("the second instance made no lock set")
 	}
 	id := *sem.ID
 	t.Cleanup(func() { _ = semRemoveID(id) })
-	second.kill()
-	primary.finish()
+	second.Kill()
+	primary.Finish()
 	// The primary's lock follows the removal of its own set: Qt 5 then
 	// drops the key file it once made (the second's, by name) and makes
 	// its own, which it removes as it exits; whatever is left of the key

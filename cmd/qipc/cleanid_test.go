@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // TestCleanIDSyntax: an --id that can name no object is a usage error, not
@@ -29,9 +31,9 @@ func TestCleanIDSyntax(t *testing.T) {
 // is B's, gone. --id overrules the missing key file only for a free lock
 // (count 1), so clean --stale --id leaves this set, whose count is 2.
 func TestCleanIDSparesCountingSemaphore(t *testing.T) {
-	py := filepath.Join(buildDir(), "venv", "bin", "python3")
+	py := filepath.Join(harness.BuildDir(), "venv", "bin", "python3")
 	if exec.Command(py, "-c", "import sysv_ipc").Run() != nil {
-		missing(t, "python3 with sysv_ipc (make venv)")
+		harness.Missing(t, py+" with sysv_ipc", "make venv")
 	}
 	dir := filepath.Join(t.TempDir(), "svc")
 	if err := os.Mkdir(dir, 0o700); err != nil {
@@ -41,16 +43,18 @@ func TestCleanIDSparesCountingSemaphore(t *testing.T) {
 	if err := os.WriteFile(keyFile, nil, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(py, "-c", `
+	made := harness.RunCmd(t, "make the set", "", func() *exec.Cmd {
+		return exec.Command(py, "-c", `
 import sysv_ipc, sys
 k = sysv_ipc.ftok(sys.argv[1], ord('Q'), silence_warning=True)
 s = sysv_ipc.Semaphore(k, sysv_ipc.IPC_CREX, 0o600, 3)
 print(k, s.id)
-`, keyFile).CombinedOutput()
-	if err != nil {
-		t.Fatalf("make the set: %v\n%s", err, out)
+`, keyFile)
+	})
+	f := strings.Fields(made.Stdout)
+	if made.Code != 0 || len(f) != 2 {
+		t.Fatalf("make the set: exit status %d\n%s%s", made.Code, made.Stdout, made.Stderr)
 	}
-	f := strings.Fields(string(out))
 	key, id := f[0], atoi(f[1])
 	t.Cleanup(func() { _ = semRemoveID(id) })
 	const take = `
@@ -63,16 +67,16 @@ if sys.argv[2] == "hold":
     sys.stdin.read()
     s.release()
 `
-	holder := start(t, []string{py, "-c", take, key, "hold"})
-	expectLine(t, holder.line(), "held")
-	if got := runPeer(t, []string{py, "-c", take, key, "exit"}); got != "held" {
-		t.Fatalf("the second taker: %q", got)
-	}
+	holder := harness.Start(t, "holder", []string{py, "-c", take, key, "hold"}, nil, nil)
+	harness.ExpectLine(t, holder.Name, holder.Line(), "held")
+	taker := harness.Start(t, "the second taker", []string{py, "-c", take, key, "exit"}, nil, nil)
+	harness.ExpectLine(t, taker.Name, taker.Line(), "held")
+	taker.Finish()
 	sel := "sysv-sem:" + strconv.Itoa(id)
 	t.Logf("qipc ls --id %s:\n%s", sel, mustQ(t, "", "ls", "--id", sel))
 	cl := runQ(t, "", "clean", "--stale", "--id", sel)
 	t.Logf("qipc clean --stale --id %s:\n%s%s", sel, cl.out, cl.err)
 	if !sysvExists(t, "/proc/sysvipc/sem", id) {
-		t.Errorf("clean --stale --id %s removed a set whose count a live process (pid %d) holds", sel, holder.cmd.Process.Pid)
+		t.Errorf("clean --stale --id %s removed a set whose count a live process (pid %d) holds", sel, holder.Pid())
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/qipc-go/qipc"
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // posixSegment creates a POSIX segment of size bytes for a test, owned by
@@ -67,9 +68,9 @@ func lockIsFree(t *testing.T, m *qipc.SharedMemory) bool {
 // SIGBUS while holding the lock, which a POSIX lock never gets back. The
 // pause library (peers/pause) stops them right after the attach's mmap.
 func TestCopiesSurviveTruncation(t *testing.T) {
-	pauseLib := filepath.Join(buildDir(), "libqipcpause.so")
+	pauseLib := filepath.Join(harness.BuildDir(), "libqipcpause.so")
 	if _, err := os.Stat(pauseLib); err != nil {
-		missing(t, pauseLib+" (make peers)")
+		harness.Missing(t, pauseLib, "run `make peers`")
 	}
 	for _, args := range [][]string{{"cat"}, {"write", "--hex", "0102"}} {
 		t.Run(args[0], func(t *testing.T) {

@@ -9,42 +9,45 @@ import (
 	"image/color"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/qipc-go/qipc"
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // `qipc cat --qdatastream` and `--image` end to end: real Qt programs put
 // a QDataStream into a segment, the built binary decodes it.
 
-// qtProgram returns the built Qt program file, or skips (fails in CI).
-func qtProgram(t *testing.T, file string) string {
-	t.Helper()
-	p := filepath.Join(buildDir(), file)
-	if _, err := os.Stat(p); err != nil {
-		missing(t, file+" (make peers)")
+// The Qt programs that put a QDataStream into a segment: the QDataStream
+// peers (peers/qdatastream, publish mode) and the programs of peers/seed.
+var (
+	qdsPeer5 = harness.Binary("qdspeer5", "apt-get install qtbase5-dev, then `make peers`")
+	qdsPeer6 = harness.Binary("qdspeer6", "apt-get install qt6-base-dev, then `make peers`")
+	seeds    = map[string]harness.Program{
+		"qt5":     harness.Binary("seed5", "apt-get install qtbase5-dev, then `make peers`"),
+		"qt6":     harness.Binary("seed6", "apt-get install qt6-base-dev, then `make peers`"),
+		"pyside6": harness.PySideGUI("seed/seed.py"),
 	}
-	return p
-}
+)
 
 // TestCatQDataStreamMap reads the QVariantMap of mixed types that the Qt
 // 5.15 and 6.4 QDataStream peers publish (peer.cpp's publish mode).
 func TestCatQDataStreamMap(t *testing.T) {
 	for _, c := range []struct {
 		file string
+		prog harness.Program
 		ver  int
-	}{{"qdspeer5", 19}, {"qdspeer6", 20}, {"qdspeer6", 19}} {
+	}{{"qdspeer5", qdsPeer5, 19}, {"qdspeer6", qdsPeer6, 20}, {"qdspeer6", qdsPeer6, 19}} {
 		t.Run(c.file+"/v"+strconv.Itoa(c.ver), func(t *testing.T) {
-			bin := qtProgram(t, c.file)
+			bin := c.prog.Require(t, c.file)
 			name, _ := uniqueName("qds")
 			k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
 			cleanupKey(t, k)
-			p := start(t, []string{bin}, "publish", name, strconv.Itoa(c.ver))
-			if l := p.line(); !strings.HasPrefix(l, "ok size=") {
+			p := startPeer(t, bin, "publish", name, strconv.Itoa(c.ver))
+			if l := p.Line(); !strings.HasPrefix(l, "ok size=") {
 				t.Fatalf("publish: %q", l)
 			}
 			out := mustQ(t, "", "cat", k.String(), "--qdatastream", "--qds-version", strconv.Itoa(c.ver))
@@ -109,29 +112,26 @@ func TestCatImageFromSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
+	// Each seed program that is there runs; a missing one fails the test
+	// in CI only, and the test skips when none is there.
 	progs := map[string][]string{}
-	for name, file := range map[string]string{"qt5": "seed5", "qt6": "seed6"} {
-		if p := filepath.Join(buildDir(), file); fileExists(p) {
-			progs[name] = []string{p}
+	for name, prog := range seeds {
+		if argv, why := prog(); why == "" {
+			progs[name] = argv
 		} else if os.Getenv("CI") == "true" {
-			t.Errorf("%s missing in CI (make peers)", file)
+			t.Errorf("seed program %s missing in CI: %s", name, why)
 		}
 	}
-	if exec.Command("python3", "-c", "import PySide6.QtGui").Run() == nil {
-		progs["pyside6"] = []string{"python3", filepath.Join(repoRoot(), "peers", "seed", "seed.py")}
-	} else if os.Getenv("CI") == "true" {
-		t.Error("PySide6 missing in CI (make venv)")
-	}
 	if len(progs) == 0 {
-		missing(t, "the seed programs (make peers venv)")
+		harness.Missing(t, "the seed programs", "make peers venv")
 	}
 	for pname, argv := range progs {
 		t.Run(pname, func(t *testing.T) {
 			name, _ := uniqueName("seed")
 			k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
 			cleanupKey(t, k)
-			p := start(t, argv, "save", name, src)
-			if l := p.line(); !strings.HasPrefix(l, "ok size=") {
+			p := startPeer(t, argv, "save", name, src)
+			if l := p.Line(); !strings.HasPrefix(l, "ok size=") {
 				t.Fatalf("save: %q", l)
 			}
 			out := filepath.Join(dir, pname+".png")

@@ -3,24 +3,22 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/qipc-go/qipc"
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // The tests run the built binary end to end against real peers
@@ -82,26 +80,22 @@ type result struct {
 	code     int
 }
 
+// runQ runs the built qipc with input on its stdin; a crash (a Go panic)
+// fails the test, any exit status is the caller's to check.
 func runQ(t *testing.T, input string, args ...string) result {
 	t.Helper()
-	c := exec.Command(qipcBin, args...)
-	c.Stdin = strings.NewReader(input)
-	var o, e bytes.Buffer
-	c.Stdout, c.Stderr = &o, &e
-	err := c.Run()
-	r := result{out: o.String(), err: e.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	default:
-		t.Fatalf("run qipc %v: %v", args, err)
+	return runQCmd(t, input, args, func() *exec.Cmd { return exec.Command(qipcBin, args...) })
+}
+
+// runQCmd is runQ for a command that newCmd prepares (environment,
+// credentials, directory).
+func runQCmd(t *testing.T, input string, args []string, newCmd func() *exec.Cmd) result {
+	t.Helper()
+	o := harness.RunCmd(t, "qipc "+strings.Join(args, " "), input, newCmd)
+	if strings.Contains(o.Stderr, "panic") || strings.Contains(o.Stderr, "goroutine ") {
+		t.Fatalf("qipc %v crashed:\n%s", args, o.Stderr)
 	}
-	if strings.Contains(r.err, "panic") || strings.Contains(r.err, "goroutine ") {
-		t.Fatalf("qipc %v crashed:\n%s", args, r.err)
-	}
-	return r
+	return result{out: o.Stdout, err: o.Stderr, code: o.Code}
 }
 
 func mustQ(t *testing.T, input string, args ...string) string {
@@ -113,124 +107,36 @@ func mustQ(t *testing.T, input string, args ...string) string {
 	return r.out
 }
 
-func repoRoot() string {
-	wd, _ := os.Getwd()
-	return filepath.Join(wd, "..", "..")
-}
+// The peers (peers/PROTOCOL.md).
+var (
+	qt5    = harness.Binary("qtpeer5", "apt-get install qtbase5-dev, then `make peers`")
+	cpeer  = harness.Binary("cpeer", "run `make peers`")
+	pyside = harness.PySide("pyside/peer.py")
+)
 
-func buildDir() string {
-	if d := os.Getenv("QIPC_BUILD"); d != "" {
-		return d
-	}
-	return filepath.Join(repoRoot(), "build")
-}
-
-func missing(t *testing.T, what string) {
+// startPeer starts a peer (argv, a Program's command line) with args. Its
+// end is registered: stdin closed, the exit status and any further output
+// checked (harness.Proc.Finish).
+func startPeer(t *testing.T, argv []string, args ...string) *harness.Proc {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s missing in CI", what)
-	}
-	t.Skipf("%s missing", what)
-}
-
-// peer commands
-func qt5(t *testing.T) []string {
-	p := filepath.Join(buildDir(), "qtpeer5")
-	if _, err := os.Stat(p); err != nil {
-		missing(t, p+" (apt-get install qtbase5-dev; make peers)")
-	}
-	return []string{p}
-}
-
-func cpeer(t *testing.T) []string {
-	p := filepath.Join(buildDir(), "cpeer")
-	if _, err := os.Stat(p); err != nil {
-		missing(t, p+" (make peers)")
-	}
-	return []string{p}
-}
-
-var pysideErr = sync.OnceValue(func() error {
-	return exec.Command("python3", "-c", "import PySide6.QtCore").Run()
-})
-
-func pyside(t *testing.T) []string {
-	if pysideErr() != nil {
-		missing(t, "PySide6 (pip install PySide6-Essentials)")
-	}
-	return []string{"python3", filepath.Join(repoRoot(), "peers", "pyside", "peer.py")}
-}
-
-type proc struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	out   *bufio.Reader
-	once  sync.Once
-}
-
-// start runs a peer; its end (stdin closed, waited for) is registered.
-func start(t *testing.T, argv []string, args ...string) *proc {
-	t.Helper()
-	c := exec.Command(argv[0], append(argv[1:], args...)...)
-	var stderr bytes.Buffer
-	c.Stderr = &stderr
-	in, err := c.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := c.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: c, stdin: in, out: bufio.NewReader(out)}
-	t.Cleanup(func() {
-		p.finish()
-		if s := strings.TrimSpace(stderr.String()); s != "" {
-			t.Logf("%s: %s", filepath.Base(argv[len(argv)-1]), s)
+	name := filepath.Base(argv[len(argv)-1])
+	var tail []string
+	if len(args) > 0 {
+		name += " " + args[0]
+		if args[0] == "hold-lock" {
+			tail = []string{"ok unlocked at="} // printed once its stdin ends
 		}
-	})
-	return p
-}
-
-func (p *proc) line() string {
-	s, err := p.out.ReadString('\n')
-	if err != nil && s == "" {
-		return "eof: " + err.Error()
 	}
-	return strings.TrimRight(s, "\n")
-}
-
-func (p *proc) finish() {
-	p.once.Do(func() {
-		p.stdin.Close()
-		io.Copy(io.Discard, p.out)
-		p.cmd.Wait()
-	})
-}
-
-// kill ends the peer with SIGKILL, by its PID, as a crash would.
-func (p *proc) kill() {
-	p.cmd.Process.Kill()
-	p.finish()
+	return harness.Start(t, name, slices.Concat(argv, args), nil, tail)
 }
 
 // runPeer runs a peer to the end and returns its result line.
 func runPeer(t *testing.T, argv []string, args ...string) string {
 	t.Helper()
-	p := start(t, argv, args...)
-	l := p.line()
-	p.finish()
+	p := startPeer(t, argv, args...)
+	l := p.Line()
+	p.Finish()
 	return l
-}
-
-func expectLine(t *testing.T, got, want string) {
-	t.Helper()
-	if got != want {
-		t.Fatalf("peer said %q, want %q", got, want)
-	}
 }
 
 func lsJSON(t *testing.T, match string) []Object {
@@ -355,17 +261,17 @@ func TestKeyCommand(t *testing.T) {
 // bytes, clean removes segment, key files and lock semaphore, and Qt can
 // create the segment again.
 func TestSysVCrashStaleClean(t *testing.T) {
-	qt := qt5(t)
+	qt := qt5.Require(t, "qtpeer5")
 	name, match := uniqueName("crash")
 	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
 	lk := lockKey(k)
 	cleanupKey(t, k)
 	ks := k.String()
 
-	holder := start(t, qt, "create", ks, "64", "--hold")
-	expectLine(t, holder.line(), "ok size=64")
-	expectLine(t, runPeer(t, qt, "write", ks, "0", "0123456789abcdef"), "ok")
-	holder.kill()
+	holder := startPeer(t, qt, "create", ks, "64", "--hold")
+	harness.ExpectLine(t, holder.Name, holder.Line(), "ok size=64")
+	harness.ExpectLine(t, "qtpeer5 write", runPeer(t, qt, "write", ks, "0", "0123456789abcdef"), "ok")
+	holder.Kill()
 
 	out := mustQ(t, "", "ls", "--match", match)
 	t.Logf("qipc ls after the crash:\n%s", out)
@@ -377,10 +283,10 @@ func TestSysVCrashStaleClean(t *testing.T) {
 	if !seg.Stale || !sem.Stale || seg.Path != k.Native || sem.Path != lk.Native {
 		t.Fatalf("want both STALE, on %s and %s: %+v / %+v", k.Native, lk.Native, seg, sem)
 	}
-	if seg.Size != 64 || seg.Nattch == nil || *seg.Nattch != 0 || seg.Cpid != holder.cmd.Process.Pid {
-		t.Errorf("segment row: %+v (creator pid %d)", seg, holder.cmd.Process.Pid)
+	if seg.Size != 64 || seg.Nattch == nil || *seg.Nattch != 0 || seg.Cpid != holder.Pid() {
+		t.Errorf("segment row: %+v (creator pid %d)", seg, holder.Pid())
 	}
-	if !strings.Contains(out, "STALE") || !strings.Contains(out, "creator (pid "+strconv.Itoa(holder.cmd.Process.Pid)+") is gone") {
+	if !strings.Contains(out, "STALE") || !strings.Contains(out, "creator (pid "+strconv.Itoa(holder.Pid())+") is gone") {
 		t.Errorf("ls text lacks the STALE reason:\n%s", out)
 	}
 
@@ -413,7 +319,7 @@ func TestSysVCrashStaleClean(t *testing.T) {
 		t.Errorf("after clean, ls still shows %+v", left)
 	}
 	// Qt can create it again.
-	expectLine(t, runPeer(t, qt, "create", ks, "64"), "ok size=64")
+	harness.ExpectLine(t, "qtpeer5 create", runPeer(t, qt, "create", ks, "64"), "ok size=64")
 }
 
 // TestLockExcludesQt: `qipc lock KEY -- CMD` holds the very lock Qt's
@@ -424,7 +330,7 @@ func TestSysVCrashStaleClean(t *testing.T) {
 // without qipc lock, at the same moment as the Qt counter (both wait at a
 // barrier), and must lose increments.
 func TestLockExcludesQt(t *testing.T) {
-	qt, c := qt5(t), cpeer(t)
+	qt, c := qt5.Require(t, "qtpeer5"), cpeer.Require(t, "cpeer")
 	name, _ := uniqueName("lock")
 	dummy := qipc.SharedMemoryKey(name+"_private", qipc.PosixRealtime)
 	t.Cleanup(func() { qipc.RemoveSemaphore(dummy) })
@@ -433,28 +339,35 @@ func TestLockExcludesQt(t *testing.T) {
 		k := qipc.LegacySharedMemoryKey(fmt.Sprintf("%s_%d", name, i), qipc.SystemV)
 		cleanupKey(t, k)
 		ks := k.String()
-		holder := start(t, qt, "create", ks, "8", "--hold")
-		expectLine(t, holder.line(), "ok size=8")
-		qtc := start(t, qt, "counter", ks, strconv.Itoa(n), "--barrier")
-		expectLine(t, qtc.line(), "ready")
+		holder := startPeer(t, qt, "create", ks, "8", "--hold")
+		harness.ExpectLine(t, holder.Name, holder.Line(), "ok size=8")
+		qtc := startPeer(t, qt, "counter", ks, strconv.Itoa(n), "--barrier")
+		harness.ExpectLine(t, qtc.Name, qtc.Line(), "ready")
 		cArgs := []string{"counter", ks, strconv.Itoa(n), "--nolock", "--lock", dummy.String()}
 		if underLock {
 			res := make(chan result, 1)
-			go func() { res <- runQ(t, "", append([]string{"lock", ks, "--timeout", "60s", "--", c[0]}, cArgs...)...) }()
-			fmt.Fprintln(qtc.stdin)
-			if r := <-res; r.code != 0 || !strings.HasPrefix(r.out, "ok last=") {
+			go func() {
+				defer close(res) // also when runQ gave up on a hung qipc
+				res <- runQ(t, "", append([]string{"lock", ks, "--timeout", "60s", "--", c[0]}, cArgs...)...)
+			}()
+			qtc.Send("")
+			r, ok := <-res
+			if !ok {
+				t.FailNow() // runQ said why
+			}
+			if r.code != 0 || !strings.HasPrefix(r.out, "ok last=") {
 				t.Fatalf("qipc lock -- cpeer counter: exit %d, %q %q", r.code, r.out, r.err)
 			}
 		} else {
-			cc := start(t, c, append(cArgs, "--barrier")...)
-			expectLine(t, cc.line(), "ready")
-			fmt.Fprintln(qtc.stdin)
-			fmt.Fprintln(cc.stdin)
-			if l := cc.line(); !strings.HasPrefix(l, "ok last=") {
+			cc := startPeer(t, c, append(cArgs, "--barrier")...)
+			harness.ExpectLine(t, cc.Name, cc.Line(), "ready")
+			qtc.Send("")
+			cc.Send("")
+			if l := cc.Line(); !strings.HasPrefix(l, "ok last=") {
 				t.Fatalf("C counter: %q", l)
 			}
 		}
-		if l := qtc.line(); !strings.HasPrefix(l, "ok last=") {
+		if l := qtc.Line(); !strings.HasPrefix(l, "ok last=") {
 			t.Fatalf("Qt counter: %q", l)
 		}
 		hexLine := runPeer(t, qt, "read", ks, "0", "8")
@@ -475,16 +388,16 @@ func TestLockExcludesQt(t *testing.T) {
 	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
 	cleanupKey(t, k)
 	ks := k.String()
-	holder := start(t, qt, "create", ks, "8", "--hold")
-	expectLine(t, holder.line(), "ok size=8")
+	holder := startPeer(t, qt, "create", ks, "8", "--hold")
+	harness.ExpectLine(t, holder.Name, holder.Line(), "ok size=8")
 	// The exit status is CMD's.
 	if r := runQ(t, "", "lock", ks, "--", "sh", "-c", "exit 7"); r.code != 7 {
 		t.Errorf("lock -- exit 7: exit %d (%s)", r.code, r.err)
 	}
 	// While Qt holds the lock, qipc lock waits, says so, and gives up at the timeout.
-	hl := start(t, qt, "hold-lock", ks)
-	expectLine(t, hl.line(), "ok attached")
-	if l := hl.line(); !strings.HasPrefix(l, "ok locked at=") {
+	hl := startPeer(t, qt, "hold-lock", ks)
+	harness.ExpectLine(t, hl.Name, hl.Line(), "ok attached")
+	if l := hl.Line(); !strings.HasPrefix(l, "ok locked at=") {
 		t.Fatalf("Qt hold-lock: %q, want ok locked at=T", l)
 	}
 	r := runQ(t, "", "lock", ks, "--timeout", "300ms", "--", "true")
@@ -492,31 +405,31 @@ func TestLockExcludesQt(t *testing.T) {
 		t.Errorf("lock while Qt holds it: exit %d, %q", r.code, r.err)
 	}
 	// Both it and info name the holder (issue 30, item 4).
-	held := fmt.Sprintf("the lock is held, probably by pid %d (qtpeer5)", hl.cmd.Process.Pid)
+	held := fmt.Sprintf("the lock is held, probably by pid %d (qtpeer5)", hl.Pid())
 	if !strings.Contains(r.err, held) {
 		t.Errorf("lock while Qt holds it: %q, want it to say %q", r.err, held)
 	}
-	if info, want := mustQ(t, "", "info", ks), fmt.Sprintf("holder:     pid %d (qtpeer5), probably", hl.cmd.Process.Pid); !strings.Contains(info, want) {
+	if info, want := mustQ(t, "", "info", ks), fmt.Sprintf("holder:     pid %d (qtpeer5), probably", hl.Pid()); !strings.Contains(info, want) {
 		t.Errorf("info while Qt holds the lock:\n%s\nwant %q", info, want)
 	}
-	hl.finish()
+	hl.Finish()
 }
 
 // TestWriteReadByQt: qipc write's bytes are read back by a Qt 5.15 peer,
 // and --json reports what the Qt peer created.
 func TestWriteReadByQtAndJSON(t *testing.T) {
-	qt := qt5(t)
+	qt := qt5.Require(t, "qtpeer5")
 	name, match := uniqueName("write")
 	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
 	cleanupKey(t, k)
 	ks := k.String()
 
-	holder := start(t, qt, "create", ks, "100", "--hold")
-	expectLine(t, holder.line(), "ok size=100")
+	holder := startPeer(t, qt, "create", ks, "100", "--hold")
+	harness.ExpectLine(t, holder.Name, holder.Line(), "ok size=100")
 	mustQ(t, "hello, Qt", "write", ks, "--offset", "10")
-	expectLine(t, runPeer(t, qt, "read", ks, "10", "9"), "ok hex="+hex.EncodeToString([]byte("hello, Qt")))
+	harness.ExpectLine(t, "qtpeer5 read", runPeer(t, qt, "read", ks, "10", "9"), "ok hex="+hex.EncodeToString([]byte("hello, Qt")))
 	mustQ(t, "", "write", ks, "--hex", "cafe")
-	expectLine(t, runPeer(t, qt, "read", ks, "0", "2"), "ok hex=cafe")
+	harness.ExpectLine(t, "qtpeer5 read", runPeer(t, qt, "read", ks, "0", "2"), "ok hex=cafe")
 	if r := runQ(t, "0123456789", "write", ks, "--offset", "95"); r.code != 1 || !strings.Contains(r.err, "do not fit") {
 		t.Errorf("oversized write: exit %d %q", r.code, r.err)
 	}
@@ -527,7 +440,7 @@ func TestWriteReadByQtAndJSON(t *testing.T) {
 		t.Fatalf("ls --json: no segment in %+v", objs)
 	}
 	if seg.Native != k.Native || seg.Key != qipc.NewKey(k.Native, qipc.SystemV).String() || seg.Size != 100 ||
-		seg.Nattch == nil || *seg.Nattch != 1 || seg.Cpid != holder.cmd.Process.Pid || seg.Stale || seg.ProjectID != 0x51 {
+		seg.Nattch == nil || *seg.Nattch != 1 || seg.Cpid != holder.Pid() || seg.Stale || seg.ProjectID != 0x51 {
 		t.Errorf("segment row %+v", seg)
 	}
 	if sem := find(objs, kindSysvSem); sem == nil || sem.Path != lockKey(k).Native || sem.Value == nil || *sem.Value != 1 {
@@ -544,7 +457,7 @@ func TestWriteReadByQtAndJSON(t *testing.T) {
 	if out := mustQ(t, "", "clean", "--stale", "--match", match); !strings.Contains(out, "nothing stale") {
 		t.Errorf("clean with a live segment:\n%s", out)
 	}
-	holder.finish()
+	holder.Finish()
 	// Qt removed it all on its last detach.
 	if left := lsJSON(t, match); len(left) != 0 {
 		t.Errorf("after the Qt peer exited: %+v", left)
@@ -554,7 +467,7 @@ func TestWriteReadByQtAndJSON(t *testing.T) {
 // TestPosix: a segment created by qipc is used by a PySide6 (Qt 6.6+) peer,
 // and the other way round; rm refuses while PySide6 has it mapped.
 func TestPosix(t *testing.T) {
-	py := pyside(t)
+	py := pyside.Require(t, "pyside6")
 	name, _ := uniqueName("posix")
 	match := name // POSIX names are kept as they are
 	k := qipc.SharedMemoryKey(name, qipc.PosixRealtime)
@@ -563,8 +476,8 @@ func TestPosix(t *testing.T) {
 
 	mustQ(t, "", "create", ks, "32")
 	mustQ(t, "abc", "write", ks, "--offset", "1")
-	expectLine(t, runPeer(t, py, "read", ks, "0", "4"), "ok hex=00616263")
-	expectLine(t, runPeer(t, py, "write", ks, "4", "ff"), "ok")
+	harness.ExpectLine(t, "peer.py read", runPeer(t, py, "read", ks, "0", "4"), "ok hex=00616263")
+	harness.ExpectLine(t, "peer.py write", runPeer(t, py, "write", ks, "4", "ff"), "ok")
 	if got := mustQ(t, "", "cat", ks, "--length", "5"); got != "\x00abc\xff" {
 		t.Errorf("cat: %q", got)
 	}
@@ -582,23 +495,23 @@ func TestPosix(t *testing.T) {
 	match2 := name2
 	k2 := qipc.SharedMemoryKey(name2, qipc.PosixRealtime)
 	cleanupKey(t, k2)
-	holder := start(t, py, "create", k2.String(), "48", "--hold")
-	expectLine(t, holder.line(), "ok size=48")
+	holder := startPeer(t, py, "create", k2.String(), "48", "--hold")
+	harness.ExpectLine(t, holder.Name, holder.Line(), "ok size=48")
 	objs = lsJSON(t, match2)
 	seg, sem := find(objs, kindPosixShm), find(objs, kindPosixSem)
 	if seg == nil || seg.Key != k2.String() || seg.Size != 48 || seg.Nattch == nil || *seg.Nattch != 1 ||
-		len(seg.Pids) != 1 || seg.Pids[0] != holder.cmd.Process.Pid || seg.Stale {
-		t.Errorf("segment row %+v (peer pid %d)", seg, holder.cmd.Process.Pid)
+		len(seg.Pids) != 1 || seg.Pids[0] != holder.Pid() || seg.Stale {
+		t.Errorf("segment row %+v (peer pid %d)", seg, holder.Pid())
 	}
 	if sem == nil || sem.Stale || sem.Value == nil || *sem.Value != 1 {
 		t.Errorf("lock row %+v", sem)
 	}
-	if r := runQ(t, "", "rm", k2.String()); r.code != 1 || !strings.Contains(r.err, "1 process(es) attached (pids "+strconv.Itoa(holder.cmd.Process.Pid)) {
+	if r := runQ(t, "", "rm", k2.String()); r.code != 1 || !strings.Contains(r.err, "1 process(es) attached (pids "+strconv.Itoa(holder.Pid())) {
 		t.Errorf("rm while mapped: exit %d %q", r.code, r.err)
 	}
 	mustQ(t, "", "write", k2.String(), "--hex", "0102")
-	expectLine(t, runPeer(t, py, "read", k2.String(), "0", "2"), "ok hex=0102")
-	holder.kill()
+	harness.ExpectLine(t, "peer.py read", runPeer(t, py, "read", k2.String(), "0", "2"), "ok hex=0102")
+	holder.Kill()
 	// Killed: nothing maps segment or lock any more.
 	objs = lsJSON(t, match2)
 	if seg, sem := find(objs, kindPosixShm), find(objs, kindPosixSem); seg == nil || !seg.Stale || sem == nil || !sem.Stale {
@@ -636,12 +549,13 @@ func TestSemaphores(t *testing.T) {
 	if v := value(); v != "4" {
 		t.Errorf("value after release 3: %s", v)
 	}
-	if py := pysideErr(); py == nil {
-		p := []string{"python3", filepath.Join(repoRoot(), "peers", "pyside", "peer.py")}
-		expectLine(t, runPeer(t, p, "sem-acquire", ks, "4"), "ok")
+	if py, why := pyside(); why == "" {
+		harness.ExpectLine(t, "peer.py sem-acquire", runPeer(t, py, "sem-acquire", ks, "4"), "ok")
 		if v := value(); v != "0" {
 			t.Errorf("value after PySide6 took 4: %s", v)
 		}
+	} else {
+		t.Logf("the PySide6 part left out: %s", why)
 	}
 	mustQ(t, "", "rm", "--sem", ks)
 	if fileExists("/dev/shm/sem." + name) {
@@ -751,13 +665,13 @@ func TestRmKeepsNonKeyFiles(t *testing.T) {
 // it: no lock semaphore, no key file. Before it attached as Qt does, made
 // both, and removed them again only afterwards.
 func TestCatLeavesNoTrace(t *testing.T) {
-	qt := qt5(t)
+	qt := qt5.Require(t, "qtpeer5")
 	name, match := uniqueName("watch")
 	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
 	cleanupKey(t, k)
 	ks := k.String()
-	holder := start(t, qt, "create", ks, "16", "--hold")
-	expectLine(t, holder.line(), "ok size=16")
+	holder := startPeer(t, qt, "create", ks, "16", "--hold")
+	harness.ExpectLine(t, holder.Name, holder.Line(), "ok size=16")
 	mustQ(t, "", "write", ks, "--hex", "cafe")
 	if err := qipc.RemoveSemaphore(lockKey(k)); err != nil {
 		t.Fatal(err)
@@ -773,7 +687,7 @@ func TestCatLeavesNoTrace(t *testing.T) {
 	if after := lsJSON(t, match); len(after) != 1 || after[0].Kind != kindSysvShm {
 		t.Fatalf("ls after cat: %+v, want the segment alone", after)
 	}
-	holder.finish()
+	holder.Finish()
 }
 
 // TestHolderOnlyOfLocks (issue 30): a semaphore at 0 is a held lock only

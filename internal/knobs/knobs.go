@@ -1,0 +1,20 @@
+// Package knobs holds the switches that the tests, the benchmarks and the Go
+// peer (peers/go) flip to measure the library against itself: the same call
+// with and without a fast path. Being internal, nothing outside this module
+// can reach them; every switch is off unless a test turns it on.
+package knobs
+
+import "sync/atomic"
+
+var (
+	// SlicedWaits makes waits on a wakeable semaphore use time slices too,
+	// as the waits that nothing else can end do; the fairness test
+	// compares the two.
+	SlicedWaits atomic.Bool
+	// SemFastOff turns glibc's lock-free sem_t path off, so that every
+	// POSIX semaphore call goes through the C library.
+	SemFastOff atomic.Bool
+	// SysvRawOff turns the raw System V semop path off, so that every
+	// call goes through the cgo shim.
+	SysvRawOff atomic.Bool
+)
