@@ -125,13 +125,13 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZ_QDATASTREAM) ./qdatastream/
 
 interop: peers
-	$(GO) test -count=1 -run 'Compat|Interop|Counter' -v .
+	$(GO) test -count=1 -run 'Compat|Interop|Counter' -v ./systest
 
 bench: peers
-	@QIPC_BENCH=1 $(GO) test -count=1 -run='^TestBenchTable$$' -timeout 30m -v . >$(BUILD)/bench.out 2>&1; st=$$?; grep -v -e '^=== ' -e '--- PASS' -e '^PASS' -e '^ok ' $(BUILD)/bench.out; exit $$st
+	@QIPC_BENCH=1 $(GO) test -count=1 -run='^TestBenchTable$$' -timeout 30m -v ./systest >$(BUILD)/bench.out 2>&1; st=$$?; grep -v -e '^=== ' -e '--- PASS' -e '^PASS' -e '^ok ' $(BUILD)/bench.out; exit $$st
 
 stress: peers
-	QIPC_STRESS=1 $(GO) test -race -count=1 -run 'Stress|Crash|Signals|CloseRaces|BadInput|Interleavings|StartupOneLock' -timeout 60m -v .
+	QIPC_STRESS=1 $(GO) test -race -count=1 -run 'Stress|Crash|Signals|CloseRaces|BadInput|Interleavings|StartupOneLock' -timeout 60m -v ./systest
 
 # Without mingw or Wine the script skips with a message (fails under CI=true).
 test-windows:

@@ -12,100 +12,6 @@ import (
 	"testing"
 )
 
-// TestQtErrorTexts compares, failure by failure, the line each real peer
-// prints ("err <Kind> <errorString()>") with what the library says for the
-// same failure: Qt 6.12 (PySide6) and the C peer, which follows Qt 6.6+,
-// with QtErrorString; Qt 5.15 and 6.4 with LegacyQtErrorString. The table
-// it logs is the one in docs/qt-ipc.md.
-func TestQtErrorTexts(t *testing.T) {
-	type failure struct {
-		name   string
-		typ    KeyType
-		legacy bool
-		// setup prepares the key; cmd is the peer command that fails;
-		// goOp does the same in this process.
-		setup func(t *testing.T, k Key)
-		cmd   []string
-		goOp  func(k Key) error
-	}
-	attach := func(k Key) error {
-		m := NewSharedMemory(k)
-		defer closeWithin(t, m)
-		return m.Attach(ReadWrite)
-	}
-	create := func(size int) func(k Key) error {
-		return func(k Key) error {
-			m := NewSharedMemory(k)
-			defer closeWithin(t, m)
-			return m.Create(size, ReadWrite)
-		}
-	}
-	exists := func(t *testing.T, k Key) { mustCreate(t, k, 16) }
-	keyFileOnly := func(t *testing.T, k Key) {
-		if err := os.WriteFile(k.Native, nil, 0o640); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.Remove(k.Native) })
-	}
-	var failures []failure
-	for _, b := range []struct {
-		name   string
-		typ    KeyType
-		legacy bool
-	}{{"systemv-legacy", SystemV, true}, {"systemv", SystemV, false}, {"posix", PosixRealtime, false}} {
-		failures = append(failures,
-			failure{b.name + ": attach, nothing there", b.typ, b.legacy, nil, []string{"attach"}, attach},
-			failure{b.name + ": create, exists", b.typ, b.legacy, exists, []string{"create", "16"}, create(16)},
-			failure{b.name + ": create, size 0", b.typ, b.legacy, nil, []string{"create", "0"}, create(0)},
-			failure{b.name + ": create, size -1", b.typ, b.legacy, nil, []string{"create", "-1"}, create(-1)},
-		)
-		if b.typ == SystemV {
-			failures = append(failures, failure{b.name + ": attach, key file but no segment", b.typ, b.legacy, keyFileOnly, []string{"attach"}, attach})
-		}
-		if !b.legacy {
-			// Qt 5's create takes an int: only the Qt 6 peers ask for this.
-			failures = append(failures, failure{b.name + ": create, 2^62 bytes", b.typ, b.legacy, nil, []string{"create", "4611686018427387904"}, create(1 << 62)})
-		}
-	}
-	var table strings.Builder
-	fmt.Fprintf(&table, "| failure | peer | its line | qipc |\n|---|---|---|---|\n")
-	for _, f := range failures {
-		t.Run(f.name, func(t *testing.T) {
-			skipWithoutBackend(t, f.typ)
-			for _, p := range peers {
-				if p.name == "go" || f.typ == PosixRealtime && !p.posix || p.legacyOnly && !f.legacy {
-					continue
-				}
-				// A subtest per peer, so that each one's objects are gone
-				// before the next: a Qt 6.6+ create that fails removes the
-				// key file it shares with a live System V segment, and the
-				// next key file may then get its inode and its ftok key.
-				t.Run(p.name, func(t *testing.T) {
-					p.require(t)
-					k := testShmKey(t, f.typ, f.legacy)
-					if f.setup != nil {
-						f.setup(t, k)
-					}
-					// The library first: a Qt peer's failed create may leave
-					// a segment behind (POSIX: Qt never unlinks one).
-					err := f.goOp(k)
-					got := p.run(t, f.cmd[0], k, f.cmd[1:]...)
-					text := QtErrorString(err)
-					if p.legacyOnly {
-						text = LegacyQtErrorString(err)
-					}
-					want := "err " + KindOf(err).String() + " " + text
-					fmt.Fprintf(&table, "| %s | %s | `%s` | `%s` |\n", f.name, p.name, got, want)
-					if got != want {
-						t.Errorf("%s printed %q; the library says %q", p.name, got, want)
-					}
-				})
-			}
-		})
-	}
-	t.Logf("error texts, real peers against the library:\n%s", table.String())
-}
-
 // The legacy texts no peer failure above reaches: an unknown errno, and a
 // lock that cannot be opened.
 func TestLegacyQtErrorString(t *testing.T) {
@@ -161,32 +67,6 @@ func TestErrorMessages(t *testing.T) {
 	if got, want := (&Error{Op: "attach", Key: legacy, Kind: NotFound}).Error(), `qipc: attach "Shared" (systemv `+legacy.Native+`): doesn't exist; nothing`; !strings.HasPrefix(got, want) {
 		t.Errorf("a legacy key is named by its name: %q, want prefix %q", got, want)
 	}
-}
-
-// fsPairs are the io/fs errors the doc of Error.Is pairs with kinds.
-var fsPairs = []struct {
-	kind ErrorKind
-	err  error
-	name string
-}{
-	{NotFound, fs.ErrNotExist, "fs.ErrNotExist"},
-	{AlreadyExists, fs.ErrExist, "fs.ErrExist"},
-	{PermissionDenied, fs.ErrPermission, "fs.ErrPermission"},
-}
-
-// fsMatches lists the io/fs errors of fsPairs that err matches, by name,
-// "-" for none: what a test compares with the pair of err's kind.
-func fsMatches(err error) string {
-	var got []string
-	for _, p := range fsPairs {
-		if errors.Is(err, p.err) {
-			got = append(got, p.name)
-		}
-	}
-	if len(got) == 0 {
-		return "-"
-	}
-	return strings.Join(got, ",")
 }
 
 // fsPairOf is fsMatches's answer for an error of kind k.
@@ -323,28 +203,6 @@ func TestReadOnlyWriteSaysWhy(t *testing.T) {
 	}
 }
 
-// TestNotFoundNamesNamesakes (issue 28, item 8): the commonest miss, a Qt 5
-// program's segment (legacy System V) looked for under the Qt 6.6+ POSIX
-// name, says under which key the name exists.
-func TestNotFoundNamesNamesakes(t *testing.T) {
-	skipWithoutBackend(t, SystemV)
-	skipWithoutBackend(t, PosixRealtime)
-	if testLibc() == "musl" {
-		t.Skip("musl build: a Qt 6.6+ POSIX segment key is refused before any look (TestLibcRules)")
-	}
-	legacy := testShmKey(t, SystemV, true)
-	mustCreate(t, legacy, 64)
-	err := NewSharedMemory(SharedMemoryKey(legacy.LegacyKey, PosixRealtime)).Attach(ReadOnly)
-	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "a segment of that name exists as "+legacy.String()) {
-		t.Errorf("Attach under the Qt 6.6+ name of a Qt 5 segment:\n got %v\nwant NotFound naming %s", err, legacy)
-	}
-	// A name that exists nowhere keeps the plain remedy.
-	err = NewSharedMemory(SharedMemoryKey(legacy.LegacyKey+"x", PosixRealtime)).Attach(ReadOnly)
-	if !errors.Is(err, ErrNotFound) || strings.Contains(err.Error(), "exists as") {
-		t.Errorf("Attach of a name that exists nowhere: %v", err)
-	}
-}
-
 // TestErrorAsFindsCauseFirst (adversarial review): errors.As on a failure
 // joined with a clean-up failure finds the failure's own cause first, as
 // errors.Join's order gave it before called made the join an *Error.
@@ -367,33 +225,28 @@ func TestErrorAsFindsCauseFirst(t *testing.T) {
 	}
 }
 
-// TestFaultSaysTruncation (adversarial review): a ReadOnly object whose
-// Locked fn only reads, faulting because a peer truncated the POSIX
-// segment, is told of the truncation, not of a write.
-func TestFaultSaysTruncation(t *testing.T) {
-	skipWithoutBackend(t, PosixRealtime)
-	k := testShmKey(t, PosixRealtime, false)
-	mustCreate(t, k, 1<<20)
-	ro := NewSharedMemory(k)
-	defer closeWithin(t, ro)
-	if err := ro.Attach(ReadOnly); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate("/dev/shm"+k.Native, 0); err != nil {
-		t.Fatal(err)
-	}
-	_, err := ro.ReadAt(make([]byte, 1), 1<<20-1)
-	errs := []error{err}
-	if !emulated() { // qemu-user gives the fault no address: Locked cannot tell it (TestTruncatedSegmentFault)
-		errs = append(errs, ro.Locked(t.Context(), func(data []byte) error {
-			faultSink = data[len(data)-1] // a read only
-			return nil
-		}))
-	}
-	for _, err := range errs {
-		if !errors.Is(err, ErrFault) || !strings.Contains(err.Error(), "a peer truncated the segment") ||
-			strings.Contains(err.Error(), "attached ReadOnly") {
-			t.Errorf("a read that faulted on a truncated segment: %v", err)
+// fsMatches lists the io/fs errors of fsPairs that err matches, by name,
+// "-" for none: what a test compares with the pair of err's kind.
+func fsMatches(err error) string {
+	var got []string
+	for _, p := range fsPairs {
+		if errors.Is(err, p.err) {
+			got = append(got, p.name)
 		}
 	}
+	if len(got) == 0 {
+		return "-"
+	}
+	return strings.Join(got, ",")
+}
+
+// fsPairs are the io/fs errors the doc of Error.Is pairs with kinds.
+var fsPairs = []struct {
+	kind ErrorKind
+	err  error
+	name string
+}{
+	{NotFound, fs.ErrNotExist, "fs.ErrNotExist"},
+	{AlreadyExists, fs.ErrExist, "fs.ErrExist"},
+	{PermissionDenied, fs.ErrPermission, "fs.ErrPermission"},
 }

@@ -2,41 +2,21 @@ package qipc
 
 import (
 	"errors"
-	"fmt"
-	"os"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/qipc-go/qipc/internal/glibcsem"
 	"github.com/qipc-go/qipc/internal/harness"
 )
-
-var keySeq atomic.Int64
-
-// testName returns a name no other test or process uses. Every test object
-// carries "qipct" so tools/leftovers.sh can find what a test left behind.
-func testName(t testing.TB) string {
-	n := strings.Map(func(r rune) rune {
-		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return r
-		}
-		return '_'
-	}, t.Name())
-	if len(n) > 48 {
-		n = n[len(n)-48:]
-	}
-	return fmt.Sprintf("qipct_%s_%d_%d", n, os.Getpid(), keySeq.Add(1))
-}
 
 // testShmKey returns a fresh segment key of type typ (a Qt 6.6+ key, or a
 // legacy one that Qt 5 derives the same way) and removes the segment, its
 // lock and their key files when the test ends, whatever the test did.
 func testShmKey(t testing.TB, typ KeyType, legacy bool) Key {
 	t.Helper()
-	name := testName(t)
+	name := harness.Name(t)
 	k := SharedMemoryKey(name, typ)
-	if typ == PosixRealtime && testLibc() == "musl" {
+	if typ == PosixRealtime && glibcsem.Libc == "musl" {
 		// musl refuses Qt 6.6+ POSIX segment keys (ErrLibcSemaphores,
 		// TestMuslPosixRules); the tests of the POSIX backend use the
 		// legacy derivation, whose lock has a name of its own.
@@ -53,7 +33,7 @@ func testShmKey(t testing.TB, typ KeyType, legacy bool) Key {
 // testSemKey is testShmKey for a bare semaphore.
 func testSemKey(t testing.TB, typ KeyType, legacy bool) Key {
 	t.Helper()
-	name := testName(t)
+	name := harness.Name(t)
 	k := SemaphoreKey(name, typ)
 	if legacy {
 		k = LegacySemaphoreKey(name, typ)
@@ -93,159 +73,6 @@ func removeForTest(t testing.TB, k Key, segment bool) {
 	}
 }
 
-// A peer is one kind of process that speaks peers/PROTOCOL.md.
-type peer struct {
-	name  string
-	posix bool // serves PosixRealtime keys
-	sysv  bool // serves System V keys
-	// legacyOnly: Qt <= 6.5 has no QNativeIpcKey, so it only locks
-	// segments named by a legacy key and only opens legacy semaphores.
-	legacyOnly bool
-	// glibc: the peer's POSIX semaphores are glibc's, whatever this
-	// test binary's C library is.
-	glibc bool
-	argv  harness.Program
-}
-
-// selfArgv runs this test binary again, as the Go peer or the relpeer,
-// through the emulator that runs it (harness.Native).
-func selfArgv() []string { return harness.Native(os.Args[0]) }
-
-var peers = []peer{
-	{name: "go", posix: true, sysv: true, argv: func() ([]string, string) { return selfArgv(), "" }},
-	{name: "c", posix: true, sysv: true, argv: harness.Binary("cpeer", "run `make peers`")},
-	{name: "qt5", sysv: true, legacyOnly: true, glibc: true, argv: harness.Binary("qtpeer5", "apt-get install qtbase5-dev, then `make peers`")},
-	{name: "qt6.4", sysv: true, legacyOnly: true, glibc: true, argv: harness.Binary("qtpeer6", "apt-get install qt6-base-dev, then `make peers`")},
-	{name: "pyside6", posix: true, sysv: true, glibc: true, argv: harness.PySide("pyside/peer.py")},
-}
-
-// cpeerWin is the C peer built for Windows, which the Windows tests run
-// under Wine.
-var cpeerWin = peer{name: "c", argv: harness.Binary("cpeer.exe", "run `make build/cpeer.exe`")}
-
-func init() {
-	// The C peer is glibc's unless the run names one built like this
-	// test binary (make test-musl).
-	peers[1].glibc = os.Getenv("QIPC_CPEER") == ""
-}
-
-// posixSkip says why peer p cannot share a POSIX semaphore with this test
-// binary, or "": a musl build and a glibc peer each read the other's sem_t
-// wrongly (POSIX semaphores are libc-specific; System V is the kernel's).
-func (p peer) posixSkip() string {
-	if testLibc() == "musl" && p.glibc {
-		return "musl build: POSIX semaphores are libc-specific, and " + p.name + " uses glibc's"
-	}
-	return ""
-}
-
-func peerNamed(name string) peer {
-	for _, p := range peers {
-		if p.name == name {
-			return p
-		}
-	}
-	panic("no peer " + name)
-}
-
-// require skips the test (fails it under CI=true) when the peer is missing.
-func (p peer) require(t testing.TB) []string {
-	t.Helper()
-	return p.argv.Require(t, p.name)
-}
-
-// args completes a command for this peer: the C peer is told the lock key
-// of a legacy segment, since it does not derive legacy names itself.
-func (p peer) args(cmd string, k Key, rest ...string) []string {
-	a := append([]string{cmd, k.String()}, rest...)
-	if p.name == "c" && k.LegacyKey != "" && !strings.HasPrefix(cmd, "sem-") {
-		a = append(a, "--lock", lockKeyFor(k).String())
-	}
-	return a
-}
-
-// proc is a running peer (internal/harness).
-type proc = harness.Proc
-
-// start runs a peer and registers its end: stdin closed, then waited for,
-// its exit status and remaining output checked (see finish).
-func (p peer) start(t testing.TB, cmd string, k Key, rest ...string) *proc {
-	t.Helper()
-	return p.startArgs(t, cmd, p.args(cmd, k, rest...), nil)
-}
-
-// startArgs is start with the argument list as given and extra environment.
-func (p peer) startArgs(t testing.TB, cmd string, args []string, env []string) *proc {
-	t.Helper()
-	var tail []string
-	if cmd == "hold-lock" {
-		tail = []string{"ok unlocked at="}
-	}
-	return spawn(t, p.name, append(p.require(t), args...), env, tail)
-}
-
-// spawn starts argv as a child process that speaks the peer protocol, and
-// registers its finish. The test binary in argv serves as the Go peer.
-func spawn(t testing.TB, name string, argv []string, env []string, tail []string) *proc {
-	t.Helper()
-	return harness.Start(t, name, argv, append([]string{"QIPC_PEER=go"}, env...), tail)
-}
-
-// run runs a peer to the end and returns its result line; its exit status
-// and any further output are checked.
-func (p peer) run(t testing.TB, cmd string, k Key, rest ...string) string {
-	t.Helper()
-	pr := p.start(t, cmd, k, rest...)
-	line := pr.Line()
-	pr.Finish()
-	return line
-}
-
-// startHolder runs hold-lock and returns once the peer holds the lock,
-// with the time it reported taking it.
-func (p peer) startHolder(t testing.TB, k Key, rest ...string) (*proc, int64) {
-	t.Helper()
-	pr := p.start(t, "hold-lock", k, rest...)
-	expectLine(t, p.name+" hold-lock", pr.Line(), "ok attached")
-	return pr, stamp(pr, "ok locked at=")
-}
-
-// stamp reads the next line, which must be prefix followed by a time in
-// nanoseconds, and returns the time.
-func stamp(pr *proc, prefix string) int64 {
-	return int64(pr.Value(prefix))
-}
-
-// expectLine fails the test unless got is exactly want.
-func expectLine(t testing.TB, who, got, want string) {
-	t.Helper()
-	if got != want {
-		t.Fatalf("%s: got %q, want %q", who, got, want)
-	}
-}
-
-// expectErr fails the test unless got is the protocol's failure line of
-// the given kind, and returns its errorString.
-func expectErr(t testing.TB, who, got string, kind ErrorKind) string {
-	t.Helper()
-	prefix := "err " + kind.String() + " "
-	if !strings.HasPrefix(got, prefix) {
-		t.Fatalf("%s: got %q, want %q followed by the error text", who, got, prefix)
-	}
-	return strings.TrimPrefix(got, prefix)
-}
-
-// testResult is the matrix cell for a finished (sub)test.
-func testResult(t testing.TB) string {
-	switch {
-	case t.Failed():
-		return "FAIL"
-	case t.Skipped():
-		return "skip"
-	}
-	return "ok"
-}
-
 // closeWithin closes m for a test's clean-up with a deadline: a lock left
 // taken (a broken test, a killed holder) fails the test rather than
 // hanging the run until -timeout.
@@ -261,4 +88,27 @@ func closeWithin(t testing.TB, m *SharedMemory) {
 	case <-time.After(harness.Timeout()):
 		t.Errorf("clean-up: Close of %v did not return within %v (its lock left taken?)", m.Key(), harness.Timeout())
 	}
+}
+
+// mustCreate creates a segment of size bytes under k, closed when the test
+// ends.
+func mustCreate(t *testing.T, k Key, size int) *SharedMemory {
+	t.Helper()
+	m := NewSharedMemory(k)
+	if err := m.Create(size, ReadWrite); err != nil {
+		t.Fatalf("Create(%d): %v", size, err)
+	}
+	t.Cleanup(func() { closeWithin(t, m) })
+	return m
+}
+
+// lockCount is the count of the lock of segment k, as Inspect reads it
+// (systest reads it from the kernel's tables instead).
+func lockCount(t testing.TB, k Key) (int, bool) {
+	t.Helper()
+	u, err := Inspect(k)
+	if err != nil || !u.Lock.Known || !u.Lock.Exists {
+		return 0, false
+	}
+	return u.Lock.Count, true
 }

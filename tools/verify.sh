@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The mutation check: proves that the suite can fail. Each fault below is a
-# small edit (a perl substitution) of the library or of the Go peer, made
+# small edit (a perl substitution) of the library or of the Go peer
+# (internal/gopeer), made
 # in a copy of the repository, never in it: the package carries no hooks
 # for it. The tests listed with a fault must fail in the copy that has it,
 # and pass in a copy without any.
@@ -38,12 +39,12 @@ fault unlock-noop shm.go \
 fault unlock-fails shm.go \
   's/return m\.unlockError\(m\.unlock\(\)\)/return errors.Join(m.unlockError(m.unlock()), m.unlockError(errors.New("planted fault")))/' \
   '^TestCompat$/^posix$/^lock-contention$/^go→c$' 'TestCompat/posix/lock-contention/go→c'
-fault peer-lies peer_test.go \
+fault peer-lies internal/gopeer/protocol.go \
   's/skipLock := a\.nolock/skipLock := true/' \
   '^TestCompat$/^(posix|systemv-legacy)$/^(counter|lock-contention)$/^(c→go|qt6.4→go)$' \
   'TestCompat/posix/counter/c→go TestCompat/posix/lock-contention/c→go TestCompat/systemv-legacy/lock-contention/qt6.4→go'
-fault victim-no-lock 'peer_test.go relpeer_test.go' \
-  's/skipLock := a\.nolock/skipLock := a.nolock || a.cmd == "hold-lock"/; s/(copy\(m\.Data\(\), crashPattern\)\n)\t\tif err := m\.Lock\(\); err != nil \{\n\t\t\treturn peerFail\(os\.Stdout, err\)\n\t\t\}\n/$1/' \
+fault victim-no-lock 'internal/gopeer/protocol.go internal/gopeer/rel.go' \
+  's/skipLock := a\.nolock/skipLock := a.nolock || a.cmd == "hold-lock"/; s/(copy\(m\.Data\(\), CrashPattern\)\n)\t\tif err := m\.Lock\(\); err != nil \{\n\t\t\treturn peerFail\(os\.Stdout, err\)\n\t\t\}\n/$1/' \
   '^TestCrashMatrix$/^(posix|sysv)$/^(go|go-creator-locked)$/^(lock-holder)?$' \
   'TestCrashMatrix/posix/go/lock-holder TestCrashMatrix/sysv/go/lock-holder TestCrashMatrix/posix/go-creator-locked TestCrashMatrix/sysv/go-creator-locked'
 fault native-lock key.go \
@@ -120,7 +121,7 @@ for i in "${!names[@]}"; do
     continue
   fi
   bash "$root/tools/leftovers.sh" snapshot "$work/ipc.before"
-  out=$(cd "$dir" && CI="${CI:-}" $GO test -count=1 -timeout 10m -v -run "${runs[$i]}" . 2>&1)
+  out=$(cd "$dir" && CI="${CI:-}" $GO test -p 1 -count=1 -timeout 10m -v -run "${runs[$i]}" . ./systest 2>&1)
   rc=$?
   sweep "$work/ipc.before"
   echo "=== fault $name (exit $rc)" >>"$log"
@@ -146,7 +147,7 @@ done
 copy "$work/control"
 for i in "${!names[@]}"; do
   selected "${names[$i]}" || continue
-  out=$(cd "$work/control" && CI="${CI:-}" $GO test -count=1 -timeout 10m -v -run "${runs[$i]}" . 2>&1)
+  out=$(cd "$work/control" && CI="${CI:-}" $GO test -p 1 -count=1 -timeout 10m -v -run "${runs[$i]}" . ./systest 2>&1)
   rc=$?
   echo "=== no fault, tests of ${names[$i]} (exit $rc)" >>"$log"
   echo "$out" >>"$log"

@@ -27,20 +27,13 @@ import (
 var qipcBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "qipct-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	argv, why := harness.Built("./cmd/qipc", "QIPC_TOOL")()
+	if why != "" {
+		fmt.Fprintln(os.Stderr, why)
 		os.Exit(1)
 	}
-	qipcBin = filepath.Join(dir, "qipc")
-	if out, err := exec.Command("go", "build", "-o", qipcBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	qipcBin = argv[len(argv)-1]
+	os.Exit(harness.Main(m))
 }
 
 var seq atomic.Int64

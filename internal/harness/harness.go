@@ -8,6 +8,7 @@ package harness
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -395,6 +397,39 @@ func RunCmd(t testing.TB, name, input string, newCmd func() *exec.Cmd) Output {
 func (pr *Proc) Signal(sig os.Signal) error {
 	pr.killed = true
 	return pr.Cmd.Process.Signal(sig)
+}
+
+var nameSeq atomic.Int64
+
+// Name returns a name for an IPC object of the test that no other test or
+// process uses. Every one carries "qipct" so that tools/leftovers.sh can
+// find what a test left behind.
+func Name(t testing.TB) string {
+	n := strings.Map(func(r rune) rune {
+		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return r
+		}
+		return '_'
+	}, t.Name())
+	if len(n) > 48 {
+		n = n[len(n)-48:]
+	}
+	return fmt.Sprintf("qipct_%s_%d_%d", n, os.Getpid(), nameSeq.Add(1))
+}
+
+// Within returns what ch delivers, or fails the test with every
+// goroutine's stack when nothing comes within Timeout: a call that hangs
+// fails its test instead of the whole run.
+func Within[T any](t testing.TB, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(Timeout()):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%s did not return within %v (a deadlock?)\n%s", what, Timeout(), buf[:runtime.Stack(buf, true)])
+		panic("unreachable")
+	}
 }
 
 // ExpectLine fails the test unless got is exactly want.

@@ -18,3 +18,9 @@ var (
 	// call goes through the cgo shim.
 	SysvRawOff atomic.Bool
 )
+
+// LockValue reads the count of the very semaphore an attached SharedMemory
+// (m, which this package cannot name) locks with, not of whatever its name
+// gives now: the squat test's victim tells an attacker's semaphore from its
+// own by it. The library sets it.
+var LockValue func(m any) (int, error)

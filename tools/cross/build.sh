@@ -32,6 +32,8 @@ for target in darwin/amd64:x86_64-macos darwin/arm64:aarch64-macos freebsd/amd64
         $GO build -ldflags="$ldflags" ./... 2>&1 &&
             $GO test -c -ldflags="$ldflags" -o /dev/null . 2>&1 &&
             $GO test -c -ldflags="$ldflags" -o /dev/null ./cmd/qipc 2>&1 &&
+            $GO test -c -ldflags="$ldflags" -o /dev/null ./systest 2>&1 &&
+            $GO build -ldflags="$ldflags" -o /dev/null ./peers/go 2>&1 &&
             $GO build -ldflags="$ldflags" -o /dev/null ./cmd/qipc 2>&1 &&
             $GO vet ./... 2>&1 &&
             { ! command -v staticcheck >/dev/null || staticcheck ./... 2>&1; }
@@ -41,7 +43,7 @@ for target in darwin/amd64:x86_64-macos darwin/arm64:aarch64-macos freebsd/amd64
         echo "$out" | head -30
         status=1
     else
-        echo "cross-build: $platform: package, test binary and cmd/qipc built; vet and staticcheck clean"
+        echo "cross-build: $platform: package, test binaries, cmd/qipc and the Go peer built; vet and staticcheck clean"
     fi
 done
 rm -f -- -.o # zig's clang leaves it when cgo probes it with input from stdin

@@ -15,14 +15,20 @@ if ! python3 -m ziglang version >/dev/null 2>&1; then
 fi
 build=$(cd "${QIPC_BUILD:-build}" && pwd)
 export CC=$PWD/tools/cross/zigcc QIPC_ZIG_TARGET=x86_64-linux-musl CGO_ENABLED=1
-"$GO" test -c -ldflags '-linkmode external -extldflags -static' -o "$build/qipc.musl.test" .
+static=(-ldflags '-linkmode external -extldflags -static')
+"$GO" test -c "${static[@]}" -o "$build/qipc.musl.test" .
+"$GO" test -c "${static[@]}" -o "$build/systest.musl.test" ./systest
+"$GO" build "${static[@]}" -o "$build/gopeer.musl" ./peers/go
+export QIPC_GOPEER=$build/gopeer.musl
 python3 -m ziglang cc -target x86_64-linux-musl -static -std=c11 -O2 -Wall -Wextra -Werror -o "$build/cpeer.musl" peers/c/peer.c
 rm -f -- -.o
 export QIPC_CPEER=$build/cpeer.musl
 log=$build/musl.log
 run() {
+    local bin=$1
+    shift
     set +e
-    "$build/qipc.musl.test" -test.count=1 -test.timeout=20m -test.v "$@" >"$log" 2>&1
+    "$bin" -test.count=1 -test.timeout=20m -test.v "$@" >"$log" 2>&1
     local rc=$?
     set -e
     # Failures with their messages, the matrix, and why cells were skipped.
@@ -35,6 +41,8 @@ run() {
 echo "== linux/amd64 musl (static): unit tests, -short"
 # The examples name Qt 6.6+ POSIX segments, which a musl build refuses
 # (ErrLibcSemaphores); TestLibcRules checks that refusal instead.
-run -test.short -test.skip '^Example'
+run "$build/qipc.musl.test" -test.short -test.skip '^Example'
+echo "== linux/amd64 musl (static): tests against other processes, -short"
+run "$build/systest.musl.test" -test.short
 echo "== linux/amd64 musl (static): interop cells"
-run -test.run '^TestCompat$/^(posix|posix-legacy|systemv-legacy)$/^(create-attach|lock-contention|semaphore-counts|counter)$'
+run "$build/systest.musl.test" -test.run '^TestCompat$/^(posix|posix-legacy|systemv-legacy)$/^(create-attach|lock-contention|semaphore-counts|counter)$'

@@ -17,15 +17,22 @@ if ! command -v qemu-aarch64 >/dev/null || ! command -v "$CC_ARM64" >/dev/null |
     exit 0
 fi
 build=$(cd "${QIPC_BUILD:-build}" && pwd)
-bin=$build/qipc.arm64.test
-CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC="$CC_ARM64" "$GO" test -c -o "$bin" .
+# The unit tests (the root package), the tests against other processes
+# (systest) and the Go peer those start, all for arm64.
+arm64() { CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC="$CC_ARM64" "$GO" "$@"; }
+arm64 test -c -o "$build/qipc.arm64.test" .
+arm64 test -c -o "$build/systest.arm64.test" ./systest
+arm64 build -o "$build/gopeer.arm64" ./peers/go
+export QIPC_GOPEER=$build/gopeer.arm64
 # The crash tests preload the pause library into the peers; the arm64 Go
 # peer needs an arm64 one.
 "$CC_ARM64" -O2 -Wall -Wextra -Werror -shared -fPIC -o "$build/libqipcpause.arm64.so" peers/pause/pause.c -ldl
 export QIPC_PAUSE_LIB_SELF=$build/libqipcpause.arm64.so
 export QIPC_EXEC_PREFIX="qemu-aarch64 -L $SYSROOT"
-run() { qemu-aarch64 -L "$SYSROOT" "$bin" -test.count=1 -test.timeout=30m "$@"; }
+run() { local bin=$1; shift; qemu-aarch64 -L "$SYSROOT" "$bin" -test.count=1 -test.timeout=30m "$@"; }
 echo "== linux/arm64 (qemu): unit tests, -short"
-run -test.short
+run "$build/qipc.arm64.test" -test.short
+echo "== linux/arm64 (qemu): tests against other processes, -short"
+run "$build/systest.arm64.test" -test.short
 echo "== linux/arm64 (qemu): interop cells with the arm64 Go peer"
-run -test.run '^TestCompat$/^(posix|systemv-legacy)$/^(create-attach|lock-contention|semaphore-counts|existing-key|counter)$/(go→|→go)'
+run "$build/systest.arm64.test" -test.run '^TestCompat$/^(posix|systemv-legacy)$/^(create-attach|lock-contention|semaphore-counts|existing-key|counter)$/(go→|→go)'

@@ -25,6 +25,14 @@ fi
 trap '"$QIPC_WINE_DIR/teardown.sh"' EXIT
 "$QIPC_WINE_DIR/setup.sh"
 
+# The Go peer for the tests against other processes (systest), with the
+# stand-in DLL every Go program needs under this Wine beside it.
+winpeer=$QIPC_WINE_BUILD/gopeer
+mkdir -p "$winpeer"
+CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC="$QIPC_MINGW_CC" go build -o "$winpeer/gopeer.exe" ./peers/go
+cp -f "$QIPC_STANDIN_DLL" "$winpeer/"
+export QIPC_GOPEER=$winpeer/gopeer.exe
+
 # shellcheck disable=SC2086  # QIPC_TEST_PKGS is a word list
 PATH="$QIPC_WINE_DIR:$PATH" CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC="$QIPC_MINGW_CC" \
     go test -count=1 "$@" ${QIPC_TEST_PKGS:-./...}

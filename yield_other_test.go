@@ -1,9 +1,0 @@
-//go:build !linux && !freebsd && !windows
-
-package qipc
-
-import "time"
-
-// yieldCPU gives the CPU away between the counter peer's read and write;
-// where there is no sched_yield system call, a short sleep does.
-func yieldCPU() { time.Sleep(time.Microsecond) }
