@@ -131,7 +131,7 @@ bench: peers
 	@QIPC_BENCH=1 $(GO) test -count=1 -run='^TestBenchTable$$' -timeout 30m -v ./systest >$(BUILD)/bench.out 2>&1; st=$$?; grep -v -e '^=== ' -e '--- PASS' -e '^PASS' -e '^ok ' $(BUILD)/bench.out; exit $$st
 
 stress: peers
-	QIPC_STRESS=1 $(GO) test -race -count=1 -run 'Stress|Crash|Signals|CloseRaces|BadInput|Interleavings|StartupOneLock' -timeout 60m -v ./systest
+	QIPC_STRESS=1 $(GO) test -race -count=1 -run 'Stress|Crash|Signals|CloseRaces|BadInput|Interleavings|StartupOneLock' -timeout 60m -v . ./systest
 
 # Without mingw or Wine the script skips with a message (fails under CI=true).
 test-windows:

@@ -307,7 +307,7 @@ func (l *qtLock) waitError(ctx context.Context, err error) error {
 	return err
 }
 
-// The squat test's victim (internal/gopeer) reads the count of the
+// The squat test's victim (peers/gopeer) reads the count of the
 // semaphore its Attach bound, which only this package can reach.
 var _ = func() bool {
 	knobs.LockValue = func(m any) (int, error) {

@@ -14,8 +14,8 @@ import (
 
 	"github.com/qipc-go/qipc"
 	"github.com/qipc-go/qipc/internal/glibcsem"
-	"github.com/qipc-go/qipc/internal/gopeer"
 	"github.com/qipc-go/qipc/internal/knobs"
+	"github.com/qipc-go/qipc/peers/gopeer"
 )
 
 // What users pay per operation, measured against the C peer and the Qt

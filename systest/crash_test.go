@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/qipc-go/qipc"
-	"github.com/qipc-go/qipc/internal/gopeer"
 	"github.com/qipc-go/qipc/internal/harness"
+	"github.com/qipc-go/qipc/peers/gopeer"
 )
 
 // The crash matrix: processes SIGKILLed at each step of the lifecycle, and
@@ -36,7 +36,7 @@ func qipcTool(t *testing.T) string {
 	return argv[len(argv)-1]
 }
 
-var qipcProgram = harness.Built("./cmd/qipc", "QIPC_TOOL")
+var qipcProgram = harness.Built("./cmd/qipc", "")
 
 type lsObject struct {
 	Kind    string   `json:"kind"`

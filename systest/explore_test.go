@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/qipc-go/qipc"
-	"github.com/qipc-go/qipc/internal/gopeer"
 	"github.com/qipc-go/qipc/internal/harness"
+	"github.com/qipc-go/qipc/peers/gopeer"
 )
 
 // TestInterleavings explores, not replays: several goroutines in each of

@@ -12,7 +12,6 @@ import (
 	"github.com/qipc-go/qipc"
 	"github.com/qipc-go/qipc/internal/glibcsem"
 	"github.com/qipc-go/qipc/internal/harness"
-	"github.com/qipc-go/qipc/internal/knobs"
 	"github.com/qipc-go/qipc/internal/procs"
 )
 
@@ -323,27 +322,29 @@ func requireSemFast(t *testing.T) {
 	if !glibcsem.OK {
 		t.Skip("POSIX fast path off on this system (probe failed)")
 	}
-	if !(glibcsem.OK && !knobs.SemFastOff.Load()) {
-		t.Fatal("fast path probed OK but switched off")
-	}
 }
 
-// semFile is a POSIX semaphore's file, whose glibc sem_t word (count and
-// sleepers) it reads as another process sees it.
-type semFile string
+// semWord reads a POSIX semaphore's glibc sem_t word (count and
+// sleepers) from its file, as another process sees it; a word it cannot
+// read fails the test (and reads as 0).
+type semWord struct {
+	t    testing.TB
+	path string
+}
 
-func (f semFile) Load() uint64 {
-	b, err := os.ReadFile(string(f))
+func (w semWord) Load() uint64 {
+	b, err := os.ReadFile(w.path)
 	if err != nil || len(b) < 8 {
+		w.t.Errorf("sem_t word of %s: %v (%d bytes)", w.path, err, len(b))
 		return 0
 	}
 	return binary.LittleEndian.Uint64(b)
 }
 
-// rawSemWord is the sem_t word of s, which k names, read from its file.
-func rawSemWord(t *testing.T, s *qipc.Semaphore) semFile {
+// rawSemWord is the sem_t word of s, read from its file.
+func rawSemWord(t *testing.T, s *qipc.Semaphore) semWord {
 	t.Helper()
-	return semFile(glibcsem.SemFile(s.Key().Native))
+	return semWord{t, glibcsem.SemFile(s.Key().Native)}
 }
 
 // waitFor polls cond for up to 10 s.

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/qipc-go/qipc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qipc-go/qipc"
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // ipcTrace is what a watcher must leave as it found it: the System V
@@ -163,7 +165,7 @@ func TestReaderRemovesLockItMade(t *testing.T) {
 			if err := reader.Attach(qipc.ReadOnly); err != nil {
 				t.Fatal(err)
 			}
-			made, ok := lockFtok(k.LockKey()) // the set the reader made; its file may go before it
+			made, ok := harness.Ftok(k.LockKey().Native, int(k.LockKey().Type)) // the set the reader made; its file may go before it
 			if !ok {
 				t.Fatal("the reader's attach made no lock key file")
 			}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/qipc-go/qipc"
-	"github.com/qipc-go/qipc/internal/gopeer"
+	"github.com/qipc-go/qipc/peers/gopeer"
 )
 
 // TestSemFastWakesCWaiters: C peers block in sem_wait (glibc counts them in

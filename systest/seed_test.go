@@ -44,7 +44,7 @@ func seedProgs(t *testing.T) []seedProg {
 		name string
 		prog harness.Program
 	}{
-		{"go", harness.Built("./examples/sharedimage", "QIPC_SHAREDIMAGE")},
+		{"go", harness.Built("./examples/sharedimage", "")},
 		{"qt5", harness.Binary("seed5", "apt-get install qtbase5-dev, then `make peers`")},
 		{"qt6.4", harness.Binary("seed6", "apt-get install qt6-base-dev, then `make peers`")},
 		{"pyside6", harness.PySideGUI("seed/seed.py")},

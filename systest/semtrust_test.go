@@ -13,7 +13,7 @@ import (
 
 	"github.com/qipc-go/qipc"
 	"github.com/qipc-go/qipc/internal/glibcsem"
-	"github.com/qipc-go/qipc/internal/gopeer"
+	"github.com/qipc-go/qipc/peers/gopeer"
 )
 
 // Semaphores at trust boundaries (issue 25, items 6, 7 and 9): a bare

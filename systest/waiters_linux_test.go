@@ -3,14 +3,11 @@
 package systest
 
 import (
-	"encoding/binary"
-	"os"
-	"syscall"
 	"testing"
 
 	"github.com/qipc-go/qipc"
 	"github.com/qipc-go/qipc/internal/glibcsem"
-	"golang.org/x/sys/unix"
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // testLibc is the C library of this test binary ("glibc", "musl").
@@ -35,47 +32,13 @@ func lockCount(t testing.TB, k qipc.Key) (n int, ok bool) {
 	return readLock(t, k, false)
 }
 
-// lockFtok is the ftok key of System V lock key lk, while its file exists.
-func lockFtok(lk qipc.Key) (int32, bool) {
-	var st syscall.Stat_t
-	if err := syscall.Stat(lk.Native, &st); err != nil {
-		return 0, false
-	}
-	return int32(uint32(st.Ino&0xffff) | uint32(st.Dev&0xff)<<16 | uint32(int(lk.Type))<<24), true
-}
-
 func readLock(t testing.TB, k qipc.Key, waiters bool) (int, bool) {
-	lk := k.LockKey()
-	switch {
+	t.Helper()
+	switch lk := k.LockKey(); {
 	case lk.Type == qipc.PosixRealtime:
-		b, err := os.ReadFile(glibcsem.SemFile(lk.Native))
-		if err != nil || len(b) < 8 || !glibcsem.OK {
-			return 0, false
-		}
-		count, blocked := glibcsem.Value(binary.LittleEndian.Uint64(b))
-		if waiters {
-			return blocked, true
-		}
-		return count, true
+		return harness.SemCount(lk.Native, "", 0, waiters)
 	case lk.Type.IsSystemV():
-		key, ok := lockFtok(lk)
-		if !ok {
-			return 0, false
-		}
-		e, found := sysvTable(t, "sem")[key]
-		if !found {
-			return 0, false
-		}
-		const getval, getncnt = 12, 14 // <sys/sem.h>
-		cmd := getval
-		if waiters {
-			cmd = getncnt
-		}
-		r, _, errno := unix.Syscall6(unix.SYS_SEMCTL, uintptr(e.id), 0, uintptr(cmd), 0, 0, 0)
-		if errno != 0 {
-			return 0, false
-		}
-		return int(r), true
+		return harness.SemCount("", lk.Native, int(lk.Type), waiters)
 	}
 	return 0, false
 }

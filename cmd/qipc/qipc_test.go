@@ -27,7 +27,7 @@ import (
 var qipcBin string
 
 func TestMain(m *testing.M) {
-	argv, why := harness.Built("./cmd/qipc", "QIPC_TOOL")()
+	argv, why := harness.Built("./cmd/qipc", "")()
 	if why != "" {
 		fmt.Fprintln(os.Stderr, why)
 		os.Exit(1)

@@ -64,11 +64,18 @@ type Program func() (argv []string, why string)
 func (p Program) Require(t testing.TB, name string) []string {
 	t.Helper()
 	argv, why := p()
+	if strings.HasPrefix(why, brokenMark) {
+		t.Fatalf("peer %s: %s", name, why)
+	}
 	if why != "" {
 		Missing(t, "peer "+name, why)
 	}
 	return argv
 }
+
+// brokenMark starts the why of a program that exists but does not work
+// (Built's build failed), which Require fails instead of skipping.
+const brokenMark = "broken: "
 
 // Binary is a program that `make` builds into BuildDir. QIPC_CPEER names
 // another C peer (the musl run's).
