@@ -30,19 +30,6 @@ func testShmKey(t testing.TB, typ KeyType, legacy bool) Key {
 	return k
 }
 
-// testSemKey is testShmKey for a bare semaphore.
-func testSemKey(t testing.TB, typ KeyType, legacy bool) Key {
-	t.Helper()
-	name := harness.Name(t)
-	k := SemaphoreKey(name, typ)
-	if legacy {
-		k = LegacySemaphoreKey(name, typ)
-	}
-	requireKey(t, k)
-	t.Cleanup(func() { removeForTest(t, k, false) })
-	return k
-}
-
 // skipWithoutBackend skips a test of a backend this build does not have
 // (System V on Windows, everything without cgo); that is never a missing
 // peer, so it skips under CI=true too.
@@ -100,18 +87,4 @@ func mustCreate(t *testing.T, k Key, size int) *SharedMemory {
 	}
 	t.Cleanup(func() { closeWithin(t, m) })
 	return m
-}
-
-// lockCount is the count of the lock of segment k, read where the C
-// library or the kernel keeps it, not through the library: it must see a
-// lock that the library left behind with its segment gone.
-func lockCount(t testing.TB, k Key) (int, bool) {
-	t.Helper()
-	switch lk := lockKeyFor(k); {
-	case lk.Type == PosixRealtime:
-		return harness.SemCount(lk.Native, "", 0, false)
-	case lk.Type.IsSystemV():
-		return harness.SemCount("", lk.Native, int(lk.Type), false)
-	}
-	return 0, false
 }
