@@ -45,3 +45,15 @@ func ExampleParseKey() {
 	// systemv-84 "/run/user/1000/my app"
 	// qipc: parse: unknown query item "flavour" (only legacyKey is allowed)
 }
+
+// A Qt 6.10 program started with TMPDIR=/var/tmp keeps the key files of
+// its legacy System V segments there, not in this process's temp
+// directory; WithPeerTMPDIR names its segment and the lock beside it.
+func ExampleWithPeerTMPDIR() {
+	k := qipc.LegacySharedMemoryKey("Shared", qipc.SystemV, qipc.WithPeerTMPDIR("/var/tmp"), qipc.ForQt(6, 10, 0))
+	fmt.Println(k.Native)
+	fmt.Println(k.LockKey().Native)
+	// Output:
+	// /var/tmp/qipc_sharedmemory_Shared50d0d8dd11a959484cb838e05c14b2e51b64c68d
+	// /var/tmp/qipc_systemsem_Shared50d0d8dd11a959484cb838e05c14b2e51b64c68d
+}

@@ -74,7 +74,7 @@ func DefaultKeyType() KeyType { return defaultKeyType }
 // LegacyDefaultKeyType returns the type Qt 4.4 to 6.5 used for every key
 // and that Qt 6.6+ still uses for its QString APIs (setKey, setNativeKey,
 // legacyNativeKey): Windows on Windows, POSIX for sandboxed Apple
-// applications, System V elsewhere. It cannot see whether the Qt peer was
+// applications and on Android (Termux's Qt), System V elsewhere. It cannot see whether the Qt peer was
 // configured with -feature-ipc_posix (QT_POSIX_IPC), which would make it
 // PosixRealtime; pass the type explicitly for such peers.
 func LegacyDefaultKeyType() KeyType { return legacyDefaultFor(runtime.GOOS, appleSandboxed()) }
@@ -84,6 +84,11 @@ func legacyDefaultFor(goos string, sandboxed bool) KeyType {
 	case goos == "windows":
 		return Windows
 	case isApple(goos) && sandboxed:
+		return PosixRealtime
+	case goos == "android":
+		// Apps get no System V IPC there, and the one Qt on Android
+		// whose IPC works, Termux's, is built with ipc_posix (qtbase
+		// 828770c60c lets a build without System V do so).
 		return PosixRealtime
 	}
 	return SystemV
@@ -455,16 +460,16 @@ func toValidUTF8(s string) string {
 //
 // For System V it looks up the runtime directory as Qt does, creating
 // $XDG_RUNTIME_DIR or its fallback with mode 0700 when missing.
-func SharedMemoryKey(name string, t KeyType) Key {
-	return platformSafeKey(hostTarget(t, false), kindSharedMemory, name, t)
+func SharedMemoryKey(name string, t KeyType, opts ...KeyOption) Key {
+	return platformSafeKey(peerOf(opts).target(t, false), kindSharedMemory, name, t)
 }
 
 // SemaphoreKey returns the key Qt 6.6+'s QSystemSemaphore::platformSafeKey
 // derives from name. It equals [SharedMemoryKey] except on Windows
 // ("sem_name"), so on Unix a semaphore and a QSharedMemory's lock made from
 // the same name are the same object.
-func SemaphoreKey(name string, t KeyType) Key {
-	return platformSafeKey(hostTarget(t, false), kindSemaphore, name, t)
+func SemaphoreKey(name string, t KeyType, opts ...KeyOption) Key {
+	return platformSafeKey(peerOf(opts).target(t, false), kindSemaphore, name, t)
 }
 
 // LegacySharedMemoryKey returns the key Qt 4.4 to 6.5 used for
@@ -474,20 +479,23 @@ func SemaphoreKey(name string, t KeyType) Key {
 // POSIX. The key remembers name as its LegacyKey so that the segment's lock
 // is the one Qt 5 peers use. Pass [LegacyDefaultKeyType] to talk to the
 // peers that used the default.
-func LegacySharedMemoryKey(name string, t KeyType) Key {
-	return legacyKey(hostTarget(t, true), kindSharedMemory, name, t)
+func LegacySharedMemoryKey(name string, t KeyType, opts ...KeyOption) Key {
+	p := peerOf(opts)
+	return p.adjust(legacyKey(p.target(t, true), kindSharedMemory, name, t))
 }
 
 // LegacySemaphoreKey returns the key Qt 4.4 to 6.5 used for
 // QSystemSemaphore(name) and for the lock of QSharedMemory(name) (prefix
 // "qipc_systemsem_"); see [LegacySharedMemoryKey].
-func LegacySemaphoreKey(name string, t KeyType) Key {
-	return legacyKey(hostTarget(t, true), kindSemaphore, name, t)
+func LegacySemaphoreKey(name string, t KeyType, opts ...KeyOption) Key {
+	return legacyKey(peerOf(opts).target(t, true), kindSemaphore, name, t)
 }
 
 // LockKey returns the key of the semaphore that QSharedMemory::lock() uses
 // for a segment with key k: the legacy semaphore key when k carries a
-// legacy key, else k itself (on Windows, k's name + "_sem"); the zero Key
+// legacy key (for System V, its key file in the directory of the
+// segment's when that is the legacy name, else in this process's temp
+// directory), else k itself (on Windows, k's name + "_sem"); the zero Key
 // when k has no lock (neither a legacy key nor NativeLock).
 func (k Key) LockKey() Key { return lockKeyFor(k) }
 
@@ -504,6 +512,13 @@ func lockKeyFor(shm Key) Key {
 	var tg target
 	if shm.LegacyKey != "" {
 		tg = hostTarget(shm.Type, true)
+		// Qt makes a legacy segment's key file and its lock's in one temp
+		// directory: where the segment's is the legacy name in another
+		// directory (a peer's TMPDIR, WithPeerTMPDIR), the lock's is there
+		// too, spelled alike.
+		if dir, file, ok := cutLastSlash(shm.Native); ok && systemVPath(shm.Type) && file == legacyFileName(kindSharedMemory, shm.LegacyKey) {
+			tg.tempDir = dir
+		}
 	} else {
 		tg = target{goos: runtime.GOOS}
 	}

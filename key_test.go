@@ -116,6 +116,7 @@ func TestDefaultTypes(t *testing.T) {
 		{"darwin", false, SystemV},
 		{"darwin", true, PosixRealtime},
 		{"windows", false, Windows},
+		{"android", false, PosixRealtime}, // no System V: Qt turns ipc_posix on
 	} {
 		if got := legacyDefaultFor(tt.goos, tt.sandboxed); got != tt.want {
 			t.Errorf("legacyDefaultFor(%s, %v) = %v, want %v", tt.goos, tt.sandboxed, got, tt.want)
@@ -1091,7 +1092,7 @@ func TestRuntimeDir(t *testing.T) {
 			case tt.noDir:
 				want = "/myapp"
 			}
-			for _, f := range []func(string, KeyType) Key{SharedMemoryKey, SemaphoreKey} {
+			for _, f := range []func(string, KeyType, ...KeyOption) Key{SharedMemoryKey, SemaphoreKey} {
 				if d := cmp.Diff(Key{Type: SystemV, Native: want, NativeLock: true}, f("myapp", SystemV)); d != "" {
 					t.Errorf("(-want +got):\n%s", d)
 				}

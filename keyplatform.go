@@ -41,6 +41,8 @@ type target struct {
 	// homeDir replaces runtimeDir on Apple systems, where Qt's runtime
 	// location is ~/Library/Application Support.
 	homeDir string
+	// uncutWindows: Qt 6.6.x does not cut Windows names to MAX_PATH.
+	uncutWindows bool
 }
 
 // Windows names are limited to MAX_PATH UTF-16 code units; Apple POSIX
@@ -102,7 +104,10 @@ func platformSafeKey(tg target, kind ipcKind, name string, t KeyType) Key {
 		if kind == kindSemaphore {
 			mid = "sem_"
 		}
-		k.Native = leftUTF16(prefix+mid+payload, maxPath, true)
+		k.Native = prefix + mid + payload
+		if !tg.uncutWindows {
+			k.Native = leftUTF16(k.Native, maxPath, true)
+		}
 	default:
 		if !ipcSupported(tg.goos, SystemV) {
 			return k
@@ -144,11 +149,7 @@ func legacyKey(tg target, kind ipcKind, name string, t KeyType) Key {
 		return Key{Type: t, Native: "/" + h[:shmNameMax-1], LegacyKey: name, NativeLock: true}
 	}
 
-	prefix := shmPrefix
-	if kind == kindSemaphore {
-		prefix = semPrefix
-	}
-	base := prefix + legacyLetters(name) + h
+	base := legacyFileName(kind, name)
 
 	switch {
 	case t == Windows:
@@ -169,6 +170,28 @@ func legacyKey(tg target, kind ipcKind, name string, t KeyType) Key {
 	}
 	k.LegacyKey, k.NativeLock = name, true
 	return k
+}
+
+// legacyFileName is the legacy name of name without its directory or
+// "/": prefix, ASCII letters, SHA-1.
+func legacyFileName(kind ipcKind, name string) string {
+	sum := sha1.Sum([]byte(name))
+	prefix := shmPrefix
+	if kind == kindSemaphore {
+		prefix = semPrefix
+	}
+	return prefix + legacyLetters(name) + hex.EncodeToString(sum[:])
+}
+
+// cutLastSlash splits a System V key file's path at its last "/", keeping
+// its spelling (a temp directory Qt spells with a trailing "/" gives
+// "dir//file"); ok is false without one.
+func cutLastSlash(native string) (dir, file string, ok bool) {
+	i := strings.LastIndexByte(native, '/')
+	if i < 0 {
+		return "", "", false
+	}
+	return native[:i], native[i+1:], true
 }
 
 // legacyLetters keeps the ASCII letters of name, the readable part of a

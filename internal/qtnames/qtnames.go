@@ -7,6 +7,7 @@ package qtnames
 
 import (
 	"os/user"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -53,6 +54,32 @@ func LegacyTempDir(tmpdir string) string {
 		return ""
 	}
 	return real
+}
+
+// TempDirUnresolved is QDir::tempPath() as Qt 6.9.2 and later compute it
+// (qtbase 7bd7df5aa1, ae973dc2de): $TMPDIR if non-empty else /tmp, one
+// trailing slash dropped, made absolute against cwd and cleaned where it
+// was not already (a trailing slash kept), symlinks not resolved and the
+// directory not required to exist.
+func TempDirUnresolved(tmpdir, cwd string) string {
+	if tmpdir == "" {
+		return "/tmp"
+	}
+	if len(tmpdir) > 1 {
+		tmpdir = strings.TrimSuffix(tmpdir, "/")
+	}
+	// Qt's paths are "/"-separated on every system.
+	if path.IsAbs(tmpdir) && path.Clean(tmpdir) == tmpdir {
+		return tmpdir
+	}
+	if !path.IsAbs(tmpdir) {
+		tmpdir = cwd + "/" + tmpdir
+	}
+	clean := path.Clean(tmpdir)
+	if strings.HasSuffix(tmpdir, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean
 }
 
 // RuntimeDirCandidates are the directories Qt 6.6+ tries, in order, for
