@@ -317,7 +317,7 @@ func TestWindowsFailedCreateDropsHandle(t *testing.T) {
 // fails with ERROR_INVALID_HANDLE, an unknown error with the system's text;
 // the Go and the C peer print the same line (systest).
 func TestWindowsNameCollision(t *testing.T) {
-	k := NewKey(harness.Name(t), Windows)
+	k := testShmKey(t, Windows, false)
 	sem, err := NewSemaphore(Key{Type: Windows, Native: k.Native}, 0, SemaphoreOpen)
 	if err != nil {
 		t.Fatal(err)
