@@ -5,7 +5,6 @@ package systest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"github.com/qipc-go/qipc"
 	"os"
 	"strings"
@@ -122,6 +121,5 @@ func objectsNamed(t *testing.T, k qipc.Key) []string {
 			}
 		}
 	}
-	shm, sem := countSysv(t)
-	return append(out, fmt.Sprintf("System V: %d segments, %d semaphore sets", shm, sem))
+	return append(out, sysvLeftOf(t, k)...)
 }

@@ -419,13 +419,12 @@ func TestSquattedKeyRefused(t *testing.T) {
 		if err := os.Chown(k.Native, attacker.uid, attacker.gid); err != nil {
 			t.Fatal(err)
 		}
-		shm0, sem0 := countSysv(t)
 		got := runAs(t, bin, victim, "create", k, "64")
 		if why := expectErr(t, "victim create on a foreign key file", got, qipc.PermissionDenied); !strings.Contains(why, "key file") {
 			t.Errorf("the refusal does not name the key file: %q", why)
 		}
-		if shm1, sem1 := countSysv(t); shm1 != shm0 || sem1 != sem0 {
-			t.Errorf("the refused Create left System V objects: segments %d → %d, semaphore sets %d → %d", shm0, shm1, sem0, sem1)
+		if left := sysvLeftOf(t, k); len(left) != 0 {
+			t.Errorf("the refused Create left System V objects: %v", left)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/qipc-go/qipc"
+	"github.com/qipc-go/qipc/internal/harness"
 )
 
 // TestStressCounterMixed: 8 processes of mixed kinds increment one counter
@@ -164,8 +166,24 @@ func countMaps(t *testing.T) int {
 	return n
 }
 
-func countSysv(t *testing.T) (int, int) {
-	return len(sysvTable(t, "shm")), len(sysvTable(t, "sem"))
+// sysvLeftOf lists the System V objects keyed on the key files of k and
+// of its lock, while those files exist: the objects of one test, not of
+// the machine.
+func sysvLeftOf(t *testing.T, k qipc.Key) []string {
+	t.Helper()
+	var out []string
+	for _, kk := range []qipc.Key{k, k.LockKey()} {
+		key, ok := harness.Ftok(kk.Native, int(kk.Type))
+		if !ok || !kk.Type.IsSystemV() {
+			continue
+		}
+		for _, table := range []string{"shm", "sem"} {
+			if e, found := sysvTable(t, table)[key]; found {
+				out = append(out, fmt.Sprintf("%s id %d (key %#x, %s)", table, e.id, uint32(key), kk.Native))
+			}
+		}
+	}
+	return out
 }
 
 // TestStressCycles: create/attach/detach/close cycles leave no file
@@ -178,13 +196,24 @@ func TestStressCycles(t *testing.T) {
 			k := testShmKey(t, typ, false)
 			sk := testSemKey(t, typ, false)
 			fd0, maps0 := countFDs(t), countMaps(t)
-			shm0, sem0 := countSysv(t)
+			// The System V objects of this test, by the ftok keys of
+			// every key file it had (each cycle makes new files, so new
+			// keys): counting every object on the machine would count
+			// other tests' and other programs' too.
+			mine := map[int32]bool{}
+			note := func(path string) {
+				if key, ok := harness.Ftok(path, int(typ)); ok && typ == qipc.SystemV {
+					mine[key] = true
+				}
+			}
 			start := time.Now()
 			for i := range cycles {
 				c := qipc.NewSharedMemory(k)
 				if err := c.Create(4096, qipc.ReadWrite); err != nil {
 					t.Fatalf("cycle %d: Create: %v", i, err)
 				}
+				note(k.Native)
+				note(k.LockKey().Native)
 				a := qipc.NewSharedMemory(k)
 				if err := a.Attach(qipc.ReadOnly); err != nil {
 					t.Fatalf("cycle %d: Attach: %v", i, err)
@@ -202,23 +231,31 @@ func TestStressCycles(t *testing.T) {
 				if err != nil {
 					t.Fatalf("cycle %d: NewSemaphore: %v", i, err)
 				}
+				note(sk.Native)
 				if err := s.Close(); err != nil {
 					t.Fatalf("cycle %d: Semaphore.Close: %v", i, err)
 				}
 			}
 			fd1, maps1 := countFDs(t), countMaps(t)
-			shm1, sem1 := countSysv(t)
 			if fd1 > fd0 || maps1 > maps0 {
 				t.Errorf("after %d cycles: fds %d → %d, shared mappings %d → %d", cycles, fd0, fd1, maps0, maps1)
 			}
-			if typ == qipc.SystemV && (shm1 > shm0 || sem1 > sem0) {
-				t.Errorf("after %d cycles: System V segments %d → %d, semaphore sets %d → %d (other processes may interfere)", cycles, shm0, shm1, sem0, sem1)
+			var left []string
+			for _, table := range []string{"shm", "sem"} {
+				for key := range sysvTable(t, table) {
+					if mine[key] {
+						left = append(left, fmt.Sprintf("%s %#x", table, uint32(key)))
+					}
+				}
+			}
+			if typ == qipc.SystemV && (len(mine) == 0 || len(left) != 0) {
+				t.Errorf("after %d cycles: %d keys of this test's key files seen, System V objects of them left: %v", cycles, len(mine), left)
 			}
 			if left := shmEntries(t, "_"+strconv.Itoa(os.Getpid())+"_"); len(left) != 0 {
 				t.Errorf("objects or key files left: %v", left)
 			}
-			t.Logf("%s: %d cycles in %v; fds %d → %d, shared mappings %d → %d, System V segments %d → %d, semaphore sets %d → %d",
-				shmKind(typ), cycles, time.Since(start).Round(time.Millisecond), fd0, fd1, maps0, maps1, shm0, shm1, sem0, sem1)
+			t.Logf("%s: %d cycles in %v; fds %d → %d, shared mappings %d → %d, System V keys of its files: %d",
+				shmKind(typ), cycles, time.Since(start).Round(time.Millisecond), fd0, fd1, maps0, maps1, len(mine))
 		})
 	}
 }

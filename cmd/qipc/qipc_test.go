@@ -373,10 +373,17 @@ func TestLockExcludesQt(t *testing.T) {
 	if got := counter(0, true); got != 2*n {
 		t.Fatalf("Qt counter and C counter under qipc lock: %d, want %d", got, 2*n)
 	}
-	if got := counter(1, false); got >= 2*n {
-		t.Fatalf("inconclusive: without qipc lock the C counter lost none of Qt's increments (%d)", got)
-	} else {
-		t.Logf("without qipc lock: %d of %d", got, 2*n)
+	// The control: without the lock the counters must lose increments. A
+	// machine busy with other tests may serialise them by luck once, not
+	// five times over.
+	lost := false
+	for i := 1; i <= 5 && !lost; i++ {
+		got := counter(i, false)
+		t.Logf("without qipc lock (run %d): %d of %d", i, got, 2*n)
+		lost = got < 2*n
+	}
+	if !lost {
+		t.Fatal("inconclusive: in five runs without qipc lock the C counter lost none of Qt's increments")
 	}
 	k := qipc.LegacySharedMemoryKey(name, qipc.SystemV)
 	cleanupKey(t, k)
