@@ -97,11 +97,13 @@ type semHandle interface {
 	remove() error
 	// close gives up the handle; the named object stays.
 	close() error
-	// unusedElsewhere reports whether the OS shows that no other process
-	// has this semaphore open (POSIX on Linux: /proc, with every process
-	// in sight); false where it cannot tell. A Create or Attach that made
-	// a lock semaphore and failed removes it then (shm.go, change).
-	unusedElsewhere() bool
+	// removeIfUnused, called once this handle is closed, removes the
+	// name while it leads to this handle's semaphore and the OS proves
+	// that no process, this one included, has it open (POSIX on Linux: a
+	// kernel lease, procs.RemoveUnused); else, and where nothing can be
+	// proven, it leaves it. The last object to close a segment's lock
+	// after the segment has gone removes it so (Semaphore.orphaned).
+	removeIfUnused() error
 	// stale reports whether the name no longer leads to this handle's
 	// semaphore: it was removed, and perhaps made anew by someone else.
 	// A removed POSIX semaphore goes on working for those that have it

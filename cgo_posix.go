@@ -537,22 +537,16 @@ func (p *posixSem) owners() []owner {
 	return nil
 }
 
-// unusedElsewhere: no other process maps the semaphore's file or has it
-// open, by /proc; a process that cannot be checked, or processes out of
-// sight (procs.Index.Blind), make it unprovable.
-func (p *posixSem) unusedElsewhere() bool {
+// removeIfUnused: the kernel grants a write lease on the semaphore's
+// file only while no process anywhere (another PID namespace, another
+// path to /dev/shm) maps it or has it open, which /proc cannot prove; a
+// file another user owns gets none, and stays.
+func (p *posixSem) removeIfUnused() error {
 	if p.ino == 0 {
-		return false
+		return nil
 	}
-	var st syscall.Stat_t
-	if syscall.Stat(glibcsem.SemFile(p.key.Native), &st) != nil || st.Ino != p.ino {
-		return false
-	}
-	x := procs.ShmUsers()
-	others := procs.Others(x.Users(st.Ino))
-	// No lease: this process maps the semaphore itself.
-	unused, sure, _ := procs.PosixSegment(others, x, procs.LeaseUnknown)
-	return unused && sure
+	_, err := procs.RemoveUnused(glibcsem.SemFile(p.key.Native), p.dev, p.ino)
+	return err
 }
 
 // remove unlinks the name while it leads to this semaphore.

@@ -706,9 +706,9 @@ func (s *sysvSem) removeWith(path *C.char) error {
 
 func (s *sysvSem) close() error { return nil }
 
-// unusedElsewhere: System V cannot tell who has a set open; a removal is
-// followed instead (followsRemoval).
-func (s *sysvSem) unusedElsewhere() bool { return false }
+// removeIfUnused: System V cannot tell who has a set open; a removal is
+// followed instead (followsRemoval), and the maker of a lock removes it.
+func (s *sysvSem) removeIfUnused() error { return nil }
 
 // stale: the key file no longer gives the set's key (removed, or made
 // anew), or the key no longer leads to this set.

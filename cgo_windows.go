@@ -291,8 +291,8 @@ func (w *windowsSem) value() (int, error) {
 // remove has nothing to do on Windows.
 func (w *windowsSem) remove() error { return nil }
 
-// unusedElsewhere: Windows removes nothing by name.
-func (w *windowsSem) unusedElsewhere() bool { return false }
+// removeIfUnused: Windows removes an object with its last handle.
+func (w *windowsSem) removeIfUnused() error { return nil }
 
 // stale: a named Windows object lives while any handle is open, so a
 // handle always leads to the object its name gives.

@@ -58,19 +58,26 @@
 //     POSIX, whose users would go on locking the removed semaphore.) Qt's
 //     destructor removes what it made whoever holds it (COMPAT.md #2).
 //  4. A Create or Attach that fails removes what no other process can be
-//     using: a segment it made but could not size or map; a lock semaphore
-//     it made, while it holds its count, when there is no segment for it
-//     to lock and either its users follow a removal (System V) or /proc
-//     shows that no other process has it open (POSIX on Linux, every
-//     process in sight: not from a nested PID namespace). Attach looks for
-//     the segment before it makes a lock semaphore at all. Anything else
-//     stays, as Qt leaves it, for `qipc ls` and `qipc clean --stale`:
-//     another process may have opened it. (A Qt process that opens such a
-//     POSIX lock in the microseconds between the check and the removal,
-//     and then creates the segment, locks a removed semaphore; a qipc one
-//     follows the name, see below.)
-//  5. Windows removes objects with their last handle.
-//  6. Nothing else is removed: [WithoutCleanup] keeps even 1 to 3.
+//     using: a segment it made but could not size or map; a System V lock
+//     semaphore it made, while it holds its count, when there is no
+//     segment for it to lock (its users follow a removal). A POSIX lock
+//     semaphore, made or found, it closes at once (rule 5 may then remove
+//     it). Attach looks for the segment before it makes a lock semaphore
+//     at all. Anything else stays, as Qt leaves it, for `qipc ls` and
+//     `qipc clean --stale`: another process may have opened it.
+//  5. POSIX: an object that closes a segment's lock semaphore (a failed
+//     Create or Attach, a Close) while the key names no segment removes
+//     it, if the kernel then proves that no process anywhere has it open
+//     (a write lease on its file, Linux): of two processes whose calls
+//     fail at once, each while the other has the lock open, the second
+//     removes it. A lock whose last user is not such an object (a Qt or C
+//     program, an [Observer] or [WithoutCleanup] object, a bare
+//     [Semaphore], a process that ends without closing it) stays, as Qt
+//     leaves it. (A Qt process that looked the lock's name up just before
+//     the removal, and then creates the segment, locks a removed
+//     semaphore; a qipc one follows the name, see below.)
+//  6. Windows removes objects with their last handle.
+//  7. Nothing else is removed: [WithoutCleanup] keeps even 1 to 3 and 5.
 //
 // An [Observer] object makes and removes nothing at all: its Attach opens
 // the lock semaphore and a System V key file only if they exist (Qt's

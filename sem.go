@@ -57,6 +57,14 @@ type Semaphore struct {
 	// spinFor is how long a wait spins before it sleeps, in ns (spin).
 	spinFor atomic.Int64
 
+	// orphaned, set before the object is shared, reports whether the
+	// semaphore has nothing left to lock once this object's handle is
+	// closed: the lock of a segment that is gone. The last process to
+	// close it then removes it (drain, semHandle.removeIfUnused), since
+	// no one else would: its maker may have closed it earlier, while
+	// another process still had it open.
+	orphaned func() bool
+
 	mu      sync.Mutex // guards the fields below, and reopen and Close
 	owner   bool       // Close removes the semaphore
 	retired []semHandle
@@ -153,7 +161,10 @@ func (s *Semaphore) drain() {
 	s.state.And(^uint64(stateRetired))
 	if v&stateClosed != 0 && !s.drained {
 		s.drained = true
-		_ = s.cur.Load().h.close()
+		h := s.cur.Load().h
+		if h.close() == nil && s.orphaned != nil && s.orphaned() {
+			_ = h.removeIfUnused()
+		}
 	}
 }
 

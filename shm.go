@@ -326,9 +326,16 @@ func (m *SharedMemory) bindAt(op string, closing bool) (made bool, err error) {
 	if err := m.trust(op, owners); err != nil {
 		return false, errors.Join(err, lock.Close())
 	}
+	if m.opts.cleanup && m.b != nil {
+		lock.orphaned = m.segmentGone
+	}
 	m.lock.sem.Store(lock)
 	return lock.isOwner(), nil
 }
+
+// segmentGone reports whether the key names no segment now, for its lock
+// semaphore's last closer (Semaphore.orphaned).
+func (m *SharedMemory) segmentGone() bool { return m.b.findSegment(m.key) != nil }
 
 // unbind closes the lock semaphore sem, bound earlier, so that the next
 // bind opens the one its name leads to now.
@@ -388,8 +395,11 @@ var errRetired = errors.New("lock semaphore retired")
 // A Create or Attach that fails, and that made the lock semaphore, removes
 // it again while it holds its count, if there is no segment for it to
 // lock and removing it cannot leave anyone on a removed one (System V,
-// whose users follow a removal: Backend.followsRemoval). Anything else
-// stays, as Qt leaves it: another process may be using it.
+// whose users follow a removal: Backend.followsRemoval). A POSIX one it
+// closes, and whichever process closes it last, with still no segment,
+// removes it (Semaphore.orphaned): removed any earlier, it would leave a
+// process that has it open locking a semaphore that newcomers no longer
+// find.
 func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHold) error) error {
 	var (
 		h    lockHold
@@ -434,9 +444,8 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 	} else {
 		err = step(&h)
 	}
-	failedMaker := err != nil && made && !h.borrowed && h.sem != nil
-	retired := failedMaker && m.b.findSegment(m.key) != nil &&
-		(m.b.followsRemoval() || h.sem.cur.Load().h.unusedElsewhere())
+	failed := err != nil && !h.borrowed && h.sem != nil // on a hold of its own
+	retired := failed && made && m.b.followsRemoval() && m.segmentGone()
 	if retired {
 		err = errors.Join(err, m.retireLock(&h))
 	}
@@ -445,15 +454,17 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 		testHookChangeEnded()
 	}
 	err = errors.Join(err, m.exitLock(&h))
-	if failedMaker && !retired && !m.key.Type.IsSystemV() {
-		// A failed call holds nothing it made (COMPAT.md #15): its handle
-		// goes; the named semaphore stays for whoever else has it. A
-		// System V handle is a number that holds nothing, and stays bound,
-		// so that the object still knows it made the lock: Qt's recipe
-		// "create, else attach" makes it in the failed Create, and the
-		// Close after the Attach removes it (madeLock), as Qt's
-		// destructor does. (A Windows handle would keep the semaphore
-		// alive as long as the object, closed or not.)
+	if failed && !retired && !m.key.Type.IsSystemV() {
+		// A failed call holds no lock semaphore open (COMPAT.md #15),
+		// made or found: the last to close it removes it when no segment
+		// is left (Semaphore.orphaned), and a program that exits on the
+		// error (log.Fatal) never gets to Close. A System V handle is a
+		// number that holds nothing, and stays bound, so that the object
+		// still knows it made the lock: Qt's recipe "create, else attach"
+		// makes it in the failed Create, and the Close after the Attach
+		// removes it (madeLock), as Qt's destructor does. (A Windows
+		// handle would keep the semaphore alive as long as the object,
+		// closed or not.)
 		err = errors.Join(err, m.unbind(h.sem))
 	}
 	return err

@@ -4,7 +4,6 @@ package systest
 
 import (
 	"encoding/binary"
-	"fmt"
 	"os"
 	"syscall"
 	"testing"
@@ -13,7 +12,6 @@ import (
 	"github.com/qipc-go/qipc"
 	"github.com/qipc-go/qipc/internal/glibcsem"
 	"github.com/qipc-go/qipc/internal/harness"
-	"github.com/qipc-go/qipc/internal/procs"
 )
 
 // sysvLockKey is the ftok key that the lock of segment k has now, as the
@@ -77,18 +75,6 @@ func waitLockWaiters(t *testing.T, k qipc.Key, n int) {
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
-}
-
-// procsHidden says why /proc cannot show every process that may map a
-// POSIX object (maps that cannot be read, processes out of sight), or is
-// "": a failed POSIX Create then keeps the lock it made, since nothing
-// proves it unused.
-func procsHidden() string {
-	x := procs.ShmUsers()
-	if x.Unchecked == 0 && x.Blind == "" {
-		return ""
-	}
-	return fmt.Sprintf("/proc does not show every process (%d unchecked; %q)", x.Unchecked, x.Blind)
 }
 
 func (w semWord) Load() uint64 {

@@ -73,6 +73,12 @@ fault no-pin mapping.go \
 fault lock-left-behind shm.go \
   's/\treturn errors\.Join\(err, m\.retireLock\(h\)\)\n\}/\treturn err\n}/' \
   '^TestCloseDuringBorrowRemovesLock$' 'TestCloseDuringBorrowRemovesLock'
+# The last closer of a POSIX lock with no segment removes it: two failed
+# Attaches that each saw the other using it left it for good (cfef914).
+fault lock-not-swept sem.go \
+  's/s\.orphaned != nil && s\.orphaned\(\)/false/' \
+  '^(TestFailedAttachesLeaveNoLock|TestFailedCreateRemovesUnusedLock)$' \
+  'TestFailedAttachesLeaveNoLock/legacy=false TestFailedAttachesLeaveNoLock/legacy=true TestFailedCreateRemovesUnusedLock'
 fault no-stale-check shm.go \
   's/h\.sem != nil && m\.life\.phase\(\) == detached && h\.sem\.cur\.Load\(\)\.h\.stale\(\)/false/' \
   '^TestAttachFollowsRemovedLock$' 'TestAttachFollowsRemovedLock'

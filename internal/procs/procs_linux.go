@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -196,17 +199,28 @@ func hasCap(c int) bool {
 }
 
 // leased opens the file at path, which must still be the file (dev, ino),
-// and asks the kernel for a write lease on it. The caller closes fd (which
-// drops the lease) when lease is LeaseGranted; otherwise fd is -1.
-func leased(path string, dev, ino uint64) (fd int, lease Lease) {
+// and asks the kernel for a lease of type typ on it: a write lease
+// (F_WRLCK), granted while no one else has the file open or mapped, or a
+// read lease (F_RDLCK), granted while no one has it open for writing. The
+// caller closes fd (which drops the lease) when lease is LeaseGranted;
+// otherwise fd is -1.
+//
+// readers reports, for a refused write lease, that no one has the file
+// open for writing: the refusal came from read-only opens (another
+// process's lease request, which lasts microseconds, or a read-only
+// mapping), where a user of a semaphore or of a writable segment has it
+// open for writing.
+func leased(path string, dev, ino uint64, typ int) (fd int, lease Lease, readers bool) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP):
-		return -1, LeaseReplaced
+		return -1, LeaseReplaced, false
 	case errors.Is(err, unix.EWOULDBLOCK):
-		return -1, LeaseRefused // another process holds a lease: it has the file open
+		// Another process holds a lease, and so has the file open; only
+		// lease requests like this one take leases on these files.
+		return -1, LeaseRefused, true
 	case err != nil:
-		return -1, LeaseUnknown
+		return -1, LeaseUnknown, false
 	}
 	var st unix.Stat_t
 	switch {
@@ -215,31 +229,43 @@ func leased(path string, dev, ino uint64) (fd int, lease Lease) {
 	case st.Dev != dev || st.Ino != ino:
 		lease = LeaseReplaced
 	default:
-		_, err := unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_WRLCK)
-		switch {
-		case err == nil:
-			// Setting the lease made this process the fd's owner, which
-			// the kernel sends SIGIO when an open breaks the lease; a
-			// program that does not expect the signal (a C host of a
-			// c-shared library installs no handler, and SIGIO's default
-			// ends the process) must not get it.
-			_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETOWN, 0)
-			return fd, LeaseGranted
-		case errors.Is(err, unix.EAGAIN):
-			lease = LeaseRefused
-		default:
-			lease = LeaseUnknown
+		lease = setLease(fd, typ)
+		if lease == LeaseGranted {
+			return fd, lease, false
+		}
+		if lease == LeaseRefused && typ == unix.F_WRLCK && setLease(fd, unix.F_RDLCK) == LeaseGranted {
+			readers = true
+			_ = setLease(fd, unix.F_UNLCK)
 		}
 	}
 	unix.Close(fd)
-	return -1, lease
+	return -1, lease, readers
+}
+
+// setLease asks for a lease of type typ (F_WRLCK, F_RDLCK; F_UNLCK gives
+// it back) on fd.
+func setLease(fd, typ int) Lease {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, typ)
+	switch {
+	case err == nil:
+		// Setting a lease made this process the fd's owner, which the
+		// kernel sends SIGIO when an open breaks the lease; a program
+		// that does not expect the signal (a C host of a c-shared
+		// library installs no handler, and SIGIO's default ends the
+		// process) must not get it.
+		_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETOWN, 0)
+		return LeaseGranted
+	case errors.Is(err, unix.EAGAIN):
+		return LeaseRefused
+	}
+	return LeaseUnknown
 }
 
 // WhileUnused asks the kernel whether any process has the file at path,
 // which must still be the file (dev, ino), open or mapped: a write lease,
 // taken and given back at once.
 func WhileUnused(path string, dev, ino uint64) Lease {
-	fd, lease := leased(path, dev, ino)
+	fd, lease, _ := leased(path, dev, ino, unix.F_WRLCK)
 	if fd >= 0 {
 		unix.Close(fd)
 	}
@@ -248,38 +274,83 @@ func WhileUnused(path string, dev, ino uint64) Lease {
 
 // RemoveUnused unlinks the file at path, which must still be the file
 // (dev, ino), if no process has it open or mapped (LeaseGranted), and
-// otherwise leaves it. An open that comes while the lease is held waits
-// for it, with the path already resolved: were the name unlinked under
-// it, that open would get the removed file once the lease goes. So the
-// name is first renamed away (later opens find nothing), then the lease is
-// asked whether an open is waiting (it is being broken): if one is, the
-// name is put back and the file left (LeaseRefused); else the file goes.
-// What stays is an open that resolved the name before the rename and has
-// not yet reached the lease when it is asked: a window of a few
-// instructions in the kernel's open path.
+// otherwise leaves it, in three steps:
+//
+//  1. A read lease, which the kernel grants while no one has the file open
+//     for writing: a user of a semaphore or of a writable segment refuses
+//     it, and the file stays as it was.
+//  2. The name is renamed away, to a name of this try's own. Of two
+//     removers of one file (the last two closers of a lock, in two
+//     processes) one takes it and the other finds nothing
+//     (LeaseReplaced); two that asked for write leases on the name at
+//     once would each be refused because of the other's open. Later opens
+//     find no name.
+//  3. A write lease on the renamed file, granted only while no one has it
+//     open or mapped; read-only opens that refuse it (another remover's
+//     step 1, which lasts microseconds) are asked again, up to three times
+//     a millisecond apart. An open that looked the name up before the
+//     rename and came while the lease was held waits for it (the lease is
+//     being broken), and would get the removed file once the lease goes.
+//     So an open that came, or a refusal, puts the name back and leaves
+//     the file; else it goes.
+//
+// What stays is an open that looked the name up before the rename and
+// reaches the lease only after it is asked: a window of the kernel's open
+// path, which preemption can stretch. A process that opens the name while
+// it is renamed away finds nothing; one that then makes a new file under
+// it (sem_open with O_CREAT) keeps it, and a file put back would be left
+// without a name, in use by whoever refused the lease, as after any
+// removal.
 func RemoveUnused(path string, dev, ino uint64) (Lease, error) {
-	fd, lease := leased(path, dev, ino)
+	removing.Lock()
+	defer removing.Unlock()
+	fd, lease, _ := leased(path, dev, ino, unix.F_RDLCK)
 	if fd < 0 {
 		return lease, nil
 	}
-	defer unix.Close(fd)
+	unix.Close(fd)
 	dir, base := filepath.Split(path)
-	hidden := fmt.Sprintf("%s.qipc-removing-%d-%s", dir, os.Getpid(), base)
+	hidden := fmt.Sprintf("%s.qipc-removing-%d-%d-%s", dir, os.Getpid(), removals.Add(1), base)
 	if err := unix.Renameat2(unix.AT_FDCWD, path, unix.AT_FDCWD, hidden, unix.RENAME_NOREPLACE); err != nil {
-		return LeaseGranted, err
-	}
-	if now, err := unix.FcntlInt(uintptr(fd), unix.F_GETLEASE, 0); err != nil || now != unix.F_WRLCK {
-		// An open is waiting on the lease: it resolved the name before
-		// the rename, and gets the file when the lease goes.
-		if err := unix.Renameat2(unix.AT_FDCWD, hidden, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE); err != nil {
-			// A new file took the name meanwhile: the opener has a file
-			// no name leads to, as it would have had without the lease.
-			return LeaseGranted, errors.Join(err, unix.Unlink(hidden))
+		if errors.Is(err, unix.ENOENT) {
+			return LeaseReplaced, nil // another remover took it
 		}
-		return LeaseRefused, nil
+		return LeaseUnknown, err
 	}
-	return LeaseGranted, unix.Unlink(hidden)
+	putBack := func(lease Lease) (Lease, error) {
+		if err := unix.Renameat2(unix.AT_FDCWD, hidden, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE); err != nil {
+			// A new file took the name meanwhile: whoever has this one
+			// open has a file no name leads to, as after any removal.
+			return lease, errors.Join(err, unix.Unlink(hidden))
+		}
+		return lease, nil
+	}
+	for try := 1; ; try++ {
+		fd, lease, readers := leased(hidden, dev, ino, unix.F_WRLCK)
+		switch {
+		case fd >= 0:
+			defer unix.Close(fd)
+			if now, err := unix.FcntlInt(uintptr(fd), unix.F_GETLEASE, 0); err != nil || now != unix.F_WRLCK {
+				return putBack(LeaseRefused) // an open is waiting for the lease
+			}
+			return LeaseGranted, unix.Unlink(hidden)
+		case lease == LeaseReplaced:
+			// Not the file examined: the name was replaced between the
+			// look and the rename, and what was renamed is someone
+			// else's.
+			return putBack(LeaseUnknown)
+		case lease == LeaseRefused && readers && try < 4:
+			time.Sleep(time.Millisecond)
+		default:
+			return putBack(lease)
+		}
+	}
 }
+
+var (
+	removing sync.Mutex    // RemoveUnused's turns in this process
+	removals atomic.Uint64 // numbers its calls, for the names it hides files under
+)
 
 // LeaseIfUnseen is WhileUnused's lease, asked for only when x saw no
 // process use the /dev/shm file (dev, ino) at path: a lease is only

@@ -1,5 +1,6 @@
-/* libqipcpause.so: stops a peer inside QSharedMemory::create, between two
- * of its system calls, so that the crash tests can SIGKILL it there.
+/* libqipcpause.so: stops a peer inside QSharedMemory::create (or attach),
+ * between two of its system calls, so that the crash tests can SIGKILL it
+ * there and the lifecycle tests can run another process's step in between.
  *
  *   LD_PRELOAD=build/libqipcpause.so QIPC_PAUSE_AT=CALL peer create KEY SIZE
  *
@@ -8,6 +9,8 @@
  *   ftruncate  that segment was just given its size, not yet mapped
  *   shmget     a System V segment was just created (IPC_CREAT, not IPC_PRIVATE)
  *   shmat      a segment this process created was just attached
+ *   sem_open   a named semaphore was just opened or created: a segment's
+ *              lock bound by a create or an attach, not yet taken
  *   mmap-shm   a POSIX segment (a /dev/shm file, not a glibc semaphore) was
  *              just mapped: a reader stopped between its attach and its
  *              copy, for the tests of a segment truncated under a reader
@@ -27,6 +30,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/ipc.h>
+#include <semaphore.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/types.h>
@@ -108,6 +112,24 @@ void *shmat(int shmid, const void *addr, int shmflg)
     void *p = real(shmid, addr, shmflg);
     if (p != (void *)-1 && shmid == created_id) pause_after("shmat");
     return p;
+}
+
+sem_t *sem_open(const char *name, int oflag, ...)
+{
+    static sem_t *(*real)(const char *, int, ...);
+    if (!real) real = (sem_t *(*)(const char *, int, ...))next("sem_open");
+    mode_t mode = 0;
+    unsigned value = 0;
+    if (oflag & O_CREAT) {
+        va_list ap;
+        va_start(ap, oflag);
+        mode = va_arg(ap, mode_t);
+        value = va_arg(ap, unsigned);
+        va_end(ap);
+    }
+    sem_t *s = real(name, oflag, mode, value);
+    if (s != SEM_FAILED) pause_after("sem_open");
+    return s;
 }
 
 /* Whether fd is a POSIX segment: a /dev/shm file that is not one of glibc's
