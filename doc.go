@@ -61,8 +61,8 @@
 //     using: a segment it made but could not size or map; a System V lock
 //     semaphore it made, while it holds its count, when there is no
 //     segment for it to lock (its users follow a removal). A POSIX lock
-//     semaphore, made or found, it closes at once (rule 5 may then remove
-//     it). Attach looks for the segment before it makes a lock semaphore
+//     semaphore it made it closes at once (rule 5 may then remove it); one
+//     it found stays bound until Close. Attach looks for the segment before it makes a lock semaphore
 //     at all. Anything else stays, as Qt leaves it, for `qipc ls` and
 //     `qipc clean --stale`: another process may have opened it.
 //  5. POSIX: an object that closes a segment's lock semaphore (a failed
@@ -72,8 +72,8 @@
 //     fail at once, each while the other has the lock open, the second
 //     removes it. A lock whose last user is not such an object (a Qt or C
 //     program, an [Observer] or [WithoutCleanup] object, a bare
-//     [Semaphore], a process that ends without closing it) stays, as Qt
-//     leaves it. (A Qt process that looked the lock's name up just before
+//     [Semaphore], a process that ends without closing it, also after a
+//     failed Attach that found it) stays, as Qt leaves it. (A Qt process that looked the lock's name up just before
 //     the removal, and then creates the segment, locks a removed
 //     semaphore; a qipc one follows the name, see below.)
 //  6. Windows removes objects with their last handle.

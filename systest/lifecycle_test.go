@@ -559,7 +559,7 @@ func TestOpenRaceOwnsWhatItMakes(t *testing.T) {
 
 // TestFailedAttachesLeaveNoLock: Attaches that fail at once, in two
 // processes, must not leave the lock semaphore that one of them made once
-// both are done, whether they Close or exit on the error (log.Fatal).
+// both have closed.
 // Both find the segment, then bind its lock: the first makes it, the
 // second opens it, and each stops there (the pause library). The segment
 // goes; the maker's Attach fails and leaves the lock, which the other
@@ -575,47 +575,42 @@ func TestFailedAttachesLeaveNoLock(t *testing.T) {
 	if self := os.Getenv("QIPC_PAUSE_LIB_SELF"); self != "" {
 		lib = self // the pause library built for the Go peer's architecture (qemu)
 	}
+	env := []string{"LD_PRELOAD=" + lib, "QIPC_PAUSE_AT=sem_open"}
 	for _, legacy := range []bool{false, true} {
-		for _, fatal := range []bool{false, true} {
-			t.Run(fmt.Sprintf("legacy=%v/fatal=%v", legacy, fatal), func(t *testing.T) {
-				env := []string{"LD_PRELOAD=" + lib, "QIPC_PAUSE_AT=sem_open"}
-				if fatal {
-					env = append(env, "QIPC_PEER_FATAL=1")
-				}
-				k := testShmKey(t, qipc.PosixRealtime, legacy)
-				// A segment without its lock: the moment after a creator's
-				// Close removed the lock, before it removes the segment.
-				segment := "/dev/shm" + k.Native
-				if err := os.WriteFile(segment, make([]byte, 64), 0o600); err != nil {
+		t.Run(fmt.Sprintf("legacy=%v", legacy), func(t *testing.T) {
+			k := testShmKey(t, qipc.PosixRealtime, legacy)
+			// A segment without its lock: the moment after a creator's
+			// Close removed the lock, before it removes the segment.
+			segment := "/dev/shm" + k.Native
+			if err := os.WriteFile(segment, make([]byte, 64), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = os.Remove(segment) })
+			maker := p.startArgs(t, "attach", p.args("attach", k), env)
+			waitStopped(t, maker)
+			lockFile := glibcsem.SemFile(k.LockKey().Native)
+			if _, err := os.Stat(lockFile); err != nil {
+				t.Fatalf("the first peer stopped after sem_open, but its lock semaphore is not there: %v", err)
+			}
+			opener := p.startArgs(t, "attach", p.args("attach", k), env)
+			waitStopped(t, opener)
+			if err := os.Remove(segment); err != nil {
+				t.Fatal(err)
+			}
+			for _, pr := range []*proc{maker, opener} {
+				if err := pr.Signal(syscall.SIGCONT); err != nil {
 					t.Fatal(err)
 				}
-				t.Cleanup(func() { _ = os.Remove(segment) })
-				maker := p.startArgs(t, "attach", p.args("attach", k), env)
-				waitStopped(t, maker)
-				lockFile := glibcsem.SemFile(k.LockKey().Native)
-				if _, err := os.Stat(lockFile); err != nil {
-					t.Fatalf("the first peer stopped after sem_open, but its lock semaphore is not there: %v", err)
+				expectErr(t, pr.Name, pr.Line(), qipc.NotFound)
+				pr.Finish()
+				if _, err := os.Stat(lockFile); pr == maker && err != nil {
+					t.Fatalf("the maker's failed Attach removed the lock the other process has open: %v", err)
 				}
-				opener := p.startArgs(t, "attach", p.args("attach", k), env)
-				waitStopped(t, opener)
-				if err := os.Remove(segment); err != nil {
-					t.Fatal(err)
-				}
-				for _, pr := range []*proc{maker, opener} {
-					if err := pr.Signal(syscall.SIGCONT); err != nil {
-						t.Fatal(err)
-					}
-					expectErr(t, pr.Name, pr.Line(), qipc.NotFound)
-					pr.Finish()
-					if _, err := os.Stat(lockFile); pr == maker && err != nil {
-						t.Fatalf("the maker's failed Attach removed the lock the other process has open: %v", err)
-					}
-				}
-				if _, err := os.Stat(lockFile); !errors.Is(err, fs.ErrNotExist) {
-					t.Errorf("both Attaches failed and both peers are gone, but their lock semaphore is left (%v)", err)
-				}
-			})
-		}
+			}
+			if _, err := os.Stat(lockFile); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("both Attaches failed and both peers are gone, but their lock semaphore is left (%v)", err)
+			}
+		})
 	}
 }
 
@@ -663,4 +658,37 @@ func TestOrphanedLockTwoClosers(t *testing.T) {
 	if left > 0 {
 		t.Errorf("two Closes at once left the orphaned lock in %d of %d rounds", left, rounds)
 	}
+}
+
+// TestAttachedKeepsLockAfterFailedCall: an Attach or Create that fails
+// because another goroutine's call attached the object meanwhile (the
+// check inside the lock) must leave the object's lock bound. The second
+// reader's first fix closed the lock of every failed call, and the
+// attached object's Lock then failed with ErrNotAttached.
+func TestAttachedKeepsLockAfterFailedCall(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, typ qipc.KeyType) {
+		k := testShmKey(t, typ, false)
+		mustCreate(t, k, 64)
+		m := qipc.NewSharedMemory(k)
+		defer closeWithin(t, m)
+		for range scaled(300, 3000) {
+			errs := make(chan error, 2)
+			for range 2 {
+				go func() { errs <- m.Attach(qipc.ReadWrite) }()
+			}
+			e1, e2 := <-errs, <-errs
+			if (e1 == nil) == (e2 == nil) {
+				t.Fatalf("two Attaches of one object: %v, %v; want one to fail", e1, e2)
+			}
+			if err := m.Lock(); err != nil {
+				t.Fatalf("Lock of the attached object after the failed Attach: %v", err)
+			}
+			if err := m.Unlock(); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Detach(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -245,14 +247,19 @@ func leased(path string, dev, ino uint64, typ int) (fd int, lease Lease, readers
 // setLease asks for a lease of type typ (F_WRLCK, F_RDLCK; F_UNLCK gives
 // it back) on fd.
 func setLease(fd, typ int) Lease {
+	// A lease's break is signalled to the fd's owner, which setting the
+	// lease makes this process: SIGIO by default, whose default action
+	// ends a program that does not expect it (a C host of a c-shared
+	// library installs no handler). SIGURG instead: its default is to
+	// ignore it, and the Go runtime's handler takes it as a preemption
+	// request, which a spurious one is.
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETSIG, int(unix.SIGURG)); err != nil {
+		return LeaseUnknown
+	}
 	_, err := unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, typ)
 	switch {
 	case err == nil:
-		// Setting a lease made this process the fd's owner, which the
-		// kernel sends SIGIO when an open breaks the lease; a program
-		// that does not expect the signal (a C host of a c-shared
-		// library installs no handler, and SIGIO's default ends the
-		// process) must not get it.
+		// No owner, no signal at all from here on.
 		_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETOWN, 0)
 		return LeaseGranted
 	case errors.Is(err, unix.EAGAIN):
@@ -274,83 +281,88 @@ func WhileUnused(path string, dev, ino uint64) Lease {
 
 // RemoveUnused unlinks the file at path, which must still be the file
 // (dev, ino), if no process has it open or mapped (LeaseGranted), and
-// otherwise leaves it, in three steps:
+// otherwise leaves it, untouched. A write lease proves it unused: the
+// kernel grants one only while no one else has the file open. An open
+// that comes while the lease is held waits for it, with the path already
+// resolved: were the name unlinked under it, that open would get the
+// removed file once the lease goes. So the name is first renamed away
+// (later opens find nothing), then the lease is asked whether an open is
+// waiting (it is being broken): if one is, the name is put back and the
+// file left (LeaseRefused); else the file goes. What stays is an open
+// that looked the name up before the rename and reaches the lease only
+// after it is asked: a window of the kernel's open path, which preemption
+// can stretch.
 //
-//  1. A read lease, which the kernel grants while no one has the file open
-//     for writing: a user of a semaphore or of a writable segment refuses
-//     it, and the file stays as it was.
-//  2. The name is renamed away, to a name of this try's own. Of two
-//     removers of one file (the last two closers of a lock, in two
-//     processes) one takes it and the other finds nothing
-//     (LeaseReplaced); two that asked for write leases on the name at
-//     once would each be refused because of the other's open. Later opens
-//     find no name.
-//  3. A write lease on the renamed file, granted only while no one has it
-//     open or mapped; read-only opens that refuse it (another remover's
-//     step 1, which lasts microseconds) are asked again, up to three times
-//     a millisecond apart. An open that looked the name up before the
-//     rename and came while the lease was held waits for it (the lease is
-//     being broken), and would get the removed file once the lease goes.
-//     So an open that came, or a refusal, puts the name back and leaves
-//     the file; else it goes.
-//
-// What stays is an open that looked the name up before the rename and
-// reaches the lease only after it is asked: a window of the kernel's open
-// path, which preemption can stretch. A process that opens the name while
-// it is renamed away finds nothing; one that then makes a new file under
-// it (sem_open with O_CREAT) keeps it, and a file put back would be left
-// without a name, in use by whoever refused the lease, as after any
-// removal.
+// Two removers of one file (the last two closers of a lock, in two
+// processes) each hold it open, read-only, for the moment of their lease
+// request, so each can be refused because of the other, and one's open
+// breaks the other's lease. A refusal that comes only from read-only
+// opens, or a broken lease, is asked again, up to four times, each after
+// 0.5 to 4.5 ms drawn at random, so that the two fall apart. Removers in
+// one process take turns. A process that has the file open for writing,
+// as every user of a semaphore does, refuses at once; a read-only user
+// refuses five times (about 10 ms).
 func RemoveUnused(path string, dev, ino uint64) (Lease, error) {
-	removing.Lock()
-	defer removing.Unlock()
-	fd, lease, _ := leased(path, dev, ino, unix.F_RDLCK)
-	if fd < 0 {
-		return lease, nil
-	}
-	unix.Close(fd)
-	dir, base := filepath.Split(path)
-	hidden := fmt.Sprintf("%s.qipc-removing-%d-%d-%s", dir, os.Getpid(), removals.Add(1), base)
-	if err := unix.Renameat2(unix.AT_FDCWD, path, unix.AT_FDCWD, hidden, unix.RENAME_NOREPLACE); err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return LeaseReplaced, nil // another remover took it
-		}
-		return LeaseUnknown, err
-	}
-	putBack := func(lease Lease) (Lease, error) {
-		if err := unix.Renameat2(unix.AT_FDCWD, hidden, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE); err != nil {
-			// A new file took the name meanwhile: whoever has this one
-			// open has a file no name leads to, as after any removal.
-			return lease, errors.Join(err, unix.Unlink(hidden))
-		}
-		return lease, nil
-	}
 	for try := 1; ; try++ {
-		fd, lease, readers := leased(hidden, dev, ino, unix.F_WRLCK)
-		switch {
-		case fd >= 0:
-			defer unix.Close(fd)
-			if now, err := unix.FcntlInt(uintptr(fd), unix.F_GETLEASE, 0); err != nil || now != unix.F_WRLCK {
-				return putBack(LeaseRefused) // an open is waiting for the lease
-			}
-			return LeaseGranted, unix.Unlink(hidden)
-		case lease == LeaseReplaced:
-			// Not the file examined: the name was replaced between the
-			// look and the rename, and what was renamed is someone
-			// else's.
-			return putBack(LeaseUnknown)
-		case lease == LeaseRefused && readers && try < 4:
-			time.Sleep(time.Millisecond)
-		default:
-			return putBack(lease)
+		lease, transient, err := removeUnused(path, dev, ino)
+		if lease != LeaseRefused || !transient || err != nil || try == 5 {
+			return lease, err
 		}
+		pause(500*time.Microsecond + rand.N(4*time.Millisecond))
+	}
+}
+
+// pause waits d, its last 2 ms by the clock rather than by a timer: a
+// timer wakes on the kernel's tick, which two processes share, so that
+// waits drawn apart would end together, and the removers meet again.
+func pause(d time.Duration) {
+	end := time.Now().Add(d)
+	if d > 2*time.Millisecond {
+		time.Sleep(d - 2*time.Millisecond)
+	}
+	for time.Now().Before(end) {
+		runtime.Gosched()
 	}
 }
 
 var (
 	removing sync.Mutex    // RemoveUnused's turns in this process
-	removals atomic.Uint64 // numbers its calls, for the names it hides files under
+	removals atomic.Uint64 // numbers its tries, for the names it hides files under
 )
+
+// removeUnused is one try of RemoveUnused; transient says that the
+// refusal may have been another remover's.
+func removeUnused(path string, dev, ino uint64) (_ Lease, transient bool, _ error) {
+	removing.Lock()
+	defer removing.Unlock()
+	fd, lease, readers := leased(path, dev, ino, unix.F_WRLCK)
+	if fd < 0 {
+		return lease, readers, nil
+	}
+	defer unix.Close(fd)
+	// A short name of this try's own (a long one would pass NAME_MAX):
+	// removers in two processes, or one after another here, must not
+	// take each other's.
+	hidden := fmt.Sprintf("%s.qipc-rm-%d-%d", filepath.Dir(path)+"/", os.Getpid(), removals.Add(1))
+	if err := unix.Renameat2(unix.AT_FDCWD, path, unix.AT_FDCWD, hidden, unix.RENAME_NOREPLACE); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return LeaseReplaced, false, nil // another remover took it first
+		}
+		return LeaseUnknown, false, err
+	}
+	if now, err := unix.FcntlInt(uintptr(fd), unix.F_GETLEASE, 0); err != nil || now != unix.F_WRLCK {
+		// An open is waiting on the lease: it resolved the name before
+		// the rename, and gets the file when the lease goes. (Another
+		// remover's open breaks it too: ask again.)
+		if err := unix.Renameat2(unix.AT_FDCWD, hidden, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE); err != nil {
+			// A new file took the name meanwhile: the opener has a file
+			// no name leads to, as it would have had without the lease.
+			return LeaseGranted, false, errors.Join(err, unix.Unlink(hidden))
+		}
+		return LeaseRefused, true, nil
+	}
+	return LeaseGranted, false, unix.Unlink(hidden)
+}
 
 // LeaseIfUnseen is WhileUnused's lease, asked for only when x saw no
 // process use the /dev/shm file (dev, ino) at path: a lease is only

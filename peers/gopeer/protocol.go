@@ -161,9 +161,7 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 			err = m.Attach(mode)
 		}
 		if err != nil {
-			if os.Getenv("QIPC_PEER_FATAL") == "" { // else exit as log.Fatal does, without Close
-				m.Close()
-			}
+			m.Close()
 			return fail(err)
 		}
 		// lock and unlock are the peer's own calls, which the mutation
