@@ -223,6 +223,26 @@ int qipc_posix_sem_close(sem_t *s) { return sem_close(s) == 0 ? 0 : errno; }
 
 int qipc_posix_sem_unlink(const char *name) { return sem_unlink(name) == 0 ? 0 : errno; }
 
+// confstr(_CS_DARWIN_USER_TEMP_DIR): the per-user temporary directory,
+// which NSTemporaryDirectory() returns outside a sandbox; ENOSYS where the
+// system has none.
+#if defined(__APPLE__) && !defined(_CS_DARWIN_USER_TEMP_DIR)
+#error "<unistd.h> lacks _CS_DARWIN_USER_TEMP_DIR: Qt's temp directory could not be derived"
+#endif
+int qipc_user_temp_dir(char *buf, size_t len) {
+#ifdef _CS_DARWIN_USER_TEMP_DIR
+	errno = 0;
+	size_t n = confstr(_CS_DARWIN_USER_TEMP_DIR, buf, len);
+	if (n == 0)
+		return errno ? errno : ENOENT;
+	return n > len ? ENAMETOOLONG : 0;
+#else
+	(void)buf;
+	(void)len;
+	return ENOSYS;
+#endif
+}
+
 // The probes Qt's isKeyTypeSupported() runs: calls that always fail, and
 // fail with ENOSYS only where the facility is missing.
 int qipc_posix_probe(void) {

@@ -31,6 +31,18 @@ type posixBackend struct{}
 
 var _ = registerBackend(&posixImpl, posixBackend{}) // POSIX realtime keys
 
+var _ = func() struct{} { appleTempDir = userTempDir; return struct{}{} }()
+
+// userTempDir is the per-user temporary directory of an Apple system
+// (confstr(_CS_DARWIN_USER_TEMP_DIR)), "" elsewhere or when it fails.
+func userTempDir() string {
+	var buf [1024]C.char
+	if C.qipc_user_temp_dir(&buf[0], C.size_t(len(buf))) != 0 {
+		return ""
+	}
+	return C.GoString(&buf[0])
+}
+
 // createAttempts is how often Qt's Create mode unlinks an existing
 // semaphore and tries again to create it exclusively.
 const createAttempts = 3

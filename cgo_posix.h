@@ -19,6 +19,7 @@ int qipc_posix_sem_post(sem_t *s, int n);
 int qipc_posix_sem_value(sem_t *s, int *value);
 int qipc_posix_sem_close(sem_t *s);
 int qipc_posix_sem_unlink(const char *name);
+int qipc_user_temp_dir(char *buf, size_t len);
 int qipc_posix_probe(void);
 
 #endif

@@ -221,7 +221,14 @@ func percentEncode(s, escapes string) string {
 //
 // The input is treated as the Unicode text a Qt peer would hold: each byte
 // of invalid UTF-8 in s counts as one U+FFFD.
-func ParseKey(s string) (_ Key, err error) {
+//
+// A segment key that a Qt 6.6.0 peer printed takes [ForQt](6, 6, 0): that
+// version locked a legacy-named segment with a semaphore of the segment's
+// own name, not the one its legacyKey names, and the key then drops its
+// LegacyKey to share that lock (pass it only for a segment's key: a
+// semaphore's keeps its string form). No other option changes a parsed
+// key, whose native name is given.
+func ParseKey(s string, opts ...KeyOption) (_ Key, err error) {
 	defer named("parse", &err)
 	s = toValidUTF8(s)
 
@@ -279,7 +286,7 @@ func ParseKey(s string) (_ Key, err error) {
 			k.LegacyKey = decodeQuery(value, literal, true)
 		}
 	}
-	return k, nil
+	return peerOf(opts).adjust(k), nil
 }
 
 func parseError(reason string) error {

@@ -40,8 +40,8 @@ func ForQt(major, minor, patch int) KeyOption {
 // symlinks), instead of in this process's: two programs with different
 // TMPDIRs otherwise name different key files, and so different segments.
 // The segment's lock ([Key.LockKey]) follows it there. "" is an unset
-// TMPDIR: /tmp (where a macOS Qt uses NSTemporaryDirectory(), which this
-// does not derive).
+// TMPDIR: /tmp, or on Apple systems NSTemporaryDirectory(), the per-user
+// folder that a peer of this process's user shares.
 func WithPeerTMPDIR(dir string) KeyOption {
 	return func(p *keyPeer) { p.tmpdir = &dir }
 }
@@ -82,6 +82,7 @@ func (p keyPeer) target(t KeyType, legacy bool) target {
 	if p.tmpdir != nil {
 		tmpdir = *p.tmpdir
 	}
+	tmpdir = qtTMPDIR(tg.goos, tmpdir, appleTempDir) // a peer of this user has this user's
 	switch {
 	case p.atLeast(6, 9, 2) && p.major != 0:
 		cwd, _ := os.Getwd()

@@ -3,6 +3,7 @@ package qipc
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -150,6 +151,74 @@ func TestTempDirUnresolved(t *testing.T) {
 	} {
 		if got := qtnames.TempDirUnresolved(tt.tmpdir, "/home/u"); got != tt.want {
 			t.Errorf("TempDirUnresolved(%q) = %q, want %q", tt.tmpdir, got, tt.want)
+		}
+	}
+}
+
+// TestQtTMPDIR: where TMPDIR is unset or empty, an Apple system's Qt asks
+// NSTemporaryDirectory() for its temp directory (qtbase e2b856d562);
+// elsewhere, or with TMPDIR set, TMPDIR (or /tmp) stands.
+func TestQtTMPDIR(t *testing.T) {
+	userTemp := func() string { return "/var/folders/ab/cd/T/" }
+	for _, tt := range []struct {
+		goos, tmpdir string
+		userTemp     func() string
+		want         string
+	}{
+		{"darwin", "", userTemp, "/var/folders/ab/cd/T/"},
+		{"ios", "", userTemp, "/var/folders/ab/cd/T/"},
+		{"darwin", "/Users/me/tmp", userTemp, "/Users/me/tmp"},
+		{"darwin", "", nil, ""}, // no cgo to ask: /tmp
+		{"linux", "", userTemp, ""},
+		{"freebsd", "/var/tmp", userTemp, "/var/tmp"},
+	} {
+		if got := qtTMPDIR(tt.goos, tt.tmpdir, tt.userTemp); got != tt.want {
+			t.Errorf("qtTMPDIR(%q, %q): %q, want %q", tt.goos, tt.tmpdir, got, tt.want)
+		}
+	}
+	if runtime.GOOS != "darwin" {
+		return
+	}
+	// On a Mac with cgo: the legacy key file lands in the user's folder.
+	if appleTempDir == nil {
+		t.Skip("built without cgo: qipc cannot ask for NSTemporaryDirectory() and uses /tmp")
+	}
+	t.Setenv("TMPDIR", "")
+	want, err := filepath.EvalSymlinks(appleTempDir())
+	if err != nil || want == "/tmp" || want == "/private/tmp" {
+		t.Fatalf("the user temp directory: %q, %v", want, err)
+	}
+	if got := filepath.Dir(LegacySharedMemoryKey("app", SystemV).Native); got != want {
+		t.Errorf("legacy key file in %q, want %q (NSTemporaryDirectory, canonical)", got, want)
+	}
+}
+
+// TestParseKeyForQt660: the toString() of a Qt 6.6.0 peer's legacy segment
+// key carries legacyKey, but 6.6.0 locks the segment with a semaphore of
+// the segment's own name; ForQt(6, 6, 0) makes the parsed key lock that
+// one, as the derivation with the same option does. Other versions, and
+// keys without a legacy key, parse as they are.
+func TestParseKeyForQt660(t *testing.T) {
+	for _, typ := range []KeyType{SystemV, PosixRealtime} {
+		qt := LegacySharedMemoryKey("app", typ) // what 6.6.0's toString() prints
+		k, err := ParseKey(qt.String(), ForQt(6, 6, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := LegacySharedMemoryKey("app", typ, ForQt(6, 6, 0)); k != want {
+			t.Errorf("%v: ParseKey(%q, ForQt(6, 6, 0)) = %+v, want %+v", typ, qt, k, want)
+		}
+		if k.LockKey().Native != k.Native {
+			t.Errorf("%v: lock %q, want the segment's own name %q", typ, k.LockKey().Native, k.Native)
+		}
+		for _, opts := range [][]KeyOption{nil, {ForQt(6, 6, 1)}, {ForQt(5, 15, 8)}} {
+			if k, err := ParseKey(qt.String(), opts...); err != nil || k != qt {
+				t.Errorf("%v: ParseKey(%q, %v) = %+v, %v; want it as printed", typ, qt, opts, k, err)
+			}
+		}
+		plain := SharedMemoryKey("app", typ)
+		if k, err := ParseKey(plain.String(), ForQt(6, 6, 0)); err != nil || k != plain {
+			t.Errorf("%v: ParseKey(%q, ForQt(6, 6, 0)) = %+v, %v; want it as printed", typ, plain, k, err)
 		}
 	}
 }

@@ -319,7 +319,7 @@ func hostTarget(t KeyType, legacy bool) target {
 	}
 	switch {
 	case legacy:
-		tg.tempDir = qtnames.LegacyTempDir(os.Getenv("TMPDIR"))
+		tg.tempDir = qtnames.LegacyTempDir(qtTMPDIR(tg.goos, os.Getenv("TMPDIR"), appleTempDir))
 	case isApple(tg.goos):
 		tg.homeDir, _ = os.UserHomeDir()
 	default:
@@ -327,6 +327,23 @@ func hostTarget(t KeyType, legacy bool) target {
 		tg.runtimeDir = runtimeDir(os.Getenv("XDG_RUNTIME_DIR"), tg.tempDir, geteuid(), qtnames.UserName(geteuid()))
 	}
 	return tg
+}
+
+// appleTempDir returns the per-user temporary directory that an Apple
+// system's NSTemporaryDirectory() gives outside a sandbox; set by the
+// POSIX backend (cgo_posix.go), which can ask the system. nil elsewhere.
+var appleTempDir func() string
+
+// qtTMPDIR is the directory Qt's QDir::tempPath() starts from in a
+// process on goos whose TMPDIR is tmpdir: TMPDIR when set and not empty;
+// on an Apple system without one, NSTemporaryDirectory() (userTemp), as
+// Qt 5.8 and later ask it (qtbase e2b856d562); else "" (/tmp). A
+// sandboxed app has TMPDIR set to its container's.
+func qtTMPDIR(goos, tmpdir string, userTemp func() string) string {
+	if tmpdir == "" && isApple(goos) && userTemp != nil {
+		return userTemp()
+	}
+	return tmpdir
 }
 
 // appleSandboxed approximates qt_apple_isSandboxed(): Qt reads the code

@@ -39,8 +39,9 @@ func LockTwin(name string) (string, bool) {
 // (observed on Debian): $TMPDIR if non-empty else /tmp, cleaned, made
 // absolute and canonical (symlinks resolved), and "" when it does not
 // exist. Newer Qt versions skip the canonicalisation; the file named is
-// the same, only the spelling differs. On macOS Qt falls back to
-// NSTemporaryDirectory() where this uses /tmp.
+// the same, only the spelling differs. On Apple systems Qt falls back to
+// NSTemporaryDirectory(), which the caller passes as tmpdir (qipc's
+// qtTMPDIR).
 func LegacyTempDir(tmpdir string) string {
 	if tmpdir == "" {
 		tmpdir = "/tmp"
