@@ -14,6 +14,7 @@
 //	qipc sem create|acquire|release|value KEY [N] [--timeout D]
 //	qipc rm KEY [--sem] [--force]           remove a segment (with key file and lock) or a semaphore
 //	qipc clean --stale [--dry-run] [--force]
+//	qipc doctor KEY-OR-NAME [--pid PID] [--json]  why a Qt program (PID) and this one do not meet
 //
 // KEY is Qt's QNativeIpcKey::toString() form ("posix:/name",
 // "systemv:/tmp/qipc_sharedmemory_…?legacyKey=name") or a plain name with
@@ -72,6 +73,7 @@ func init() {
 		{"sem", "create, acquire, release or read a system semaphore", cmdSem},
 		{"rm", "remove a segment (with its key file and lock) or a semaphore", cmdRm},
 		{"clean", "remove the objects `qipc ls` marks STALE", cmdClean},
+		{"doctor", "explain why a Qt program and this one do not see the same objects", cmdDoctor},
 	}
 }
 
