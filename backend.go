@@ -104,6 +104,12 @@ type semHandle interface {
 	// proven, it leaves it. The last object to close a segment's lock
 	// after the segment has gone removes it so (Semaphore.orphaned).
 	removeIfUnused() error
+	// unusedElsewhere reports whether the OS shows that no other process
+	// has this semaphore open (POSIX on Linux: /proc, with every process
+	// in sight); false where it cannot tell. A Create or Attach that made
+	// a lock semaphore and failed retires it then, holding its count
+	// (shm.go, change).
+	unusedElsewhere() bool
 	// stale reports whether the name no longer leads to this handle's
 	// semaphore: it was removed, and perhaps made anew by someone else.
 	// A removed POSIX semaphore goes on working for those that have it

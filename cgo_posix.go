@@ -561,6 +561,23 @@ func (p *posixSem) removeIfUnused() error {
 	return err
 }
 
+// unusedElsewhere: no other process maps the semaphore's file or has it
+// open, by /proc; a process that cannot be checked, or processes out of
+// sight (procs.Index.Blind), make it unprovable. (This process maps it:
+// no lease can prove it while the count is held.)
+func (p *posixSem) unusedElsewhere() bool {
+	if p.ino == 0 {
+		return false
+	}
+	var st syscall.Stat_t
+	if syscall.Stat(glibcsem.SemFile(p.key.Native), &st) != nil || st.Ino != p.ino {
+		return false
+	}
+	x := procs.ShmUsers()
+	unused, sure, _ := procs.PosixSegment(procs.Others(x.Users(st.Ino)), x, procs.LeaseUnknown)
+	return unused && sure
+}
+
 // remove unlinks the name while it leads to this semaphore.
 func (p *posixSem) remove() error {
 	if p.stale() {

@@ -710,6 +710,10 @@ func (s *sysvSem) close() error { return nil }
 // followed instead (followsRemoval), and the maker of a lock removes it.
 func (s *sysvSem) removeIfUnused() error { return nil }
 
+// unusedElsewhere: System V cannot tell who has a set open; a removal is
+// followed instead (followsRemoval).
+func (s *sysvSem) unusedElsewhere() bool { return false }
+
 // stale: the key file no longer gives the set's key (removed, or made
 // anew), or the key no longer leads to this set.
 func (s *sysvSem) stale() bool {

@@ -294,6 +294,9 @@ func (w *windowsSem) remove() error { return nil }
 // removeIfUnused: Windows removes an object with its last handle.
 func (w *windowsSem) removeIfUnused() error { return nil }
 
+// unusedElsewhere: Windows removes nothing by name.
+func (w *windowsSem) unusedElsewhere() bool { return false }
+
 // stale: a named Windows object lives while any handle is open, so a
 // handle always leads to the object its name gives.
 func (w *windowsSem) stale() bool { return false }

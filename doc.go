@@ -58,11 +58,12 @@
 //     POSIX, whose users would go on locking the removed semaphore.) Qt's
 //     destructor removes what it made whoever holds it (COMPAT.md #2).
 //  4. A Create or Attach that fails removes what no other process can be
-//     using: a segment it made but could not size or map; a System V lock
-//     semaphore it made, while it holds its count, when there is no
-//     segment for it to lock (its users follow a removal). A POSIX lock
-//     semaphore it made it closes at once (rule 5 may then remove it); one
-//     it found stays bound until Close. Attach looks for the segment before it makes a lock semaphore
+//     using: a segment it made but could not size or map; a lock semaphore
+//     it made, while it holds its count, when there is no segment for it
+//     to lock and either its users follow a removal (System V) or /proc
+//     shows that no other process has it open (POSIX on Linux). Another
+//     POSIX lock semaphore it made it closes at once (rule 5 may then
+//     remove it); one it found stays bound until Close. Attach looks for the segment before it makes a lock semaphore
 //     at all. Anything else stays, as Qt leaves it, for `qipc ls` and
 //     `qipc clean --stale`: another process may have opened it.
 //  5. POSIX: an object that closes a segment's lock semaphore (a failed

@@ -395,11 +395,11 @@ var errRetired = errors.New("lock semaphore retired")
 // A Create or Attach that fails, and that made the lock semaphore, removes
 // it again while it holds its count, if there is no segment for it to
 // lock and removing it cannot leave anyone on a removed one (System V,
-// whose users follow a removal: Backend.followsRemoval). A POSIX one it
-// closes, and whichever process closes it last, with still no segment,
-// removes it (Semaphore.orphaned): removed any earlier, it would leave a
-// process that has it open locking a semaphore that newcomers no longer
-// find.
+// whose users follow a removal: Backend.followsRemoval; POSIX, when /proc
+// shows no other process with it open). Else a POSIX one it closes, and
+// whichever process closes it last, with still no segment, removes it
+// (Semaphore.orphaned): removed any earlier, it would leave a process
+// that has it open locking a semaphore that newcomers no longer find.
 func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHold) error) error {
 	var (
 		h    lockHold
@@ -447,7 +447,8 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 	// A call that failed on a hold of its own and left the object
 	// detached (not one that found it attached already).
 	failed := err != nil && !h.borrowed && h.sem != nil && m.life.phase() == detached
-	retired := failed && made && m.b.followsRemoval() && m.segmentGone()
+	retired := failed && made && m.segmentGone() &&
+		(m.b.followsRemoval() || h.sem.cur.Load().h.unusedElsewhere())
 	if retired {
 		err = errors.Join(err, m.retireLock(&h))
 	}
@@ -460,9 +461,7 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 		// A failed call holds no lock semaphore open that it made
 		// (COMPAT.md #15): the last to close it removes it when no
 		// segment is left (Semaphore.orphaned). One it found stays bound
-		// until Close: closing it here as well broke the exclusion of the
-		// churn test (TestInterleavings/posix, about one run in 50; the
-		// cause is not yet understood). A System V handle is a
+		// until Close, as before the sweep. A System V handle is a
 		// number that holds nothing, and stays bound, so that the object
 		// still knows it made the lock: Qt's recipe "create, else attach"
 		// makes it in the failed Create, and the Close after the Attach
