@@ -229,10 +229,12 @@ func nameFact(k qipc.Key, sem bool) NameFact {
 	return f
 }
 
+var qtVersionText = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)$`)
+
 // qtVersion is the version of the first QtCore the process maps.
 func (p *ProcFacts) qtVersion() ([3]int, bool) {
 	for _, l := range p.Qt {
-		if m := regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)$`).FindStringSubmatch(l.Version); m != nil {
+		if m := qtVersionText.FindStringSubmatch(l.Version); m != nil {
 			var v [3]int
 			for i := range v {
 				v[i], _ = strconv.Atoi(m[i+1])

@@ -140,6 +140,9 @@ func str(p *string) string {
 
 var qtCoreFile = regexp.MustCompile(`/libQt(\d+)Core\.so[^/]*$`)
 
+// versionedName is a library's file name that carries its full version.
+var versionedName = regexp.MustCompile(`\.so\.(\d+\.\d+\.\d+)$`)
+
 // qtCores lists the QtCore libraries in maps (a /proc/PID/maps), with the
 // version the file name gives (libQt5Core.so.5.15.8) or else the one its
 // build string says ("Qt 6.12.0 (x86_64-…"), which a PySide6 wheel's
@@ -161,7 +164,7 @@ func qtCores(dir string, maps []byte) []QtLib {
 		}
 		seen[path] = true
 		l := QtLib{Path: path}
-		if m := regexp.MustCompile(`\.so\.(\d+\.\d+\.\d+)$`).FindStringSubmatch(path); m != nil {
+		if m := versionedName.FindStringSubmatch(path); m != nil {
 			l.Version = m[1]
 		} else {
 			l.Version = buildVersion(ino, dir+"/root"+path, path)
@@ -239,15 +242,12 @@ func sandboxOf(dir string) []string {
 // ownerOf reads the owner, group and permission bits of the object k
 // names.
 func ownerOf(k qipc.Key, sem bool) (uid, gid int, mode string, ok bool) {
+	table, idCol, path := ipcPlace(k, sem)
 	switch {
 	case k.Type.IsSystemV():
 		key, err := ftokOf(k.Native, projectID(k.Type))
 		if err != nil {
 			return 0, 0, "", false
-		}
-		table, idCol := "/proc/sysvipc/shm", "shmid"
-		if sem {
-			table, idCol = "/proc/sysvipc/sem", "semid"
 		}
 		_, row, found := sysvLookup(table, idCol, key)
 		if !found {
@@ -259,10 +259,6 @@ func ownerOf(k qipc.Key, sem bool) (uid, gid int, mode string, ok bool) {
 		}
 		return atoi(row["uid"]), atoi(row["gid"]), fmt.Sprintf("%04o", perms&0o777), true
 	case k.Type == qipc.PosixRealtime:
-		path := devShm + k.Native
-		if sem {
-			path = devShm + "/sem." + strings.TrimPrefix(k.Native, "/")
-		}
 		var st unix.Stat_t
 		if unix.Stat(path, &st) != nil {
 			return 0, 0, "", false

@@ -744,26 +744,31 @@ func sysvLookup(table, idCol string, key uint32) (int, map[string]string, bool) 
 
 // lockExists reports whether the semaphore named by k exists, and whether
 // that could be determined.
-func lockExists(k qipc.Key) (exists, known bool) {
-	return ipcExists(k, "sem", "semid", devShm+"/sem."+strings.TrimPrefix(k.Native, "/"))
-}
+func lockExists(k qipc.Key) (exists, known bool) { return ipcExists(k, true) }
 
 // segmentExists reports whether the segment named by k exists, and
 // whether that could be determined.
-func segmentExists(k qipc.Key) (exists, known bool) {
-	return ipcExists(k, "shm", "shmid", devShm+k.Native)
+func segmentExists(k qipc.Key) (exists, known bool) { return ipcExists(k, false) }
+
+// ipcPlace is where the semaphore (sem) or segment k names is found: its
+// System V table and id column, and its POSIX file (a semaphore's is the
+// C library's sem.NAME).
+func ipcPlace(k qipc.Key, sem bool) (table, idCol, posixPath string) {
+	if sem {
+		return "/proc/sysvipc/sem", "semid", devShm + "/sem." + strings.TrimPrefix(k.Native, "/")
+	}
+	return "/proc/sysvipc/shm", "shmid", devShm + k.Native
 }
 
-// ipcExists looks k up in the System V table /proc/sysvipc/<table>, or
-// stats the POSIX file posixPath.
-func ipcExists(k qipc.Key, table, idCol, posixPath string) (exists, known bool) {
+// ipcExists looks the object k names up where ipcPlace says.
+func ipcExists(k qipc.Key, sem bool) (exists, known bool) {
+	path, idCol, posixPath := ipcPlace(k, sem)
 	switch {
 	case k.Type.IsSystemV():
 		key, err := ftokOf(k.Native, projectID(k.Type))
 		if err != nil {
 			return false, errors.Is(err, fs.ErrNotExist)
 		}
-		path := "/proc/sysvipc/" + table
 		if _, err := os.Stat(path); err != nil {
 			return false, false
 		}
