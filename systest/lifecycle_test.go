@@ -521,11 +521,14 @@ func TestOpenRaceOwnsWhatItMakes(t *testing.T) {
 				go func() {
 					for range rounds {
 						s, err := qipc.NewSemaphore(k, 1, qipc.SemaphoreOpen)
-						if err != nil && strings.Contains(err.Error(), "no owner could be proven") {
+						if err != nil && (strings.Contains(err.Error(), "no owner could be proven") || errors.Is(err, qipc.ErrKeyFileNotRegular)) {
 							// The other object replaced the name under every
 							// one of this open's tries (POSIX: the owner is
-							// that of the file opened, issue 25): a refusal,
-							// which leaves nothing.
+							// that of the file opened, issue 25), or the last
+							// try met musl's sem_open between its link of the
+							// new file to the name and its unlink of the
+							// temporary name (two names for a moment): a
+							// refusal, which leaves nothing.
 							unproven.Add(1)
 							continue
 						}
@@ -544,15 +547,16 @@ func TestOpenRaceOwnsWhatItMakes(t *testing.T) {
 					errs <- nil
 				}()
 			}
-			for range 2 {
-				if err := <-errs; err != nil {
-					t.Fatal(err)
-				}
+			// Both must have stopped before the test ends: one still
+			// opening after the clean-up would leave its semaphore.
+			failed := errors.Join(<-errs, <-errs)
+			if failed != nil {
+				t.Fatal(failed)
 			}
 			if left := objectsNamed(t, k); len(left) > 0 {
 				t.Errorf("after %d rounds of open and close in each of two objects, left: %v (%d opens saw count 0)", rounds, left, stuck.Load())
 			}
-			t.Logf("%d opens refused: the name was replaced under every try", unproven.Load())
+			t.Logf("%d opens refused: the name was replaced (or had two names) under every try", unproven.Load())
 		})
 	}
 }
