@@ -502,3 +502,71 @@ func scaled(short, long int) int {
 
 // stressMode is set by `make stress`: the long versions run.
 var stressMode = os.Getenv("QIPC_STRESS") == "1"
+
+// TestLockRacingFollowHoldsBoundLock: a Lock that takes the removed lock
+// semaphore its object still has bound, in the moment an Attach of the
+// same object has given it up to follow the name to the new one, must not
+// return holding the removed one: the Attach maps the new segment under
+// the new lock, and a Lock holding the old one would exclude no one there
+// (found by TestInterleavings/posix under stress: two holders, both in one
+// process). testHookStaleUnbind starts the Lock in that window and
+// testHookLockTaken holds it, count taken, until the Attach is done.
+func TestLockRacingFollowHoldsBoundLock(t *testing.T) {
+	k := testShmKey(t, PosixRealtime, false)
+	first := NewSharedMemory(k)
+	if err := first.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	b := NewSharedMemory(k)
+	defer closeWithin(t, b)
+	if err := b.Attach(ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Detach(); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil { // removes the segment and its lock
+		t.Fatal(err)
+	}
+	second := NewSharedMemory(k)
+	if err := second.Create(64, ReadWrite); err != nil { // a new lock
+		t.Fatal(err)
+	}
+	defer closeWithin(t, second)
+
+	taken, resume, locked := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	ran := false
+	testHookStaleUnbind = func() {
+		if ran {
+			return
+		}
+		ran = true
+		testHookLockTaken = func() {
+			testHookLockTaken = nil
+			close(taken)
+			<-resume
+		}
+		go func() { locked <- b.Lock() }()
+		<-taken
+	}
+	defer func() { testHookStaleUnbind, testHookLockTaken = nil, nil }()
+	err := b.Attach(ReadWrite)
+	testHookStaleUnbind = nil
+	if !ran {
+		t.Fatal("the Attach did not find its bound lock removed")
+	}
+	close(resume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.Within(t, "Lock", locked); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := second.TryLock(); ok || err != nil {
+		_ = second.Unlock()
+		t.Fatalf("the creator took the lock while the attached object's Lock held it (TryLock %v, %v): that Lock holds the removed semaphore", ok, err)
+	}
+	if err := b.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+}

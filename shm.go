@@ -426,7 +426,11 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 			if h.borrowed {
 				return errors.Join(m.lockError(op, ErrLockRemoved), m.exitLock(&h))
 			}
-			if err := errors.Join(m.exitLock(&h), m.unbind(h.sem)); err != nil {
+			err := m.exitLock(&h)
+			if testHookStaleUnbind != nil {
+				testHookStaleUnbind()
+			}
+			if err := errors.Join(err, m.unbind(h.sem)); err != nil {
 				return err
 			}
 			if tries < reopenLimit {
@@ -472,6 +476,15 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 	}
 	return err
 }
+
+// testHookStaleUnbind runs in change between the end of its hold of a
+// removed lock semaphore and its unbinding, so that a test can take that
+// semaphore in the window.
+var testHookStaleUnbind func()
+
+// testHookLockTaken runs in lockWith between the take of the count and
+// its record as the object's hold.
+var testHookLockTaken func()
 
 // testHookChangeEnded runs in change between the end of its token and the
 // end of its hold (exitLock), so that a test can run a Close in that window.
@@ -898,11 +911,25 @@ func (m *SharedMemory) lockWith(ctx context.Context, limit time.Duration) error 
 				err = m.lock.waitError(ctx, err)
 			}
 		}
+		if ok && testHookLockTaken != nil {
+			testHookLockTaken()
+		}
 		switch {
 		case ok && !m.lock.hold(sem):
 			// Close began while this waited: no Unlock could give this
 			// count back.
 			return errors.Join(m.lockError(op, ErrClosed), sem.giveBack())
+		case ok && m.lock.sem.Load() != sem:
+			// A change unbound sem while this took it (it followed the
+			// name to a new lock semaphore, or gave up one that its
+			// failed call made), and may have mapped a segment under
+			// the one bound since: this count would exclude no one
+			// there. Asked after the hold is on record, where changes
+			// borrow it rather than rebind, so the answer stays true.
+			if err := m.unlock(); err != nil {
+				return m.lockError(op, err)
+			}
+			continue
 		case ok:
 			return nil
 		}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -210,6 +211,7 @@ func (e *explorer) critical(data []byte, counted bool, r *rand.Rand) {
 	if w := holder.Load(); w != 0 {
 		atomic.AddUint64(&e.res.Violations, 1)
 		fmt.Fprintf(os.Stderr, "explorer: lock taken with holder word %#x set\n", w)
+		e.dumpMaps(w)
 	}
 	holder.Store(me)
 	if counted {
@@ -225,6 +227,7 @@ func (e *explorer) critical(data []byte, counted bool, r *rand.Rand) {
 	if w := holder.Load(); w != me {
 		atomic.AddUint64(&e.res.Violations, 1)
 		fmt.Fprintf(os.Stderr, "explorer: holder word became %#x under the lock\n", w)
+		e.dumpMaps(w)
 	}
 	holder.Store(0)
 }
@@ -255,5 +258,26 @@ func (e *explorer) canary(r *rand.Rand) {
 	}
 	if err := m.Close(); err != nil {
 		e.unexpected("canary Close", err)
+	}
+}
+
+// dumpMaps prints, for this process and the other holder (the pid in its
+// holder word), the mappings of the two keys' segments and lock
+// semaphores: a split lock shows as two inodes under one name.
+func (e *explorer) dumpMaps(w uint64) {
+	for _, pid := range []string{"self", strconv.FormatUint(w>>20, 10)} {
+		b, err := os.ReadFile("/proc/" + pid + "/maps")
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "explorer: maps of %s: %v\n", pid, err)
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			for _, k := range e.keys {
+				if strings.Contains(line, strings.TrimPrefix(k.Native, "/")) || strings.Contains(line, strings.TrimPrefix(k.LockKey().Native, "/")) {
+					fmt.Fprintf(os.Stderr, "explorer: %d sees %s maps %s\n", os.Getpid(), pid, line)
+					break
+				}
+			}
+		}
 	}
 }
