@@ -17,7 +17,7 @@ VENV    := $(BUILD)/venv
 PYPKGS  := PySide6-Essentials posix_ipc sysv_ipc ziglang
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: demo all build peers cpeer qtpeers pauselib venv test check verify native unit nocgo cross test-arm64 test-musl fuzz interop bench stress test-windows clean
+.PHONY: demo all build peers cpeer qtpeers pauselib venv test check verify native unit nocgo cross test-arm64 test-musl fuzz interop bench bench-quick stress test-windows clean
 
 all: build
 
@@ -129,6 +129,12 @@ interop: peers
 
 bench: peers
 	@QIPC_BENCH=1 $(GO) test -count=1 -run='^TestBenchTable$$' -timeout 30m -v ./systest >$(BUILD)/bench.out 2>&1; st=$$?; grep -v -e '^=== ' -e '--- PASS' -e '^PASS' -e '^ok ' $(BUILD)/bench.out; exit $$st
+
+# The rows a change to waiting or spinning moves most, one round, Go and C
+# only (under a minute): uncontended takes, crowded counters, loaded rows.
+BENCH_QUICK_ROWS = Acquire\+Release|Lock\+Unlock|counter, [48] processes|CPU per increment|loaded
+bench-quick: peers
+	@QIPC_BENCH=1 QIPC_BENCH_ROUNDS=1 QIPC_BENCH_ROWS='$(BENCH_QUICK_ROWS)' QIPC_BENCH_NOQT=1 $(GO) test -count=1 -run='^TestBenchTable$$' -timeout 10m -v ./systest >$(BUILD)/bench.out 2>&1; st=$$?; grep -v -e '^=== ' -e '--- PASS' -e '^PASS' -e '^ok ' $(BUILD)/bench.out; exit $$st
 
 stress: peers
 	QIPC_STRESS=1 $(GO) test -race -count=1 -run 'Stress|Crash|Signals|CloseRaces|BadInput|Interleavings|StartupOneLock' -timeout 60m -v . ./systest

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/qipc-go/qipc/internal/spin"
 )
 
 // The POSIX fast path (posix_fast.go) against glibc's own calls in other
@@ -149,4 +151,66 @@ func rawSemWord(t *testing.T, s *Semaphore) *atomic.Uint64 {
 		t.Fatalf("handle is %T, want *posixFastSem", h)
 	}
 	return (*atomic.Uint64)(unsafe.Pointer(p.s))
+}
+
+// TestNoSpinWhenCrowded: once spins on a semaphore keep failing and the
+// machine has more runnable threads than CPUs, a wait sleeps at once,
+// except one in crowdedProbe; a quiet machine, or a spin that takes the
+// count, brings the spin back.
+func TestNoSpinWhenCrowded(t *testing.T) {
+	if !multiCPU || runtime.GOMAXPROCS(0) == 1 {
+		t.Skip("no spinning on one CPU")
+	}
+	var busy bool
+	crowded = func() bool { return busy }
+	defer func() { crowded = spin.Crowded }()
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		t.Run(typ.String(), func(t *testing.T) {
+			if typ == PosixRealtime {
+				requireSemFast(t)
+			} else if skipWithoutBackend(t, SystemV); !sysvRawOn() {
+				t.Skip("no raw System V calls on this platform")
+			}
+			k := testSemKey(t, typ, false)
+			s, err := NewSemaphore(k, 0, SemaphoreCreate, WithSpin(time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			r := s.cur.Load()
+			busy = true
+			for i := range crowdedMisses {
+				if _, tries := s.spin(r); tries <= 1 {
+					t.Fatalf("wait %d after a take: %d tries, want a spin until %d have failed", i, tries, crowdedMisses)
+				}
+			}
+			spun := 0
+			for range crowdedProbe {
+				if _, tries := s.spin(r); tries > 0 {
+					spun++
+				}
+			}
+			if spun != 1 {
+				t.Errorf("on a crowded machine after %d failed spins, %d of %d waits spun, want 1 (the probe)", crowdedMisses, spun, crowdedProbe)
+			}
+			busy = false
+			if _, tries := s.spin(r); tries <= 1 {
+				t.Errorf("on a quiet machine a wait made %d tries: it did not spin", tries)
+			}
+			busy = true
+			if err := s.Release(1); err != nil {
+				t.Fatal(err)
+			}
+			taken := false
+			for i := 0; i < crowdedProbe && !taken; i++ {
+				taken, _ = s.spin(r) // the probe takes it
+			}
+			if !taken {
+				t.Fatalf("no wait in %d spun and took the count posted", crowdedProbe)
+			}
+			if _, tries := s.spin(r); tries <= 1 {
+				t.Errorf("after a spin took the count, a wait on a crowded machine made %d tries: it did not spin", tries)
+			}
+		})
+	}
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -400,7 +402,9 @@ func peerAvailable(name string) bool {
 
 // TestBenchTable prints the table `make bench` shows. It takes a minute or
 // two, so it runs only with QIPC_BENCH=1. QIPC_BENCH_ROUNDS sets how many
-// interleaved rounds the medians are taken over (default 5).
+// interleaved rounds the medians are taken over (default 5), and
+// QIPC_BENCH_ROWS, a regular expression, which rows run (`make
+// bench-quick`).
 func TestBenchTable(t *testing.T) {
 	if os.Getenv("QIPC_BENCH") != "1" {
 		t.Skip("set QIPC_BENCH=1 (make bench) to measure against the C and Qt peers")
@@ -415,11 +419,14 @@ func TestBenchTable(t *testing.T) {
 	if !peerAvailable(qt) {
 		qt = "qt5"
 	}
-	haveQt := peerAvailable(qt)
+	// QIPC_BENCH_NOQT=1 (bench-quick) leaves the Qt columns out: Go
+	// against C is what a change to waiting moves.
+	withQt := os.Getenv("QIPC_BENCH_NOQT") != "1"
+	haveQt := withQt && peerAvailable(qt)
 	// Debian's Qt 5.15/6.4 have no POSIX backend; Qt 6.6+ comes as PySide6,
 	// whose figures include the Python loop around each call.
 	const posixQt = "pyside6"
-	havePosixQt := peerAvailable(posixQt)
+	havePosixQt := withQt && peerAvailable(posixQt)
 	qtFor := func(bb benchBackend) (peer, bool) {
 		if bb.typ == qipc.PosixRealtime {
 			return peerNamed(posixQt), havePosixQt
@@ -485,6 +492,9 @@ func TestBenchTable(t *testing.T) {
 			cpu = &row{}
 		}
 		return func(t *testing.T, r *row) {
+			if !(goA && goB) && !withQt {
+				t.Skip("QIPC_BENCH_NOQT=1: no Qt peer")
+			}
 			gp, qp := peerNamed("go"), peer{}
 			if qtName != "" { // "": Go and C only (the loaded rows)
 				qp = peerNamed(qtName)
@@ -508,7 +518,7 @@ func TestBenchTable(t *testing.T) {
 				v, c, err = run(t, cpeer, cpeer, 1)
 				add(&r.cC, &cpu.cC, v, c, err)
 			}
-			if qtName != "" && peerAvailable(qtName) {
+			if qtName != "" && withQt && peerAvailable(qtName) {
 				v, _, err = run(t, qp, qp, r.qtDiv())
 				r.qtC.add(v, err)
 			}
@@ -638,6 +648,13 @@ func TestBenchTable(t *testing.T) {
 		)
 	} else {
 		t.Log("System V backend not registered: its rows are left out")
+	}
+	if expr := os.Getenv("QIPC_BENCH_ROWS"); expr != "" {
+		only, err := regexp.Compile(expr)
+		if err != nil {
+			t.Fatalf("QIPC_BENCH_ROWS: %v", err)
+		}
+		rows = slices.DeleteFunc(rows, func(r *row) bool { return !only.MatchString(r.name) })
 	}
 	// Rounds interleave the rows so that load from other processes on the
 	// machine spreads over all columns alike.

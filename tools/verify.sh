@@ -80,6 +80,16 @@ fault lock-not-swept sem.go \
   's/s\.orphaned != nil && s\.orphaned\(\)/false/' \
   '^(TestFailedAttachesLeaveNoLock|TestFailedCreateRemovesUnusedLock)$' \
   'TestFailedAttachesLeaveNoLock/legacy=false TestFailedAttachesLeaveNoLock/legacy=true TestFailedCreateRemovesUnusedLock'
+# A Lock that took the lock its object had just unbound (an Attach
+# following the name to a new lock) held it while the object mapped the
+# new segment under the new one (TestInterleavings/posix, stress).
+fault lock-held-unbound shm.go \
+  's/case ok && m\.lock\.sem\.Load\(\) != sem:/case false \&\& m.lock.sem.Load() != sem:/' \
+  '^TestLockRacingFollowHoldsBoundLock$' 'TestLockRacingFollowHoldsBoundLock'
+# Spins that keep failing on a crowded machine stop (issue 27).
+fault spin-when-crowded sem.go \
+  's/misses >= crowdedMisses && crowded\(\)/misses < 0/' \
+  '^TestNoSpinWhenCrowded$' 'TestNoSpinWhenCrowded/posix TestNoSpinWhenCrowded/systemv'
 fault no-stale-check shm.go \
   's/h\.sem != nil && m\.life\.phase\(\) == detached && h\.sem\.cur\.Load\(\)\.h\.stale\(\)/false/' \
   '^TestAttachFollowsRemovedLock$' 'TestAttachFollowsRemovedLock'
