@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -503,21 +504,21 @@ func scaled(short, long int) int {
 // stressMode is set by `make stress`: the long versions run.
 var stressMode = os.Getenv("QIPC_STRESS") == "1"
 
-// TestLockRacingFollowHoldsBoundLock: a Lock that takes the removed lock
-// semaphore its object still has bound, in the moment an Attach of the
-// same object has given it up to follow the name to the new one, must not
-// return holding the removed one: the Attach maps the new segment under
-// the new lock, and a Lock holding the old one would exclude no one there
+// TestLockRacingFollowHoldsBoundLock: a Lock that waits for the removed
+// lock semaphore its object still has bound, while an Attach of the same
+// object holds it and is about to follow the name to the new one, must
+// not end holding the removed one: the Attach maps the new segment under
+// the new lock, and a Lock holding the old one excludes no one there
 // (found by TestInterleavings/posix under stress: two holders, both in one
-// process). testHookStaleUnbind starts the Lock in that window and
-// testHookLockTaken holds it, count taken, until the Attach is done.
+// process). The Lock spins, so that it takes the count the moment the
+// Attach gives it back.
 func TestLockRacingFollowHoldsBoundLock(t *testing.T) {
 	k := testShmKey(t, PosixRealtime, false)
 	first := NewSharedMemory(k)
 	if err := first.Create(64, ReadWrite); err != nil {
 		t.Fatal(err)
 	}
-	b := NewSharedMemory(k)
+	b := NewSharedMemory(k, WithSpin(time.Minute))
 	defer closeWithin(t, b)
 	if err := b.Attach(ReadWrite); err != nil {
 		t.Fatal(err)
@@ -534,33 +535,45 @@ func TestLockRacingFollowHoldsBoundLock(t *testing.T) {
 	}
 	defer closeWithin(t, second)
 
-	taken, resume, locked := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	ran := false
+	// The Lock waits (spinning) for the removed lock while the Attach
+	// holds it, and once the Attach has given it back, the Attach waits
+	// for the Lock to end: a Lock that takes the count before the
+	// Attach has unbound the semaphore shows.
+	locked := make(chan error, 1)
+	var lerr error
+	var ran, given atomic.Bool
 	testHookStaleUnbind = func() {
-		if ran {
+		if !ran.CompareAndSwap(false, true) {
 			return
 		}
-		ran = true
-		testHookLockTaken = func() {
-			testHookLockTaken = nil
-			close(taken)
-			<-resume
+		old := b.lock.sem.Load()
+		testHookGivenBack = func(s *Semaphore) {
+			if s == old && given.CompareAndSwap(false, true) {
+				lerr = harness.Within(t, "Lock", locked)
+			}
 		}
 		go func() { locked <- b.Lock() }()
-		<-taken
+		waitCalls(t, old, 2) // the Attach's hold, and the Lock's wait
 	}
-	defer func() { testHookStaleUnbind, testHookLockTaken = nil, nil }()
+	defer func() { testHookStaleUnbind, testHookGivenBack = nil, nil }()
 	err := b.Attach(ReadWrite)
-	testHookStaleUnbind = nil
-	if !ran {
-		t.Fatal("the Attach did not find its bound lock removed")
+	testHookStaleUnbind, testHookGivenBack = nil, nil
+	if !ran.Load() || !given.Load() {
+		t.Fatalf("the Attach did not find its bound lock removed (%v) or did not give it back (%v)", ran.Load(), given.Load())
 	}
-	close(resume)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Attach: %v", err)
 	}
-	if err := harness.Within(t, "Lock", locked); err != nil {
-		t.Fatal(err)
+	if errors.Is(lerr, ErrNotAttached) {
+		// The Lock gave the removed lock's count back, and looked again
+		// before the Attach had bound the new one: nothing to lock then.
+		return
+	}
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	if held, bound := b.lock.heldSem.Load(), b.lock.sem.Load(); held != bound {
+		t.Fatalf("Lock returned holding a lock semaphore (%p) other than the one its object has bound (%p)", held, bound)
 	}
 	if ok, err := second.TryLock(); ok || err != nil {
 		_ = second.Unlock()
@@ -568,5 +581,149 @@ func TestLockRacingFollowHoldsBoundLock(t *testing.T) {
 	}
 	if err := b.Unlock(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFailedCallUnbindsBeforeGivingBack: a Create that fails and gives up
+// the lock semaphore it made gives the count back only after unbinding
+// it. An Attach of the same object that waits for that count meanwhile
+// (spinning, so that it takes it the moment it is back) must not map the
+// segment under the semaphore unbound: the object would be attached with
+// no lock, and its Lock would fail (second reader of 0922ebd).
+func TestFailedCallUnbindsBeforeGivingBack(t *testing.T) {
+	k := testShmKey(t, PosixRealtime, false)
+	first := NewSharedMemory(k)
+	if err := first.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	defer closeWithin(t, first)
+	if err := RemoveSemaphore(lockKeyFor(k)); err != nil { // b's Create makes it again
+		t.Fatal(err)
+	}
+	b := NewSharedMemory(k, WithSpin(time.Minute))
+	defer closeWithin(t, b)
+	// The Attach waits (spinning) for the lock while the failed Create
+	// holds it, and once the Create has given it back, the Create waits
+	// for the Attach to end.
+	attached := make(chan error, 1)
+	var aerr error
+	var ran, given atomic.Bool
+	testHookChangeEnded = func() {
+		if !ran.CompareAndSwap(false, true) {
+			return
+		}
+		made := b.lock.sem.Load()
+		testHookGivenBack = func(s *Semaphore) {
+			if s == made && given.CompareAndSwap(false, true) {
+				aerr = harness.Within(t, "Attach", attached)
+			}
+		}
+		go func() { attached <- b.Attach(ReadWrite) }()
+		waitCalls(t, made, 2) // the Create's hold, and the Attach's wait
+	}
+	defer func() { testHookChangeEnded, testHookGivenBack = nil, nil }()
+	err := b.Create(64, ReadWrite)
+	testHookChangeEnded, testHookGivenBack = nil, nil
+	if !ran.Load() || !given.Load() || !errors.Is(err, ErrAlreadyExists) {
+		t.Fatalf("Create: %v (hook ran: %v, count given back: %v), want ErrAlreadyExists", err, ran.Load(), given.Load())
+	}
+	if aerr != nil {
+		t.Fatal(aerr)
+	}
+	if err := b.Lock(); err != nil {
+		t.Fatalf("attached, but Lock fails: %v", err)
+	}
+	if err := b.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitCalls waits until n calls use sem (Semaphore.state): a hold, and a
+// take that waits. A watchdog, not a timing.
+func waitCalls(t *testing.T, sem *Semaphore, n uint64) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); sem.state.Load()&stateUserMask < n; runtime.Gosched() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls never used the semaphore", n)
+		}
+	}
+}
+
+// TestAttachAfterDetachChecksRemovedLock: an Attach that borrows the hold
+// of a Lock on a removed lock semaphore while a Detach of the same object
+// is under way must refuse (ErrLockRemoved) once the Detach is done, not
+// map the new segment under the removed lock. The object was attached to
+// the old segment under its lock when the old segment's creator removed
+// both; the Lock holds that lock (legitimately: the old mapping is still
+// there), the Detach borrows it and waits for Locked's pin; the Attach
+// borrows it too and saw the phase "detaching" before the Detach ended
+// (second reader of 0922ebd: two holders, one process).
+func TestAttachAfterDetachChecksRemovedLock(t *testing.T) {
+	k := testShmKey(t, PosixRealtime, false)
+	creator := NewSharedMemory(k)
+	if err := creator.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	x := NewSharedMemory(k)
+	defer closeWithin(t, x)
+	if err := x.Attach(ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := creator.Close(); err != nil { // removes the old segment and its lock
+		t.Fatal(err)
+	}
+	y := NewSharedMemory(k)
+	if err := y.Create(64, ReadWrite); err != nil { // the new segment, a new lock
+		t.Fatal(err)
+	}
+	defer closeWithin(t, y)
+
+	inside, release := make(chan struct{}), make(chan struct{})
+	lockedDone, detached, attached := make(chan error, 1), make(chan error, 1), make(chan error, 1)
+	go func() {
+		lockedDone <- x.Locked(context.Background(), func([]byte) error {
+			close(inside)
+			<-release
+			return nil
+		})
+	}()
+	<-inside
+	go func() { detached <- x.Detach() }()
+	waitFor(t, "the Detach's borrow", func() bool { return borrows(x) == 1 && x.life.phase() == detaching })
+	go func() { attached <- x.Attach(ReadWrite) }()
+	waitFor(t, "the Attach's borrow", func() bool { return borrows(x) == 2 })
+	close(release)
+	for _, c := range []struct {
+		what string
+		ch   chan error
+	}{{"Locked", lockedDone}, {"Detach", detached}} {
+		if err := harness.Within(t, c.what, c.ch); err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+	}
+	err := harness.Within(t, "Attach", attached)
+	if errors.Is(err, ErrLockRemoved) {
+		return // refused: the object holds no lock of the new segment
+	}
+	if err != nil {
+		t.Fatalf("Attach: %v", err)
+	}
+	if err := y.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	defer y.Unlock()
+	if ok, err := x.TryLock(); ok || err != nil {
+		_ = x.Unlock()
+		t.Fatalf("the new segment's creator holds its lock, and the object that attached it took its lock too (TryLock %v, %v): it locks the removed semaphore", ok, err)
+	}
+}
+
+// waitFor waits until cond holds; a watchdog, not a timing.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); runtime.Gosched() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never came", what)
+		}
 	}
 }

@@ -549,6 +549,9 @@ func (s *Semaphore) wakeWaiters() {
 // let two holders in, and nothing is posted.
 func (s *Semaphore) giveBack() error {
 	defer s.leave()
+	if testHookGivenBack != nil {
+		defer testHookGivenBack(s)
+	}
 	r := s.cur.Load()
 	if r.tryGive() {
 		return nil
@@ -558,6 +561,10 @@ func (s *Semaphore) giveBack() error {
 	}
 	return nil
 }
+
+// testHookGivenBack runs in giveBack once the count is back, so that a
+// test can let a waiter take it before the giver goes on.
+var testHookGivenBack func(*Semaphore)
 
 // Release adds n to the count (QSystemSemaphore::release). n == 0 does
 // nothing, as in Qt; a negative n is an error.

@@ -416,32 +416,34 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 			continue
 		case err != nil:
 			return err
-		case h.sem != nil && m.life.phase() == detached && h.sem.cur.Load().h.stale():
-			// The lock semaphore bound earlier is not the one its name
-			// leads to any more: someone removed it (a POSIX creator's
-			// Close does), and those that make or map the segment now
-			// lock the name's. Follow them, unless Lock holds the old
-			// one: a segment made or mapped under it would be locked
-			// against no one.
-			if h.borrowed {
-				return errors.Join(m.lockError(op, ErrLockRemoved), m.exitLock(&h))
-			}
-			err := m.exitLock(&h)
-			if testHookStaleUnbind != nil {
-				testHookStaleUnbind()
-			}
-			if err := errors.Join(err, m.unbind(h.sem)); err != nil {
-				return err
-			}
-			if tries < reopenLimit {
-				continue
-			}
+		}
+		if err := m.life.begin(ctx); err != nil {
+			return errors.Join(m.lockError(op, err), m.exitLock(&h))
+		}
+		// With the token held, so that the phase cannot change before
+		// the step (a Detach under way would end it "detached").
+		if h.sem == nil || m.life.phase() != detached || !h.sem.cur.Load().h.stale() {
+			break
+		}
+		m.life.end()
+		// The lock semaphore bound earlier is not the one its name leads
+		// to any more: someone removed it (a POSIX creator's Close does),
+		// and those that make or map the segment now lock the name's.
+		// Follow them, unless Lock holds the old one: a segment made or
+		// mapped under it would be locked against no one.
+		if h.borrowed {
+			return errors.Join(m.lockError(op, ErrLockRemoved), m.exitLock(&h))
+		}
+		if testHookStaleUnbind != nil {
+			testHookStaleUnbind()
+		}
+		// Unbound before the count goes back (stillBound).
+		if err := errors.Join(m.unbind(h.sem), m.exitLock(&h)); err != nil {
+			return err
+		}
+		if tries >= reopenLimit {
 			return m.lockError(op, ErrLockRemoved)
 		}
-		break
-	}
-	if err := m.life.begin(ctx); err != nil {
-		return errors.Join(m.lockError(op, err), m.exitLock(&h))
 	}
 	if m.lock.isClosed() {
 		err = m.closedError(op)
@@ -460,7 +462,6 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 	if testHookChangeEnded != nil {
 		testHookChangeEnded()
 	}
-	err = errors.Join(err, m.exitLock(&h))
 	if failed && made && !retired && !m.key.Type.IsSystemV() {
 		// A failed call holds no lock semaphore open that it made
 		// (COMPAT.md #15): the last to close it removes it when no
@@ -471,20 +472,33 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 		// makes it in the failed Create, and the Close after the Attach
 		// removes it (madeLock), as Qt's destructor does. (A Windows
 		// handle would keep the semaphore alive as long as the object,
-		// closed or not.)
+		// closed or not.) Unbound before the count goes back, as every
+		// unbinding is (stillBound).
 		err = errors.Join(err, m.unbind(h.sem))
 	}
-	return err
+	return errors.Join(err, m.exitLock(&h))
 }
 
-// testHookStaleUnbind runs in change between the end of its hold of a
-// removed lock semaphore and its unbinding, so that a test can take that
-// semaphore in the window.
-var testHookStaleUnbind func()
+// stillBound checks a count of sem that this object's Lock or change has
+// just taken, before anything else can see it held: sem must still be the
+// lock semaphore bound, else a change unbound it meanwhile (to follow the
+// name to a new one, or to give up one its failed call made) and may map
+// a segment under the one bound since, which this count would not
+// exclude; the count then goes back. The answer stays true while the
+// count is held: every unbinding happens while its caller holds a count of
+// the semaphore (and before it gives it back), or after the semaphore was
+// closed or removed, which no take survives; Close's own is the
+// exception, and ends every hold.
+func (m *SharedMemory) stillBound(sem *Semaphore) (bool, error) {
+	if m.lock.sem.Load() == sem {
+		return true, nil
+	}
+	return false, sem.giveBack()
+}
 
-// testHookLockTaken runs in lockWith between the take of the count and
-// its record as the object's hold.
-var testHookLockTaken func()
+// testHookStaleUnbind runs in change when it has found the lock semaphore
+// it holds removed, before it unbinds it and gives the count back.
+var testHookStaleUnbind func()
 
 // testHookChangeEnded runs in change between the end of its token and the
 // end of its hold (exitLock), so that a test can run a Close in that window.
@@ -507,12 +521,20 @@ func (m *SharedMemory) enterLock(ctx context.Context, op string) (lockHold, erro
 	case sem == nil:
 		return lockHold{}, errRetired
 	}
-	if sem.takeNow() {
-		return lockHold{sem: sem}, nil
+	ok, err := sem.takeNow(), error(nil)
+	if !ok {
+		wctx, stop := m.lock.waitContext(ctx)
+		ok, err = sem.take(wctx, -1)
+		stop()
 	}
-	wctx, stop := m.lock.waitContext(ctx)
-	ok, err := sem.take(wctx, -1)
-	stop()
+	if ok {
+		if bound, err := m.stillBound(sem); !bound {
+			if err != nil {
+				return lockHold{}, err
+			}
+			return lockHold{}, errRetired
+		}
+	}
 	switch {
 	case ok:
 		return lockHold{sem: sem}, nil
@@ -911,25 +933,21 @@ func (m *SharedMemory) lockWith(ctx context.Context, limit time.Duration) error 
 				err = m.lock.waitError(ctx, err)
 			}
 		}
-		if ok && testHookLockTaken != nil {
-			testHookLockTaken()
+		if ok {
+			bound, gerr := m.stillBound(sem)
+			if !bound {
+				m.lock.releaseTurn()
+				if gerr != nil {
+					return m.lockError(op, gerr)
+				}
+				continue
+			}
 		}
 		switch {
 		case ok && !m.lock.hold(sem):
 			// Close began while this waited: no Unlock could give this
 			// count back.
 			return errors.Join(m.lockError(op, ErrClosed), sem.giveBack())
-		case ok && m.lock.sem.Load() != sem:
-			// A change unbound sem while this took it (it followed the
-			// name to a new lock semaphore, or gave up one that its
-			// failed call made), and may have mapped a segment under
-			// the one bound since: this count would exclude no one
-			// there. Asked after the hold is on record, where changes
-			// borrow it rather than rebind, so the answer stays true.
-			if err := m.unlock(); err != nil {
-				return m.lockError(op, err)
-			}
-			continue
 		case ok:
 			return nil
 		}
