@@ -101,8 +101,9 @@
 // and Close then open the name again, as Qt does. POSIX does not tell:
 // Create and Attach, once they hold the count, check that the name still
 // leads to the semaphore they hold (its file's inode) and else take the
-// one it leads to, so a new segment is never locked with a removed lock;
-// but the processes attached to a segment whose POSIX lock was removed
+// one it leads to, so a new segment is never locked with a removed lock
+// (a Lock racing with that in another goroutine ends holding the lock
+// the object has bound then, never the one given up); but the processes attached to a segment whose POSIX lock was removed
 // (a Qt 6.6+ creator that exits removes it, COMPAT.md) go on using the
 // removed one, and those that attach later make another: a Qt hazard qipc
 // cannot undo for the processes that already use it.

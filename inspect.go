@@ -146,14 +146,22 @@ func inspectLock(b backend, lk Key, notSelf bool) LockUsage {
 	if !f.found {
 		return l
 	}
+	selfMaps := false
 	if notSelf {
-		f.Users = procs.Others(f.Users)
+		others := procs.Others(f.Users)
+		selfMaps = len(others) < len(f.Users)
+		f.Users = others
 	}
 	l.Exists, l.Count, l.Waiters = true, f.count, f.Waiters
 	if l.Count != 0 {
 		return l
 	}
 	l.Holder, l.HolderWhy = procs.LockHolder(f.LockFacts)
+	if l.Holder == 0 && selfMaps && f.UsersKnown && len(f.Users) == 0 {
+		// Not "its holder exited": another object or goroutine of this
+		// process may hold it, and RecoverLock would let a second in.
+		l.HolderWhy = "no other process maps it: this process holds it (another object or goroutine), or its holder exited without giving it back"
+	}
 	if l.Holder > 0 {
 		l.HolderName = procs.Command(l.Holder)
 	}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -725,5 +726,137 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s never came", what)
 		}
+	}
+}
+
+// TestCloseFollowsRemovedLock: a creator that detached, whose lock was
+// removed by name since (by hand, or by a Qt create() on the existing
+// segment, COMPAT.md #1), must remove its segment at Close under the lock
+// that those who attached since use, the name's: it waits for their hold,
+// as Create and Attach follow the name (second reader of 1253d72).
+func TestCloseFollowsRemovedLock(t *testing.T) {
+	k := testShmKey(t, PosixRealtime, false)
+	x := NewSharedMemory(k)
+	defer closeWithin(t, x)
+	if err := x.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Detach(); err != nil {
+		t.Fatal(err)
+	}
+	old := x.lock.sem.Load()
+	if err := RemoveSemaphore(lockKeyFor(k)); err != nil {
+		t.Fatal(err)
+	}
+	y := NewSharedMemory(k)
+	defer closeWithin(t, y)
+	if err := y.Attach(ReadWrite); err != nil { // binds the name's new lock
+		t.Fatal(err)
+	}
+	if err := y.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- x.Close() }()
+	waitFor(t, "Close to end or to wait for the name's lock", func() bool {
+		if len(done) > 0 {
+			return true
+		}
+		sem := x.lock.sem.Load()
+		return sem != nil && sem != old && sem.state.Load()&stateUserMask > 0
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("Close returned (%v, segment removed: %v) while another object held the segment's lock: it locked the removed one", err, x.segmentGone())
+	default:
+	}
+	if x.segmentGone() {
+		t.Fatal("the segment went while its lock was held")
+	}
+	if err := y.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.Within(t, "Close", done); err != nil {
+		t.Fatal(err)
+	}
+	if !x.segmentGone() {
+		t.Error("the creator's Close left its segment")
+	}
+}
+
+// TestAcquireAfterCloseGivesCountBack: a wait that takes a count after
+// Close began (the spin and the lock-free try do not look at the closed
+// flag as they go) gives it back and fails with ErrClosed: no Release on
+// the closed object could give it back later, and the count would be lost
+// for every process (second reader of 1253d72).
+func TestAcquireAfterCloseGivesCountBack(t *testing.T) {
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		t.Run(typ.String(), func(t *testing.T) {
+			skipWithoutBackend(t, typ)
+			k := testSemKey(t, typ, false)
+			s1, err := NewSemaphore(k, 0, SemaphoreCreate, WithSpin(time.Minute), WithoutCleanup())
+			if err != nil {
+				t.Fatal(err)
+			}
+			s2, err := NewSemaphore(k, 0, SemaphoreOpen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s2.Close()
+			acquired := make(chan error, 1)
+			go func() { acquired <- s1.Acquire() }()
+			waitCalls(t, s1, 1)
+			var given atomic.Bool
+			testHookCloseSet = func(s *Semaphore) {
+				if s == s1 && given.CompareAndSwap(false, true) {
+					_ = s2.Release(1) // the spin may take it before it looks at the flag
+				}
+			}
+			defer func() { testHookCloseSet = nil }()
+			if err := s1.Close(); err != nil {
+				t.Fatal(err)
+			}
+			err = harness.Within(t, "Acquire", acquired)
+			if !errors.Is(err, ErrClosed) {
+				t.Fatalf("Acquire on a semaphore closed while it waited: %v, want ErrClosed", err)
+			}
+			if v, err := s2.Value(); err != nil || v != 1 {
+				t.Fatalf("the count posted while the closed object's wait ended: %d (%v), want 1: the wait kept it", v, err)
+			}
+		})
+	}
+}
+
+// TestLockDeadlineHolderInThisProcess: a Lock that gives up while another
+// object of this process holds the lock must not say that the holder
+// exited and that RecoverLock gives the lock back: following that would
+// let a second holder in (second reader of 1253d72).
+func TestLockDeadlineHolderInThisProcess(t *testing.T) {
+	k := testShmKey(t, PosixRealtime, false)
+	a := NewSharedMemory(k)
+	defer closeWithin(t, a)
+	if err := a.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	b := NewSharedMemory(k)
+	defer closeWithin(t, b)
+	if err := b.Attach(ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	err := b.LockContext(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("LockContext while another object holds the lock: %v, want DeadlineExceeded", err)
+	}
+	if strings.Contains(err.Error(), "RecoverLock") || strings.Contains(err.Error(), "exited without giving it back (") {
+		t.Errorf("the error sends the caller to RecoverLock while another object of this process holds the lock: %v", err)
+	}
+	if !strings.Contains(err.Error(), "this process holds it") {
+		t.Errorf("the error does not say that this process may hold the lock: %v", err)
 	}
 }

@@ -3,6 +3,7 @@
 package qipc
 
 import (
+	"context"
 	"errors"
 	"math"
 	"runtime"
@@ -117,7 +118,7 @@ func TestNoSpinBehindSleepers(t *testing.T) {
 			if typ != PosixRealtime {
 				want = 1
 			}
-			if _, tries := spinner.spin(r); tries != want {
+			if _, tries := spinner.spin(context.Background(), r); tries != want {
 				t.Errorf("a wait made %d tries while another slept in the queue, want %d", tries, want)
 			}
 			if err := spinner.Release(1); err != nil {
@@ -126,7 +127,7 @@ func TestNoSpinBehindSleepers(t *testing.T) {
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
-			if _, tries := spinner.spin(r); tries <= 1 {
+			if _, tries := spinner.spin(context.Background(), r); tries <= 1 {
 				t.Errorf("with no sleeper left, a wait made %d tries: it did not spin", tries)
 			}
 		})
@@ -180,13 +181,13 @@ func TestNoSpinWhenCrowded(t *testing.T) {
 			r := s.cur.Load()
 			busy = true
 			for i := range crowdedMisses {
-				if _, tries := s.spin(r); tries <= 1 {
+				if _, tries := s.spin(context.Background(), r); tries <= 1 {
 					t.Fatalf("wait %d after a take: %d tries, want a spin until %d have failed", i, tries, crowdedMisses)
 				}
 			}
 			spun := 0
 			for range crowdedProbe {
-				if _, tries := s.spin(r); tries > 0 {
+				if _, tries := s.spin(context.Background(), r); tries > 0 {
 					spun++
 				}
 			}
@@ -194,7 +195,7 @@ func TestNoSpinWhenCrowded(t *testing.T) {
 				t.Errorf("on a crowded machine after %d failed spins, %d of %d waits spun, want 1 (the probe)", crowdedMisses, spun, crowdedProbe)
 			}
 			busy = false
-			if _, tries := s.spin(r); tries <= 1 {
+			if _, tries := s.spin(context.Background(), r); tries <= 1 {
 				t.Errorf("on a quiet machine a wait made %d tries: it did not spin", tries)
 			}
 			busy = true
@@ -203,12 +204,12 @@ func TestNoSpinWhenCrowded(t *testing.T) {
 			}
 			taken := false
 			for i := 0; i < crowdedProbe && !taken; i++ {
-				taken, _ = s.spin(r) // the probe takes it
+				taken, _ = s.spin(context.Background(), r) // the probe takes it
 			}
 			if !taken {
 				t.Fatalf("no wait in %d spun and took the count posted", crowdedProbe)
 			}
-			if _, tries := s.spin(r); tries <= 1 {
+			if _, tries := s.spin(context.Background(), r); tries <= 1 {
 				t.Errorf("after a spin took the count, a wait on a crowded machine made %d tries: it did not spin", tries)
 			}
 		})

@@ -292,16 +292,31 @@ func (s *Semaphore) take(ctx context.Context, limit time.Duration) (bool, error)
 	}
 	r := s.cur.Load()
 	if r.tryTake() {
-		return true, nil
+		return s.taken(r)
 	}
 	tries := 0
 	if limit != 0 {
 		var taken bool
-		if taken, tries = s.spin(r); taken {
-			return true, nil
+		if taken, tries = s.spin(ctx, r); taken {
+			return s.taken(r)
 		}
 	}
 	return s.takeSlow(ctx, limit, tries > 0)
+}
+
+// taken ends a take that got a count without sleeping (the lock-free try,
+// the spin), which do not look at the closed flag as they go: a count
+// taken after Close began goes back, as takeSlow gives back one, since no
+// Release on the closed object could give it back later.
+func (s *Semaphore) taken(r *semRef) (bool, error) {
+	if s.state.Load()&stateClosed == 0 {
+		return true, nil
+	}
+	if !r.tryGive() {
+		_ = r.h.post(1)
+	}
+	s.leave()
+	return false, s.closedError("QSystemSemaphore::acquire")
 }
 
 // takeNow is take's first, uncontended try alone: no system call where
@@ -310,8 +325,9 @@ func (s *Semaphore) takeNow() bool {
 	if !s.enter() {
 		return false
 	}
-	if s.cur.Load().tryTake() {
-		return true
+	if r := s.cur.Load(); r.tryTake() {
+		ok, _ := s.taken(r)
+		return ok
 	}
 	s.leave()
 	return false
@@ -357,7 +373,7 @@ var multiCPU = runtime.NumCPU() > 1
 //
 // tries is how many tries it made, so that takeSlow need not begin with
 // another non-blocking one.
-func (s *Semaphore) spin(r *semRef) (taken bool, tries int) {
+func (s *Semaphore) spin(ctx context.Context, r *semRef) (taken bool, tries int) {
 	limit := s.opts.spin
 	if limit <= 0 || !multiCPU || runtime.GOMAXPROCS(0) == 1 {
 		return false, 0
@@ -393,8 +409,8 @@ func (s *Semaphore) spin(r *semRef) (taken bool, tries int) {
 		if tries == 1 && !cheap && r.sleepers() {
 			return false, tries
 		}
-		if (!cheap || tries%16 == 0) && time.Since(start) >= budget {
-			break
+		if (!cheap || tries%16 == 0) && (time.Since(start) >= budget || ctx.Err() != nil || s.state.Load()&stateClosed != 0) {
+			break // spent, or given up: takeSlow says why
 		}
 		spin.Pause(spinPauses)
 	}
@@ -659,11 +675,18 @@ func (s *Semaphore) Close() (err error) {
 		err = s.cur.Load().h.remove()
 	}
 	v := s.state.Or(stateClosed) | stateClosed
+	if testHookCloseSet != nil {
+		testHookCloseSet(s)
+	}
 	s.wakeWaiters()
 	s.mu.Unlock()
 	s.settle(v)
 	return err
 }
+
+// testHookCloseSet runs in Close once the closed flag is set, before the
+// waits are woken.
+var testHookCloseSet func(*Semaphore)
 
 // retire closes the object and then removes the semaphore, for
 // SharedMemory's last detach: a wait on it then fails with ErrClosed

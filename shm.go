@@ -1,6 +1,7 @@
 package qipc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -486,9 +487,11 @@ func (m *SharedMemory) change(ctx context.Context, op string, step func(*lockHol
 // a segment under the one bound since, which this count would not
 // exclude; the count then goes back. The answer stays true while the
 // count is held: every unbinding happens while its caller holds a count of
-// the semaphore (and before it gives it back), or after the semaphore was
-// closed or removed, which no take survives; Close's own is the
-// exception, and ends every hold.
+// the semaphore (and before it gives it back), or after a take of it
+// failed because it was closed (an unbinding came first) or its wait
+// failed (System V's removal, or an error of the wait itself: whoever
+// holds a count of it then holds one of a semaphore no one can use);
+// Close's own is the exception, and ends every hold.
 func (m *SharedMemory) stillBound(sem *Semaphore) (bool, error) {
 	if m.lock.sem.Load() == sem {
 		return true, nil
@@ -527,16 +530,11 @@ func (m *SharedMemory) enterLock(ctx context.Context, op string) (lockHold, erro
 		ok, err = sem.take(wctx, -1)
 		stop()
 	}
-	if ok {
-		if bound, err := m.stillBound(sem); !bound {
-			if err != nil {
-				return lockHold{}, err
-			}
-			return lockHold{}, errRetired
-		}
-	}
 	switch {
 	case ok:
+		if bound, err := m.stillBound(sem); !bound {
+			return lockHold{}, cmp.Or(err, errRetired)
+		}
 		return lockHold{sem: sem}, nil
 	case errors.Is(err, errSemaphoreGone) || errors.Is(err, ErrClosed) && !m.lock.isClosed():
 		if err := m.unbind(sem); err != nil {
@@ -742,7 +740,7 @@ func (m *SharedMemory) CloseContext(ctx context.Context) (err error) {
 			// now is in use, and stays.
 			limit = 0
 		}
-		h, err = m.closeLock(ctx, limit)
+		h, err = m.closeLock(ctx, limit, !attachedNow)
 	}
 	_ = m.life.begin(context.Background())
 	if m.life.phase() == attached {
@@ -797,8 +795,11 @@ func (m *SharedMemory) mayRemove() bool {
 // the closing does not end, ctx does; limit 0 only tries, and a count
 // taken by another then gives no hold and no error. A lock semaphore
 // removed under it is followed, as Qt follows it, so that the last detach
-// removes the one the others use.
-func (m *SharedMemory) closeLock(ctx context.Context, limit time.Duration) (lockHold, error) {
+// removes the one the others use; and when the object is detached
+// (detached set), so is one removed by name since it was bound, as change
+// follows it: the segment this object created and is to remove is locked
+// by those that attached it since with the name's lock.
+func (m *SharedMemory) closeLock(ctx context.Context, limit time.Duration, detached bool) (lockHold, error) {
 	const op = "QSharedMemory::detach"
 	for tries := 0; tries < reopenLimit; tries++ {
 		if _, err := m.bindAt(op, true); err != nil {
@@ -813,6 +814,12 @@ func (m *SharedMemory) closeLock(ctx context.Context, limit time.Duration) (lock
 		}
 		ok, err := sem.take(ctx, limit)
 		switch {
+		case ok && detached && sem.cur.Load().h.stale():
+			// Unbound before the count goes back (stillBound).
+			if err := errors.Join(m.unbind(sem), sem.giveBack()); err != nil {
+				return lockHold{}, err
+			}
+			continue
 		case ok:
 			return lockHold{sem: sem}, nil
 		case err == nil && limit == 0:
