@@ -514,6 +514,7 @@ var stressMode = os.Getenv("QIPC_STRESS") == "1"
 // process). The Lock spins, so that it takes the count the moment the
 // Attach gives it back.
 func TestLockRacingFollowHoldsBoundLock(t *testing.T) {
+	requireSpin(t)
 	k := testShmKey(t, PosixRealtime, false)
 	first := NewSharedMemory(k)
 	if err := first.Create(64, ReadWrite); err != nil {
@@ -553,12 +554,13 @@ func TestLockRacingFollowHoldsBoundLock(t *testing.T) {
 				lerr = harness.Within(t, "Lock", locked)
 			}
 		}
+		spinning := onSpin(old)
 		go func() { locked <- b.Lock() }()
-		waitCalls(t, old, 2) // the Attach's hold, and the Lock's wait
+		harness.Within(t, "the Lock to spin", spinning)
 	}
-	defer func() { testHookStaleUnbind, testHookGivenBack = nil, nil }()
+	defer func() { testHookStaleUnbind, testHookGivenBack, testHookSpinning = nil, nil, nil }()
 	err := b.Attach(ReadWrite)
-	testHookStaleUnbind, testHookGivenBack = nil, nil
+	testHookStaleUnbind, testHookGivenBack, testHookSpinning = nil, nil, nil
 	if !ran.Load() || !given.Load() {
 		t.Fatalf("the Attach did not find its bound lock removed (%v) or did not give it back (%v)", ran.Load(), given.Load())
 	}
@@ -592,6 +594,7 @@ func TestLockRacingFollowHoldsBoundLock(t *testing.T) {
 // segment under the semaphore unbound: the object would be attached with
 // no lock, and its Lock would fail (second reader of 0922ebd).
 func TestFailedCallUnbindsBeforeGivingBack(t *testing.T) {
+	requireSpin(t)
 	k := testShmKey(t, PosixRealtime, false)
 	first := NewSharedMemory(k)
 	if err := first.Create(64, ReadWrite); err != nil {
@@ -619,12 +622,13 @@ func TestFailedCallUnbindsBeforeGivingBack(t *testing.T) {
 				aerr = harness.Within(t, "Attach", attached)
 			}
 		}
+		spinning := onSpin(made)
 		go func() { attached <- b.Attach(ReadWrite) }()
-		waitCalls(t, made, 2) // the Create's hold, and the Attach's wait
+		harness.Within(t, "the Attach to spin", spinning)
 	}
-	defer func() { testHookChangeEnded, testHookGivenBack = nil, nil }()
+	defer func() { testHookChangeEnded, testHookGivenBack, testHookSpinning = nil, nil, nil }()
 	err := b.Create(64, ReadWrite)
-	testHookChangeEnded, testHookGivenBack = nil, nil
+	testHookChangeEnded, testHookGivenBack, testHookSpinning = nil, nil, nil
 	if !ran.Load() || !given.Load() || !errors.Is(err, ErrAlreadyExists) {
 		t.Fatalf("Create: %v (hook ran: %v, count given back: %v), want ErrAlreadyExists", err, ran.Load(), given.Load())
 	}
@@ -639,15 +643,17 @@ func TestFailedCallUnbindsBeforeGivingBack(t *testing.T) {
 	}
 }
 
-// waitCalls waits until n calls use sem (Semaphore.state): a hold, and a
-// take that waits. A watchdog, not a timing.
-func waitCalls(t *testing.T, sem *Semaphore, n uint64) {
-	t.Helper()
-	for deadline := time.Now().Add(time.Minute); sem.state.Load()&stateUserMask < n; runtime.Gosched() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d calls never used the semaphore", n)
+// onSpin installs testHookSpinning; the channel closes once a wait on
+// sem begins to spin (the one a test starts next).
+func onSpin(sem *Semaphore) chan struct{} {
+	spinning := make(chan struct{})
+	var once atomic.Bool
+	testHookSpinning = func(s *Semaphore) {
+		if s == sem && once.CompareAndSwap(false, true) {
+			close(spinning)
 		}
 	}
+	return spinning
 }
 
 // TestAttachAfterDetachChecksRemovedLock: an Attach that borrows the hold
@@ -790,6 +796,7 @@ func TestCloseFollowsRemovedLock(t *testing.T) {
 // the closed object could give it back later, and the count would be lost
 // for every process (second reader of 1253d72).
 func TestAcquireAfterCloseGivesCountBack(t *testing.T) {
+	requireSpin(t)
 	for _, typ := range []KeyType{PosixRealtime, SystemV} {
 		t.Run(typ.String(), func(t *testing.T) {
 			skipWithoutBackend(t, typ)
@@ -804,8 +811,10 @@ func TestAcquireAfterCloseGivesCountBack(t *testing.T) {
 			}
 			defer s2.Close()
 			acquired := make(chan error, 1)
+			spinning := onSpin(s1)
+			defer func() { testHookSpinning = nil }()
 			go func() { acquired <- s1.Acquire() }()
-			waitCalls(t, s1, 1)
+			harness.Within(t, "the Acquire to spin", spinning)
 			var given atomic.Bool
 			testHookCloseSet = func(s *Semaphore) {
 				if s == s1 && given.CompareAndSwap(false, true) {
@@ -858,5 +867,13 @@ func TestLockDeadlineHolderInThisProcess(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "this process holds it") {
 		t.Errorf("the error does not say that this process may hold the lock: %v", err)
+	}
+}
+
+// requireSpin skips a test whose order needs a spinning wait.
+func requireSpin(t *testing.T) {
+	t.Helper()
+	if !multiCPU || runtime.GOMAXPROCS(0) == 1 {
+		t.Skip("no spinning on one CPU or with GOMAXPROCS 1")
 	}
 }

@@ -387,6 +387,9 @@ func (s *Semaphore) spin(ctx context.Context, r *semRef) (taken bool, tries int)
 			return false, 0
 		}
 	}
+	if testHookSpinning != nil {
+		testHookSpinning(s)
+	}
 	budget := min(max(time.Duration(s.spinFor.Load()), minSpin), limit)
 	start := time.Now()
 	for tries = 1; ; tries++ {
@@ -418,6 +421,9 @@ func (s *Semaphore) spin(ctx context.Context, r *semRef) (taken bool, tries int)
 	s.spinMisses.Add(1)
 	return false, tries
 }
+
+// testHookSpinning runs when a wait begins to spin.
+var testHookSpinning func(*Semaphore)
 
 // crowded is spin.Crowded, which a test replaces.
 var crowded = spin.Crowded

@@ -83,9 +83,13 @@ fault lock-not-swept sem.go \
 # A Lock (or a change) that took the lock its object had just unbound (an
 # Attach following the name to a new lock, a failed Create giving up the
 # one it made) held it while the object mapped a segment under another
-# (TestInterleavings/posix, stress); and the order that check relies on.
-fault lock-held-unbound shm.go \
-  's/if m\.lock\.sem\.Load\(\) == sem \{/if true {/' \
+# (TestInterleavings/posix, stress). Unbinding closes the semaphore, so
+# three checks stand in the way: the take's look at the closed flag
+# (taken), the spin's, and stillBound; the fault removes all three (with
+# one left the tests pass, or fail only by chance). The order they rely
+# on is the next fault.
+fault lock-held-unbound 'shm.go sem.go' \
+  's/if m\.lock\.sem\.Load\(\) == sem \{/if true {/; s/(func \(s \*Semaphore\) taken\(r \*semRef\) \(bool, error\) \{\n\t)if s\.state\.Load\(\)&stateClosed == 0 \{/${1}if true {/; s/ \|\| s\.state\.Load\(\)&stateClosed != 0\) \{/) {/' \
   '^(TestLockRacingFollowHoldsBoundLock|TestFailedCallUnbindsBeforeGivingBack)$' \
   'TestLockRacingFollowHoldsBoundLock TestFailedCallUnbindsBeforeGivingBack'
 fault unbind-after-giveback shm.go \
