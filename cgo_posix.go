@@ -429,7 +429,15 @@ func (f *posixFastSem) waitWake(wk waker) (bool, error) {
 }
 
 func (f *posixFastSem) newWaker() (waker, error) {
-	return &repeatingWaker{s: &futexWaiter{w: new(glibcsem.Waiter), word: f.word()}}, nil
+	// One allocation for the three parts: every wait that sleeps makes one.
+	p := new(struct {
+		k repeatingWaker
+		s futexWaiter
+		w glibcsem.Waiter
+	})
+	p.s = futexWaiter{w: &p.w, word: f.word()}
+	p.k.s = &p.s
+	return &p.k, nil
 }
 
 // futexWaiter stops a waitWake by waking the futex (glibcsem.Waiter.Stop).

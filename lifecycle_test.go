@@ -541,28 +541,11 @@ func TestLockRacingFollowHoldsBoundLock(t *testing.T) {
 	// holds it, and once the Attach has given it back, the Attach waits
 	// for the Lock to end: a Lock that takes the count before the
 	// Attach has unbound the semaphore shows.
-	locked := make(chan error, 1)
-	var lerr error
-	var ran, given atomic.Bool
-	testHookStaleUnbind = func() {
-		if !ran.CompareAndSwap(false, true) {
-			return
-		}
-		old := b.lock.sem.Load()
-		testHookGivenBack = func(s *Semaphore) {
-			if s == old && given.CompareAndSwap(false, true) {
-				lerr = harness.Within(t, "Lock", locked)
-			}
-		}
-		spinning := onSpin(old)
-		go func() { locked <- b.Lock() }()
-		harness.Within(t, "the Lock to spin", spinning)
-	}
-	defer func() { testHookStaleUnbind, testHookGivenBack, testHookSpinning = nil, nil, nil }()
+	race := raceAtGiveBack(t, &testHookStaleUnbind, b, "Lock", b.Lock)
 	err := b.Attach(ReadWrite)
-	testHookStaleUnbind, testHookGivenBack, testHookSpinning = nil, nil, nil
-	if !ran.Load() || !given.Load() {
-		t.Fatalf("the Attach did not find its bound lock removed (%v) or did not give it back (%v)", ran.Load(), given.Load())
+	lerr := race.end()
+	if !race.ran.Load() || !race.given.Load() {
+		t.Fatalf("the Attach did not find its bound lock removed (%v) or did not give it back (%v)", race.ran.Load(), race.given.Load())
 	}
 	if err != nil {
 		t.Fatalf("Attach: %v", err)
@@ -609,28 +592,11 @@ func TestFailedCallUnbindsBeforeGivingBack(t *testing.T) {
 	// The Attach waits (spinning) for the lock while the failed Create
 	// holds it, and once the Create has given it back, the Create waits
 	// for the Attach to end.
-	attached := make(chan error, 1)
-	var aerr error
-	var ran, given atomic.Bool
-	testHookChangeEnded = func() {
-		if !ran.CompareAndSwap(false, true) {
-			return
-		}
-		made := b.lock.sem.Load()
-		testHookGivenBack = func(s *Semaphore) {
-			if s == made && given.CompareAndSwap(false, true) {
-				aerr = harness.Within(t, "Attach", attached)
-			}
-		}
-		spinning := onSpin(made)
-		go func() { attached <- b.Attach(ReadWrite) }()
-		harness.Within(t, "the Attach to spin", spinning)
-	}
-	defer func() { testHookChangeEnded, testHookGivenBack, testHookSpinning = nil, nil, nil }()
+	race := raceAtGiveBack(t, &testHookChangeEnded, b, "Attach", func() error { return b.Attach(ReadWrite) })
 	err := b.Create(64, ReadWrite)
-	testHookChangeEnded, testHookGivenBack, testHookSpinning = nil, nil, nil
-	if !ran.Load() || !given.Load() || !errors.Is(err, ErrAlreadyExists) {
-		t.Fatalf("Create: %v (hook ran: %v, count given back: %v), want ErrAlreadyExists", err, ran.Load(), given.Load())
+	aerr := race.end()
+	if !race.ran.Load() || !race.given.Load() || !errors.Is(err, ErrAlreadyExists) {
+		t.Fatalf("Create: %v (hook ran: %v, count given back: %v), want ErrAlreadyExists", err, race.ran.Load(), race.given.Load())
 	}
 	if aerr != nil {
 		t.Fatal(aerr)
@@ -641,6 +607,44 @@ func TestFailedCallUnbindsBeforeGivingBack(t *testing.T) {
 	if err := b.Unlock(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// giveBackRace is a call of m that races with one of m's own, which gives
+// a count of m's lock semaphore back: when hook runs, the racer starts and
+// waits, spinning, for the count that m's lock semaphore has then, and the
+// giver waits in giveBack for the racer to end, so that the racer takes
+// the count the moment it is back.
+type giveBackRace struct {
+	hook       *func()
+	ran, given atomic.Bool
+	err        error // the racer's, once given is set
+}
+
+func raceAtGiveBack(t *testing.T, hook *func(), m *SharedMemory, name string, racer func() error) *giveBackRace {
+	r := &giveBackRace{hook: hook}
+	done := make(chan error, 1)
+	*hook = func() {
+		if !r.ran.CompareAndSwap(false, true) {
+			return
+		}
+		sem := m.lock.sem.Load()
+		testHookGivenBack = func(s *Semaphore) {
+			if s == sem && r.given.CompareAndSwap(false, true) {
+				r.err = harness.Within(t, name, done)
+			}
+		}
+		spinning := onSpin(sem)
+		go func() { done <- racer() }()
+		harness.Within(t, "the "+name+" to spin", spinning)
+	}
+	t.Cleanup(func() { r.end() })
+	return r
+}
+
+// end removes the hooks and returns the racer's error.
+func (r *giveBackRace) end() error {
+	*r.hook, testHookGivenBack, testHookSpinning = nil, nil, nil
+	return r.err
 }
 
 // onSpin installs testHookSpinning; the channel closes once a wait on

@@ -78,16 +78,10 @@ func TestSemFastLayout(t *testing.T) {
 // makes no try at all, whatever its budget; once the sleeper is served,
 // the spin tries again.
 func TestNoSpinBehindSleepers(t *testing.T) {
-	if !multiCPU || runtime.GOMAXPROCS(0) == 1 {
-		t.Skip("no spinning on one CPU")
-	}
+	requireSpin(t)
 	for _, typ := range []KeyType{PosixRealtime, SystemV} {
 		t.Run(typ.String(), func(t *testing.T) {
-			if typ == PosixRealtime {
-				requireSemFast(t)
-			} else if skipWithoutBackend(t, SystemV); !sysvRawOn() {
-				t.Skip("no raw System V calls on this platform")
-			}
+			requireCheapTries(t, typ)
 			k := testSemKey(t, typ, false)
 			sleeper, err := NewSemaphore(k, 0, SemaphoreCreate, WithSpin(0))
 			if err != nil {
@@ -159,19 +153,13 @@ func rawSemWord(t *testing.T, s *Semaphore) *atomic.Uint64 {
 // except one in crowdedProbe; a quiet machine, or a spin that takes the
 // count, brings the spin back.
 func TestNoSpinWhenCrowded(t *testing.T) {
-	if !multiCPU || runtime.GOMAXPROCS(0) == 1 {
-		t.Skip("no spinning on one CPU")
-	}
+	requireSpin(t)
 	var busy bool
 	crowded = func() bool { return busy }
 	defer func() { crowded = spin.Crowded }()
 	for _, typ := range []KeyType{PosixRealtime, SystemV} {
 		t.Run(typ.String(), func(t *testing.T) {
-			if typ == PosixRealtime {
-				requireSemFast(t)
-			} else if skipWithoutBackend(t, SystemV); !sysvRawOn() {
-				t.Skip("no raw System V calls on this platform")
-			}
+			requireCheapTries(t, typ)
 			k := testSemKey(t, typ, false)
 			s, err := NewSemaphore(k, 0, SemaphoreCreate, WithSpin(time.Millisecond))
 			if err != nil {
@@ -213,5 +201,17 @@ func TestNoSpinWhenCrowded(t *testing.T) {
 				t.Errorf("after a spin took the count, a wait on a crowded machine made %d tries: it did not spin", tries)
 			}
 		})
+	}
+}
+
+// requireCheapTries skips where a wait on a typ semaphore cannot try
+// without a cgo call (the lock-free sem_t, the raw semop), which the
+// spin's rules are about.
+func requireCheapTries(t *testing.T, typ KeyType) {
+	t.Helper()
+	if typ == PosixRealtime {
+		requireSemFast(t)
+	} else if skipWithoutBackend(t, SystemV); !sysvRawOn() {
+		t.Skip("no raw System V calls on this platform")
 	}
 }

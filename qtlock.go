@@ -154,7 +154,11 @@ func (l *qtLock) wakeQueued() {
 // Close has begun, giving up the turn: no Unlock could give a count taken
 // then back, so the caller gives it back itself.
 func (l *qtLock) hold(sem *Semaphore) bool {
-	l.heldSem.Store(sem)
+	// Stored only when it changes: an atomic store is a locked exchange,
+	// and the lock is almost always the one held last time.
+	if l.heldSem.Load() != sem {
+		l.heldSem.Store(sem)
+	}
 	for {
 		v := l.state.Load()
 		if v&lockTurn == 0 || v&lockHeld != 0 {
@@ -290,6 +294,11 @@ func (l *qtLock) lastBorrowOfEnded() bool {
 // waitContext is ctx, ended also by Close: a wait for the count of a
 // closing object must end, as one for the turn does.
 func (l *qtLock) waitContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Done() == nil {
+		// A ctx that never ends (Lock's): Close's own is the whole
+		// answer, without a context and a callback made for every wait.
+		return l.closeCtx, func() {}
+	}
 	wctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(l.closeCtx, cancel)
 	return wctx, func() { stop(); cancel() }

@@ -304,10 +304,8 @@ func (s *Semaphore) take(ctx context.Context, limit time.Duration) (bool, error)
 	return s.takeSlow(ctx, limit, tries > 0)
 }
 
-// taken ends a take that got a count without sleeping (the lock-free try,
-// the spin), which do not look at the closed flag as they go: a count
-// taken after Close began goes back, as takeSlow gives back one, since no
-// Release on the closed object could give it back later.
+// taken ends a take that got a count: one taken after Close began goes
+// back, since no Release on the closed object could give it back later.
 func (s *Semaphore) taken(r *semRef) (bool, error) {
 	if s.state.Load()&stateClosed == 0 {
 		return true, nil
@@ -489,16 +487,11 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, spun bool
 			ok, err = r.h.wait(timeout)
 		}
 		switch {
+		case ok:
+			return s.taken(r) // which gives back a count taken after Close began
 		case s.state.Load()&stateClosed != 0:
-			if ok {
-				// Taken after Close began: no Release could give it
-				// back later.
-				_ = r.h.post(1)
-			}
 			s.leave()
 			return false, s.closedError("QSystemSemaphore::acquire")
-		case ok:
-			return true, nil
 		case errors.Is(err, errSemaphoreGone) && ctx.Err() == nil && reopened < reopenLimit && !s.opts.noFollow:
 			reopened++
 			if err = s.reopen(r); err == nil {
@@ -545,8 +538,14 @@ func (s *Semaphore) addWaker(ctx context.Context, ws wakeableSem) (w waker, stop
 	s.mu.Lock()
 	s.wakers = append(s.wakers, w)
 	s.mu.Unlock()
+	if ctx.Done() == nil {
+		return w, neverEnds, nil // Acquire's: only Close ends it
+	}
 	return w, context.AfterFunc(ctx, w.wake), nil
 }
+
+// neverEnds is the stop of a ctx that cannot end: there is nothing to stop.
+func neverEnds() bool { return true }
 
 // dropWaker unregisters and closes the waker of a wait that ended.
 func (s *Semaphore) dropWaker(w waker) {

@@ -565,11 +565,12 @@ func (m *SharedMemory) exitLock(h *lockHold) error {
 // there is still no segment for it (a Create under the same hold made a
 // new one, which keeps it).
 func (m *SharedMemory) giveHold(sem *Semaphore) error {
-	var err error
-	if m.retireDue.CompareAndSwap(sem, nil) && m.b.findSegment(m.key) != nil {
-		err = m.removeLock(sem)
+	// The load first: a compare-and-swap is a locked instruction, which
+	// every Unlock would pay for a removal that is almost never due.
+	if m.retireDue.Load() != sem || !m.retireDue.CompareAndSwap(sem, nil) || m.b.findSegment(m.key) == nil {
+		return sem.giveBack()
 	}
-	return errors.Join(err, sem.giveBack())
+	return errors.Join(m.removeLock(sem), sem.giveBack())
 }
 
 // removeLock unbinds the lock semaphore sem and removes it, with a count
