@@ -215,3 +215,57 @@ func requireCheapTries(t *testing.T, typ KeyType) {
 		t.Skip("no raw System V calls on this platform")
 	}
 }
+
+// TestNoSleepersQuestionWhenCrowded: where asking whether others sleep in
+// the queue costs a system call (System V's GETNCNT), waits that keep
+// finding sleepers count as failed spins, so that on a crowded machine the
+// next waits skip the question, and the spin, except one in crowdedProbe:
+// an 8-process System V counter paid one semctl per contended wait for
+// nothing (CPU per increment 1.10× that with spinning off).
+func TestNoSleepersQuestionWhenCrowded(t *testing.T) {
+	requireSpin(t)
+	requireCheapTries(t, SystemV)
+	crowded = func() bool { return true }
+	defer func() { crowded = spin.Crowded }()
+	k := testSemKey(t, SystemV, false)
+	sleeper, err := NewSemaphore(k, 0, SemaphoreCreate, WithSpin(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sleeper.Close()
+	spinner, err := NewSemaphore(k, 0, SemaphoreOpen, WithSpin(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spinner.Close()
+	done := make(chan error, 1)
+	go func() { done <- sleeper.Acquire() }()
+	defer func() {
+		if err := spinner.Release(1); err != nil {
+			t.Error(err)
+		}
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	r := spinner.cur.Load()
+	for deadline := time.Now().Add(time.Minute); !r.sleepers(); runtime.Gosched() {
+		if time.Now().After(deadline) {
+			t.Fatal("the sleeper never showed in the queue") // a watchdog, not a timing
+		}
+	}
+	for i := range crowdedMisses {
+		if _, tries := spinner.spin(context.Background(), r); tries != 1 {
+			t.Fatalf("wait %d: %d tries, want the one try before the question", i, tries)
+		}
+	}
+	asked := 0
+	for range crowdedProbe {
+		if _, tries := spinner.spin(context.Background(), r); tries > 0 {
+			asked++
+		}
+	}
+	if asked != 1 {
+		t.Errorf("after %d waits that found sleepers on a crowded machine, %d of %d waits tried and asked, want 1 (the probe)", crowdedMisses, asked, crowdedProbe)
+	}
+}

@@ -360,8 +360,9 @@ var multiCPU = runtime.NumCPU() > 1
 // neither would spin long enough to catch the other again (the wake-up
 // takes longer than a spin).
 //
-// Nor does it spin once spins on the semaphore keep failing while the
-// machine has more runnable threads than CPUs (spin.Crowded): the CPU it
+// Nor does it spin once spins on the semaphore keep failing (or, where
+// asking costs a system call, keep finding sleepers) while the machine has
+// more runnable threads than CPUs (spin.Crowded): the CPU it
 // would burn is one that a runnable thread, perhaps the holder, is queued
 // for (a 4-process counter beside one busy process per CPU made 0.56 of
 // the increments with spinning that it made without). One wait in
@@ -408,6 +409,9 @@ func (s *Semaphore) spin(ctx context.Context, r *semRef) (taken bool, tries int)
 			return true, tries
 		}
 		if tries == 1 && !cheap && r.sleepers() {
+			// A miss too: on a crowded machine the next waits then
+			// skip this question, which costs a system call here.
+			s.spinMisses.Add(1)
 			return false, tries
 		}
 		if (!cheap || tries%16 == 0) && (time.Since(start) >= budget || ctx.Err() != nil || s.state.Load()&stateClosed != 0) {
