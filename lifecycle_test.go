@@ -883,3 +883,56 @@ func requireSpin(t *testing.T) {
 		t.Skip("no spinning on one CPU or with GOMAXPROCS 1")
 	}
 }
+
+// TestCloseEndsSleepingLock: a Lock asleep on the lock that another object
+// holds ends with ErrClosed as soon as Close of its own object begins,
+// while that Close still waits for the lock (to detach under it) and has
+// closed nothing yet. The Lock's wait, whose context cannot end, waits on
+// the object's "closed" context itself, which nothing else would end.
+func TestCloseEndsSleepingLock(t *testing.T) {
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		t.Run(shmKind(typ), func(t *testing.T) {
+			skipWithoutBackend(t, typ)
+			k := testShmKey(t, typ, false)
+			owner := NewSharedMemory(k)
+			if err := owner.Create(64, ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			defer closeWithin(t, owner)
+			b := NewSharedMemory(k, WithSpin(0))
+			if err := b.Attach(ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			if err := owner.Lock(); err != nil {
+				t.Fatal(err)
+			}
+			locked := make(chan error, 1)
+			go func() { locked <- b.Lock() }()
+			r := b.lock.sem.Load().cur.Load()
+			for deadline := time.Now().Add(time.Minute); !r.sleepers(); runtime.Gosched() {
+				if time.Now().After(deadline) {
+					t.Fatal("the Lock never slept on the lock") // a watchdog, not a timing
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			closed := make(chan error, 1)
+			go func() { closed <- b.CloseContext(ctx) }()
+			if err := harness.Within(t, "Lock once Close began", locked); !errors.Is(err, ErrClosed) {
+				t.Errorf("Lock: %v, want ErrClosed", err)
+			}
+			select {
+			case err := <-closed:
+				t.Errorf("Close returned (%v) while the lock it waits for was held", err)
+			default:
+			}
+			cancel()
+			if err := harness.Within(t, "Close once its context ended", closed); !errors.Is(err, context.Canceled) {
+				t.Errorf("CloseContext: %v, want context.Canceled", err)
+			}
+			if err := owner.Unlock(); err != nil {
+				t.Fatal(err)
+			}
+			closeWithin(t, b)
+		})
+	}
+}

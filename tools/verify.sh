@@ -100,6 +100,11 @@ fault unbind-after-giveback shm.go \
 fault spin-when-crowded sem.go \
   's/misses >= crowdedMisses && crowded\(\)/misses < 0/' \
   '^TestNoSpinWhenCrowded$' 'TestNoSpinWhenCrowded/posix TestNoSpinWhenCrowded/systemv'
+# A Lock asleep on a lock held elsewhere must end when Close of its own
+# object begins, before that Close has closed anything.
+fault lock-wait-ignores-close qtlock.go \
+  's/return l\.closeCtx, func\(\) \{\}/return ctx, func() {}/' \
+  '^TestCloseEndsSleepingLock$' 'TestCloseEndsSleepingLock/posix TestCloseEndsSleepingLock/sysv'
 # Where asking about sleepers is a system call (System V), waits that find
 # sleepers count as failed spins, so that a crowded machine stops asking.
 fault sleepers-asked-when-crowded sem.go \
