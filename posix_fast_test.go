@@ -82,30 +82,8 @@ func TestNoSpinBehindSleepers(t *testing.T) {
 	for _, typ := range []KeyType{PosixRealtime, SystemV} {
 		t.Run(typ.String(), func(t *testing.T) {
 			requireCheapTries(t, typ)
-			k := testSemKey(t, typ, false)
-			sleeper, err := NewSemaphore(k, 0, SemaphoreCreate, WithSpin(0))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sleeper.Close()
-			spinner, err := NewSemaphore(k, 0, SemaphoreOpen, WithSpin(time.Millisecond))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer spinner.Close()
-			done := make(chan error, 1)
-			go func() { done <- sleeper.Acquire() }()
+			spinner, done := queuedSleeper(t, typ)
 			r := spinner.cur.Load()
-			for deadline := time.Now().Add(time.Minute); !r.sleepers(); runtime.Gosched() {
-				select {
-				case err := <-done:
-					t.Fatalf("the sleeper's Acquire returned without a count posted: %v", err)
-				default:
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the sleeper never showed in the queue") // a watchdog, not a timing
-				}
-			}
 			// POSIX asks first (a look at the word costs what a try does);
 			// System V makes its one uncontended try first.
 			want := 0
@@ -227,19 +205,7 @@ func TestNoSleepersQuestionWhenCrowded(t *testing.T) {
 	requireCheapTries(t, SystemV)
 	crowded = func() bool { return true }
 	defer func() { crowded = spin.Crowded }()
-	k := testSemKey(t, SystemV, false)
-	sleeper, err := NewSemaphore(k, 0, SemaphoreCreate, WithSpin(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sleeper.Close()
-	spinner, err := NewSemaphore(k, 0, SemaphoreOpen, WithSpin(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spinner.Close()
-	done := make(chan error, 1)
-	go func() { done <- sleeper.Acquire() }()
+	spinner, done := queuedSleeper(t, SystemV)
 	defer func() {
 		if err := spinner.Release(1); err != nil {
 			t.Error(err)
@@ -249,11 +215,6 @@ func TestNoSleepersQuestionWhenCrowded(t *testing.T) {
 		}
 	}()
 	r := spinner.cur.Load()
-	for deadline := time.Now().Add(time.Minute); !r.sleepers(); runtime.Gosched() {
-		if time.Now().After(deadline) {
-			t.Fatal("the sleeper never showed in the queue") // a watchdog, not a timing
-		}
-	}
 	for i := range crowdedMisses {
 		if _, tries := spinner.spin(context.Background(), r); tries != 1 {
 			t.Fatalf("wait %d: %d tries, want the one try before the question", i, tries)
@@ -268,4 +229,36 @@ func TestNoSleepersQuestionWhenCrowded(t *testing.T) {
 	if asked != 1 {
 		t.Errorf("after %d waits that found sleepers on a crowded machine, %d of %d waits tried and asked, want 1 (the probe)", crowdedMisses, asked, crowdedProbe)
 	}
+}
+
+// queuedSleeper makes a new typ semaphore with a count of 0 and two objects
+// for it: a sleeper, whose Acquire it starts and waits for the kernel to
+// show in the semaphore's queue (done gets its result), and the spinner,
+// whose spins the test looks at. Both close at the end of the test.
+func queuedSleeper(t *testing.T, typ KeyType) (spinner *Semaphore, done <-chan error) {
+	t.Helper()
+	k := testSemKey(t, typ, false)
+	sleeper, err := NewSemaphore(k, 0, SemaphoreCreate, WithSpin(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleeper.Close() })
+	if spinner, err = NewSemaphore(k, 0, SemaphoreOpen, WithSpin(time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = spinner.Close() })
+	acquired := make(chan error, 1)
+	go func() { acquired <- sleeper.Acquire() }()
+	r := spinner.cur.Load()
+	for deadline := time.Now().Add(time.Minute); !r.sleepers(); runtime.Gosched() {
+		select {
+		case err := <-acquired:
+			t.Fatalf("the sleeper's Acquire returned without a count posted: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sleeper never showed in the queue") // a watchdog, not a timing
+		}
+	}
+	return spinner, acquired
 }
