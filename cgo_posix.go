@@ -363,7 +363,7 @@ var errNameMoved = errors.New("semaphore replaced under its name while it was op
 var errLinked = errors.New("semaphore file has more than one name")
 
 // newPosixSem wraps the sem_t that sem_open mapped and proves who owns
-// it: the file it is mapped from, found in /proc/self/maps (device and
+// it: the file it is mapped from, as /proc/self/maps tells it (device and
 // inode), must be the file an lstat of the name shows, whose owner is
 // then the owner of the semaphore in use. The mapping keeps that inode
 // alive, so no other file can show the same pair meanwhile: there is no
