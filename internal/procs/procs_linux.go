@@ -394,16 +394,16 @@ func MappedInode(addr uintptr) (uint64, bool) {
 // the file this process maps at addr. The mapping keeps that inode alive,
 // so a stat that shows the same pair shows this very file: how the owner
 // of a semaphore that sem_open mapped is proven. It asks the kernel about
-// the one mapping (PROCMAP_QUERY, Linux 6.11) where it can, and reads
-// /proc/self/maps where it cannot: the text of every mapping, which made
-// two fifths of a POSIX Create+Attach+Detach+Close.
+// the one mapping (PROCMAP_QUERY, Linux 6.11) where it can, and reads the
+// text of /proc/self/maps where it cannot: every mapping's line, which
+// made two fifths of a POSIX Create+Attach+Detach+Close.
 func MappedFile(addr uintptr) (dev, ino uint64, ok bool) {
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
 		return 0, 0, false
 	}
 	defer f.Close()
-	if dev, ino, ok, asked := queryMapping(f, addr); asked {
+	if dev, ino, ok, err := queryMapping(f, addr); err == nil {
 		return dev, ino, ok
 	}
 	return scanMappings(f, addr)
@@ -419,70 +419,88 @@ type procmapQuery struct {
 }
 
 // procmapQueryIoctl is PROCMAP_QUERY, _IOWR('f', 17, struct procmap_query),
-// in the generic encoding of amd64 and arm64 (queryMapping asks nowhere
-// else).
+// in the generic encoding of the architectures queryMapping asks on.
 const procmapQueryIoctl = 3<<30 | unsafe.Sizeof(procmapQuery{})<<16 | 'f'<<8 | 17
 
+// errNoQuery: this architecture encodes ioctl numbers otherwise.
+var errNoQuery = errors.New("PROCMAP_QUERY not asked on " + runtime.GOARCH)
+
 // queryMapping asks the kernel for the mapping at addr on f, an open
-// /proc/self/maps. asked is false where the kernel (before 6.11, or an
-// emulator's stand-in file) does not answer the question, which the text
-// then answers.
-func queryMapping(f *os.File, addr uintptr) (dev, ino uint64, ok, asked bool) {
-	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
-		return 0, 0, false, false
+// /proc/self/maps: ok, with no error, for a file's mapping. Any error
+// leaves the answer to the text: a kernel before 6.11 or an emulator's
+// stand-in file (ENOTTY, ENOSYS), a sandbox that refuses the call, and
+// nothing mapped at addr (ENOENT), which cannot be for a sem_t just mapped.
+func queryMapping(f *os.File, addr uintptr) (dev, ino uint64, ok bool, err error) {
+	switch runtime.GOARCH {
+	case "amd64", "arm64", "riscv64", "loong64", "s390x":
+	default:
+		return 0, 0, false, errNoQuery
 	}
 	q := procmapQuery{size: uint64(unsafe.Sizeof(procmapQuery{})), queryAddr: uint64(addr)}
 	sc, err := f.SyscallConn()
 	if err != nil {
-		return 0, 0, false, false
+		return 0, 0, false, err
 	}
 	var errno syscall.Errno
 	if err := sc.Control(func(fd uintptr) {
 		_, _, errno = syscall.Syscall(syscall.SYS_IOCTL, fd, procmapQueryIoctl, uintptr(unsafe.Pointer(&q)))
 	}); err != nil {
-		return 0, 0, false, false
+		return 0, 0, false, err
 	}
 	switch {
-	case errno == syscall.ENOENT:
-		return 0, 0, false, true // nothing is mapped there
 	case errno != 0:
-		return 0, 0, false, false
+		return 0, 0, false, errno
 	case q.inode == 0:
-		return 0, 0, false, true // not a file's mapping
+		return 0, 0, false, nil // not a file's mapping
 	}
-	return unix.Mkdev(q.devMajor, q.devMinor), q.inode, true, true
+	return unix.Mkdev(q.devMajor, q.devMinor), q.inode, true, nil
 }
 
-// scanMappings is MappedFile from the text of /proc/self/maps, on f.
+// scanMappings is MappedFile from the text of /proc/self/maps, on f. It
+// reads the head of each line, which holds all it needs, and skips the
+// rest: a path may be longer than any buffer.
 func scanMappings(f *os.File, addr uintptr) (dev, ino uint64, ok bool) {
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// start-end perms offset dev inode path
-		line := sc.Bytes()
-		span, _, _ := bytes.Cut(line, []byte{' '})
-		lo, hi, ok := bytes.Cut(span, []byte{'-'})
-		if !ok {
-			continue
+	r := bufio.NewReaderSize(f, 4096)
+	for {
+		head, err := r.ReadSlice('\n')
+		if dev, ino, covers, ok := mappingLine(head, addr); covers {
+			return dev, ino, ok
 		}
-		start, err1 := strconv.ParseUint(string(lo), 16, 64)
-		end, err2 := strconv.ParseUint(string(hi), 16, 64)
-		if err1 != nil || err2 != nil || uint64(addr) < start || uint64(addr) >= end {
-			continue
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = r.ReadSlice('\n')
 		}
-		fields := strings.Fields(string(line))
-		if len(fields) < 5 {
+		if err != nil {
 			return 0, 0, false
 		}
-		major, minor, _ := strings.Cut(fields[3], ":")
-		maj, err1 := strconv.ParseUint(major, 16, 32)
-		mnr, err2 := strconv.ParseUint(minor, 16, 32)
-		ino, err := strconv.ParseUint(fields[4], 10, 64)
-		if err1 != nil || err2 != nil || err != nil || ino == 0 {
-			return 0, 0, false
-		}
-		return unix.Mkdev(uint32(maj), uint32(mnr)), ino, true
 	}
-	return 0, 0, false
+}
+
+// mappingLine reads the head of a line of /proc/self/maps ("start-end
+// perms offset major:minor inode path"): whether its range covers addr,
+// and if so the device and inode of a file's mapping (ok).
+func mappingLine(head []byte, addr uintptr) (dev, ino uint64, covers, ok bool) {
+	span, _, _ := bytes.Cut(head, []byte{' '})
+	lo, hi, found := bytes.Cut(span, []byte{'-'})
+	if !found {
+		return 0, 0, false, false
+	}
+	start, err1 := strconv.ParseUint(string(lo), 16, 64)
+	end, err2 := strconv.ParseUint(string(hi), 16, 64)
+	if err1 != nil || err2 != nil || uint64(addr) < start || uint64(addr) >= end {
+		return 0, 0, false, false
+	}
+	fields := bytes.Fields(head)
+	if len(fields) < 5 {
+		return 0, 0, true, false
+	}
+	major, minor, _ := bytes.Cut(fields[3], []byte{':'})
+	maj, err1 := strconv.ParseUint(string(major), 16, 32)
+	mnr, err2 := strconv.ParseUint(string(minor), 16, 32)
+	ino, err := strconv.ParseUint(string(fields[4]), 10, 64)
+	if err1 != nil || err2 != nil || err != nil || ino == 0 {
+		return 0, 0, true, false
+	}
+	return unix.Mkdev(uint32(maj), uint32(mnr)), ino, true, true
 }
 
 // initPIDNamespace is the inode of the initial PID namespace, fixed by the

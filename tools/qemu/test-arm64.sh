@@ -17,10 +17,12 @@ if ! command -v qemu-aarch64 >/dev/null || ! command -v "$CC_ARM64" >/dev/null |
     exit 0
 fi
 build=$(cd "${QIPC_BUILD:-build}" && pwd)
-# The unit tests (the root package), the tests against other processes
-# (systest) and the Go peer those start, all for arm64.
+# The unit tests (the root package, and internal/procs's reading of
+# /proc/self/maps, which an emulator fakes), the tests against other
+# processes (systest) and the Go peer those start, all for arm64.
 arm64() { CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC="$CC_ARM64" "$GO" "$@"; }
 arm64 test -c -o "$build/qipc.arm64.test" .
+arm64 test -c -o "$build/procs.arm64.test" ./internal/procs
 arm64 test -c -o "$build/systest.arm64.test" ./systest
 arm64 build -o "$build/gopeer.arm64" ./peers/go
 export QIPC_GOPEER=$build/gopeer.arm64
@@ -32,6 +34,7 @@ export QIPC_EXEC_PREFIX="qemu-aarch64 -L $SYSROOT"
 run() { local bin=$1; shift; qemu-aarch64 -L "$SYSROOT" "$bin" -test.count=1 -test.timeout=30m "$@"; }
 echo "== linux/arm64 (qemu): unit tests, -short"
 run "$build/qipc.arm64.test" -test.short
+run "$build/procs.arm64.test" -test.run '^TestMappedFile$'
 echo "== linux/arm64 (qemu): tests against other processes, -short"
 run "$build/systest.arm64.test" -test.short
 echo "== linux/arm64 (qemu): interop cells with the arm64 Go peer"
