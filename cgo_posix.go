@@ -299,7 +299,8 @@ func (posixBackend) openSemaphore(k Key, initial int, how semOpen, perm uint32) 
 			}
 			moved, linked = true, errors.Is(err, errLinked)
 			rc = syscall.EEXIST // nothing opened yet, should this be the last try
-			continue            // replaced since the open: open what the name is now
+			raceBackoff(attempt)
+			continue // replaced since the open: open what the name is now
 		}
 		return nil, false, semError(op, k, rc)
 	}
@@ -355,6 +356,21 @@ type posixFastSem struct{ posixSem }
 // read, its name led to another file (it was removed, and perhaps made
 // again by someone else); Open mode opens the name again.
 var errNameMoved = errors.New("semaphore replaced under its name while it was opened")
+
+// raceBackoff waits before Open mode looks again at a name that led to
+// another file or to a file with two names. sem_open's creator links its
+// new file to the name and then unlinks its temporary one (glibc and musl
+// alike); one preempted in between keeps both names for a time slice or
+// more, which looks made at once, a few microseconds each now that the
+// owner proof asks the kernel, would all fall into. The waits double from
+// 10 µs to 2 ms, about 115 ms over openRaceAttempts: a second name still
+// there then is someone else's link.
+func raceBackoff(attempt int) {
+	raceSleep(min(10*time.Microsecond<<min(attempt, 8), 2*time.Millisecond))
+}
+
+// raceSleep is time.Sleep, which a test replaces.
+var raceSleep = time.Sleep
 
 // errLinked: the semaphore's file has more than one name. glibc's sem_open
 // makes the file under a temporary name and links it to the real one, so

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/qipc-go/qipc/internal/glibcsem"
 	"github.com/qipc-go/qipc/internal/spin"
 )
 
@@ -261,4 +263,53 @@ func queuedSleeper(t *testing.T, typ KeyType) (spinner *Semaphore, done <-chan e
 		}
 	}
 	return spinner, acquired
+}
+
+// TestOpenWaitsOutSecondName: sem_open's creator gives its new file the
+// name by a link and then unlinks its temporary name; one preempted in
+// between shows two names for a time slice or more. Open mode looks
+// again, waiting longer each time, for about 115 ms in all before it calls
+// a second name someone else's link: 64 looks at once (a few µs each)
+// fell into that window on a loaded machine (TestInterleavings under
+// musl). A second name that goes while it waits is no error.
+func TestOpenWaitsOutSecondName(t *testing.T) {
+	k := testSemKey(t, PosixRealtime, false)
+	s, err := NewSemaphore(k, 0, SemaphoreCreate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	second := glibcsem.SemFile(k.Native) + ".second"
+	link := func() {
+		t.Helper()
+		if err := os.Link(glibcsem.SemFile(k.Native), second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer os.Remove(second)
+	var waited time.Duration
+	looks := 0
+	raceSleep = func(d time.Duration) {
+		waited += d
+		if looks++; looks == 10 {
+			_ = os.Remove(second)
+		}
+	}
+	defer func() { raceSleep = time.Sleep }()
+
+	link()
+	o, err := NewSemaphore(k, 0, SemaphoreOpen)
+	if err != nil {
+		t.Fatalf("a second name gone after 10 looks: %v", err)
+	}
+	o.Close()
+
+	link()
+	looks, waited = -1<<30, 0 // the second name stays
+	if _, err := NewSemaphore(k, 0, SemaphoreOpen); !errors.Is(err, ErrKeyFileNotRegular) {
+		t.Fatalf("a second name that stays: %v, want ErrKeyFileNotRegular", err)
+	}
+	if waited < 100*time.Millisecond {
+		t.Errorf("Open mode waited %v in all for a second name to go, want at least 100 ms (a preempted creator's time slice)", waited)
+	}
 }
