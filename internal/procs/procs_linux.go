@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -111,27 +112,52 @@ func readMaps(path string, dev uint64, add func(uint64)) bool {
 		return false
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		// address perms offset dev inode path
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 6 {
-			continue
+	return eachMapping(f, func(head []byte) bool {
+		if d, ino, ok := mappingFile(head); ok && d == dev {
+			add(ino)
 		}
-		maj, min, ok := strings.Cut(fields[3], ":")
-		if !ok {
-			continue
+		return false
+	}) == nil
+}
+
+// eachMapping calls line with the head of each line of the maps file f
+// ("start-end perms offset major:minor inode path"), which holds all but
+// the path, until line returns true; the rest of a line is skipped, since
+// a path may be longer than any buffer. The error is that of the read.
+func eachMapping(f io.Reader, line func(head []byte) (stop bool)) error {
+	r := bufio.NewReaderSize(f, 4096)
+	for {
+		head, err := r.ReadSlice('\n')
+		if len(head) > 0 && line(head) {
+			return nil
 		}
-		ma, err1 := strconv.ParseUint(maj, 16, 32)
-		mi, err2 := strconv.ParseUint(min, 16, 32)
-		ino, err3 := strconv.ParseUint(fields[4], 10, 64)
-		if err1 != nil || err2 != nil || err3 != nil || ino == 0 || unix.Mkdev(uint32(ma), uint32(mi)) != dev {
-			continue
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = r.ReadSlice('\n')
 		}
-		add(ino)
+		if err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
 	}
-	return sc.Err() == nil
+}
+
+// mappingFile reads the device (encoded as stat's st_dev) and inode of
+// the file a maps line's head shows mapped; ok is false for a mapping of
+// no file.
+func mappingFile(head []byte) (dev, ino uint64, ok bool) {
+	fields := bytes.Fields(head)
+	if len(fields) < 5 {
+		return 0, 0, false
+	}
+	major, minor, _ := bytes.Cut(fields[3], []byte{':'})
+	maj, err1 := strconv.ParseUint(string(major), 16, 32)
+	mnr, err2 := strconv.ParseUint(string(minor), 16, 32)
+	ino, err := strconv.ParseUint(string(fields[4]), 10, 64)
+	if err1 != nil || err2 != nil || err != nil || ino == 0 {
+		return 0, 0, false
+	}
+	return unix.Mkdev(uint32(maj), uint32(mnr)), ino, true
 }
 
 // readFds calls add for each inode on device dev that a descriptor in
@@ -456,51 +482,23 @@ func queryMapping(f *os.File, addr uintptr) (dev, ino uint64, ok bool, err error
 	return unix.Mkdev(q.devMajor, q.devMinor), q.inode, true, nil
 }
 
-// scanMappings is MappedFile from the text of /proc/self/maps, on f. It
-// reads the head of each line, which holds all it needs, and skips the
-// rest: a path may be longer than any buffer.
+// scanMappings is MappedFile from the text of /proc/self/maps, on f.
 func scanMappings(f *os.File, addr uintptr) (dev, ino uint64, ok bool) {
-	r := bufio.NewReaderSize(f, 4096)
-	for {
-		head, err := r.ReadSlice('\n')
-		if dev, ino, covers, ok := mappingLine(head, addr); covers {
-			return dev, ino, ok
+	_ = eachMapping(f, func(head []byte) bool {
+		span, _, _ := bytes.Cut(head, []byte{' '})
+		lo, hi, found := bytes.Cut(span, []byte{'-'})
+		if !found {
+			return false
 		}
-		for errors.Is(err, bufio.ErrBufferFull) {
-			_, err = r.ReadSlice('\n')
+		start, err1 := strconv.ParseUint(string(lo), 16, 64)
+		end, err2 := strconv.ParseUint(string(hi), 16, 64)
+		if err1 != nil || err2 != nil || uint64(addr) < start || uint64(addr) >= end {
+			return false
 		}
-		if err != nil {
-			return 0, 0, false
-		}
-	}
-}
-
-// mappingLine reads the head of a line of /proc/self/maps ("start-end
-// perms offset major:minor inode path"): whether its range covers addr,
-// and if so the device and inode of a file's mapping (ok).
-func mappingLine(head []byte, addr uintptr) (dev, ino uint64, covers, ok bool) {
-	span, _, _ := bytes.Cut(head, []byte{' '})
-	lo, hi, found := bytes.Cut(span, []byte{'-'})
-	if !found {
-		return 0, 0, false, false
-	}
-	start, err1 := strconv.ParseUint(string(lo), 16, 64)
-	end, err2 := strconv.ParseUint(string(hi), 16, 64)
-	if err1 != nil || err2 != nil || uint64(addr) < start || uint64(addr) >= end {
-		return 0, 0, false, false
-	}
-	fields := bytes.Fields(head)
-	if len(fields) < 5 {
-		return 0, 0, true, false
-	}
-	major, minor, _ := bytes.Cut(fields[3], []byte{':'})
-	maj, err1 := strconv.ParseUint(string(major), 16, 32)
-	mnr, err2 := strconv.ParseUint(string(minor), 16, 32)
-	ino, err := strconv.ParseUint(string(fields[4]), 10, 64)
-	if err1 != nil || err2 != nil || err != nil || ino == 0 {
-		return 0, 0, true, false
-	}
-	return unix.Mkdev(uint32(maj), uint32(mnr)), ino, true, true
+		dev, ino, ok = mappingFile(head)
+		return true
+	})
+	return dev, ino, ok
 }
 
 // initPIDNamespace is the inode of the initial PID namespace, fixed by the
