@@ -368,6 +368,7 @@ type row struct {
 	goC, cC  cell
 	qtC      cell
 	noSpin   cell // Go with WithSpin(0): what spinning costs or saves
+	floor    cell // the smallest Go program (the Go peer's --floor): what any Go process pays
 	qtName   string
 	measure  func(t *testing.T, r *row)
 }
@@ -382,8 +383,11 @@ func (r *row) qtDiv() int {
 }
 
 // ratio is Go's median over other's, or "—" when either is missing.
-func (r *row) ratio(other *cell) string {
-	g, okg := r.goC.median()
+func (r *row) ratio(other *cell) string { return r.ratioOf(&r.goC, other) }
+
+// ratioOf is c's median over other's, or "—" when either is missing.
+func (r *row) ratioOf(c, other *cell) string {
+	g, okg := c.median()
 	o, oko := other.median()
 	switch {
 	case !okg || !oko || g <= 0 || o <= 0:
@@ -531,11 +535,21 @@ func TestBenchTable(t *testing.T) {
 		})
 	}
 	// counterRow measures procs processes of one kind incrementing one
-	// counter under the lock.
+	// counter under the lock, and the smallest Go program doing the same.
 	counterRow := func(bb benchBackend, procs, n int, qtName string, cpu *row) func(t *testing.T, r *row) {
-		return spinRow(qtName, true, true, cpu, func(t *testing.T, pa, _ peer, div int, goArgs ...string) (float64, float64, error) {
+		if cpu == nil {
+			cpu = &row{}
+		}
+		run := func(t *testing.T, pa, _ peer, div int, goArgs ...string) (float64, float64, error) {
 			return counterCPU(t, pa, procs, bb, n/div, goArgs...)
-		})
+		}
+		measure := spinRow(qtName, true, true, cpu, run)
+		return func(t *testing.T, r *row) {
+			measure(t, r)
+			v, c, err := run(t, peerNamed("go"), peer{}, 1, "--floor")
+			r.floor.add(v, err)
+			cpu.floor.add(c, err)
+		}
 	}
 	cycleRow := func(bb benchBackend, n int) func(t *testing.T, r *row) {
 		return func(t *testing.T, r *row) {
@@ -676,14 +690,14 @@ func TestBenchTable(t *testing.T) {
 	}
 	fmt.Fprintf(&sb, "\nqipc bench: %s, %d CPUs, %s/%s, %s, POSIX fast path %v; medians of %d rounds\n",
 		cpu, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), glibcsem.OK, rounds)
-	fmt.Fprintf(&sb, "| operation | unit | Go | Go, spin off | C peer | Qt | Go/C | Go/Qt | Go/spin off |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&sb, "| operation | unit | Go | Go, spin off | C peer | Qt | Go/C | Go/Qt | Go/spin off | Go floor | floor/C |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {
 		qtCol := r.qtC.String()
 		if qtCol != "—" && r.qtName != "" {
 			qtCol += " (" + r.qtName + ")"
 		}
-		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, r.unit, r.goC.String(), r.noSpin.String(), r.cC.String(), qtCol,
-			r.ratio(&r.cC), r.ratio(&r.qtC), r.ratio(&r.noSpin))
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, r.unit, r.goC.String(), r.noSpin.String(), r.cC.String(), qtCol,
+			r.ratio(&r.cC), r.ratio(&r.qtC), r.ratio(&r.noSpin), r.floor.String(), r.ratioOf(&r.floor, &r.cC))
 	}
 	fmt.Print(sb.String())
 }

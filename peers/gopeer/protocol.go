@@ -26,6 +26,7 @@ type peerArgs struct {
 	ro, hold bool
 	nolock   bool
 	barrier  bool
+	floor    bool          // --floor: counter locks as the smallest Go program (floorLock)
 	init     []byte        // --init HEX
 	opts     []qipc.Option // --mode OCTAL, --foreign, --spin D (not in the protocol: permission tests, bench)
 	lockKey  string
@@ -57,6 +58,8 @@ func parsePeerArgs(args []string) (peerArgs, error) {
 			a.nolock = true
 		case "--barrier":
 			a.barrier = true
+		case "--floor":
+			a.floor = true
 		case "--foreign":
 			a.opts = append(a.opts, qipc.WithForeignOwners())
 		case "--spin":
@@ -280,6 +283,15 @@ func goPeerMain(args []string, stdin io.Reader, stdout io.Writer) int {
 			if len(data) < 8 {
 				fmt.Fprintln(os.Stderr, "gopeer: counter needs 8 bytes")
 				return 2
+			}
+			if a.floor {
+				var done func()
+				if lock, unlock, done, err = floorLock(key); err != nil {
+					m.Close()
+					fmt.Fprintln(os.Stderr, "gopeer: --floor:", err)
+					return 2
+				}
+				defer done()
 			}
 			if a.barrier {
 				fmt.Fprintln(stdout, "ready")
