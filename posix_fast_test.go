@@ -5,6 +5,7 @@ package qipc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"runtime"
@@ -153,13 +154,7 @@ func TestNoSpinWhenCrowded(t *testing.T) {
 					t.Fatalf("wait %d after a take: %d tries, want a spin until %d have failed", i, tries, crowdedMisses)
 				}
 			}
-			spun := 0
-			for range crowdedProbe {
-				if _, tries := s.spin(context.Background(), r); tries > 0 {
-					spun++
-				}
-			}
-			if spun != 1 {
+			if spun := triedOf(s, r, crowdedProbe); spun != 1 {
 				t.Errorf("on a crowded machine after %d failed spins, %d of %d waits spun, want 1 (the probe)", crowdedMisses, spun, crowdedProbe)
 			}
 			busy = false
@@ -184,6 +179,17 @@ func TestNoSpinWhenCrowded(t *testing.T) {
 	}
 }
 
+// triedOf is how many of n spins of s on r made a try at all.
+func triedOf(s *Semaphore, r *semRef, n int) int {
+	tried := 0
+	for range n {
+		if _, tries := s.spin(context.Background(), r); tries > 0 {
+			tried++
+		}
+	}
+	return tried
+}
+
 // requireCheapTries skips where a wait on a typ semaphore cannot try
 // without a cgo call (the lock-free sem_t, the raw semop), which the
 // spin's rules are about.
@@ -196,40 +202,52 @@ func requireCheapTries(t *testing.T, typ KeyType) {
 	}
 }
 
-// TestNoSleepersQuestionWhenCrowded: where asking whether others sleep in
-// the queue costs a system call (System V's GETNCNT), waits that keep
-// finding sleepers count as failed spins, so that on a crowded machine the
-// next waits skip the question, and the spin, except one in crowdedProbe:
-// an 8-process System V counter paid one semctl per contended wait for
-// nothing (CPU per increment 1.10× that with spinning off).
-func TestNoSleepersQuestionWhenCrowded(t *testing.T) {
+// TestNoSleepersQuestionBehindFullQueue: where asking whether others sleep
+// in the queue costs a system call (System V's GETNCNT), waits that keep
+// finding sleepers skip the question, and the spin, except one in
+// crowdedProbe, on a crowded machine and a quiet one alike: the kernel
+// hands a post to the first sleeper in the queue, so no spin can win while
+// it stays full (a 4-process System V counter paid one semctl per
+// contended wait for nothing, 0.91 of its increments with spinning off).
+// Once the probe finds the queue empty, waits spin again.
+func TestNoSleepersQuestionBehindFullQueue(t *testing.T) {
 	requireSpin(t)
 	requireCheapTries(t, SystemV)
-	crowded = func() bool { return true }
-	defer func() { crowded = spin.Crowded }()
-	spinner, done := queuedSleeper(t, SystemV)
-	defer func() {
-		if err := spinner.Release(1); err != nil {
-			t.Error(err)
-		}
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	r := spinner.cur.Load()
-	for i := range crowdedMisses {
-		if _, tries := spinner.spin(context.Background(), r); tries != 1 {
-			t.Fatalf("wait %d: %d tries, want the one try before the question", i, tries)
-		}
-	}
-	asked := 0
-	for range crowdedProbe {
-		if _, tries := spinner.spin(context.Background(), r); tries > 0 {
-			asked++
-		}
-	}
-	if asked != 1 {
-		t.Errorf("after %d waits that found sleepers on a crowded machine, %d of %d waits tried and asked, want 1 (the probe)", crowdedMisses, asked, crowdedProbe)
+	for _, busy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("crowded=%v", busy), func(t *testing.T) {
+			crowded = func() bool { return busy }
+			defer func() { crowded = spin.Crowded }()
+			spinner, done := queuedSleeper(t, SystemV)
+			r := spinner.cur.Load()
+			for i := range crowdedMisses {
+				if _, tries := spinner.spin(context.Background(), r); tries != 1 {
+					t.Fatalf("wait %d: %d tries, want the one try before the question", i, tries)
+				}
+			}
+			if asked := triedOf(spinner, r, crowdedProbe); asked != 1 {
+				t.Errorf("after %d waits that found sleepers, %d of %d waits tried and asked, want 1 (the probe)", crowdedMisses, asked, crowdedProbe)
+			}
+			if err := spinner.Release(1); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if busy {
+				return // failed spins keep it from spinning there (TestNoSpinWhenCrowded)
+			}
+			probed := false
+			for i := 0; i < crowdedProbe && !probed; i++ {
+				_, tries := spinner.spin(context.Background(), r)
+				probed = tries > 1
+			}
+			if !probed {
+				t.Fatalf("with the queue empty, no wait in %d spun", crowdedProbe)
+			}
+			if _, tries := spinner.spin(context.Background(), r); tries <= 1 {
+				t.Errorf("after a probe found the queue empty, a wait made %d tries: it did not spin", tries)
+			}
+		})
 	}
 }
 

@@ -59,6 +59,9 @@ type Semaphore struct {
 	// spinMisses counts the waits since a spin last took the count: the
 	// failed spins, and the waits that skipped spinning (spin).
 	spinMisses atomic.Uint32
+	// queuedMisses counts the waits in a row that found others asleep in
+	// the queue where asking costs a system call (spin).
+	queuedMisses atomic.Uint32
 
 	// orphaned, set before the object is shared, reports whether the
 	// semaphore has nothing left to lock once this object's handle is
@@ -369,6 +372,10 @@ var multiCPU = runtime.NumCPU() > 1
 // crowdedProbe spins all the same, so that a semaphore whose holder
 // answers quickly (two processes handing a count back and forth, which
 // spinning speeds up fourfold even on a crowded machine) is found again.
+// Where asking about sleepers costs a system call, waits that keep finding
+// them skip the question and the spin on a quiet machine too, with the
+// same probe: the kernel hands a System V post to the first sleeper in
+// the queue, so no spin wins while the queue stays full.
 //
 // tries is how many tries it made, so that takeSlow need not begin with
 // another non-blocking one.
@@ -381,7 +388,8 @@ func (s *Semaphore) spin(ctx context.Context, r *semRef) (taken bool, tries int)
 	if cheap && r.sleepers() {
 		return false, 0
 	}
-	if misses := s.spinMisses.Load(); misses >= crowdedMisses && crowded() {
+	queueFull := !cheap && s.queuedMisses.Load() >= crowdedMisses
+	if queueFull || s.spinMisses.Load() >= crowdedMisses && crowded() {
 		if s.spinMisses.Add(1)%crowdedProbe != 0 {
 			return false, 0
 		}
@@ -408,11 +416,18 @@ func (s *Semaphore) spin(ctx context.Context, r *semRef) (taken bool, tries int)
 			}
 			return true, tries
 		}
-		if tries == 1 && !cheap && r.sleepers() {
-			// A miss too: on a crowded machine the next waits then
-			// skip this question, which costs a system call here.
-			s.spinMisses.Add(1)
-			return false, tries
+		if tries == 1 && !cheap {
+			if r.sleepers() {
+				// A miss too: on a crowded machine the next waits then
+				// skip this question, which costs a system call here,
+				// and so do they where the queue stays full.
+				s.spinMisses.Add(1)
+				s.queuedMisses.Add(1)
+				return false, tries
+			}
+			if s.queuedMisses.Load() != 0 {
+				s.queuedMisses.Store(0)
+			}
 		}
 		if (!cheap || tries%16 == 0) && (time.Since(start) >= budget || ctx.Err() != nil || s.state.Load()&stateClosed != 0) {
 			break // spent, or given up: takeSlow says why

@@ -105,11 +105,11 @@ fault spin-when-crowded sem.go \
 fault lock-wait-ignores-close qtlock.go \
   's/return l\.closeCtx, func\(\) \{\}/return ctx, func() {}/' \
   '^TestCloseEndsSleepingLock$' 'TestCloseEndsSleepingLock/posix TestCloseEndsSleepingLock/sysv'
-# Where asking about sleepers is a system call (System V), waits that find
-# sleepers count as failed spins, so that a crowded machine stops asking.
-fault sleepers-asked-when-crowded sem.go \
-  's/(costs a system call here\.\n)\t\t\ts\.spinMisses\.Add\(1\)\n/$1/' \
-  '^TestNoSleepersQuestionWhenCrowded$' 'TestNoSleepersQuestionWhenCrowded'
+# Where asking about sleepers is a system call (System V), waits that keep
+# finding sleepers stop asking, on a crowded machine and a quiet one.
+fault sleepers-asked-when-queue-full sem.go \
+  's/(where the queue stays full\.\n)\t\t\t\ts\.spinMisses\.Add\(1\)\n\t\t\t\ts\.queuedMisses\.Add\(1\)\n/$1/' \
+  '^TestNoSleepersQuestionBehindFullQueue$' 'TestNoSleepersQuestionBehindFullQueue/crowded=false TestNoSleepersQuestionBehindFullQueue/crowded=true'
 # Close of a detached creator locked a lock removed by name since, and
 # removed its segment while the name's lock was held.
 fault close-under-removed-lock shm.go \
