@@ -892,17 +892,7 @@ func requireSpin(t *testing.T) {
 func TestCloseEndsSleepingLock(t *testing.T) {
 	for _, typ := range []KeyType{PosixRealtime, SystemV} {
 		t.Run(shmKind(typ), func(t *testing.T) {
-			skipWithoutBackend(t, typ)
-			k := testShmKey(t, typ, false)
-			owner := NewSharedMemory(k)
-			if err := owner.Create(64, ReadWrite); err != nil {
-				t.Fatal(err)
-			}
-			defer closeWithin(t, owner)
-			b := NewSharedMemory(k, WithSpin(0))
-			if err := b.Attach(ReadWrite); err != nil {
-				t.Fatal(err)
-			}
+			owner, b := lockOwnerAndWaiter(t, typ)
 			r := b.lock.sem.Load().cur.Load()
 			if _, seen := r.h.(queueSeer); !seen && !r.lockFree() {
 				// musl's sem_t: nothing shows when the Lock sleeps, and a
@@ -931,14 +921,91 @@ func TestCloseEndsSleepingLock(t *testing.T) {
 				t.Errorf("Close returned (%v) while the lock it waits for was held", err)
 			default:
 			}
-			cancel()
-			if err := harness.Within(t, "Close once its context ended", closed); !errors.Is(err, context.Canceled) {
-				t.Errorf("CloseContext: %v, want context.Canceled", err)
+			endLockedClose(t, cancel, closed, owner, b)
+		})
+	}
+}
+
+// lockOwnerAndWaiter makes a typ segment (owner, closed at the end of the
+// test) and a second object attached to it that does not spin (b), for
+// tests of a Lock of b that sleeps while owner holds the lock.
+func lockOwnerAndWaiter(t *testing.T, typ KeyType) (owner, b *SharedMemory) {
+	t.Helper()
+	skipWithoutBackend(t, typ)
+	k := testShmKey(t, typ, false)
+	owner = NewSharedMemory(k)
+	if err := owner.Create(64, ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeWithin(t, owner) })
+	b = NewSharedMemory(k, WithSpin(0))
+	if err := b.Attach(ReadWrite); err != nil {
+		t.Fatal(err)
+	}
+	return owner, b
+}
+
+// endLockedClose ends a CloseContext of b (closed gets its result) that
+// waits for the lock owner holds: by its context (cancel), and then
+// unlocks owner and closes b.
+func endLockedClose(t *testing.T, cancel context.CancelFunc, closed <-chan error, owner, b *SharedMemory) {
+	t.Helper()
+	cancel()
+	if err := harness.Within(t, "Close once its context ended", closed); !errors.Is(err, context.Canceled) {
+		t.Errorf("CloseContext: %v, want context.Canceled", err)
+	}
+	if err := owner.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	closeWithin(t, b)
+}
+
+// TestCloseBeforeWakerEndsLock: a Lock's wait registers its waker with
+// the object's semaphore, whose one registration with the object's
+// "closed" context wakes the registered waits when Close begins. A Close
+// that begins, and wakes them, after the Lock decided to sleep but before
+// its waker was registered must still end it: the wait looks at its
+// context once registered.
+func TestCloseBeforeWakerEndsLock(t *testing.T) {
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		t.Run(shmKind(typ), func(t *testing.T) {
+			owner, b := lockOwnerAndWaiter(t, typ)
+			bSem := b.lock.sem.Load()
+			if _, ok := bSem.cur.Load().h.(wakeableSem); !ok {
+				closeWithin(t, b)
+				t.Skip("the lock's waits on this platform have no wakers")
 			}
-			if err := owner.Unlock(); err != nil {
+			if err := owner.Lock(); err != nil {
 				t.Fatal(err)
 			}
-			closeWithin(t, b)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			closed := make(chan error, 1)
+			woke := make(chan struct{})
+			var first atomic.Bool
+			wokeHook := func(s *Semaphore) {
+				if s == bSem {
+					close(woke)
+				}
+			}
+			testHookCloserWoke.Store(&wokeHook)
+			testHookBeforeWaker = func(s *Semaphore) {
+				if s != bSem || !first.CompareAndSwap(false, true) {
+					return // the owner's, or Close's own wait for the lock
+				}
+				go func() { closed <- b.CloseContext(ctx) }()
+				<-woke
+			}
+			defer func() {
+				testHookBeforeWaker = nil
+				testHookCloserWoke.Store(nil)
+			}()
+			locked := make(chan error, 1)
+			go func() { locked <- b.Lock() }()
+			if err := harness.Within(t, "Lock once Close began", locked); !errors.Is(err, ErrClosed) {
+				t.Errorf("Lock: %v, want ErrClosed", err)
+			}
+			endLockedClose(t, cancel, closed, owner, b)
 		})
 	}
 }

@@ -74,8 +74,15 @@ type Semaphore struct {
 	mu      sync.Mutex // guards the fields below, and reopen and Close
 	owner   bool       // Close removes the semaphore
 	retired []semHandle
-	drained bool    // cur's handle is closed
-	wakers  []waker // of the calls waiting on a wakeableSem, woken by Close
+	drained bool      // cur's handle is closed
+	wakers  []sleeper // the calls waiting on a wakeableSem, woken by Close
+
+	// closer, set before the object is shared (endWaitsWith), is a
+	// context whose end ends the waits made with it as their context, in
+	// one registration for all of them (stopCloser) rather than one per
+	// wait: a SharedMemory's Close, for the waits of its Lock.
+	closer     context.Context
+	stopCloser func() bool
 }
 
 // semRef is one handle, with its glibc sem_t at hand when the lock-free
@@ -533,6 +540,9 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, spun bool
 // ended a wait which goes on (the closing of a SharedMemory wakes every
 // waiter on its lock, its Detach's too) must not end the next one.
 func (s *Semaphore) waitWoken(ctx context.Context, ws wakeableSem) (bool, error) {
+	if testHookBeforeWaker != nil {
+		testHookBeforeWaker(s)
+	}
 	w, stop, err := s.addWaker(ctx, ws)
 	if err != nil {
 		return false, err
@@ -541,11 +551,17 @@ func (s *Semaphore) waitWoken(ctx context.Context, ws wakeableSem) (bool, error)
 		stop()
 		s.dropWaker(w)
 	}()
-	if s.state.Load()&stateClosed != 0 {
-		return false, nil // a Close that woke the wakers before this one joined them
+	if s.state.Load()&stateClosed != 0 || ctx.Err() != nil {
+		// A Close, or the closer's end, that woke the waiters before
+		// this one joined them.
+		return false, nil
 	}
 	return ws.waitWake(w)
 }
+
+// testHookBeforeWaker runs in waitWoken before it registers its waker, so
+// that a test can end the wait's context in that window.
+var testHookBeforeWaker func(*Semaphore)
 
 // addWaker makes the waker of one wait and registers it, so that Close
 // and the end of ctx end the wait; stop ends the latter. A wake
@@ -554,14 +570,45 @@ func (s *Semaphore) addWaker(ctx context.Context, ws wakeableSem) (w waker, stop
 	if w, err = ws.newWaker(); err != nil {
 		return nil, nil, err
 	}
+	byCloser := s.closer != nil && ctx == s.closer
 	s.mu.Lock()
-	s.wakers = append(s.wakers, w)
+	s.wakers = append(s.wakers, sleeper{w, byCloser})
 	s.mu.Unlock()
-	if ctx.Done() == nil {
-		return w, neverEnds, nil // Acquire's: only Close ends it
+	if ctx.Done() == nil || byCloser {
+		return w, neverEnds, nil // Acquire's, or Lock's: Close and the closer end it
 	}
 	return w, context.AfterFunc(ctx, w.wake), nil
 }
+
+// A sleeper is a call waiting on a wakeableSem: its waker, and whether its
+// context is the closer.
+type sleeper struct {
+	w        waker
+	byCloser bool
+}
+
+// endWaitsWith makes ctx the object's closer: when it ends, so do the
+// waits made with it, from then on. Before the object is shared.
+func (s *Semaphore) endWaitsWith(ctx context.Context) {
+	s.closer = ctx
+	s.stopCloser = context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, z := range s.wakers {
+			if z.byCloser {
+				z.w.wake()
+			}
+		}
+		if hook := testHookCloserWoke.Load(); hook != nil {
+			(*hook)(s)
+		}
+	})
+}
+
+// testHookCloserWoke runs once the closer's end has woken the waits made
+// with it: in a goroutine of its own, which may outlive the test that set
+// it, hence the atomic.
+var testHookCloserWoke atomic.Pointer[func(*Semaphore)]
 
 // neverEnds is the stop of a ctx that cannot end: there is nothing to stop.
 func neverEnds() bool { return true }
@@ -569,7 +616,7 @@ func neverEnds() bool { return true }
 // dropWaker unregisters and closes the waker of a wait that ended.
 func (s *Semaphore) dropWaker(w waker) {
 	s.mu.Lock()
-	s.wakers = slices.DeleteFunc(s.wakers, func(x waker) bool { return x == w })
+	s.wakers = slices.DeleteFunc(s.wakers, func(z sleeper) bool { return z.w == w })
 	s.mu.Unlock()
 	_ = w.close()
 }
@@ -577,8 +624,11 @@ func (s *Semaphore) dropWaker(w waker) {
 // wakeWaiters ends the waits in progress after Close set the flag that
 // ends them; with s.mu held.
 func (s *Semaphore) wakeWaiters() {
-	for _, w := range s.wakers {
-		w.wake()
+	if s.stopCloser != nil {
+		s.stopCloser() // the waits it would end are woken here
+	}
+	for _, z := range s.wakers {
+		z.w.wake()
 	}
 }
 

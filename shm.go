@@ -330,6 +330,7 @@ func (m *SharedMemory) bindAt(op string, closing bool) (made bool, err error) {
 	if m.opts.cleanup && m.b != nil {
 		lock.orphaned = m.segmentGone
 	}
+	lock.endWaitsWith(m.lock.closeCtx)
 	m.lock.sem.Store(lock)
 	return lock.isOwner(), nil
 }

@@ -110,6 +110,12 @@ fault lock-wait-ignores-close qtlock.go \
 fault sleepers-asked-when-queue-full sem.go \
   's/(where the queue stays full\.\n)\t\t\t\ts\.spinMisses\.Add\(1\)\n\t\t\t\ts\.queuedMisses\.Add\(1\)\n/$1/' \
   '^TestNoSleepersQuestionBehindFullQueue$' 'TestNoSleepersQuestionBehindFullQueue/crowded=false TestNoSleepersQuestionBehindFullQueue/crowded=true'
+# A Lock's wait is woken at Close by its semaphore's one registration with
+# the object's closed context; a wait that registers after that wake-up
+# must see the context ended.
+fault wait-misses-closer sem.go \
+  's/stateClosed != 0 \|\| ctx\.Err\(\) != nil \{/stateClosed != 0 {/' \
+  '^TestCloseBeforeWakerEndsLock$' 'TestCloseBeforeWakerEndsLock/posix TestCloseBeforeWakerEndsLock/sysv'
 # Close of a detached creator locked a lock removed by name since, and
 # removed its segment while the name's lock was held.
 fault close-under-removed-lock shm.go \
