@@ -939,6 +939,7 @@ func lockOwnerAndWaiter(t *testing.T, typ KeyType) (owner, b *SharedMemory) {
 	}
 	t.Cleanup(func() { closeWithin(t, owner) })
 	b = NewSharedMemory(k, WithSpin(0))
+	t.Cleanup(func() { closeWithin(t, b) }) // first: a failed test may leave a Lock of b waiting for owner's hold
 	if err := b.Attach(ReadWrite); err != nil {
 		t.Fatal(err)
 	}
@@ -989,15 +990,16 @@ func TestCloseBeforeWakerEndsLock(t *testing.T) {
 				}
 			}
 			testHookCloserWoke.Store(&wokeHook)
-			testHookBeforeWaker = func(s *Semaphore) {
+			beforeHook := func(s *Semaphore) {
 				if s != bSem || !first.CompareAndSwap(false, true) {
 					return // the owner's, or Close's own wait for the lock
 				}
 				go func() { closed <- b.CloseContext(ctx) }()
 				<-woke
 			}
+			testHookBeforeWaker.Store(&beforeHook)
 			defer func() {
-				testHookBeforeWaker = nil
+				testHookBeforeWaker.Store(nil)
 				testHookCloserWoke.Store(nil)
 			}()
 			locked := make(chan error, 1)
@@ -1006,6 +1008,25 @@ func TestCloseBeforeWakerEndsLock(t *testing.T) {
 				t.Errorf("Lock: %v, want ErrClosed", err)
 			}
 			endLockedClose(t, cancel, closed, owner, b)
+		})
+	}
+}
+
+// TestClosedLockStopsCloser: a lock semaphore that its object closes (an
+// unbind, before a rebind follows the name) drops its registration with
+// the object's closed context, which would otherwise keep it, and each
+// one after it, until the object's Close.
+func TestClosedLockStopsCloser(t *testing.T) {
+	for _, typ := range []KeyType{PosixRealtime, SystemV} {
+		t.Run(shmKind(typ), func(t *testing.T) {
+			_, b := lockOwnerAndWaiter(t, typ)
+			sem := b.lock.sem.Load()
+			if err := b.unbind(sem); err != nil {
+				t.Fatal(err)
+			}
+			if sem.stopCloser() {
+				t.Error("the closed lock semaphore is still registered with its object's closed context")
+			}
 		})
 	}
 }

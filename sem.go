@@ -59,8 +59,9 @@ type Semaphore struct {
 	// spinMisses counts the waits since a spin last took the count: the
 	// failed spins, and the waits that skipped spinning (spin).
 	spinMisses atomic.Uint32
-	// queuedMisses counts the waits in a row that found others asleep in
-	// the queue where asking costs a system call (spin).
+	// queuedMisses counts the waits that found others asleep in the queue
+	// where asking costs a system call, since a wait last found none
+	// there (spin).
 	queuedMisses atomic.Uint32
 
 	// orphaned, set before the object is shared, reports whether the
@@ -540,8 +541,8 @@ func (s *Semaphore) takeSlow(ctx context.Context, limit time.Duration, spun bool
 // ended a wait which goes on (the closing of a SharedMemory wakes every
 // waiter on its lock, its Detach's too) must not end the next one.
 func (s *Semaphore) waitWoken(ctx context.Context, ws wakeableSem) (bool, error) {
-	if testHookBeforeWaker != nil {
-		testHookBeforeWaker(s)
+	if hook := testHookBeforeWaker.Load(); hook != nil {
+		(*hook)(s)
 	}
 	w, stop, err := s.addWaker(ctx, ws)
 	if err != nil {
@@ -560,8 +561,9 @@ func (s *Semaphore) waitWoken(ctx context.Context, ws wakeableSem) (bool, error)
 }
 
 // testHookBeforeWaker runs in waitWoken before it registers its waker, so
-// that a test can end the wait's context in that window.
-var testHookBeforeWaker func(*Semaphore)
+// that a test can end the wait's context in that window; atomic, since a
+// wait of an earlier test may still run.
+var testHookBeforeWaker atomic.Pointer[func(*Semaphore)]
 
 // addWaker makes the waker of one wait and registers it, so that Close
 // and the end of ctx end the wait; stop ends the latter. A wake

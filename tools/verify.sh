@@ -116,6 +116,10 @@ fault sleepers-asked-when-queue-full sem.go \
 fault wait-misses-closer sem.go \
   's/stateClosed != 0 \|\| ctx\.Err\(\) != nil \{/stateClosed != 0 {/' \
   '^TestCloseBeforeWakerEndsLock$' 'TestCloseBeforeWakerEndsLock/posix TestCloseBeforeWakerEndsLock/sysv'
+# A lock semaphore closed (unbound) drops that registration.
+fault closer-kept sem.go \
+  's/s\.stopCloser\(\) \/\/ the waits/\/\/ the waits/' \
+  '^TestClosedLockStopsCloser$' 'TestClosedLockStopsCloser/posix TestClosedLockStopsCloser/sysv'
 # Close of a detached creator locked a lock removed by name since, and
 # removed its segment while the name's lock was held.
 fault close-under-removed-lock shm.go \

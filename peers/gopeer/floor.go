@@ -1,4 +1,4 @@
-//go:build cgo && linux
+//go:build cgo && linux && (amd64 || arm64)
 
 package gopeer
 
@@ -17,11 +17,17 @@ import (
 // keeps QSharedMemory's lock on the segment with key k: the system calls a
 // C peer makes on the lock's semaphore (glibc's sem_wait/sem_post
 // protocol, or semop with SEM_UNDO) through the runtime's system-call
-// path, and nothing of the library's (no state word, waker, spin or fault
-// guard beyond glibcsem's). The benchmark's "Go floor" column: what any Go
-// process pays for a contended hand-off, against which the library's own
-// figures are read (docs/performance.md).
+// path, and nothing of the library's state word, wakers or spin. The
+// POSIX sleep is glibcsem's, the library's own: one futex_waitv on the
+// count and a private stop futex where the kernel has it (Linux 5.16),
+// one system call as glibc's FUTEX_WAIT is, each access under a fault
+// guard. The benchmark's "Go floor" column: what any Go process pays for
+// a contended hand-off, against which the library's own figures are read
+// (docs/performance.md).
 func floorLock(k qipc.Key) (lock, unlock func() error, done func(), err error) {
+	if !HasFloor(k.Type) {
+		return nil, nil, nil, errors.New("no floor for this key type here")
+	}
 	lk := k.LockKey()
 	switch {
 	case lk.IsEmpty():
@@ -34,10 +40,11 @@ func floorLock(k qipc.Key) (lock, unlock func() error, done func(), err error) {
 	return nil, nil, nil, fmt.Errorf("no floor for %v keys", lk.Type)
 }
 
+// HasFloor reports whether the floor runs here for keys of type t: POSIX
+// needs glibc's sem_t.
+func HasFloor(t qipc.KeyType) bool { return t.IsSystemV() || t == qipc.PosixRealtime && glibcsem.OK }
+
 func floorPosix(name string) (lock, unlock func() error, done func(), err error) {
-	if !glibcsem.OK {
-		return nil, nil, nil, errors.New("the floor needs glibc's sem_t")
-	}
 	f, err := os.OpenFile(glibcsem.SemFile(name), os.O_RDWR, 0)
 	if err != nil {
 		return nil, nil, nil, err
@@ -66,7 +73,7 @@ func floorSysV(path string, project int) (lock, unlock func() error, done func()
 		return nil, nil, nil, err
 	}
 	// glibc's ftok.
-	key := uintptr(st.Ino&0xffff | (st.Dev&0xff)<<16 | uint64(project&0xff)<<24)
+	key := uintptr(st.Ino&0xffff | (uint64(st.Dev)&0xff)<<16 | uint64(project&0xff)<<24)
 	id, _, e := syscall.Syscall(syscall.SYS_SEMGET, key, 0, 0)
 	if e != 0 {
 		return nil, nil, nil, e

@@ -1,4 +1,4 @@
-//go:build !(cgo && linux)
+//go:build !(cgo && linux && (amd64 || arm64))
 
 package gopeer
 
@@ -8,7 +8,10 @@ import (
 	"github.com/qipc-go/qipc"
 )
 
-// floorLock: the benchmark's floor runs on Linux with cgo only.
+// HasFloor: the benchmark's floor runs on Linux (amd64, arm64) with cgo
+// only.
+func HasFloor(qipc.KeyType) bool { return false }
+
 func floorLock(qipc.Key) (lock, unlock func() error, done func(), err error) {
 	return nil, nil, nil, errors.ErrUnsupported
 }
