@@ -62,9 +62,9 @@ func TestQtErrorTexts(t *testing.T) {
 		if b.typ == qipc.SystemV {
 			failures = append(failures, failure{b.name + ": attach, key file but no segment", b.typ, b.legacy, keyFileOnly, []string{"attach"}, attach})
 		}
-		if !b.legacy {
+		if huge, ok := asInt(1 << 62); ok && !b.legacy {
 			// Qt 5's create takes an int: only the Qt 6 peers ask for this.
-			failures = append(failures, failure{b.name + ": create, 2^62 bytes", b.typ, b.legacy, nil, []string{"create", "4611686018427387904"}, create(1 << 62)})
+			failures = append(failures, failure{b.name + ": create, 2^62 bytes", b.typ, b.legacy, nil, []string{"create", "4611686018427387904"}, create(huge)})
 		}
 	}
 	var table strings.Builder

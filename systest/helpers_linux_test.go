@@ -1,16 +1,13 @@
-//go:build linux
+//go:build cgo && linux
 
 package systest
 
 import (
-	"encoding/binary"
-	"os"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/qipc-go/qipc"
-	"github.com/qipc-go/qipc/internal/glibcsem"
 	"github.com/qipc-go/qipc/internal/harness"
 )
 
@@ -24,38 +21,6 @@ func sysvLockKey(t *testing.T, k qipc.Key) int32 {
 		t.Fatalf("the lock's key file: %v", err)
 	}
 	return int32(uint32(st.Ino&0xffff) | uint32(st.Dev&0xff)<<16 | uint32(int(lk.Type))<<24)
-}
-
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// rawSemWord is the sem_t word of s, read from its file.
-func rawSemWord(t *testing.T, s *qipc.Semaphore) semWord {
-	t.Helper()
-	return semWord{t, glibcsem.SemFile(s.Key().Native)}
-}
-
-// semWord reads a POSIX semaphore's glibc sem_t word (count and
-// sleepers) from its file, as another process sees it; a word it cannot
-// read fails the test (and reads as 0).
-type semWord struct {
-	t    testing.TB
-	path string
-}
-
-func requireSemFast(t *testing.T) {
-	t.Helper()
-	if !glibcsem.OK {
-		t.Skip("POSIX fast path off on this system (probe failed)")
-	}
 }
 
 // waitLockWaiters waits until the kernel counts n waiters on the lock of
@@ -77,11 +42,15 @@ func waitLockWaiters(t *testing.T, k qipc.Key, n int) {
 	}
 }
 
-func (w semWord) Load() uint64 {
-	b, err := os.ReadFile(w.path)
-	if err != nil || len(b) < 8 {
-		w.t.Errorf("sem_t word of %s: %v (%d bytes)", w.path, err, len(b))
-		return 0
+// asInt is v as an int, where int is wide enough (not on 32-bit
+// platforms, which still build these tests).
+func asInt(v int64) (int, bool) { return int(v), int64(int(v)) == v }
+
+// intOrSkip is v as an int, or skips the test where int is too narrow.
+func intOrSkip(t testing.TB, v int64) int {
+	n, ok := asInt(v)
+	if !ok {
+		t.Skipf("%d does not fit this platform's int", v)
 	}
-	return binary.LittleEndian.Uint64(b)
+	return n
 }

@@ -3,7 +3,9 @@
 package systest
 
 import (
+	"encoding/binary"
 	"errors"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/qipc-go/qipc"
+	"github.com/qipc-go/qipc/internal/glibcsem"
 	"github.com/qipc-go/qipc/peers/gopeer"
 )
 
@@ -214,5 +217,46 @@ func TestSemCloseUnmapsAtOnce(t *testing.T) {
 	}
 	if maps := countMaps(t); maps != maps0 {
 		t.Fatalf("after the waiter left the closed semaphore: %d shared mappings, want %d", maps, maps0)
+	}
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// rawSemWord is the sem_t word of s, read from its file.
+func rawSemWord(t *testing.T, s *qipc.Semaphore) semWord {
+	t.Helper()
+	return semWord{t, glibcsem.SemFile(s.Key().Native)}
+}
+
+// semWord reads a POSIX semaphore's glibc sem_t word (count and
+// sleepers) from its file, as another process sees it; a word it cannot
+// read fails the test (and reads as 0).
+type semWord struct {
+	t    testing.TB
+	path string
+}
+
+func (w semWord) Load() uint64 {
+	b, err := os.ReadFile(w.path)
+	if err != nil || len(b) < 8 {
+		w.t.Errorf("sem_t word of %s: %v (%d bytes)", w.path, err, len(b))
+		return 0
+	}
+	return binary.LittleEndian.Uint64(b)
+}
+
+func requireSemFast(t *testing.T) {
+	t.Helper()
+	if !glibcsem.OK {
+		t.Skip("POSIX fast path off on this system (probe failed)")
 	}
 }

@@ -239,7 +239,7 @@ func posixLockName(name string) string {
 }
 
 func ctimeOf(st *unix.Stat_t) time.Time {
-	return time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
+	return time.Unix(st.Ctim.Unix())
 }
 
 func intp(n int) *int { return &n }
