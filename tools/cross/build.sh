@@ -2,7 +2,10 @@
 # The cross-build check of make test: for every platform the package claims
 # but this machine cannot run natively, build the package, its test binary
 # and cmd/qipc with cgo on, and run go vet and staticcheck for it.
-# C compilers: zig (pip install ziglang) for macOS and FreeBSD, Debian's
+# The 32-bit Linux targets (386, arm: armhf, GOARM=7, where embedded Qt
+# applications run) check that sizes, stat fields and constants fit an
+# int of 32 bits; their POSIX semaphores always go through glibc.
+# C compilers: zig (pip install ziglang) for macOS, FreeBSD and 32-bit Linux, Debian's
 # gcc-aarch64-linux-gnu for linux/arm64, mingw-w64 for Windows.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,9 +18,10 @@ missing() {
 have_zig=false
 python3 -m ziglang version >/dev/null 2>&1 && have_zig=true
 for target in darwin/amd64:x86_64-macos darwin/arm64:aarch64-macos freebsd/amd64:x86_64-freebsd \
-    linux/arm64:aarch64-linux-gnu-gcc windows/amd64:x86_64-w64-mingw32-gcc; do
+    linux/arm64:aarch64-linux-gnu-gcc linux/386:x86-linux-gnu linux/arm:arm-linux-gnueabihf \
+    windows/amd64:x86_64-w64-mingw32-gcc; do
     platform=${target%%:*} cc=${target#*:}
-    export GOOS=${platform%/*} GOARCH=${platform#*/} CGO_ENABLED=1
+    export GOOS=${platform%/*} GOARCH=${platform#*/} CGO_ENABLED=1 GOARM=7
     case $cc in
     *-gcc)
         command -v "$cc" >/dev/null || { missing "$platform needs $cc (apt-get install gcc-aarch64-linux-gnu gcc-mingw-w64-x86-64)"; continue; }
