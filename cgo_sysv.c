@@ -277,6 +277,15 @@ int qipc_sysv_sem_getval(int semid, int *value) {
 	return 0;
 }
 
+// GETNCNT: how many processes sleep in the set's queue.
+int qipc_sysv_sem_sleepers(int semid, int *n) {
+	int v = semctl(semid, 0, GETNCNT);
+	if (v < 0)
+		return errno;
+	*n = v;
+	return 0;
+}
+
 static int64_t monotonic_ns(void) {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);

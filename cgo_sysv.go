@@ -558,11 +558,18 @@ type sysvSem struct {
 	file  keyFile // the key file that gave key
 }
 
-// sleepers reports whether processes sleep in the set's queue, where a
-// raw system call can ask (sysv_fast.go): a wait that spins then would
-// only barge ahead of them (Semaphore.spin).
+// sleepers reports whether processes sleep in the set's queue: a wait
+// that spins then would only barge ahead of them (Semaphore.spin). One
+// system call, raw where it can be (sysv_fast.go); an error reads as none.
 func (s *sysvSem) sleepers() bool {
-	return sysvRawOn() && s.semid >= 0 && sysvSleepersNow(int32(s.semid))
+	if s.semid < 0 {
+		return false
+	}
+	if sysvRawOn() {
+		return sysvSleepersNow(int32(s.semid))
+	}
+	var n C.int
+	return C.qipc_sysv_sem_sleepers(s.semid, &n) == 0 && n > 0
 }
 
 // owners: the set's owner and creator (an owner may give a set away with

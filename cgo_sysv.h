@@ -39,6 +39,7 @@ int qipc_sysv_shm_remove_unused(int id, const char *path, uint64_t dev, uint64_t
 int qipc_sysv_sem_get(int key, unsigned perm, int excl, int *semid);
 int qipc_sysv_sem_setval(int semid, int value);
 int qipc_sysv_sem_getval(int semid, int *value);
+int qipc_sysv_sem_sleepers(int semid, int *n);
 int qipc_sysv_sem_op(int semid, int n, int64_t timeout_ns);
 struct qipc_waiter;
 struct qipc_waiter *qipc_waiter_new(void);

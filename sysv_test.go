@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qipc-go/qipc/internal/knobs"
 )
@@ -153,6 +154,56 @@ func TestSysvRawSemopMatchesC(t *testing.T) {
 		}
 	}
 	t.Logf("both paths: %s", strings.Join(viaRaw, "; "))
+}
+
+// TestSysvSleepersBothPaths: whether processes sleep in a set's queue
+// (semctl GETNCNT, which the spin asks before it spins) reads the same
+// through the raw path and through the C shim, with no sleeper and with
+// one. Platforms without the raw path (32-bit Linux, macOS, the BSDs) ask
+// C; when it said "none" there, a Lock sleeping on a full queue was never
+// seen (TestCloseEndsSleepingLock on linux/386). The sleeper is counted
+// first by Inspect's own semctl.
+func TestSysvSleepersBothPaths(t *testing.T) {
+	k := testSemKey(t, SystemV, false)
+	s, err := NewSemaphore(k, 0, SemaphoreCreate, WithSpin(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h := s.cur.Load().h.(*sysvSem)
+	ask := func(raw bool) bool {
+		old := knobs.SysvRawOff.Load()
+		knobs.SysvRawOff.Store(!raw)
+		defer knobs.SysvRawOff.Store(old)
+		return h.sleepers()
+	}
+	paths := map[string]bool{"C": false}
+	if sysvRawOn() {
+		paths["raw"] = true
+	}
+	for name, raw := range paths {
+		if ask(raw) {
+			t.Errorf("%s: sleepers on a set nobody waits on", name)
+		}
+	}
+	acquired := make(chan error, 1)
+	go func() { acquired <- s.Acquire() }()
+	for deadline := time.Now().Add(time.Minute); inspectLock(s.b, k, false).Waiters < 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the Acquire never slept in the queue") // a watchdog, not a timing
+		}
+	}
+	for name, raw := range paths {
+		if !ask(raw) {
+			t.Errorf("%s: no sleepers while an Acquire sleeps in the queue", name)
+		}
+	}
+	if err := s.Release(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-acquired; err != nil {
+		t.Fatal(err)
+	}
 }
 
 func wantQtError(t *testing.T, what string, err error, kind ErrorKind, text string) {
