@@ -18,7 +18,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"os"
 	"runtime/debug"
 	"sync/atomic"
 	"syscall"
@@ -149,16 +148,8 @@ func Value(word uint64) (count, waiters int) { return int(uint32(word)), int(wor
 // `qipc ls`. ok is false when the file cannot be read, or is shorter than
 // the first word.
 func ReadFile(path string) (count, waiters int, ok bool) {
-	if !OK {
-		return 0, 0, false
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, 0, false
-	}
-	defer f.Close()
 	var b [8]byte
-	if _, err := f.ReadAt(b[:], 0); err != nil {
+	if !OK || !readHead(path, b[:]) {
 		return 0, 0, false
 	}
 	count, waiters = Value(binary.LittleEndian.Uint64(b[:]))

@@ -32,9 +32,6 @@ func Word(unsafe.Pointer) (uint64, error) { return 0, errors.ErrUnsupported }
 // Value is not defined here; OK is false.
 func Value(uint64) (count, waiters int) { return 0, 0 }
 
-// ReadFile cannot read a sem_t here; OK is false.
-func ReadFile(string) (count, waiters int, ok bool) { return 0, 0, false }
-
 // A Waiter is not used here; OK is false.
 type Waiter struct{}
 

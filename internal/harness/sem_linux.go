@@ -22,10 +22,19 @@ import (
 func SemCount(posixName, keyFile string, projID int, waiters bool) (n int, ok bool) {
 	if posixName != "" {
 		b, err := os.ReadFile(glibcsem.SemFile(posixName))
-		if err != nil || len(b) < 8 || !glibcsem.OK {
+		var count, sleepers int
+		switch {
+		case err != nil || glibcsem.Libc != "glibc":
+			return 0, false
+		case strconv.IntSize == 32 && len(b) >= 16:
+			// glibc without 64-bit atomics: the count shifted left by
+			// one (the low bit flags waiters), their number at 12.
+			count, sleepers = int(binary.LittleEndian.Uint32(b)>>1), int(binary.LittleEndian.Uint32(b[12:]))
+		case strconv.IntSize == 64 && len(b) >= 8 && glibcsem.OK:
+			count, sleepers = glibcsem.Value(binary.LittleEndian.Uint64(b))
+		default:
 			return 0, false
 		}
-		count, sleepers := glibcsem.Value(binary.LittleEndian.Uint64(b))
 		if waiters {
 			return sleepers, true
 		}
