@@ -17,7 +17,7 @@ VENV    := $(BUILD)/venv
 PYPKGS  := PySide6-Essentials posix_ipc sysv_ipc ziglang
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: demo all build peers cpeer qtpeers pauselib venv test check verify native unit nocgo cross test-arm64 test-musl fuzz interop bench bench-quick stress test-windows clean
+.PHONY: demo all build peers cpeer qtpeers pauselib venv test check verify native unit nocgo cross test-arm64 test-musl test-386 fuzz interop bench bench-quick stress test-windows clean
 
 all: build
 
@@ -74,6 +74,7 @@ test: check peers
 	$(MAKE) cross
 	$(MAKE) test-arm64
 	$(MAKE) test-musl
+	$(MAKE) test-386
 	$(MAKE) fuzz
 	$(MAKE) test-windows
 	@bash tools/leftovers.sh check $(BUILD)/ipc.before
@@ -105,6 +106,11 @@ cross:
 # natively beside the glibc peers.
 test-musl: peers
 	bash tools/musl/test-musl.sh
+
+# The linux/386 test binary, Go peer and C peer (glibc, zig), run natively
+# beside the 64-bit peers.
+test-386: peers
+	bash tools/i386/test-386.sh
 
 # The linux/arm64 test binary under qemu-user, with the native peers.
 test-arm64: peers

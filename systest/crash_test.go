@@ -394,8 +394,8 @@ func crashDuringCreate(t *testing.T, p peer, typ qipc.KeyType, step string) {
 	lib := pauseLib(t)
 	k := testShmKey(t, typ, p.legacyOnly)
 	const size = 4096
-	if self := os.Getenv("QIPC_PAUSE_LIB_SELF"); p.name == "go" && self != "" {
-		lib = self // the pause library built for this test binary's architecture (qemu)
+	if self := os.Getenv("QIPC_PAUSE_LIB_SELF"); self != "" && (p.name == "go" || p.name == "c" && !p.glibc) {
+		lib = self // the pause library built for this test binary's architecture (qemu, 386)
 	}
 	c := p.startArgs(t, "create", p.args("create", k, strconv.Itoa(size)), []string{"LD_PRELOAD=" + lib, "QIPC_PAUSE_AT=" + step})
 	waitStopped(t, c)

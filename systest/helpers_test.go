@@ -3,6 +3,7 @@ package systest
 import (
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,8 +84,8 @@ type peer struct {
 	// legacyOnly: Qt <= 6.5 has no QNativeIpcKey, so it only locks
 	// segments named by a legacy key and only opens legacy semaphores.
 	legacyOnly bool
-	// glibc: the peer's POSIX semaphores are glibc's, whatever this
-	// test binary's C library is.
+	// glibc: the peer's POSIX semaphores are those of this machine's
+	// (64-bit) glibc, whatever this test binary's C library and word size.
 	glibc bool
 	argv  harness.Program
 }
@@ -106,16 +107,21 @@ var cpeerWin = peer{name: "c", argv: harness.Binary("cpeer.exe", "run `make buil
 
 func init() {
 	// The C peer is glibc's unless the run names one built like this
-	// test binary (make test-musl).
+	// test binary (make test-musl, make test-386).
 	peers[1].glibc = os.Getenv("QIPC_CPEER") == ""
 }
 
 // posixSkip says why peer p cannot share a POSIX semaphore with this test
 // binary, or "": a musl build and a glibc peer each read the other's sem_t
-// wrongly (POSIX semaphores are libc-specific; System V is the kernel's).
+// wrongly (POSIX semaphores are libc-specific; System V is the kernel's),
+// and so do a 32-bit and a 64-bit glibc process (glibc lays sem_t out by
+// word size).
 func (p peer) posixSkip() string {
-	if testLibc() == "musl" && p.glibc {
+	switch {
+	case testLibc() == "musl" && p.glibc:
 		return "musl build: POSIX semaphores are libc-specific, and " + p.name + " uses glibc's"
+	case strconv.IntSize == 32 && p.glibc:
+		return "32-bit build: glibc lays out a 32-bit process's sem_t otherwise, and " + p.name + " is a 64-bit process"
 	}
 	return ""
 }

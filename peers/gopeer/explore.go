@@ -19,14 +19,16 @@ import (
 
 // explorer is one process of TestInterleavings (command "explore").
 type explorer struct {
-	keys [2]qipc. // anchor (counted), churn
-		Key
+	// res comes first: its words are added to atomically, which 32-bit
+	// platforms allow only at 8-byte aligned addresses, and the first
+	// word of an allocated struct is one.
+	res      ExploreResult
+	keys     [2]qipc.Key // anchor (counted), churn
 	canaries string
 	objs     [2][2]struct {
 		mu sync.Mutex
 		m  *qipc.SharedMemory
 	}
-	res   ExploreResult
 	seq   atomic.Int64
 	since []atomic.Int64 // per goroutine: when its current call began (ns), 0 between calls
 	what  []atomic.Value // per goroutine: that call

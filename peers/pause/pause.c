@@ -85,11 +85,12 @@ int ftruncate(int fd, off_t length)
     return truncated(fd, real(fd, length));
 }
 
-/* Qt 6 calls the large-file name. */
-int ftruncate64(int fd, off_t length)
+/* Qt 6 calls the large-file name, whose length is 64 bits wide also
+ * where off_t is 32 (i386, armhf). */
+int ftruncate64(int fd, off64_t length)
 {
-    static int (*real)(int, off_t);
-    if (!real) real = (int (*)(int, off_t))next("ftruncate64");
+    static int (*real)(int, off64_t);
+    if (!real) real = (int (*)(int, off64_t))next("ftruncate64");
     return truncated(fd, real(fd, length));
 }
 

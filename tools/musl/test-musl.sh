@@ -23,21 +23,8 @@ export QIPC_GOPEER=$build/gopeer.musl
 python3 -m ziglang cc -target x86_64-linux-musl -static -std=c11 -O2 -Wall -Wextra -Werror -o "$build/cpeer.musl" peers/c/peer.c
 rm -f -- -.o
 export QIPC_CPEER=$build/cpeer.musl
-log=$build/musl.log
-run() {
-    local bin=$1
-    shift
-    set +e
-    "$bin" -test.count=1 -test.timeout=20m -test.v "$@" >"$log" 2>&1
-    local rc=$?
-    set -e
-    # Failures with their messages, the matrix, and why cells were skipped.
-    grep -E -A3 -e '^\s*--- FAIL' "$log" | grep -v '^=== ' || true
-    sed -n '/^Interop matrix/,$p' "$log" | grep -v -e '^PASS' -e '^FAIL' -e '^ok' || true
-    grep -oE '(musl build|static musl binary)[^"]*$' "$log" | sort | uniq -c | sed 's/^ *\([0-9]*\) /skipped (\1 tests or cells): /' || true
-    tail -1 "$log"
-    return $rc
-}
+. tools/summarized-run.sh
+run() { summarized_run "$build/musl.log" 'musl build|static musl binary' "$@"; }
 echo "== linux/amd64 musl (static): unit tests, -short"
 # The examples name Qt 6.6+ POSIX segments, which a musl build refuses
 # (ErrLibcSemaphores); TestLibcRules checks that refusal instead.
