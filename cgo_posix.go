@@ -4,6 +4,11 @@ package qipc
 
 /*
 #cgo CFLAGS: -Wall -Wextra -Werror
+// 64-bit file offsets, inode numbers and times where they are not the
+// default (32-bit Linux), as Qt is built: otherwise stat fails with
+// EOVERFLOW on a file of 2 GiB, a large inode number or a time after 2038,
+// which any peer can set.
+#cgo linux CFLAGS: -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
 #cgo linux LDFLAGS: -lrt -pthread
 #include <stdlib.h>
 #include "cgo_posix.h"

@@ -4,6 +4,7 @@ package qipc
 
 /*
 #cgo CFLAGS: -Wall -Wextra -Werror
+#cgo linux CFLAGS: -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
 #include <stdlib.h>
 #include <sys/sem.h>
 #include "cgo_sysv.h"

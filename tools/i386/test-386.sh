@@ -22,7 +22,8 @@ export CC=$PWD/tools/cross/zigcc QIPC_ZIG_TARGET=x86-linux-gnu.2.36 CGO_ENABLED=
 "$GO" test -c -o "$build/systest.386.test" ./systest
 "$GO" build -o "$build/gopeer.386" ./peers/go
 export QIPC_GOPEER=$build/gopeer.386
-python3 -m ziglang cc -target "$QIPC_ZIG_TARGET" -std=c11 -O2 -Wall -Wextra -Werror -o "$build/cpeer.386" peers/c/peer.c
+# 64-bit file offsets and times, as Qt and the package are built.
+python3 -m ziglang cc -target "$QIPC_ZIG_TARGET" -std=c11 -O2 -Wall -Wextra -Werror -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 -o "$build/cpeer.386" peers/c/peer.c
 # The crash tests preload the pause library into the peers; the 32-bit
 # ones need a 32-bit one.
 python3 -m ziglang cc -target "$QIPC_ZIG_TARGET" -O2 -Wall -Wextra -Werror -shared -fPIC -o "$build/libqipcpause.386.so" peers/pause/pause.c -ldl
