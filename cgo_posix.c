@@ -63,6 +63,13 @@ int qipc_posix_shm_attach(const char *name, int readonly, int *fd_out, void **ad
 	if (fstat(fd, &st) != 0)
 		goto fail;
 	*step = QIPC_STEP_MAP;
+	// A size this process cannot address (32-bit: 2 GiB and more, which a
+	// 64-bit peer can make) is refused as mmap refuses a mapping that does
+	// not fit, before size_t would cut it short.
+	if ((uint64_t)st.st_size > (uint64_t)PTRDIFF_MAX) {
+		errno = ENOMEM;
+		goto fail;
+	}
 	void *addr = mmap(NULL, (size_t)st.st_size, readonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (addr == MAP_FAILED)
 		goto fail;

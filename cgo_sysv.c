@@ -113,6 +113,14 @@ int qipc_sysv_shm_attach(int key, int readonly, int *id_out, void **addr_out, in
 		shmdt(addr);
 		return rc;
 	}
+	if ((uint64_t)ds.shm_segsz > (uint64_t)PTRDIFF_MAX) {
+		// Mapped, but not addressable as one slice (32-bit: 2 GiB and
+		// more, which a 64-bit peer can make): refused as a mapping that
+		// does not fit.
+		shmdt(addr);
+		*step = QIPC_SV_STEP_AT;
+		return ENOMEM;
+	}
 	*id_out = id;
 	*addr_out = addr;
 	*size_out = (int64_t)ds.shm_segsz;

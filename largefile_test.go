@@ -3,7 +3,10 @@
 package qipc
 
 import (
+	"errors"
+	"os"
 	"os/exec"
+	"strconv"
 	"testing"
 	"time"
 
@@ -47,6 +50,38 @@ func TestFarFutureFileTimes(t *testing.T) {
 			}
 			if err := m2.Unlock(); err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestSegmentBeyondAddressSpace: a POSIX segment that a 64-bit peer made
+// larger than a 32-bit process can address is refused at Attach with
+// OutOfResources, as a mapping that does not fit, instead of a mapping
+// cut short by a 32-bit size_t (4 GiB + 4 KiB mapped as 4 KiB) or a
+// negative length (2.5 GiB) that panics on the first Data.
+func TestSegmentBeyondAddressSpace(t *testing.T) {
+	if strconv.IntSize == 64 {
+		t.Skip("a 64-bit process addresses these sizes (make test-386 runs this)")
+	}
+	skipWithoutBackend(t, PosixRealtime)
+	for _, size := range []int64{5 << 29, 4<<30 + 4096} {
+		t.Run(strconv.FormatInt(size, 10), func(t *testing.T) {
+			k := testShmKey(t, PosixRealtime, false)
+			m := NewSharedMemory(k, WithoutCleanup())
+			if err := m.Create(4096, ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			closeWithin(t, m)
+			// What a 64-bit peer's ftruncate makes (sparse on tmpfs).
+			if err := os.Truncate("/dev/shm"+k.Native, size); err != nil {
+				t.Fatal(err)
+			}
+			m2 := NewSharedMemory(k)
+			defer closeWithin(t, m2)
+			err := m2.Attach(ReadWrite)
+			if !errors.Is(err, ErrOutOfResources) {
+				t.Fatalf("Attach of a %d-byte segment: %v (size %d), want ErrOutOfResources", size, err, m2.Size())
 			}
 		})
 	}
