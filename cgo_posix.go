@@ -408,8 +408,8 @@ func newPosixSem(s *C.sem_t, k Key, created bool) (semHandle, error) {
 		if st.Nlink != 1 {
 			return nil, errLinked
 		}
-		if int64(st.Size) < int64(C.sizeof_sem_t) {
-			return nil, p.faultError("sem_open")
+		if err := p.checkSize(int64(st.Size)); err != nil {
+			return nil, err
 		}
 		p.uid = int(st.Uid)
 	}
@@ -543,6 +543,24 @@ func (p *posixSem) postGo(n int) error {
 
 // faultError reports an access to the sem_t that faulted: a peer cut its
 // file short (glibcsem.ErrFault).
+// checkSize refuses a semaphore file of another size than this process's
+// sem_t: a truncated one (ErrFault), or, with glibc, one that a process of
+// the other word size made (16 bytes from a 32-bit process, 32 from a
+// 64-bit one). Its layout is not this process's: glibc here would misread
+// it, a free lock looking taken and a wait never ending.
+func (p *posixSem) checkSize(size int64) error {
+	own := int64(C.sizeof_sem_t)
+	switch {
+	case glibcsem.Libc == "glibc" && size != own && (size == 16 || size == 32):
+		return &Error{QtOp: "QSystemSemaphore::handle", Key: p.key, Kind: KeyError, Err: ErrLibcSemaphores,
+			text: fmt.Sprintf("%s has %d bytes, this process's sem_t %d: a process of the other word size made it, and glibc lays a sem_t out by word size",
+				glibcsem.SemFile(p.key.Native), size, own)}
+	case size < own:
+		return p.faultError("sem_open")
+	}
+	return nil
+}
+
 func (p *posixSem) faultError(call string) error {
 	return &Error{QtOp: "QSystemSemaphore::modifySemaphore (" + call + ")", Key: p.key, Kind: UnknownError, Err: ErrFault,
 		text: "memory fault: a peer truncated the semaphore's file " + glibcsem.SemFile(p.key.Native)}

@@ -108,9 +108,11 @@ var (
 	ErrKeyFileNotRegular = errors.New("qipc: the key file is not a regular file of one name")
 	// ErrLibcSemaphores is the cause of a KeyError for what a C library's
 	// POSIX semaphores cannot do: with musl, a segment's lock semaphore
-	// under Qt 6.6+'s scheme would take the segment's own name. POSIX
+	// under Qt 6.6+'s scheme would take the segment's own name; with
+	// glibc, a semaphore made by a process of the other word size. POSIX
 	// semaphores are libc-specific: a musl process and a glibc process
-	// (a Qt application, say) cannot share one; System V is the kernel's.
+	// (a Qt application, say) cannot share one, nor can a 32-bit and a
+	// 64-bit glibc process, whose sem_t differ; System V is the kernel's.
 	ErrLibcSemaphores = errors.New("qipc: POSIX semaphores are libc-specific")
 	// ErrNeedsCgo is the cause of every error of a build without cgo
 	// (CGO_ENABLED=0, the go command's default when it finds no C

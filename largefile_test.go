@@ -86,3 +86,40 @@ func TestSegmentBeyondAddressSpace(t *testing.T) {
 		})
 	}
 }
+
+// TestOtherWordSizeSemaphore: a POSIX semaphore file of the size that
+// glibc in a process of the other word size makes (16 bytes from a 32-bit
+// process, 32 from a 64-bit one) is refused with ErrLibcSemaphores, not
+// used (a 32-bit glibc reads a free 64-bit lock as taken, and its wait
+// never ends) nor reported as truncated, and Inspect gives its count as
+// unknown. The file is left as it was.
+func TestOtherWordSizeSemaphore(t *testing.T) {
+	skipWithoutBackend(t, PosixRealtime)
+	if glibcsem.Libc != "glibc" {
+		t.Skip("glibc's sem_t sizes")
+	}
+	other := 16 // what a 32-bit process's glibc makes
+	if strconv.IntSize == 32 {
+		other = 32
+	}
+	k := testSemKey(t, PosixRealtime, false)
+	path := glibcsem.SemFile(k.Native)
+	word := make([]byte, other)
+	word[0] = 2 // a count to take in either layout: 1 (32-bit, shifted) or 2 (64-bit)
+	if err := os.WriteFile(path, word, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(path) })
+	if s, err := NewSemaphore(k, 1, SemaphoreOpen); !errors.Is(err, ErrLibcSemaphores) || !errors.Is(err, ErrKey) {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("NewSemaphore on a %d-byte sem_t file: %v, want ErrLibcSemaphores", other, err)
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != string(word) {
+		t.Errorf("the file after the refusal: %v %v, want it untouched", got, err)
+	}
+	if _, _, ok := glibcsem.ReadFile(path); ok {
+		t.Error("glibcsem.ReadFile read a sem_t of the other word size")
+	}
+}

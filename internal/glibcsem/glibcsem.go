@@ -149,7 +149,7 @@ func Value(word uint64) (count, waiters int) { return int(uint32(word)), int(wor
 // the first word.
 func ReadFile(path string) (count, waiters int, ok bool) {
 	var b [8]byte
-	if !OK || !readHead(path, b[:]) {
+	if !OK || !readHead(path, b[:], C.sizeof_sem_t) {
 		return 0, 0, false
 	}
 	count, waiters = Value(binary.LittleEndian.Uint64(b[:]))

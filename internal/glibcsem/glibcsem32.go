@@ -15,7 +15,7 @@ package glibcsem
 // and qipc ls, once this probe has seen glibc's calls write and read it so.
 static int qipc_sem32_probe(void) {
 #if defined(__GLIBC__)
-	if (sizeof(sem_t) < 16)
+	if (sizeof(sem_t) != 16)
 		return 0;
 	union {
 		sem_t s;
@@ -57,7 +57,7 @@ var layout32 = C.qipc_sem32_probe() != 0
 // sem_t, or this C library's sem_t is not the one the probe knows.
 func ReadFile(path string) (count, waiters int, ok bool) {
 	var b [16]byte
-	if !layout32 || !readHead(path, b[:]) {
+	if !layout32 || !readHead(path, b[:], C.sizeof_sem_t) {
 		return 0, 0, false
 	}
 	return int(binary.LittleEndian.Uint32(b[0:]) >> 1), int(binary.LittleEndian.Uint32(b[12:])), true

@@ -26,11 +26,11 @@ func SemCount(posixName, keyFile string, projID int, waiters bool) (n int, ok bo
 		switch {
 		case err != nil || glibcsem.Libc != "glibc":
 			return 0, false
-		case strconv.IntSize == 32 && len(b) >= 16:
+		case strconv.IntSize == 32 && len(b) == 16:
 			// glibc without 64-bit atomics: the count shifted left by
 			// one (the low bit flags waiters), their number at 12.
 			count, sleepers = int(binary.LittleEndian.Uint32(b)>>1), int(binary.LittleEndian.Uint32(b[12:]))
-		case strconv.IntSize == 64 && len(b) >= 8 && glibcsem.OK:
+		case strconv.IntSize == 64 && len(b) == 32 && glibcsem.OK:
 			count, sleepers = glibcsem.Value(binary.LittleEndian.Uint64(b))
 		default:
 			return 0, false

@@ -30,12 +30,13 @@ python3 -m ziglang cc -target "$QIPC_ZIG_TARGET" -O2 -Wall -Wextra -Werror -shar
 rm -f -- -.o
 export QIPC_CPEER=$build/cpeer.386 QIPC_PAUSE_LIB_SELF=$build/libqipcpause.386.so
 . tools/summarized-run.sh
-run() { summarized_run "$build/386.log" '32-bit build' "$@"; }
+# One log per run: a failing run's log stays for a look after the next.
+run() { local log=$1; shift; summarized_run "$build/386-$log.log" '32-bit build' "$@"; }
 status=0
 echo "== linux/386 (native): unit tests, -short"
-run "$build/qipc.386.test" -test.short || status=1
+run unit "$build/qipc.386.test" -test.short || status=1
 echo "== linux/386 (native): tests against other processes, -short"
-run "$build/systest.386.test" -test.short || status=1
+run systest "$build/systest.386.test" -test.short || status=1
 echo "== linux/386 (native): interop cells"
-run "$build/systest.386.test" -test.run '^TestCompat$/^(posix|posix-legacy|systemv-legacy)$/^(create-attach|lock-contention|semaphore-counts|counter)$' || status=1
+run interop "$build/systest.386.test" -test.run '^TestCompat$/^(posix|posix-legacy|systemv-legacy)$/^(create-attach|lock-contention|semaphore-counts|counter)$' || status=1
 exit $status
