@@ -541,8 +541,6 @@ func (p *posixSem) postGo(n int) error {
 	return nil
 }
 
-// faultError reports an access to the sem_t that faulted: a peer cut its
-// file short (glibcsem.ErrFault).
 // checkSize refuses a semaphore file of another size than this process's
 // sem_t: a truncated one (ErrFault), or, with glibc, one that a process of
 // the other word size made (16 bytes from a 32-bit process, 32 from a
@@ -553,7 +551,7 @@ func (p *posixSem) checkSize(size int64) error {
 	switch {
 	case glibcsem.Libc == "glibc" && size != own && (size == 16 || size == 32):
 		return &Error{QtOp: "QSystemSemaphore::handle", Key: p.key, Kind: KeyError, Err: ErrLibcSemaphores,
-			text: fmt.Sprintf("%s has %d bytes, this process's sem_t %d: a process of the other word size made it, and glibc lays a sem_t out by word size",
+			text: fmt.Sprintf("%s has %d bytes, this process's sem_t %d: made by a process of the other word size (glibc lays a sem_t out by word size), or cut to that size",
 				glibcsem.SemFile(p.key.Native), size, own)}
 	case size < own:
 		return p.faultError("sem_open")
@@ -561,6 +559,8 @@ func (p *posixSem) checkSize(size int64) error {
 	return nil
 }
 
+// faultError reports an access to the sem_t that faulted: a peer cut its
+// file short (glibcsem.ErrFault).
 func (p *posixSem) faultError(call string) error {
 	return &Error{QtOp: "QSystemSemaphore::modifySemaphore (" + call + ")", Key: p.key, Kind: UnknownError, Err: ErrFault,
 		text: "memory fault: a peer truncated the semaphore's file " + glibcsem.SemFile(p.key.Native)}

@@ -153,3 +153,14 @@ void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
     if (p != MAP_FAILED && fd >= 0 && is_segment(fd)) pause_after("mmap-shm");
     return p;
 }
+
+/* What a 32-bit program built with 64-bit file offsets (the package's C
+ * shims, Qt) calls instead. */
+void *mmap64(void *addr, size_t length, int prot, int flags, int fd, off64_t offset)
+{
+    static void *(*real)(void *, size_t, int, int, int, off64_t);
+    if (!real) real = (void *(*)(void *, size_t, int, int, int, off64_t))next("mmap64");
+    void *p = real(addr, length, prot, flags, fd, offset);
+    if (p != MAP_FAILED && fd >= 0 && is_segment(fd)) pause_after("mmap-shm");
+    return p;
+}
