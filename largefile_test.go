@@ -94,8 +94,8 @@ func TestSegmentBeyondAddressSpace(t *testing.T) {
 // glibc in a process of the other word size makes (16 bytes from a 32-bit
 // process, 32 from a 64-bit one) is refused with ErrLibcSemaphores, not
 // used (a 32-bit glibc reads a free 64-bit lock as taken, and its wait
-// never ends) nor reported as truncated, and Inspect gives its count as
-// unknown. The file is left as it was.
+// never ends) nor reported as truncated, and Inspect's reader does not
+// read its count. The file is left as it was.
 func TestOtherWordSizeSemaphore(t *testing.T) {
 	skipWithoutBackend(t, PosixRealtime)
 	if glibcsem.Libc != "glibc" {

@@ -145,8 +145,8 @@ func Value(word uint64) (count, waiters int) { return int(uint32(word)), int(wor
 
 // ReadFile reads the count and the waiters of the semaphore whose file is
 // path (/dev/shm/sem.NAME), without opening the semaphore: for Inspect and
-// `qipc ls`. ok is false when the file cannot be read, or is shorter than
-// the first word.
+// `qipc ls`. ok is false when the file cannot be read, or is not of this
+// process's sem_t size (cut short, or made by a 32-bit process).
 func ReadFile(path string) (count, waiters int, ok bool) {
 	var b [8]byte
 	if !OK || !readHead(path, b[:], C.sizeof_sem_t) {

@@ -53,8 +53,9 @@ var layout32 = C.qipc_sem32_probe() != 0
 
 // ReadFile reads the count and the waiters of the semaphore whose file is
 // path (/dev/shm/sem.NAME), without opening the semaphore: for Inspect and
-// `qipc ls`. ok is false when the file cannot be read, is shorter than a
-// sem_t, or this C library's sem_t is not the one the probe knows.
+// `qipc ls`. ok is false when the file cannot be read, is not of this
+// process's sem_t size (cut short, or made by a 64-bit process), or this
+// C library's sem_t is not the one the probe knows.
 func ReadFile(path string) (count, waiters int, ok bool) {
 	var b [16]byte
 	if !layout32 || !readHead(path, b[:], C.sizeof_sem_t) {
