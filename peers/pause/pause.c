@@ -154,8 +154,9 @@ void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
     return p;
 }
 
-/* What a 32-bit program built with 64-bit file offsets (the package's C
- * shims, Qt) calls instead. */
+/* What a program built with 64-bit file offsets calls instead: the
+ * package's C shims on every Linux (glibc redirects mmap there on x86-64
+ * too), and Qt on 32-bit targets. */
 void *mmap64(void *addr, size_t length, int prot, int flags, int fd, off64_t offset)
 {
     static void *(*real)(void *, size_t, int, int, int, off64_t);
